@@ -1,0 +1,11 @@
+#!/usr/bin/env bash
+# The whole test suite: what `npm test` runs, locally and in CI.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+bash scripts/install-system-deps.sh
+# The gateway processes some tests spawn run the compiled CLI.
+npm run --silent build
+
+mapfile -t files < <(find test -name '*.test.ts' | sort)
+exec node --import tsx --test --test-reporter=spec --test-concurrency="${WSGATE_TEST_CONCURRENCY:-2}" "${files[@]}"

@@ -1,0 +1,64 @@
+/**
+ * The one table of WebSocket close codes wsgate uses.
+ *
+ * Ranges:
+ * - 1000–3999 (standard codes) and 4000–4499: the client SHOULD reconnect (with backoff; honour `after` hints).
+ * - 4500–4999: terminal — the client MUST NOT reconnect on its own (kicked by policy, refused, told to stay away).
+ *
+ * A client-initiated close with 1000 is not reconnected either: the application asked for it.
+ */
+export const CloseCode = {
+  /** Normal closure, initiated by the client. */
+  NORMAL: 1000,
+  /** A frame larger than `maxPayload` arrived (sent by the WebSocket layer itself). */
+  MESSAGE_TOO_BIG: 1009,
+  /** Unexpected server-side failure while serving the session. */
+  INTERNAL_ERROR: 1011,
+  /** The node is draining for a restart; reconnect after the `after` hint. */
+  SERVICE_RESTART: 1012,
+  /** The node cannot take more sessions right now (node full, engine unavailable). */
+  TRY_AGAIN_LATER: 1013,
+
+  /** A backend disconnected the session and allowed it to come back. */
+  SERVER_RECONNECT: 4000,
+  /** The client did not read fast enough; its send queue exceeded the bound. */
+  SLOW_CONSUMER: 4001,
+  /** No pong within the ping timeout (rarely seen: the socket is usually dead). */
+  PING_TIMEOUT: 4002,
+  /** The session kept sending over its rate limit after being warned. */
+  RATE_LIMITED: 4003,
+  /** The credential the session was opened with expired; reconnect with a fresh one. */
+  TOKEN_EXPIRED: 4004,
+  /** Too many malformed frames in a row; reconnecting with a fixed client is fine. */
+  PROTOCOL_ERROR: 4005,
+
+  /** A backend disconnected the session and told it not to come back. */
+  SERVER_DISCONNECT: 4500,
+  /** Session policy (`onLimit: kick-oldest`): a newer session of the same user replaced this one. */
+  KICKED: 4501,
+  /** Session policy (`onLimit: reject-new`): the user already holds the maximum number of sessions. */
+  SESSION_LIMIT: 4502,
+  /** The credential is not valid for this gateway (revoked, wrong audience). */
+  UNAUTHORIZED: 4503,
+} as const;
+
+export type CloseCodeName = keyof typeof CloseCode;
+export type CloseCodeValue = (typeof CloseCode)[CloseCodeName];
+
+/** Start and end (inclusive) of the terminal range. */
+export const TERMINAL_CLOSE_RANGE = [4500, 4999] as const;
+
+/** True when a client should reconnect after a close with this code. */
+export function shouldReconnect(code: number): boolean {
+  if (code === CloseCode.NORMAL) return false;
+  return !(code >= TERMINAL_CLOSE_RANGE[0] && code <= TERMINAL_CLOSE_RANGE[1]);
+}
+
+const namesByCode = new Map<number, CloseCodeName>(
+  Object.entries(CloseCode).map(([name, code]) => [code, name as CloseCodeName]),
+);
+
+/** The table name of a close code, or undefined for codes wsgate does not send. */
+export function closeCodeName(code: number): CloseCodeName | undefined {
+  return namesByCode.get(code);
+}

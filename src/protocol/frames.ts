@@ -1,0 +1,216 @@
+/**
+ * Protocol v1 frames. Every frame is one JSON object with a `type`. Requests carry an `id` (string or number chosen by
+ * the client); the reply or error echoes it. `docs/protocol.md` is the normative description.
+ */
+
+export type RequestId = string | number;
+
+/** Position in a channel's stream: `offset` increases per publication, `epoch` changes when the stream is reset. */
+export interface StreamPosition {
+  offset: number;
+  epoch: string;
+}
+
+// ---- client -> gateway ---------------------------------------------------------------------------------------
+
+export interface SubscribeRequest {
+  type: 'subscribe';
+  id: RequestId;
+  channel: string;
+  /** Resume after this position: the gateway replays what was missed from history, or answers `recovered: false`. */
+  recover?: StreamPosition;
+}
+export interface UnsubscribeRequest {
+  type: 'unsubscribe';
+  id: RequestId;
+  channel: string;
+}
+export interface PublishRequest {
+  type: 'publish';
+  id: RequestId;
+  channel: string;
+  data: unknown;
+}
+export interface PresenceRequest {
+  type: 'presence';
+  id: RequestId;
+  channel: string;
+}
+export interface HistoryRequest {
+  type: 'history';
+  id: RequestId;
+  channel: string;
+  /** Publications after this position; omitted = the most recent `limit`. */
+  since?: StreamPosition;
+  limit?: number;
+}
+export interface SendRequest {
+  type: 'send';
+  id: RequestId;
+  user: string;
+  data: unknown;
+}
+/** Any `type` that is not built in: routed to the backend that owns it. */
+export interface ApplicationAction {
+  type: string;
+  id?: RequestId;
+  payload?: unknown;
+}
+
+export type ClientRequest =
+  | SubscribeRequest
+  | UnsubscribeRequest
+  | PublishRequest
+  | PresenceRequest
+  | HistoryRequest
+  | SendRequest;
+
+// ---- gateway -> client ---------------------------------------------------------------------------------------
+
+export interface SenderRef {
+  user: string | null;
+  session: string;
+}
+
+export interface WelcomeFrame {
+  type: 'welcome';
+  session: string;
+  user: string | null;
+  node: string;
+  /** Protocol version negotiated. */
+  protocol: string;
+  /** Milliseconds between the gateway's pings; the client may use it to detect a dead link. */
+  pingInterval: number;
+}
+export interface SubscribedFrame {
+  type: 'subscribed';
+  id: RequestId;
+  channel: string;
+  offset: number;
+  epoch: string;
+  /** Present when the request asked for recovery: true when every missed publication follows in `publications`. */
+  recovered?: boolean;
+  publications?: MessageFrame[];
+}
+export interface UnsubscribedFrame {
+  type: 'unsubscribed';
+  id: RequestId;
+  channel: string;
+}
+export interface PublishedFrame {
+  type: 'published';
+  id: RequestId;
+  channel: string;
+  offset: number;
+  epoch: string;
+}
+export interface PresenceMember {
+  user: string;
+  sessions: number;
+}
+export interface PresenceFrame {
+  type: 'presence';
+  id: RequestId;
+  channel: string;
+  members: PresenceMember[];
+}
+export interface HistoryFrame {
+  type: 'history';
+  id: RequestId;
+  channel: string;
+  offset: number;
+  epoch: string;
+  /** False when `since` is older than the window kept (or from another epoch): some publications are gone. */
+  recovered: boolean;
+  publications: MessageFrame[];
+}
+export interface SentFrame {
+  type: 'sent';
+  id: RequestId;
+  /** Sessions of the recipient the message was delivered to (across the cluster). */
+  sessions: number;
+}
+export interface MessageFrame {
+  type: 'message';
+  channel: string;
+  offset: number;
+  epoch: string;
+  data: unknown;
+  /** Null when a backend published through the server API. */
+  from: SenderRef | null;
+}
+export interface JoinFrame {
+  type: 'join';
+  channel: string;
+  user: string;
+  session: string;
+}
+export interface LeaveFrame {
+  type: 'leave';
+  channel: string;
+  user: string;
+  session: string;
+}
+export interface DirectFrame {
+  type: 'direct';
+  from: SenderRef;
+  /** The recipient; on a mirrored copy (delivered to the sender's other sessions) it differs from the reader. */
+  to: string;
+  data: unknown;
+}
+export interface ReplyFrame {
+  type: 'reply';
+  id: RequestId;
+  payload: unknown;
+}
+export interface ErrorFrame {
+  type: 'error';
+  id?: RequestId;
+  code: string;
+  message: string;
+  /** Seconds to wait before retrying (rate limits). */
+  retryAfter?: number;
+}
+export interface DisconnectFrame {
+  type: 'disconnect';
+  code: number;
+  reason: string;
+  reconnect: boolean;
+  /** Suggested delay in milliseconds before reconnecting (drain spreads clients over time). */
+  after?: number;
+}
+
+export type ServerFrame =
+  | WelcomeFrame
+  | SubscribedFrame
+  | UnsubscribedFrame
+  | PublishedFrame
+  | PresenceFrame
+  | HistoryFrame
+  | SentFrame
+  | MessageFrame
+  | JoinFrame
+  | LeaveFrame
+  | DirectFrame
+  | ReplyFrame
+  | ErrorFrame
+  | DisconnectFrame;
+
+/** Built-in types a client may send. */
+export const CLIENT_REQUEST_TYPES = ['subscribe', 'unsubscribe', 'publish', 'presence', 'history', 'send'] as const;
+
+/** Types the gateway sends; application actions pushed by backends may not use these. */
+export const SERVER_FRAME_TYPES = [
+  'welcome', 'subscribed', 'unsubscribed', 'published', 'presence', 'history', 'sent', 'message', 'join', 'leave',
+  'direct', 'reply', 'error', 'disconnect',
+] as const;
+
+const reservedTypes = new Set<string>([...CLIENT_REQUEST_TYPES, ...SERVER_FRAME_TYPES]);
+
+/** True for types the protocol owns; application actions must use other names. */
+export function isReservedType(type: string): boolean {
+  return reservedTypes.has(type);
+}
+
+/** Application action types: 1–128 characters of letters, digits and `._:/-`, not reserved. */
+export const ACTION_TYPE_PATTERN = /^[A-Za-z0-9._:/-]{1,128}$/;

@@ -1,0 +1,170 @@
+import { readFileSync } from 'node:fs';
+import { Ajv, type ErrorObject } from 'ajv';
+import { parse as parseYaml } from 'yaml';
+import { ConfigSchema, type Config } from './schema.js';
+import { DEV_PRESET } from './presets.js';
+
+export class ConfigError extends Error {
+  override readonly name = 'ConfigError';
+}
+
+export interface ConfigSources {
+  /** Path of a YAML or JSON config file. */
+  file?: string;
+  /** Environment variables (`WSGATE_*`, `PORT`). */
+  env?: NodeJS.ProcessEnv;
+  /** Values from flags or code, as a partial config object. */
+  overrides?: Record<string, unknown>;
+  /** Layer the development preset (demo namespaces, anonymous access, dev login) under the file. */
+  dev?: boolean;
+}
+
+const ajv = new Ajv({ useDefaults: true, coerceTypes: true, allErrors: true, strict: false });
+const validate = ajv.compile<Config>(ConfigSchema);
+
+/** Environment names that do not follow the generated `WSGATE_<PATH>` form, and what they set. */
+const ENV_ALIASES: Record<string, string> = {
+  PORT: 'port',
+  WSGATE_ENGINE: 'engine.kind',
+  WSGATE_REDIS_URL: 'engine.redisUrls',
+  WSGATE_NATS_URL: 'engine.natsUrls',
+  WSGATE_LOG_LEVEL: 'log.level',
+};
+
+/**
+ * Builds the node's configuration: schema defaults < dev preset < file < environment < overrides. Validated once and
+ * deep-frozen; a bad value throws a ConfigError naming the key.
+ */
+export function loadConfig(sources: ConfigSources = {}): Readonly<Config> {
+  const env = sources.env ?? {};
+  const layers: Array<Record<string, unknown>> = [];
+  if (sources.dev) layers.push(structuredClone(DEV_PRESET) as Record<string, unknown>);
+  const file = sources.file ?? env.WSGATE_CONFIG;
+  if (file) layers.push(readConfigFile(file));
+  layers.push(fromEnvironment(env));
+  if (sources.overrides) layers.push(sources.overrides);
+
+  const merged = layers.reduce<Record<string, unknown>>((acc, layer) => deepMerge(acc, layer), {});
+  if (!validate(merged)) throw new ConfigError(formatErrors(validate.errors ?? []));
+  return deepFreeze(merged as Config);
+}
+
+function readConfigFile(path: string): Record<string, unknown> {
+  let text: string;
+  try {
+    text = readFileSync(path, 'utf8');
+  } catch (error) {
+    throw new ConfigError(`cannot read config file ${path}: ${(error as Error).message}`, { cause: error });
+  }
+  try {
+    const value: unknown = path.endsWith('.json') ? JSON.parse(text) : parseYaml(text);
+    if (value === null || value === undefined) return {};
+    if (typeof value !== 'object' || Array.isArray(value)) throw new Error('the top level must be a mapping');
+    return value as Record<string, unknown>;
+  } catch (error) {
+    throw new ConfigError(`config file ${path} is not valid: ${(error as Error).message}`, { cause: error });
+  }
+}
+
+interface SchemaNode {
+  type?: string;
+  properties?: Record<string, SchemaNode>;
+  anyOf?: SchemaNode[];
+  patternProperties?: Record<string, SchemaNode>;
+}
+
+/** Every settable key path with its schema type: `ws.maxPayload` -> integer. */
+function leafPaths(node: SchemaNode, prefix: string[] = [], out = new Map<string, string>()): Map<string, string> {
+  if (node.type === 'object' && node.properties) {
+    for (const [key, child] of Object.entries(node.properties)) leafPaths(child, [...prefix, key], out);
+  } else {
+    out.set(prefix.join('.'), node.type ?? (node.anyOf ? 'string' : 'object'));
+  }
+  return out;
+}
+
+const KEY_TYPES = leafPaths(ConfigSchema as unknown as SchemaNode);
+
+/** `ws.maxPayload` -> `WSGATE_WS_MAX_PAYLOAD` */
+export function envName(path: string): string {
+  return 'WSGATE_' + path.split('.').map((part) => part.replace(/([a-z0-9])([A-Z])/g, '$1_$2').toUpperCase()).join('_');
+}
+
+const ENV_KEYS = new Map<string, string>([...KEY_TYPES.keys()].map((path) => [envName(path), path]));
+for (const [name, path] of Object.entries(ENV_ALIASES)) ENV_KEYS.set(name, path);
+
+function fromEnvironment(env: NodeJS.ProcessEnv): Record<string, unknown> {
+  const out: Record<string, unknown> = {};
+  // Aliases first, so the canonical name wins when both are set.
+  const names = [...ENV_KEYS.keys()].sort((a, b) => Number(b in ENV_ALIASES) - Number(a in ENV_ALIASES));
+  for (const name of names) {
+    const raw = env[name];
+    if (raw === undefined || raw === '') continue;
+    const path = ENV_KEYS.get(name)!;
+    setPath(out, path, parseEnvValue(name, raw, KEY_TYPES.get(path)!));
+  }
+  return out;
+}
+
+/** Parses a string (environment, `--set`) into the key's type; validation does the rest. */
+export function parseEnvValue(name: string, raw: string, type: string): unknown {
+  if (type === 'array') return raw.split(',').map((item) => item.trim()).filter(Boolean);
+  if (type === 'object') {
+    try {
+      return JSON.parse(raw);
+    } catch {
+      throw new ConfigError(`${name} must be a JSON object`);
+    }
+  }
+  return raw;
+}
+
+export function keyType(path: string): string | undefined {
+  return KEY_TYPES.get(path);
+}
+
+export function setPath(target: Record<string, unknown>, path: string, value: unknown): void {
+  const parts = path.split('.');
+  let node = target;
+  for (const part of parts.slice(0, -1)) {
+    if (typeof node[part] !== 'object' || node[part] === null) node[part] = {};
+    node = node[part] as Record<string, unknown>;
+  }
+  node[parts.at(-1)!] = value;
+}
+
+function deepMerge(base: Record<string, unknown>, layer: Record<string, unknown>): Record<string, unknown> {
+  const out: Record<string, unknown> = { ...base };
+  for (const [key, value] of Object.entries(layer)) {
+    const current = out[key];
+    out[key] = isPlainObject(current) && isPlainObject(value) ? deepMerge(current, value) : value;
+  }
+  return out;
+}
+
+function isPlainObject(value: unknown): value is Record<string, unknown> {
+  return typeof value === 'object' && value !== null && !Array.isArray(value);
+}
+
+function formatErrors(errors: ErrorObject[]): string {
+  const lines = errors.map((error) => {
+    const key = error.instancePath.slice(1).replaceAll('/', '.') || '(root)';
+    if (error.keyword === 'additionalProperties') {
+      const extra = (error.params as { additionalProperty: string }).additionalProperty;
+      return `${key === '(root)' ? '' : key + '.'}${extra}: unknown key`;
+    }
+    if (error.keyword === 'const') return null;
+    if (error.keyword === 'anyOf') return `${key}: must be one of the allowed values`;
+    return `${key}: ${error.message}`;
+  });
+  const unique = [...new Set(lines.filter((line): line is string => line !== null))];
+  return `invalid configuration: ${unique.join('; ') || errors.map((error) => error.instancePath + ' ' + error.message).join('; ')}`;
+}
+
+function deepFreeze<T>(value: T): T {
+  if (typeof value === 'object' && value !== null && !Object.isFrozen(value)) {
+    Object.freeze(value);
+    for (const child of Object.values(value)) deepFreeze(child);
+  }
+  return value;
+}

@@ -1,0 +1,26 @@
+/**
+ * The development preset behind `npm start` (`wsgate serve --dev`): a chat namespace anyone can use, organisation and
+ * user namespaces guarded by claims, anonymous access, the dev login and the demo page. Its secrets are public: never
+ * run it in production.
+ */
+export const DEV_PRESET = {
+  apiKeys: ['wsgate-dev-api-key'],
+  auth: {
+    anonymous: true,
+    devLogin: true,
+    jwt: { secrets: ['wsgate-dev-jwt-secret-not-for-production'] },
+    cookie: { secrets: ['wsgate-dev-cookie-secret-not-for-production'] },
+  },
+  namespaces: {
+    chat: { presence: true, publish: true, history: { size: 100, ttlSeconds: 600 } },
+    org: {
+      private: true,
+      allow: ['org:{claims.org}', 'org:{claims.org}/*'],
+      presence: true,
+      publish: true,
+      history: { size: 100, ttlSeconds: 600 },
+    },
+    user: { private: true, allow: ['user:{user}'], presence: false, publish: false },
+  },
+  web: { demo: true },
+} as const;

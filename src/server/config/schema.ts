@@ -1,0 +1,193 @@
+import { Type, type Static } from '@sinclair/typebox';
+
+const RateLimit = Type.Object(
+  {
+    /** Tokens added per second. */
+    rate: Type.Number({ exclusiveMinimum: 0 }),
+    /** Bucket size: how many requests may come at once. */
+    burst: Type.Integer({ minimum: 1 }),
+  },
+  { additionalProperties: false },
+);
+
+const Namespace = Type.Object(
+  {
+    private: Type.Boolean({ default: false }),
+    allow: Type.Array(Type.String({ minLength: 1 }), { default: [] }),
+    presence: Type.Boolean({ default: false }),
+    publish: Type.Boolean({ default: false }),
+    history: Type.Object(
+      {
+        size: Type.Integer({ minimum: 0, maximum: 10_000, default: 0 }),
+        ttlSeconds: Type.Integer({ minimum: 1, default: 300 }),
+      },
+      { additionalProperties: false, default: {} },
+    ),
+    maxSubscribers: Type.Integer({ minimum: 0, default: 0 }),
+    rateLimits: Type.Object(
+      {
+        publish: Type.Optional(RateLimit),
+        subscribe: Type.Optional(RateLimit),
+      },
+      { additionalProperties: false, default: {} },
+    ),
+  },
+  { additionalProperties: false },
+);
+
+export const ConfigSchema = Type.Object(
+  {
+    port: Type.Integer({ minimum: 0, maximum: 65535, default: 8080 }),
+    host: Type.String({ default: '0.0.0.0' }),
+    /** Random per process when empty; must be unique in the cluster. */
+    nodeId: Type.String({ default: '', pattern: '^[A-Za-z0-9_.-]{0,64}$' }),
+    /** Origins allowed to open WebSockets. Empty = the gateway's own origin on localhost. `*` allows any. */
+    allowedOrigins: Type.Array(Type.String({ minLength: 1 }), { default: [] }),
+    /** Keys accepted by the server API (`Authorization: Bearer`). Several, so they can rotate. */
+    apiKeys: Type.Array(Type.String({ minLength: 16 }), { default: [] }),
+    log: Type.Object(
+      {
+        level: Type.Union(
+          ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'].map((level) => Type.Literal(level)),
+          { default: 'info' },
+        ),
+      },
+      { additionalProperties: false, default: {} },
+    ),
+    ws: Type.Object(
+      {
+        path: Type.String({ pattern: '^/', default: '/ws' }),
+        maxPayload: Type.Integer({ minimum: 128, maximum: 16 * 1024 * 1024, default: 65536 }),
+        perMessageDeflate: Type.Boolean({ default: false }),
+        pingIntervalMs: Type.Integer({ minimum: 100, default: 25_000 }),
+        pingTimeoutMs: Type.Integer({ minimum: 100, default: 10_000 }),
+        /** Bytes a session may have queued (ws buffer + send queue) before it is evicted as a slow consumer. */
+        sendQueueBytes: Type.Integer({ minimum: 1024, default: 1024 * 1024 }),
+        /** Consecutive malformed frames before the session is closed with PROTOCOL_ERROR. */
+        maxBadFrames: Type.Integer({ minimum: 1, default: 10 }),
+      },
+      { additionalProperties: false, default: {} },
+    ),
+    auth: Type.Object(
+      {
+        anonymous: Type.Boolean({ default: false }),
+        /** `POST /auth/dev-login {user}` sets a session cookie for any name. Never enable in production. */
+        devLogin: Type.Boolean({ default: false }),
+        tickets: Type.Object(
+          {
+            ttlSeconds: Type.Integer({ minimum: 1, default: 30 }),
+            maxTtlSeconds: Type.Integer({ minimum: 1, default: 300 }),
+          },
+          { additionalProperties: false, default: {} },
+        ),
+        jwt: Type.Object(
+          {
+            /** HMAC secrets; the first signs (dev login), all verify. */
+            secrets: Type.Array(Type.String({ minLength: 16 }), { default: [] }),
+            /** Path of a JWKS file with public keys (RS*, ES*, EdDSA). */
+            jwksFile: Type.String({ default: '' }),
+            issuer: Type.String({ default: '' }),
+            audience: Type.String({ default: '' }),
+          },
+          { additionalProperties: false, default: {} },
+        ),
+        cookie: Type.Object(
+          {
+            name: Type.String({ minLength: 1, pattern: '^[A-Za-z0-9_-]+$', default: 'wsgate_session' }),
+            /** HMAC secrets for the session cookie's JWT; the first signs, all verify. */
+            secrets: Type.Array(Type.String({ minLength: 16 }), { default: [] }),
+            maxAgeSeconds: Type.Integer({ minimum: 60, default: 86_400 }),
+            secure: Type.Boolean({ default: false }),
+          },
+          { additionalProperties: false, default: {} },
+        ),
+      },
+      { additionalProperties: false, default: {} },
+    ),
+    sessions: Type.Object(
+      {
+        max: Type.Integer({ minimum: 0, default: 0 }),
+        onLimit: Type.Union([Type.Literal('kick-oldest'), Type.Literal('reject-new')], { default: 'kick-oldest' }),
+      },
+      { additionalProperties: false, default: {} },
+    ),
+    directMessages: Type.Object(
+      { enabled: Type.Boolean({ default: true }) },
+      { additionalProperties: false, default: {} },
+    ),
+    namespaces: Type.Record(Type.String({ pattern: '^[a-z0-9_-]{1,64}$' }), Namespace, { default: {} }),
+    limits: Type.Object(
+      {
+        /** Sessions this node accepts (0 = unlimited). */
+        maxSessions: Type.Integer({ minimum: 0, default: 0 }),
+        maxSubscriptionsPerSession: Type.Integer({ minimum: 1, default: 256 }),
+        /** Handshakes per client IP per second (token bucket; 0 = unlimited). */
+        connectRate: Type.Number({ minimum: 0, default: 0 }),
+        connectBurst: Type.Integer({ minimum: 1, default: 50 }),
+        /** Default per-session buckets; namespaces may override publish and subscribe. */
+        rate: Type.Object(
+          {
+            publish: RateLimit,
+            subscribe: RateLimit,
+            send: RateLimit,
+            action: RateLimit,
+          },
+          {
+            additionalProperties: false,
+            default: {
+              publish: { rate: 100, burst: 200 },
+              subscribe: { rate: 50, burst: 100 },
+              send: { rate: 50, burst: 100 },
+              action: { rate: 100, burst: 200 },
+            },
+          },
+        ),
+        /** Rate-limited requests in a row before the session is closed with RATE_LIMITED. */
+        maxRateLimitStrikes: Type.Integer({ minimum: 1, default: 50 }),
+        /** Largest server API request body in bytes. */
+        apiBodyBytes: Type.Integer({ minimum: 1024, default: 1024 * 1024 }),
+      },
+      { additionalProperties: false, default: {} },
+    ),
+    engine: Type.Object(
+      {
+        kind: Type.Union(
+          [Type.Literal('memory'), Type.Literal('redis'), Type.Literal('redis-cluster'), Type.Literal('nats')],
+          { default: 'memory' },
+        ),
+        /** Redis URLs: one server, several shards (consistent hashing), or cluster seeds. */
+        redisUrls: Type.Array(Type.String({ pattern: '^rediss?://' }), { default: [] }),
+        natsUrls: Type.Array(Type.String({ minLength: 1 }), { default: [] }),
+        /** Prefix of every key and channel in the shared store, so several deployments can share it. */
+        prefix: Type.String({ pattern: '^[A-Za-z0-9_.:-]{1,64}$', default: 'wsgate' }),
+        /** A node whose lease is not renewed within this time is dead and its sessions are purged. */
+        leaseMs: Type.Integer({ minimum: 1000, default: 10_000 }),
+      },
+      { additionalProperties: false, default: {} },
+    ),
+    drain: Type.Object(
+      {
+        /** The process exits at the latest this long after the first signal. */
+        timeoutMs: Type.Integer({ minimum: 0, default: 30_000 }),
+        /** Sessions closed per batch, and the pause between batches. */
+        batchSize: Type.Integer({ minimum: 1, default: 500 }),
+        batchIntervalMs: Type.Integer({ minimum: 0, default: 50 }),
+        /** Clients are told to come back after a random delay up to this long. */
+        reconnectSpreadMs: Type.Integer({ minimum: 0, default: 5_000 }),
+      },
+      { additionalProperties: false, default: {} },
+    ),
+    web: Type.Object(
+      {
+        /** Serve the demo page at `/` and the client bundle at `/client.js`. */
+        demo: Type.Boolean({ default: false }),
+      },
+      { additionalProperties: false, default: {} },
+    ),
+  },
+  { additionalProperties: false },
+);
+
+export type Config = Static<typeof ConfigSchema>;
+export type NamespaceConfig = Static<typeof Namespace>;
+export type RateLimitConfig = Static<typeof RateLimit>;

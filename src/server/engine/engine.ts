@@ -1,0 +1,21 @@
+import type { Broker, BrokerHandler } from './broker/broker.js';
+import type { HistoryStore } from './history/history.js';
+import type { PresenceStore } from './presence/presence.js';
+import type { Registry } from './registry/registry.js';
+import type { TicketStore } from './tickets/tickets.js';
+
+/** The shared-state backend of a node: one implementation of each contract, started and closed together. */
+export interface Engine {
+  readonly kind: EngineKind;
+  readonly broker: Broker;
+  readonly registry: Registry;
+  readonly presence: PresenceStore;
+  readonly history: HistoryStore;
+  readonly tickets: TicketStore;
+  start(nodeId: string, handler: BrokerHandler): Promise<void>;
+  /** False while the backing store is unreachable (`/readyz` reports it). */
+  isHealthy(): boolean;
+  close(): Promise<void>;
+}
+
+export type EngineKind = 'memory' | 'redis' | 'redis-cluster' | 'nats';

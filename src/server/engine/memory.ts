@@ -1,0 +1,51 @@
+import { MemoryBroker, MemoryBus } from './broker/memory.js';
+import type { BrokerHandler } from './broker/broker.js';
+import type { Engine } from './engine.js';
+import { MemoryHistoryState, MemoryHistoryStore } from './history/memory.js';
+import { MemoryPresenceState, MemoryPresenceStore } from './presence/memory.js';
+import { MemoryRegistry, MemoryRegistryState } from './registry/memory.js';
+import { MemoryTicketStore } from './tickets/memory.js';
+
+/** State several in-process nodes can share to behave as one cluster. */
+export class MemoryCluster {
+  readonly bus = new MemoryBus();
+  readonly registry = new MemoryRegistryState();
+  readonly presence = new MemoryPresenceState();
+  readonly history = new MemoryHistoryState();
+  readonly tickets = new MemoryTicketStore();
+}
+
+/** Everything in this process's memory: the default engine, and the reference for the others. */
+export class MemoryEngine implements Engine {
+  readonly kind = 'memory' as const;
+  readonly broker: MemoryBroker;
+  readonly registry: MemoryRegistry;
+  readonly presence: MemoryPresenceStore;
+  readonly history: MemoryHistoryStore;
+  readonly tickets: MemoryTicketStore;
+  private readonly ownsTickets: boolean;
+
+  constructor(cluster?: MemoryCluster) {
+    this.broker = new MemoryBroker(cluster?.bus);
+    this.registry = new MemoryRegistry(cluster?.registry);
+    this.presence = new MemoryPresenceStore(cluster?.presence);
+    this.history = new MemoryHistoryStore(cluster?.history);
+    this.tickets = cluster?.tickets ?? new MemoryTicketStore();
+    this.ownsTickets = !cluster;
+  }
+
+  async start(nodeId: string, handler: BrokerHandler): Promise<void> {
+    await this.registry.start();
+    await this.broker.start(nodeId, handler);
+  }
+
+  isHealthy(): boolean {
+    return true;
+  }
+
+  async close(): Promise<void> {
+    await this.broker.close();
+    await this.history.close();
+    if (this.ownsTickets) await this.tickets.close();
+  }
+}

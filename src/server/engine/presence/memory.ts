@@ -1,0 +1,73 @@
+import type { PresenceEntry, PresenceStore } from './presence.js';
+
+interface ChannelPresence {
+  /** session -> entry */
+  sessions: Map<string, PresenceEntry>;
+  /** user -> session count */
+  users: Map<string, number>;
+}
+
+export class MemoryPresenceState {
+  readonly channels = new Map<string, ChannelPresence>();
+  /** session -> channels it is present in, for removal by session. */
+  readonly bySession = new Map<string, Set<string>>();
+}
+
+export class MemoryPresenceStore implements PresenceStore {
+  constructor(private readonly state: MemoryPresenceState = new MemoryPresenceState()) {}
+
+  async join(channel: string, member: PresenceEntry): Promise<{ firstForUser: boolean }> {
+    let presence = this.state.channels.get(channel);
+    if (!presence) this.state.channels.set(channel, (presence = { sessions: new Map(), users: new Map() }));
+    if (presence.sessions.has(member.session)) return { firstForUser: false };
+    presence.sessions.set(member.session, member);
+    const count = presence.users.get(member.user) ?? 0;
+    presence.users.set(member.user, count + 1);
+    let channels = this.state.bySession.get(member.session);
+    if (!channels) this.state.bySession.set(member.session, (channels = new Set()));
+    channels.add(channel);
+    return { firstForUser: count === 0 };
+  }
+
+  async leave(channel: string, session: string): Promise<{ user: string; lastForUser: boolean } | null> {
+    return this.remove(channel, session);
+  }
+
+  private remove(channel: string, session: string): { user: string; lastForUser: boolean } | null {
+    const presence = this.state.channels.get(channel);
+    const entry = presence?.sessions.get(session);
+    if (!presence || !entry) return null;
+    presence.sessions.delete(session);
+    const count = (presence.users.get(entry.user) ?? 1) - 1;
+    if (count <= 0) presence.users.delete(entry.user);
+    else presence.users.set(entry.user, count);
+    if (presence.sessions.size === 0) this.state.channels.delete(channel);
+    const channels = this.state.bySession.get(session);
+    channels?.delete(channel);
+    if (channels?.size === 0) this.state.bySession.delete(session);
+    return { user: entry.user, lastForUser: count <= 0 };
+  }
+
+  async members(channel: string): Promise<Array<{ user: string; sessions: number }>> {
+    const presence = this.state.channels.get(channel);
+    if (!presence) return [];
+    return [...presence.users].map(([user, sessions]) => ({ user, sessions })).sort((a, b) => a.user.localeCompare(b.user));
+  }
+
+  async count(channel: string): Promise<number> {
+    return this.state.channels.get(channel)?.users.size ?? 0;
+  }
+
+  async removeSessions(sessions: string[]) {
+    const removed: Array<{ channel: string; user: string; session: string; lastForUser: boolean }> = [];
+    for (const session of sessions) {
+      for (const channel of [...(this.state.bySession.get(session) ?? [])]) {
+        const result = this.remove(channel, session);
+        if (result) removed.push({ channel, session, ...result });
+      }
+    }
+    return removed;
+  }
+
+  async close(): Promise<void> {}
+}

@@ -1,0 +1,71 @@
+/**
+ * Registry: who is connected where, across the cluster. Keeps `user -> {session -> node}`, the inverted index
+ * `node -> sessions`, and node leases.
+ *
+ * Guarantee: `addSession` decides the user's session policy atomically — two nodes adding sessions for the same user
+ * at the same instant see one consistent order, so `max` holds across the cluster.
+ */
+export interface Registry {
+  start(nodeId: string): Promise<void>;
+  /**
+   * Registers a session, applying the user's policy. Anonymous sessions (user null) skip the policy.
+   * With `kick-oldest`, the returned `kicked` sessions were removed from the registry and must be closed by their nodes.
+   */
+  addSession(session: SessionRecord, policy: SessionPolicy): Promise<AddSessionResult>;
+  /** Removes a session. Returns false when it was not registered (already removed, for example by a kick). */
+  removeSession(sessionId: string): Promise<boolean>;
+  /** The session, wherever it lives. */
+  getSession(sessionId: string): Promise<SessionRecord | null>;
+  /** Every session of the user, on every node, oldest first. */
+  getUserSessions(user: string): Promise<SessionRecord[]>;
+  /** Every session on the node. */
+  getNodeSessions(nodeId: string): Promise<SessionRecord[]>;
+
+  /** Renews this node's lease; a node whose lease lapses is considered dead. */
+  heartbeat(info: NodeInfo, leaseMs: number): Promise<void>;
+  /** Nodes whose lease is alive. */
+  liveNodes(): Promise<NodeInfo[]>;
+  /** Nodes that still own sessions but whose lease expired. */
+  deadNodes(): Promise<string[]>;
+  /**
+   * Claims the cleanup of a dead node: exactly one caller across the cluster gets the node's sessions back (and must
+   * emit their leave events); every other caller gets null.
+   */
+  claimDeadNode(nodeId: string): Promise<SessionRecord[] | null>;
+  /** Removes this node's lease and sessions (graceful shutdown). */
+  removeNode(nodeId: string): Promise<void>;
+  close(): Promise<void>;
+}
+
+export interface SessionRecord {
+  session: string;
+  /** Null for anonymous sessions. */
+  user: string | null;
+  node: string;
+  /** Epoch milliseconds. */
+  connectedAt: number;
+  client: ClientInfo;
+}
+
+export interface ClientInfo {
+  ip?: string;
+  userAgent?: string;
+  origin?: string;
+}
+
+export interface SessionPolicy {
+  /** Maximum concurrent sessions per user across the cluster; 0 = unlimited. */
+  max: number;
+  onLimit: 'kick-oldest' | 'reject-new';
+}
+
+export type AddSessionResult =
+  | { accepted: true; kicked: SessionRecord[] }
+  | { accepted: false; reason: 'session-limit' };
+
+export interface NodeInfo {
+  node: string;
+  /** Epoch milliseconds when the node started. */
+  startedAt: number;
+  host?: string;
+}
