@@ -1,0 +1,14 @@
+/**
+ * Routing tags: every key and pub/sub channel of the shared store is `<prefix>:{<tag>}:<suffix>`. The tag decides where
+ * the key lives — the shard (jump hash of the tag) with several Redis instances, the slot (hash tag) in Redis Cluster —
+ * so all keys of one user, one channel or one node sit together and a Lua script may touch them atomically.
+ */
+export const RoutingTag = {
+  user: (user: string) => `u:${user}`,
+  channel: (channel: string) => `c:${channel}`,
+  node: (node: string) => `n:${node}`,
+  session: (session: string) => `s:${session}`,
+  ticket: (ticketHash: string) => `t:${ticketHash}`,
+  /** The set of known nodes: one key for the whole deployment. */
+  nodeDirectory: () => 'nodes',
+} as const;

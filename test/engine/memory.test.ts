@@ -1,0 +1,51 @@
+import { MemoryBroker, MemoryBus } from '../../src/server/engine/broker/memory.js';
+import type { Broker } from '../../src/server/engine/broker/broker.js';
+import { MemoryHistoryState, MemoryHistoryStore } from '../../src/server/engine/history/memory.js';
+import { MemoryPresenceState, MemoryPresenceStore } from '../../src/server/engine/presence/memory.js';
+import { MemoryRegistry, MemoryRegistryState } from '../../src/server/engine/registry/memory.js';
+import { MemoryTicketStore } from '../../src/server/engine/tickets/memory.js';
+import { brokerContract } from './contracts/broker.js';
+import { historyContract } from './contracts/history.js';
+import { presenceContract } from './contracts/presence.js';
+import { registryContract } from './contracts/registry.js';
+import { ticketsContract } from './contracts/tickets.js';
+import type { World } from './contracts/world.js';
+
+/** A world of memory stores sharing one state object, closing every instance it handed out. */
+function memoryWorld<S, T extends { close(): Promise<void> }>(state: S, make: (state: S) => T): World<T> {
+  const made: T[] = [];
+  return {
+    async instance() {
+      const instance = make(state);
+      made.push(instance);
+      return instance;
+    },
+    async close() {
+      await Promise.all(made.map((instance) => instance.close()));
+    },
+  };
+}
+
+brokerContract('memory', async () => {
+  const bus = new MemoryBus();
+  const nodes: Broker[] = [];
+  return {
+    async node(nodeId, handler) {
+      const broker = new MemoryBroker(bus);
+      await broker.start(nodeId, handler);
+      nodes.push(broker);
+      return broker;
+    },
+    async close() {
+      await Promise.all(nodes.map((broker) => broker.close()));
+    },
+  };
+});
+registryContract('memory', async () => memoryWorld(new MemoryRegistryState(), (state) => new MemoryRegistry(state)));
+presenceContract('memory', async () => memoryWorld(new MemoryPresenceState(), (state) => new MemoryPresenceStore(state)));
+historyContract('memory', async () => memoryWorld(new MemoryHistoryState(), (state) => new MemoryHistoryStore(state)));
+// Memory tickets are one store per cluster (MemoryCluster shares the instance), so every "node" gets the same store.
+ticketsContract('memory', async () => {
+  const store = new MemoryTicketStore();
+  return { instance: async () => store, close: () => store.close() };
+});
