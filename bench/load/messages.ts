@@ -1,0 +1,63 @@
+/**
+ * IPC between the orchestrator (bench/run.ts) and its load processes. Everything is plain data so it survives
+ * `process.send` serialization.
+ */
+
+/** The wire protocol a load client speaks; each target names one. */
+export type ClientKind = 'ws' | 'socketio' | 'wsgate';
+
+/** How a load client reaches and joins the target. */
+export interface ConnectSpec {
+  kind: ClientKind;
+  /** One base URL per server node (`ws://127.0.0.1:port` or `http://...`); client i uses urls[i % urls.length]. */
+  urls: string[];
+  channel: string;
+  /** Join `channel` after connecting (fan-out); idle connections only connect. */
+  subscribe: boolean;
+  /** wsgate: mint a one-time ticket per connection with this API key (`POST /api/tickets`) and connect with it. */
+  ticketApiKey?: string;
+}
+
+export type WorkerCommand =
+  | { cmd: 'connect'; spec: ConnectSpec; count: number; firstIndex: number; sampleEvery: number; concurrency: number }
+  | { cmd: 'reset' }
+  | { cmd: 'report' }
+  | { cmd: 'close' };
+
+export interface ConnectResult {
+  ev: 'connected';
+  opened: number;
+  failed: number;
+  elapsedMs: number;
+  firstError?: string;
+}
+
+export interface WorkerReport {
+  ev: 'report';
+  /** Deliveries counted since the last reset (all subscribers of this worker). */
+  received: number;
+  /** Monotonic µs of the last delivery since the last reset (0 = none). */
+  lastReceiveUs: number;
+  /** Publish-to-receive latencies of the sampled subscribers, µs. */
+  latenciesUs: number[];
+  /** Clients the server closed since connecting (a slow-consumer eviction shows up here). */
+  closed: number;
+}
+
+export type PublisherCommand =
+  | { cmd: 'connect'; spec: ConnectSpec }
+  | { cmd: 'rate'; rate: number; durationMs: number }
+  | { cmd: 'saturate'; window: number; durationMs: number }
+  | { cmd: 'close' };
+
+export interface PublishResult {
+  ev: 'done';
+  sent: number;
+  /** Monotonic µs when the first publication was sent. */
+  startUs: number;
+  elapsedMs: number;
+  /** Error frames the target answered publications with (rate limits, ...). */
+  errors: number;
+  /** Saturation only: the probe saw nothing for a while, so the closed loop gave up early. */
+  stalled: boolean;
+}

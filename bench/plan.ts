@@ -1,0 +1,41 @@
+import type { FanoutPlan } from './scenarios/fanout.js';
+import type { IdlePlan } from './scenarios/idle.js';
+
+export type Mode = 'short' | 'full';
+
+export interface BenchPlan {
+  mode: Mode;
+  fanout: FanoutPlan[];
+  idle: IdlePlan;
+  /** Same ping interval for every target, so idle connections all carry a heartbeat timer. */
+  pingIntervalMs: number;
+}
+
+/** One sampled subscriber in 50 reads the timestamp; the rest only count. */
+const SAMPLE_EVERY = 50;
+/** Publications in flight while saturating: enough to keep a server busy, few enough to keep its queues small. */
+const SATURATION_WINDOW = 20;
+
+/**
+ * Offered rates are chosen per N so the delivered rates match across N (20k–200k deliveries/s) and the lowest stays
+ * well below every target's saturation on 2 cores: that is where latency is compared.
+ */
+export const PLANS: Record<Mode, BenchPlan> = {
+  short: {
+    mode: 'short',
+    pingIntervalMs: 5000,
+    fanout: [
+      { subscribers: 1000, ratesPerSec: [20, 100], durationMs: 5000, saturationWindow: SATURATION_WINDOW, sampleEvery: SAMPLE_EVERY },
+    ],
+    idle: { connections: 5000, holdMs: 6000, concurrency: 32 },
+  },
+  full: {
+    mode: 'full',
+    pingIntervalMs: 5000,
+    fanout: [
+      { subscribers: 1000, ratesPerSec: [20, 50, 100, 200], durationMs: 10_000, saturationWindow: SATURATION_WINDOW, sampleEvery: SAMPLE_EVERY },
+      { subscribers: 5000, ratesPerSec: [4, 10, 20, 40], durationMs: 10_000, saturationWindow: SATURATION_WINDOW, sampleEvery: SAMPLE_EVERY },
+    ],
+    idle: { connections: 10_000, holdMs: 6000, concurrency: 32 },
+  },
+};

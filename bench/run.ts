@@ -1,0 +1,107 @@
+/**
+ * wsgate benchmark suite: `npm run bench [-- --full] [-- --targets ws,socket.io] [-- --scenarios fanout,idle]`.
+ * Starts every server as its own child process, drives it from load processes, and prints side-by-side results with
+ * ratios to wsgate (or to `ws` while wsgate is not built). Results go to bench/results/<timestamp>.json.
+ * Method and figures: docs/performance.md.
+ */
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { cpus, totalmem } from 'node:os';
+import { parseArgs } from 'node:util';
+import { logDir } from './processes.js';
+import { PLANS, type Mode } from './plan.js';
+import { printReport, type BenchResults, type TargetStatus } from './report.js';
+import { runFanout, type FanoutRun } from './scenarios/fanout.js';
+import { runIdle, type IdleRun } from './scenarios/idle.js';
+import type { Target } from './targets/target.js';
+import { socketIoRedisTarget } from './targets/socketio-redis.js';
+import { socketIoTarget } from './targets/socketio.js';
+import { wsBroadcastTarget } from './targets/ws-broadcast.js';
+import { wsgateTarget } from './targets/wsgate.js';
+
+/** Single-node targets, compared in every run. Cross-node ones are opt-in (`--targets`): they need more cores to mean much. */
+const SINGLE_NODE: Target[] = [wsgateTarget, wsBroadcastTarget, socketIoTarget];
+const ALL_TARGETS: Target[] = [...SINGLE_NODE, socketIoRedisTarget];
+
+const { values } = parseArgs({
+  options: {
+    full: { type: 'boolean', default: false },
+    short: { type: 'boolean', default: false },
+    targets: { type: 'string' },
+    scenarios: { type: 'string', default: 'fanout,idle' },
+  },
+});
+
+const mode: Mode = values.full ? 'full' : 'short';
+const plan = PLANS[mode];
+const wanted = values.targets?.split(',').map((name) => name.trim());
+const targets = wanted ? ALL_TARGETS.filter((t) => wanted.includes(t.name)) : SINGLE_NODE;
+const scenarios = new Set(values.scenarios.split(','));
+const log = (line: string): void => console.log(line);
+
+async function benchTarget(target: Target, fanout: FanoutRun[], idle: IdleRun[]): Promise<TargetStatus> {
+  const reason = await target.unavailableReason();
+  if (reason) {
+    log(`${target.name}: ${reason}`);
+    return { name: target.name, available: false, reason };
+  }
+  try {
+    // A fresh server per scenario, so one scenario's leftovers (heap, JIT state of idle sockets) cannot skew another.
+    if (scenarios.has('fanout')) {
+      for (const fanoutPlan of plan.fanout) {
+        log(`${target.name}: fan-out to ${fanoutPlan.subscribers} subscribers`);
+        const running = await target.start({ pingIntervalMs: plan.pingIntervalMs });
+        try {
+          fanout.push(...(await runFanout(target, running, fanoutPlan, log)));
+        } finally {
+          await running.stop();
+        }
+      }
+    }
+    if (scenarios.has('idle')) {
+      log(`${target.name}: ${plan.idle.connections} idle connections`);
+      const running = await target.start({ pingIntervalMs: plan.pingIntervalMs });
+      try {
+        idle.push(await runIdle(target, running, plan.idle, log));
+      } finally {
+        await running.stop();
+      }
+    }
+    return { name: target.name, available: true };
+  } catch (error) {
+    const message = error instanceof Error ? error.message : String(error);
+    log(`${target.name}: failed: ${message} (server logs in ${logDir})`);
+    return { name: target.name, available: false, reason: `failed: ${message}` };
+  }
+}
+
+async function main(): Promise<void> {
+  const startedAt = new Date();
+  log(`wsgate bench, ${mode} mode, ${cpus().length} cores; server logs in ${logDir}`);
+  const fanout: FanoutRun[] = [];
+  const idle: IdleRun[] = [];
+  const statuses: TargetStatus[] = [];
+  for (const target of targets) statuses.push(await benchTarget(target, fanout, idle));
+  const results: BenchResults = {
+    startedAt: startedAt.toISOString(),
+    mode,
+    machine: { cpus: cpus().length, cpuModel: cpus()[0]?.model ?? '', memoryBytes: totalmem(), node: process.version },
+    plan,
+    targets: statuses,
+    fanout,
+    idle,
+  };
+  printReport(results);
+  const dir = new URL('./results/', import.meta.url);
+  mkdirSync(dir, { recursive: true });
+  const file = new URL(`${startedAt.toISOString().replace(/[:.]/g, '-')}.json`, dir);
+  writeFileSync(file, JSON.stringify(results, null, 2));
+  log(`\nresults: ${file.pathname}`);
+}
+
+main().then(
+  () => process.exit(0),
+  (error: unknown) => {
+    console.error(error);
+    process.exit(1);
+  },
+);

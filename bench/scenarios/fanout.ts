@@ -1,0 +1,158 @@
+import type { ChildProcess } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
+import { exited, forkTs, nextMessage, stopChild } from '../processes.js';
+import { readCpuMsOf, summarizeLatency, type LatencySummary } from '../metrics.js';
+import type { ConnectSpec, PublishResult, PublisherCommand } from '../load/messages.js';
+import type { RunningTarget, Target } from '../targets/target.js';
+import { SubscriberFleet, type FleetReport } from './fleet.js';
+
+const publisherModule = fileURLToPath(new URL('../load/publisher.ts', import.meta.url));
+
+export const FANOUT_CHANNEL = 'bench:fanout';
+
+export interface FanoutPlan {
+  subscribers: number;
+  /** Fixed offered rates, publications per second (deliveries per second = rate × subscribers). */
+  ratesPerSec: number[];
+  durationMs: number;
+  /** Publications in flight in the saturation run (closed loop through the probe subscriber). */
+  saturationWindow: number;
+  sampleEvery: number;
+}
+
+export interface FanoutRun {
+  target: string;
+  subscribers: number;
+  mode: 'rate' | 'saturation';
+  /** Offered publications per second (rate runs). */
+  offeredPerSec?: number;
+  published: number;
+  expected: number;
+  received: number;
+  lost: number;
+  deliveredPerSec: number;
+  serverCpuMs: number;
+  cpuUsPerMessage: number;
+  /** Server CPU as a share of one core over the window (200% = both cores). */
+  serverCpuPercent: number;
+  loadCpuPercent: number;
+  helperCpuPercent: number;
+  latency: LatencySummary;
+  publishErrors: number;
+  /** Subscribers the server closed during the run (slow-consumer evictions). */
+  evicted: number;
+  stalled: boolean;
+}
+
+function publisherCommand(publisher: ChildProcess, command: PublisherCommand): Promise<PublishResult> {
+  const done = nextMessage(publisher, (m) => ((m as PublishResult).ev === 'done' ? (m as PublishResult) : undefined), 120_000, 'publisher');
+  publisher.send(command);
+  return done;
+}
+
+/** Poll the fleet until every expected delivery arrived, or nothing arrived for a while (that rest is loss). */
+async function drain(fleet: SubscriberFleet, expected: number): Promise<FleetReport> {
+  let report = await fleet.report();
+  let unchangedSince = Date.now();
+  while (report.received < expected && Date.now() - unchangedSince < 1500) {
+    await new Promise((resolve) => setTimeout(resolve, 200));
+    const next = await fleet.report();
+    if (next.received !== report.received) unchangedSince = Date.now();
+    report = next;
+  }
+  return report;
+}
+
+/** One measured window: reset counters, publish, drain, read CPU of server, helpers and load processes. */
+async function measure(
+  name: string,
+  plan: FanoutPlan,
+  running: RunningTarget,
+  fleet: SubscriberFleet,
+  publisher: ChildProcess,
+  command: PublisherCommand,
+): Promise<FanoutRun> {
+  await fleet.reset();
+  const loadPids = [...fleet.pids, publisher.pid ?? 0];
+  const startMs = performance.now();
+  const cpu0 = [readCpuMsOf(running.serverPids), readCpuMsOf(running.helperPids), readCpuMsOf(loadPids)];
+  const published = await publisherCommand(publisher, command);
+  const expected = published.sent * plan.subscribers;
+  const report = await drain(fleet, expected);
+  const wallMs = performance.now() - startMs;
+  const [serverCpuMs, helperCpuMs, loadCpuMs] = [
+    readCpuMsOf(running.serverPids) - cpu0[0],
+    readCpuMsOf(running.helperPids) - cpu0[1],
+    readCpuMsOf(loadPids) - cpu0[2],
+  ];
+  const deliverySeconds = report.lastReceiveUs > published.startUs ? (report.lastReceiveUs - published.startUs) / 1e6 : wallMs / 1000;
+  return {
+    target: name,
+    subscribers: plan.subscribers,
+    mode: command.cmd === 'rate' ? 'rate' : 'saturation',
+    offeredPerSec: command.cmd === 'rate' ? command.rate : undefined,
+    published: published.sent,
+    expected,
+    received: report.received,
+    lost: Math.max(0, expected - report.received),
+    deliveredPerSec: report.received / deliverySeconds,
+    serverCpuMs,
+    cpuUsPerMessage: report.received > 0 ? (serverCpuMs * 1000) / report.received : NaN,
+    serverCpuPercent: (serverCpuMs / wallMs) * 100,
+    loadCpuPercent: (loadCpuMs / wallMs) * 100,
+    helperCpuPercent: (helperCpuMs / wallMs) * 100,
+    latency: summarizeLatency(report.latenciesUs),
+    publishErrors: published.errors,
+    evicted: report.closed,
+    stalled: published.stalled,
+  };
+}
+
+/** Fan-out on a freshly started target: N subscribers on one channel, fixed rates, then saturation. */
+export async function runFanout(target: Target, running: RunningTarget, plan: FanoutPlan, log: (line: string) => void): Promise<FanoutRun[]> {
+  const spec: ConnectSpec = { kind: target.kind, urls: running.urls, channel: FANOUT_CHANNEL, subscribe: true };
+  const { fleet, connect } = await SubscriberFleet.connect(spec, plan.subscribers, plan.sampleEvery, 64);
+  const publisher = forkTs(publisherModule);
+  const runs: FanoutRun[] = [];
+  try {
+    if (connect.failed > 0) throw new Error(`${connect.failed} subscribers failed to connect: ${connect.firstError}`);
+    const connected = nextMessage(
+      publisher,
+      (m) => (['connected', 'failed'].includes((m as { ev?: string }).ev ?? '') ? (m as { ev: string; error?: string }) : undefined),
+      20_000,
+      'publisher to connect',
+    );
+    // The publisher and its probe always use the first node, so on a cluster half the subscribers are remote.
+    publisher.send({ cmd: 'connect', spec: { ...spec, urls: [running.urls[0]] } } satisfies PublisherCommand);
+    const outcome = await connected;
+    if (outcome.ev === 'failed') throw new Error(`publisher could not connect: ${outcome.error}`);
+    // Warm-up, not reported: lets V8 optimise the server's hot path before anything is measured.
+    await measure(target.name, plan, running, fleet, publisher, { cmd: 'rate', rate: plan.ratesPerSec[0], durationMs: 1000 });
+    for (const rate of plan.ratesPerSec) {
+      const run = await measure(target.name, plan, running, fleet, publisher, { cmd: 'rate', rate, durationMs: plan.durationMs });
+      log(describe(run));
+      runs.push(run);
+    }
+    const saturated = await measure(target.name, plan, running, fleet, publisher, {
+      cmd: 'saturate',
+      window: plan.saturationWindow,
+      durationMs: plan.durationMs,
+    });
+    log(describe(saturated));
+    runs.push(saturated);
+  } finally {
+    if (publisher.connected) publisher.send({ cmd: 'close' } satisfies PublisherCommand);
+    await exited(publisher, 3000).then(() => stopChild(publisher));
+    await fleet.close();
+  }
+  return runs;
+}
+
+function describe(run: FanoutRun): string {
+  const what = run.mode === 'rate' ? `${run.offeredPerSec}/s x ${run.subscribers}` : `saturation x ${run.subscribers}`;
+  return (
+    `  ${run.target} fan-out ${what}: ${Math.round(run.deliveredPerSec)} msg/s, ${run.cpuUsPerMessage.toFixed(2)} µs CPU/msg, ` +
+    `p50 ${run.latency.p50Ms.toFixed(2)} ms, p99 ${run.latency.p99Ms.toFixed(2)} ms, lost ${run.lost}, ` +
+    `server ${run.serverCpuPercent.toFixed(0)}% load ${run.loadCpuPercent.toFixed(0)}%`
+  );
+}

@@ -1,0 +1,43 @@
+import type { ClientKind } from '../load/messages.js';
+
+/** Memory of the server side of a target, summed over its nodes. */
+export interface MemorySample {
+  rssBytes: number;
+  /** V8 heap in use after a forced GC; NaN when the process could not report it. */
+  heapUsedBytes: number;
+}
+
+/** A target whose server processes are up. */
+export interface RunningTarget {
+  /** Base URL of each node; load clients spread over them. */
+  urls: string[];
+  /** Server processes whose CPU is charged to the target (every node; brokers are reported apart). */
+  serverPids: number[];
+  /** Helper processes the target needs (redis-server); their CPU is reported apart, not hidden. */
+  helperPids: number[];
+  memory(): Promise<MemorySample>;
+  stop(): Promise<void>;
+}
+
+export interface StartOptions {
+  /** Every target pings each idle connection on the same interval, so idle memory includes the same timers. */
+  pingIntervalMs: number;
+}
+
+/**
+ * A server under test. Adding one (a cross-node wsgate on Redis or NATS, say) means one file implementing this and
+ * one line in bench/run.ts; the scenarios only see this interface.
+ */
+export interface Target {
+  /** Name in tables and JSON, e.g. `wsgate`, `ws`, `socket.io`. */
+  name: string;
+  /** Wire protocol the load clients speak to it. */
+  kind: ClientKind;
+  /** How many server nodes it runs (cross-node targets: more than one; the publisher uses the first). */
+  nodes: number;
+  /** API key for ticket authentication on connect (wsgate only). */
+  ticketApiKey?: string;
+  /** Why the target cannot run here, or undefined when it can. */
+  unavailableReason(): Promise<string | undefined>;
+  start(options: StartOptions): Promise<RunningTarget>;
+}
