@@ -1,0 +1,147 @@
+import { randomBytes } from 'node:crypto';
+import type { StreamPosition } from '../../../protocol/frames.js';
+import { LuaScript } from '../keyspace/lua-script.js';
+import type { RedisKeyspace } from '../keyspace/keyspace.js';
+import { RoutingTag } from '../keyspace/tags.js';
+import type { HistoryOptions, HistoryPage, HistoryStore, StoredPublication } from './history.js';
+
+/** Streams that keep no publications still keep their offset and epoch this long after the last touch. */
+const COUNTER_TTL_MS = 24 * 3600_000;
+
+/**
+ * Shared prologue: the stream's meta hash (offset, epoch) is created with the candidate epoch ARGV[1] when missing —
+ * the stream was never there, expired, or the store lost it — and a stale publication list is dropped with it.
+ */
+const ENSURE_META = `
+local epoch = redis.call('HGET', KEYS[1], 'epoch')
+local created = false
+if not epoch then
+  epoch = ARGV[1]
+  created = true
+  redis.call('DEL', KEYS[2])
+  redis.call('HSET', KEYS[1], 'epoch', epoch, 'offset', 0)
+end
+`;
+
+/**
+ * KEYS[1] meta, KEYS[2] publication list. ARGV: candidate epoch, size, ttlMs, counter ttl, entry body.
+ * List entries are `<offset>:<from length>:<fromJson><dataJson>` so nothing is re-encoded.
+ */
+const APPEND = new LuaScript(`${ENSURE_META}
+local offset = redis.call('HINCRBY', KEYS[1], 'offset', 1)
+local size = tonumber(ARGV[2])
+local ttl = tonumber(ARGV[4])
+if size > 0 then
+  redis.call('RPUSH', KEYS[2], offset .. ':' .. ARGV[5])
+  redis.call('LTRIM', KEYS[2], -size, -1)
+  ttl = tonumber(ARGV[3])
+end
+redis.call('PEXPIRE', KEYS[1], ttl)
+redis.call('PEXPIRE', KEYS[2], ttl)
+return { offset, epoch }
+`);
+
+/** KEYS as APPEND. ARGV: candidate epoch, counter ttl. */
+const POSITION = new LuaScript(`${ENSURE_META}
+if created then redis.call('PEXPIRE', KEYS[1], tonumber(ARGV[2])) end
+return { tonumber(redis.call('HGET', KEYS[1], 'offset')), epoch }
+`);
+
+/**
+ * KEYS as APPEND. ARGV: candidate epoch, counter ttl, limit, since offset ('' for latest), since epoch.
+ * Returns { offset, epoch, entries... }: the latest \`limit\`, or the oldest \`limit\` kept entries after \`since\`.
+ */
+const READ = new LuaScript(`${ENSURE_META}
+if created then redis.call('PEXPIRE', KEYS[1], tonumber(ARGV[2])) end
+local offset = tonumber(redis.call('HGET', KEYS[1], 'offset'))
+local limit = tonumber(ARGV[3])
+local result = { offset, epoch }
+local entries = {}
+if limit > 0 then
+  if ARGV[4] == '' then
+    entries = redis.call('LRANGE', KEYS[2], -limit, -1)
+  elseif ARGV[5] == epoch then
+    local missed = offset - tonumber(ARGV[4])
+    if missed > 0 then
+      local kept = redis.call('LLEN', KEYS[2])
+      local start = math.max(0, kept - missed)
+      entries = redis.call('LRANGE', KEYS[2], start, math.min(kept - 1, start + limit - 1))
+    end
+  end
+end
+for i = 1, #entries do result[#result + 1] = entries[i] end
+return result
+`);
+
+/**
+ * History in Redis: per channel a meta hash `{c:<channel>}:history-meta` (offset, epoch) and a list
+ * `{c:<channel>}:history` of the last `size` publications, both on the channel's shard and changed by one Lua script
+ * per call: offsets are assigned atomically, and the epoch is regenerated whenever the meta hash is gone.
+ */
+export class RedisHistoryStore implements HistoryStore {
+  constructor(private readonly keyspace: RedisKeyspace) {}
+
+  private keys(channel: string): [string, string] {
+    const tag = RoutingTag.channel(channel);
+    return [this.keyspace.key(tag, 'history-meta'), this.keyspace.key(tag, 'history')];
+  }
+
+  async append(channel: string, publication: StoredPublication, options: HistoryOptions): Promise<StreamPosition> {
+    const size = Math.max(0, Math.floor(options.size));
+    const body = `${publication.fromJson.length}:${publication.fromJson}${publication.dataJson}`;
+    const [offset, epoch] = (await APPEND.run(this.keyspace.client(RoutingTag.channel(channel)), this.keys(channel), [
+      newEpoch(),
+      size,
+      Math.max(1, Math.round(options.ttlMs)),
+      COUNTER_TTL_MS,
+      size > 0 ? body : '',
+    ])) as [number, string];
+    return { offset, epoch };
+  }
+
+  async position(channel: string): Promise<StreamPosition> {
+    const [offset, epoch] = (await POSITION.run(this.keyspace.client(RoutingTag.channel(channel)), this.keys(channel), [
+      newEpoch(),
+      COUNTER_TTL_MS,
+    ])) as [number, string];
+    return { offset, epoch };
+  }
+
+  async read(channel: string, query: { since?: StreamPosition; limit: number }): Promise<HistoryPage> {
+    const { since } = query;
+    const limit = Math.max(0, Math.floor(query.limit));
+    const [offset, epoch, ...entries] = (await READ.run(this.keyspace.client(RoutingTag.channel(channel)), this.keys(channel), [
+      newEpoch(),
+      COUNTER_TTL_MS,
+      limit,
+      since ? String(since.offset) : '',
+      since ? since.epoch : '',
+    ])) as [number, string, ...string[]];
+    const position = { offset, epoch };
+    const kept = entries.map(decodeEntry);
+    if (!since) return { ...position, recovered: true, publications: kept };
+    if (since.epoch !== epoch || since.offset > offset) return { ...position, recovered: false, publications: [] };
+    const missed = kept.filter((publication) => publication.offset > since.offset);
+    // Complete when the kept entries start right after `since` and every missed one fits in `limit`.
+    const complete = offset - since.offset <= limit && missed.length === offset - since.offset;
+    return { ...position, recovered: complete, publications: missed };
+  }
+
+  async close(): Promise<void> {}
+}
+
+function newEpoch(): string {
+  return randomBytes(4).toString('hex');
+}
+
+function decodeEntry(entry: string): StoredPublication & { offset: number } {
+  const first = entry.indexOf(':');
+  const second = entry.indexOf(':', first + 1);
+  const fromLength = Number(entry.slice(first + 1, second));
+  const fromStart = second + 1;
+  return {
+    dataJson: entry.slice(fromStart + fromLength),
+    fromJson: entry.slice(fromStart, fromStart + fromLength),
+    offset: Number(entry.slice(0, first)),
+  };
+}

@@ -1,0 +1,213 @@
+import { LuaScript } from '../keyspace/lua-script.js';
+import type { RedisKeyspace } from '../keyspace/keyspace.js';
+import { RoutingTag } from '../keyspace/tags.js';
+import type { AddSessionResult, NodeInfo, Registry, SessionPolicy, SessionRecord } from './registry.js';
+
+/**
+ * Decides the user's session policy and registers the session in one step on the user's shard (slot).
+ * KEYS[1] user hash (session -> record JSON). ARGV: session, record JSON, max, onLimit.
+ * Returns {0} when refused, else {1, kicked record JSON...} oldest first.
+ */
+const ADD_SESSION = new LuaScript(`
+local max = tonumber(ARGV[3])
+if max > 0 and redis.call('HEXISTS', KEYS[1], ARGV[1]) == 0 then
+  local count = redis.call('HLEN', KEYS[1])
+  if count >= max then
+    if ARGV[4] == 'reject-new' then return {0} end
+    local all = redis.call('HGETALL', KEYS[1])
+    local existing = {}
+    for i = 1, #all, 2 do
+      existing[#existing + 1] = { all[i], all[i + 1], tonumber(cjson.decode(all[i + 1]).connectedAt) or 0 }
+    end
+    table.sort(existing, function(a, b)
+      if a[3] == b[3] then return a[1] < b[1] end
+      return a[3] < b[3]
+    end)
+    local result = {1}
+    for i = 1, count - max + 1 do
+      redis.call('HDEL', KEYS[1], existing[i][1])
+      result[#result + 1] = existing[i][2]
+    end
+    redis.call('HSET', KEYS[1], ARGV[1], ARGV[2])
+    return result
+  end
+end
+redis.call('HSET', KEYS[1], ARGV[1], ARGV[2])
+return {1}
+`);
+
+/**
+ * Takes a dead node's sessions: only while its lease is absent, and only once (the index is deleted in the same step).
+ * KEYS[1] lease, KEYS[2] node index (session -> record JSON). Returns the records, or false.
+ */
+const CLAIM_NODE = new LuaScript(`
+if redis.call('EXISTS', KEYS[1]) == 1 then return false end
+local records = redis.call('HVALS', KEYS[2])
+if #records == 0 then return false end
+redis.call('DEL', KEYS[2])
+return records
+`);
+
+/**
+ * Registry in Redis. Keys (see docs/engines.md): `{u:<user>}:sessions` hash session -> record, `{s:<session>}:session`
+ * record, `{n:<node>}:sessions` hash session -> record (the inverted index), `{n:<node>}:lease` (PX expiry) and the
+ * `{nodes}:directory` set of known node ids.
+ *
+ * Atomicity: the policy decision is one Lua script on the user's shard, so `max` holds cluster-wide. The session and
+ * node-index keys live on other shards and are written before the decision (and removed on refusal), so a session a
+ * user hash lists always has its index entries; claims of a dead node are one Lua script on the node's shard.
+ */
+export class RedisRegistry implements Registry {
+  constructor(private readonly keyspace: RedisKeyspace) {}
+
+  async start(): Promise<void> {
+    await this.keyspace.connect();
+  }
+
+  private userKey(user: string) {
+    return this.keyspace.key(RoutingTag.user(user), 'sessions');
+  }
+  private sessionKey(session: string) {
+    return this.keyspace.key(RoutingTag.session(session), 'session');
+  }
+  private nodeIndexKey(node: string) {
+    return this.keyspace.key(RoutingTag.node(node), 'sessions');
+  }
+  private leaseKey(node: string) {
+    return this.keyspace.key(RoutingTag.node(node), 'lease');
+  }
+  private directoryKey() {
+    return this.keyspace.key(RoutingTag.nodeDirectory(), 'directory');
+  }
+
+  private async index(record: SessionRecord, json: string): Promise<void> {
+    const { keyspace } = this;
+    await Promise.all([
+      keyspace.client(RoutingTag.session(record.session)).set(this.sessionKey(record.session), json),
+      keyspace.client(RoutingTag.node(record.node)).hset(this.nodeIndexKey(record.node), record.session, json),
+      keyspace.client(RoutingTag.nodeDirectory()).sadd(this.directoryKey(), record.node),
+    ]);
+  }
+
+  /** Removes the session's lookup and index entries (not the user hash entry). */
+  private async unindex(record: SessionRecord): Promise<number> {
+    const [deleted] = await Promise.all([
+      this.keyspace.client(RoutingTag.session(record.session)).del(this.sessionKey(record.session)),
+      this.keyspace.client(RoutingTag.node(record.node)).hdel(this.nodeIndexKey(record.node), record.session),
+    ]);
+    return deleted;
+  }
+
+  async addSession(record: SessionRecord, policy: SessionPolicy): Promise<AddSessionResult> {
+    const json = JSON.stringify(record);
+    await this.index(record, json);
+    if (record.user === null) return { accepted: true, kicked: [] };
+    const max = Math.max(0, Math.floor(policy.max));
+    const reply = (await ADD_SESSION.run(this.keyspace.client(RoutingTag.user(record.user)), [this.userKey(record.user)], [
+      record.session,
+      json,
+      max,
+      policy.onLimit,
+    ])) as [number, ...string[]];
+    if (reply[0] === 0) {
+      await this.unindex(record);
+      return { accepted: false, reason: 'session-limit' };
+    }
+    const kicked = reply.slice(1).map((entry) => JSON.parse(entry as string) as SessionRecord);
+    await Promise.all(kicked.map((old) => this.unindex(old)));
+    return { accepted: true, kicked };
+  }
+
+  async removeSession(sessionId: string): Promise<boolean> {
+    const record = await this.getSession(sessionId);
+    if (!record) return false;
+    // For a user's session the user hash decides: a kick may have removed it first.
+    const [unindexed, removedFromUser] = await Promise.all([
+      this.unindex(record),
+      record.user === null ? Promise.resolve(-1) : this.keyspace.client(RoutingTag.user(record.user)).hdel(this.userKey(record.user), sessionId),
+    ]);
+    return record.user === null ? unindexed === 1 : removedFromUser === 1;
+  }
+
+  async getSession(sessionId: string): Promise<SessionRecord | null> {
+    const json = await this.keyspace.client(RoutingTag.session(sessionId)).get(this.sessionKey(sessionId));
+    return json ? (JSON.parse(json) as SessionRecord) : null;
+  }
+
+  async getUserSessions(user: string): Promise<SessionRecord[]> {
+    const values = await this.keyspace.client(RoutingTag.user(user)).hvals(this.userKey(user));
+    return values.map((json) => JSON.parse(json) as SessionRecord).sort(oldestFirst);
+  }
+
+  async getNodeSessions(nodeId: string): Promise<SessionRecord[]> {
+    const values = await this.keyspace.client(RoutingTag.node(nodeId)).hvals(this.nodeIndexKey(nodeId));
+    return values.map((json) => JSON.parse(json) as SessionRecord).sort(oldestFirst);
+  }
+
+  async heartbeat(info: NodeInfo, leaseMs: number): Promise<void> {
+    await Promise.all([
+      this.keyspace.client(RoutingTag.node(info.node)).set(this.leaseKey(info.node), JSON.stringify(info), 'PX', Math.max(1, Math.round(leaseMs))),
+      // Re-added on every heartbeat, so a directory entry swept by a racing `deadNodes` comes back within one period.
+      this.keyspace.client(RoutingTag.nodeDirectory()).sadd(this.directoryKey(), info.node),
+    ]);
+  }
+
+  private async knownNodes(): Promise<string[]> {
+    return this.keyspace.client(RoutingTag.nodeDirectory()).smembers(this.directoryKey());
+  }
+
+  async liveNodes(): Promise<NodeInfo[]> {
+    const nodes = await this.knownNodes();
+    const leases = await Promise.all(nodes.map((node) => this.keyspace.client(RoutingTag.node(node)).get(this.leaseKey(node))));
+    return leases.flatMap((lease) => (lease ? [JSON.parse(lease) as NodeInfo] : [])).sort((a, b) => a.node.localeCompare(b.node));
+  }
+
+  async deadNodes(): Promise<string[]> {
+    const nodes = await this.knownNodes();
+    const states = await Promise.all(
+      nodes.map(async (node) => {
+        const client = this.keyspace.client(RoutingTag.node(node));
+        const [lease, index] = await Promise.all([client.exists(this.leaseKey(node)), client.exists(this.nodeIndexKey(node))]);
+        return { node, lease: lease === 1, sessions: index === 1 };
+      }),
+    );
+    // Forget nodes with neither a lease nor sessions, so the directory does not grow with every restart.
+    const forgotten = states.filter((state) => !state.lease && !state.sessions).map((state) => state.node);
+    if (forgotten.length > 0) await this.keyspace.client(RoutingTag.nodeDirectory()).srem(this.directoryKey(), ...forgotten);
+    return states.filter((state) => !state.lease && state.sessions).map((state) => state.node).sort();
+  }
+
+  async claimDeadNode(nodeId: string): Promise<SessionRecord[] | null> {
+    const reply = (await CLAIM_NODE.run(this.keyspace.client(RoutingTag.node(nodeId)), [this.leaseKey(nodeId), this.nodeIndexKey(nodeId)], [])) as
+      | string[]
+      | null;
+    if (!reply) return null;
+    const records = reply.map((json) => JSON.parse(json) as SessionRecord).sort(oldestFirst);
+    await Promise.all(records.map((record) => this.purge(record)));
+    await this.keyspace.client(RoutingTag.nodeDirectory()).srem(this.directoryKey(), nodeId);
+    return records;
+  }
+
+  /** Removes a session from its user hash and lookup key (the node index is handled by the caller). */
+  private async purge(record: SessionRecord): Promise<void> {
+    await Promise.all([
+      this.keyspace.client(RoutingTag.session(record.session)).del(this.sessionKey(record.session)),
+      record.user === null ? null : this.keyspace.client(RoutingTag.user(record.user)).hdel(this.userKey(record.user), record.session),
+    ]);
+  }
+
+  async removeNode(nodeId: string): Promise<void> {
+    const client = this.keyspace.client(RoutingTag.node(nodeId));
+    const records = await this.getNodeSessions(nodeId);
+    await Promise.all(records.map((record) => this.purge(record)));
+    await Promise.all([client.del(this.nodeIndexKey(nodeId)), client.del(this.leaseKey(nodeId))]);
+    await this.keyspace.client(RoutingTag.nodeDirectory()).srem(this.directoryKey(), nodeId);
+  }
+
+  /** Connections belong to the engine (shared by every store), so there is nothing to close here. */
+  async close(): Promise<void> {}
+}
+
+function oldestFirst(a: SessionRecord, b: SessionRecord): number {
+  return a.connectedAt - b.connectedAt || (a.session < b.session ? -1 : a.session > b.session ? 1 : 0);
+}

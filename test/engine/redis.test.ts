@@ -1,0 +1,19 @@
+import { RedisHistoryStore } from '../../src/server/engine/history/redis.js';
+import { RedisPresenceStore } from '../../src/server/engine/presence/redis.js';
+import { RedisRegistry } from '../../src/server/engine/registry/redis.js';
+import { RedisTicketStore } from '../../src/server/engine/tickets/redis.js';
+import { SHARED_REDIS_URL } from '../support/servers.js';
+import { historyContract } from './contracts/history.js';
+import { presenceContract } from './contracts/presence.js';
+import { registryContract } from './contracts/registry.js';
+import { ticketsContract } from './contracts/tickets.js';
+import { redisWorlds, shardedKeyspaces } from './redis-worlds.js';
+
+// The shared Redis on this machine; every world has its own prefix and deletes its keys afterwards.
+const urls = () => [SHARED_REDIS_URL];
+const keyspaces = shardedKeyspaces(urls);
+
+registryContract('redis', redisWorlds('registry', keyspaces, (keyspace) => new RedisRegistry(keyspace), urls));
+presenceContract('redis', redisWorlds('presence', keyspaces, (keyspace) => new RedisPresenceStore(keyspace), urls));
+historyContract('redis', redisWorlds('history', keyspaces, (keyspace) => new RedisHistoryStore(keyspace), urls));
+ticketsContract('redis', redisWorlds('tickets', keyspaces, (keyspace) => new RedisTicketStore(keyspace), urls));
