@@ -84,7 +84,8 @@ export interface WelcomeFrame {
 }
 export interface SubscribedFrame {
   type: 'subscribed';
-  id: RequestId;
+  /** Absent when a backend subscribed the session (server API). */
+  id?: RequestId;
   channel: string;
   offset: number;
   epoch: string;
@@ -94,7 +95,8 @@ export interface SubscribedFrame {
 }
 export interface UnsubscribedFrame {
   type: 'unsubscribed';
-  id: RequestId;
+  /** Absent when a backend removed the subscription (server API). */
+  id?: RequestId;
   channel: string;
 }
 export interface PublishedFrame {

@@ -59,6 +59,10 @@ export const ConfigSchema = Type.Object(
         path: Type.String({ pattern: '^/', default: '/ws' }),
         maxPayload: Type.Integer({ minimum: 128, maximum: 16 * 1024 * 1024, default: 65536 }),
         perMessageDeflate: Type.Boolean({ default: false }),
+        /** Fragments one message may arrive in; a flood of tiny fragments is refused. */
+        maxFragments: Type.Integer({ minimum: 1, default: 1024 }),
+        /** Socket chunks the frame parser buffers before refusing the connection. */
+        maxBufferedChunks: Type.Integer({ minimum: 1, default: 8192 }),
         pingIntervalMs: Type.Integer({ minimum: 100, default: 25_000 }),
         pingTimeoutMs: Type.Integer({ minimum: 100, default: 10_000 }),
         /** Bytes a session may have queued (ws buffer + send queue) before it is evicted as a slow consumer. */

@@ -1,0 +1,46 @@
+import type { FastifyInstance } from 'fastify';
+import { serialize as serializeCookie } from 'cookie';
+import { Type, type Static } from '@sinclair/typebox';
+import { WsgateError } from '../../protocol/errors.js';
+import { signToken } from '../auth/token-verifier.js';
+import type { GatewayContext } from './context.js';
+
+const DevLoginBody = Type.Object(
+  {
+    user: Type.String({ pattern: '^[A-Za-z0-9_\\-.@:+]{1,128}$' }),
+    claims: Type.Optional(Type.Record(Type.String(), Type.Unknown())),
+  },
+  { additionalProperties: false },
+);
+
+/** Browser authentication: a session cookie (here minted by the dev login) is exchanged for one-time tickets. */
+export function registerAuthRoutes(app: FastifyInstance, context: GatewayContext): void {
+  const { config } = context;
+
+  app.post('/auth/ticket', async (request) => {
+    // Browsers send Origin on POST; a foreign page must not mint tickets with the user's cookie.
+    if (!context.origins.allows(request.headers.origin)) throw new WsgateError('ORIGIN_FORBIDDEN');
+    const identity = await context.authenticator.fromCookie(request.raw);
+    const minted = await context.tickets.mint(identity.user, identity.claims);
+    return { ticket: minted.ticket, expiresAt: minted.expiresAt.toISOString() };
+  });
+
+  app.post<{ Body: Static<typeof DevLoginBody> }>('/auth/dev-login', { schema: { body: DevLoginBody } }, async (request, reply) => {
+    if (!config.auth.devLogin || config.auth.cookie.secrets.length === 0) throw new WsgateError('LOGIN_DISABLED');
+    if (!context.origins.allows(request.headers.origin)) throw new WsgateError('ORIGIN_FORBIDDEN');
+    const { user, claims = {} } = request.body;
+    const token = await signToken(config.auth.cookie.secrets[0]!, user, claims, config.auth.cookie.maxAgeSeconds);
+    void reply.header('set-cookie', sessionCookie(context, token, config.auth.cookie.maxAgeSeconds));
+    return { user, claims };
+  });
+
+  app.post('/auth/logout', async (_request, reply) => {
+    void reply.header('set-cookie', sessionCookie(context, '', 0));
+    return { ok: true };
+  });
+}
+
+function sessionCookie(context: GatewayContext, value: string, maxAge: number): string {
+  const cookie = context.config.auth.cookie;
+  return serializeCookie(cookie.name, value, { httpOnly: true, sameSite: 'lax', path: '/', maxAge, secure: cookie.secure });
+}

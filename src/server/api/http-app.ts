@@ -1,0 +1,55 @@
+import Fastify, { type FastifyError, type FastifyInstance } from 'fastify';
+import { WsgateError } from '../../protocol/errors.js';
+import { stripQuery } from '../observability/logger.js';
+import type { GatewayContext } from './context.js';
+import { registerAuthRoutes } from './auth-routes.js';
+import { registerHealthRoutes } from './health-routes.js';
+import { registerServerApi } from './server-api.js';
+import { registerWebRoutes } from './web-routes.js';
+
+/** The node's HTTP side: health, metrics, browser auth, the server API and the demo page. */
+export async function createHttpApp(context: GatewayContext): Promise<FastifyInstance> {
+  const app = Fastify({
+    bodyLimit: context.config.limits.apiBodyBytes,
+    logger: false,
+    return503OnClosing: false,
+  });
+
+  app.setErrorHandler((error: FastifyError | WsgateError, request, reply) => {
+    const wsgateError = toWsgateError(error);
+    if (wsgateError.code === 'INTERNAL') context.logger.error({ err: error, path: stripQuery(request.url) }, 'request failed');
+    const body: Record<string, unknown> = { code: wsgateError.code, message: wsgateError.message };
+    if (wsgateError.retryAfter !== undefined) body.retryAfter = wsgateError.retryAfter;
+    void reply.status(wsgateError.status).send(body);
+  });
+  app.setNotFoundHandler((request, reply) => {
+    void reply.status(404).send({ code: 'NOT_FOUND', message: `no route ${request.method} ${stripQuery(request.url)}` });
+  });
+
+  registerHealthRoutes(app, context);
+  registerAuthRoutes(app, context);
+  await app.register((api, _options, done) => {
+    registerServerApi(api, context);
+    done();
+  }, { prefix: '/api' });
+  if (context.config.web.demo) await registerWebRoutes(app);
+  return app;
+}
+
+/** Maps framework errors (parsing, body size, schema validation) onto the catalogue. */
+function toWsgateError(error: FastifyError | WsgateError): WsgateError {
+  if (error instanceof WsgateError) return error;
+  if (error.validation) return new WsgateError('BODY_INVALID', `body ${error.message.replace(/^body\/?/, '')}`, { cause: error });
+  switch (error.code) {
+    case 'FST_ERR_CTP_BODY_TOO_LARGE':
+      return new WsgateError('BODY_TOO_LARGE', undefined, { cause: error });
+    case 'FST_ERR_CTP_INVALID_MEDIA_TYPE':
+    case 'FST_ERR_CTP_EMPTY_JSON_BODY':
+    case 'FST_ERR_CTP_INVALID_CONTENT_LENGTH':
+      return new WsgateError('BODY_INVALID', error.message, { cause: error });
+  }
+  if (error instanceof SyntaxError || error.statusCode === 400) return new WsgateError('BODY_INVALID', 'body is not valid JSON', { cause: error });
+  if (error.statusCode === 405) return new WsgateError('METHOD_NOT_ALLOWED');
+  if (error.statusCode === 413) return new WsgateError('BODY_TOO_LARGE');
+  return new WsgateError('INTERNAL', undefined, { cause: error });
+}

@@ -1,0 +1,25 @@
+/**
+ * Which browser origins may open a WebSocket. Requests without an `Origin` header are not from a browser and pass
+ * (they cannot ride a user's cookies). `*` allows every origin and is only in effect when configured explicitly.
+ */
+export class OriginPolicy {
+  private readonly allowAll: boolean;
+  private readonly allowed: Set<string>;
+
+  /** With an empty list, the gateway's own origin on localhost is allowed. */
+  constructor(configured: readonly string[], port: number) {
+    this.allowAll = configured.includes('*');
+    const list = configured.length > 0 ? configured : [`http://localhost:${port}`, `http://127.0.0.1:${port}`, `http://[::1]:${port}`];
+    this.allowed = new Set(list.map((origin) => normalise(origin)));
+  }
+
+  allows(origin: string | undefined): boolean {
+    if (origin === undefined) return true;
+    if (this.allowAll) return true;
+    return this.allowed.has(normalise(origin));
+  }
+}
+
+function normalise(origin: string): string {
+  return origin.trim().toLowerCase().replace(/\/+$/, '');
+}

@@ -1,0 +1,40 @@
+import { createHash, randomBytes } from 'node:crypto';
+import { WsgateError } from '../../protocol/errors.js';
+import type { TicketStore } from '../engine/tickets/tickets.js';
+import type { Identity } from './identity.js';
+
+export interface MintedTicket {
+  ticket: string;
+  expiresAt: Date;
+}
+
+/**
+ * Mints and redeems one-time tickets. A ticket is 256 random bits; the store only ever sees its SHA-256, so neither a
+ * store dump nor a log of store keys yields a usable ticket.
+ */
+export class TicketService {
+  constructor(
+    private readonly store: TicketStore,
+    private readonly limits: { ttlSeconds: number; maxTtlSeconds: number },
+  ) {}
+
+  async mint(user: string | null, claims: Record<string, unknown>, ttlSeconds?: number): Promise<MintedTicket> {
+    const ttl = Math.min(ttlSeconds ?? this.limits.ttlSeconds, this.limits.maxTtlSeconds);
+    const ticket = randomBytes(32).toString('base64url');
+    const expiresAt = Date.now() + ttl * 1000;
+    await this.store.put(hashTicket(ticket), { user, claims, expiresAt }, ttl * 1000);
+    return { ticket, expiresAt: new Date(expiresAt) };
+  }
+
+  /** Takes the ticket (it cannot be used again) and returns the identity it grants. */
+  async redeem(ticket: string): Promise<Identity> {
+    if (ticket.length < 16 || ticket.length > 128) throw new WsgateError('TICKET_INVALID');
+    const grant = await this.store.take(hashTicket(ticket));
+    if (!grant) throw new WsgateError('TICKET_INVALID');
+    return { user: grant.user, claims: grant.claims, method: 'ticket' };
+  }
+}
+
+export function hashTicket(ticket: string): string {
+  return createHash('sha256').update(ticket).digest('base64url');
+}

@@ -1,0 +1,163 @@
+import { WsgateError } from '../../protocol/errors.js';
+import type {
+  HistoryFrame, MessageFrame, PresenceFrame, RequestId, StreamPosition, SubscribedFrame,
+} from '../../protocol/frames.js';
+import type { Config } from '../config/schema.js';
+import type { Engine } from '../engine/engine.js';
+import type { HistoryPage } from '../engine/history/history.js';
+import type { DeliveryService } from '../hub/delivery.js';
+import type { Hub } from '../hub/hub.js';
+import type { Logger } from '../observability/logger.js';
+import type { Session } from '../session/session.js';
+import { encodeSender } from '../session/server-frames.js';
+import type { ChannelRules, ResolvedChannel } from './channel-rules.js';
+
+/**
+ * Subscriptions, publications, presence and history for sessions. Channels appear with their first subscriber and
+ * vanish with the last (the hub drops the local index and broker subscription; presence empties itself).
+ */
+export class ChannelService {
+  constructor(
+    private readonly config: Readonly<Config>,
+    private readonly rules: ChannelRules,
+    private readonly engine: Engine,
+    private readonly hub: Hub,
+    private readonly delivery: DeliveryService,
+    private readonly nodeId: string,
+    private readonly logger: Logger,
+  ) {}
+
+  /** `trusted` subscriptions come from a backend (server API) and skip the namespace's permission check. */
+  async subscribe(session: Session, channelName: unknown, id: RequestId | undefined, recover?: StreamPosition, trusted = false): Promise<void> {
+    const resolved = this.rules.resolve(channelName);
+    if (!trusted) this.rules.assertSubscribe(resolved, session.identity);
+    const { channel, rules } = resolved;
+    if (session.subscriptions.has(channel)) throw new WsgateError('ALREADY_SUBSCRIBED');
+    if (session.subscriptions.size >= this.config.limits.maxSubscriptionsPerSession) throw new WsgateError('TOO_MANY_SUBSCRIPTIONS');
+    if (rules.maxSubscribers > 0 && this.hub.subscriberCount(channel) >= rules.maxSubscribers) throw new WsgateError('CHANNEL_FULL');
+
+    // Live frames are buffered from here until the reply is queued, so nothing falls between history and live.
+    session.subscriptions.set(channel, { pending: [], namespace: resolved.namespace });
+    try {
+      await this.hub.addSubscriber(channel, session);
+      const reply = await this.subscribedReply(resolved, id, recover);
+      if (session.closing || !session.subscriptions.has(channel)) return;
+      session.send(reply);
+      const last = reply.publications?.at(-1);
+      session.releasePending(channel, last ? { offset: last.offset, epoch: last.epoch } : undefined);
+    } catch (error) {
+      session.subscriptions.delete(channel);
+      this.hub.removeSubscriber(channel, session);
+      throw error;
+    }
+    if (rules.presence && session.user !== null) await this.join(channel, session);
+  }
+
+  private async subscribedReply(resolved: ResolvedChannel, id: RequestId | undefined, recover?: StreamPosition): Promise<SubscribedFrame> {
+    const { channel, rules } = resolved;
+    const echo = id === undefined ? {} : { id };
+    if (!recover) {
+      const position = await this.engine.history.position(channel);
+      return { type: 'subscribed', ...echo, channel, offset: position.offset, epoch: position.epoch };
+    }
+    const page = await this.engine.history.read(channel, { since: recover, limit: Math.max(rules.history.size, 1) });
+    // Without history nothing can be replayed; recovery only holds when nothing was missed.
+    const recovered = page.recovered && (rules.history.size > 0 || page.offset === recover.offset);
+    return {
+      type: 'subscribed', ...echo, channel, offset: page.offset, epoch: page.epoch, recovered,
+      publications: recovered ? toMessages(channel, page) : [],
+    };
+  }
+
+  async unsubscribe(session: Session, channelName: unknown): Promise<string> {
+    const { channel } = this.rules.resolve(channelName);
+    if (!session.subscriptions.has(channel)) throw new WsgateError('NOT_SUBSCRIBED');
+    await this.leaveChannel(session, channel);
+    return channel;
+  }
+
+  /** Removes one subscription: local index, broker interest, presence. */
+  async leaveChannel(session: Session, channel: string): Promise<void> {
+    const state = session.subscriptions.get(channel);
+    if (!state) return;
+    session.subscriptions.delete(channel);
+    this.hub.removeSubscriber(channel, session);
+    if (session.user !== null && this.config.namespaces[state.namespace]?.presence) await this.leave(channel, session.id);
+  }
+
+  /** After a session ended: presence leaves for every channel it was present in. */
+  async leaveAll(sessionId: string, user: string | null, channels: string[]): Promise<void> {
+    if (user === null) return;
+    await Promise.all(channels.map((channel) => this.leave(channel, sessionId)));
+  }
+
+  async publish(session: Session, channelName: unknown, data: unknown): Promise<{ channel: string } & StreamPosition> {
+    const resolved = this.rules.resolve(channelName);
+    this.rules.assertClientPublish(resolved, session.identity);
+    const dataJson = JSON.stringify(data ?? null);
+    const position = await this.delivery.publish(
+      resolved.channel, dataJson, encodeSender(session.user, session.id), session.id, historyOptions(resolved),
+    );
+    return { channel: resolved.channel, ...position };
+  }
+
+  /** A backend's publication (server API): no sender, nobody excluded. */
+  async publishFromServer(channelName: unknown, dataJson: string): Promise<{ channel: string } & StreamPosition> {
+    const resolved = this.rules.resolve(channelName);
+    const position = await this.delivery.publish(resolved.channel, dataJson, 'null', null, historyOptions(resolved));
+    return { channel: resolved.channel, ...position };
+  }
+
+  async presence(session: Session, channelName: unknown, id: RequestId): Promise<PresenceFrame> {
+    const resolved = this.rules.resolve(channelName);
+    if (!resolved.rules.presence) throw new WsgateError('PRESENCE_DISABLED');
+    this.rules.assertSubscribe(resolved, session.identity);
+    return { type: 'presence', id, channel: resolved.channel, members: await this.engine.presence.members(resolved.channel) };
+  }
+
+  async history(session: Session, channelName: unknown, id: RequestId, since?: StreamPosition, limit?: number): Promise<HistoryFrame> {
+    const resolved = this.rules.resolve(channelName);
+    if (resolved.rules.history.size === 0) throw new WsgateError('HISTORY_DISABLED');
+    this.rules.assertSubscribe(resolved, session.identity);
+    const max = resolved.rules.history.size;
+    const page = await this.engine.history.read(resolved.channel, { since, limit: Math.min(limit ?? max, max) });
+    return {
+      type: 'history', id, channel: resolved.channel, offset: page.offset, epoch: page.epoch, recovered: page.recovered,
+      publications: toMessages(resolved.channel, page),
+    };
+  }
+
+  private async join(channel: string, session: Session): Promise<void> {
+    const { firstForUser } = await this.engine.presence.join(channel, { user: session.user!, session: session.id, node: this.nodeId });
+    if (firstForUser) await this.delivery.publishEvent(channel, { type: 'join', channel, user: session.user, session: session.id }, session.id);
+  }
+
+  private async leave(channel: string, sessionId: string): Promise<void> {
+    const left = await this.engine.presence.leave(channel, sessionId);
+    if (left?.lastForUser) await this.announceLeave(channel, left.user, sessionId);
+  }
+
+  /** Sends `leave` to the channel's subscribers (also used for sessions of a dead node). */
+  async announceLeave(channel: string, user: string, sessionId: string): Promise<void> {
+    try {
+      await this.delivery.publishEvent(channel, { type: 'leave', channel, user, session: sessionId }, null);
+    } catch (error) {
+      this.logger.warn({ err: error, channel }, 'could not announce leave');
+    }
+  }
+}
+
+function historyOptions(resolved: ResolvedChannel) {
+  return { size: resolved.rules.history.size, ttlMs: resolved.rules.history.ttlSeconds * 1000 };
+}
+
+function toMessages(channel: string, page: HistoryPage): MessageFrame[] {
+  return page.publications.map((publication) => ({
+    type: 'message',
+    channel,
+    offset: publication.offset,
+    epoch: page.epoch,
+    from: JSON.parse(publication.fromJson) as MessageFrame['from'],
+    data: JSON.parse(publication.dataJson) as unknown,
+  }));
+}

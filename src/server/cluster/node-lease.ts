@@ -1,0 +1,56 @@
+import type { ChannelService } from '../channels/channel-service.js';
+import type { Engine } from '../engine/engine.js';
+import type { NodeInfo } from '../engine/registry/registry.js';
+import type { Logger } from '../observability/logger.js';
+
+/**
+ * Keeps this node's lease alive and purges nodes whose lease expired: exactly one live node claims a dead node,
+ * removes its sessions from the registry and presence, and announces each `leave` once.
+ */
+export class NodeLease {
+  private heartbeatTimer?: NodeJS.Timeout;
+  private sweepTimer?: NodeJS.Timeout;
+
+  constructor(
+    private readonly info: NodeInfo,
+    private readonly engine: Engine,
+    private readonly channels: ChannelService,
+    private readonly leaseMs: number,
+    private readonly logger: Logger,
+  ) {}
+
+  async start(): Promise<void> {
+    await this.engine.registry.heartbeat(this.info, this.leaseMs);
+    // Renew three times per lease so one late beat does not look like a death.
+    this.heartbeatTimer = setInterval(() => this.beat(), Math.max(200, Math.floor(this.leaseMs / 3)));
+    this.heartbeatTimer.unref();
+    this.sweepTimer = setInterval(() => void this.sweep(), Math.max(500, Math.floor(this.leaseMs / 2)));
+    this.sweepTimer.unref();
+  }
+
+  private beat(): void {
+    this.engine.registry.heartbeat(this.info, this.leaseMs).catch((error: unknown) => this.logger.warn({ err: error }, 'lease renewal failed'));
+  }
+
+  /** Finds dead nodes and cleans up those this node wins the claim for. */
+  async sweep(): Promise<void> {
+    try {
+      const dead = await this.engine.registry.deadNodes();
+      for (const node of dead) {
+        if (node === this.info.node) continue;
+        const sessions = await this.engine.registry.claimDeadNode(node);
+        if (!sessions) continue;
+        const removed = await this.engine.presence.removeSessions(sessions.map((record) => record.session));
+        for (const entry of removed) if (entry.lastForUser) await this.channels.announceLeave(entry.channel, entry.user, entry.session);
+        this.logger.info({ node, sessions: sessions.length }, 'purged a dead node');
+      }
+    } catch (error) {
+      this.logger.warn({ err: error }, 'dead node sweep failed');
+    }
+  }
+
+  stop(): void {
+    clearInterval(this.heartbeatTimer);
+    clearInterval(this.sweepTimer);
+  }
+}

@@ -1,0 +1,224 @@
+import { randomBytes } from 'node:crypto';
+import { hostname } from 'node:os';
+import type { AddressInfo } from 'node:net';
+import type { FastifyInstance } from 'fastify';
+import type WebSocket from 'ws';
+import { CloseCode } from '../protocol/close-codes.js';
+import type { ErrorCode } from '../protocol/errors.js';
+import { createHttpApp } from './api/http-app.js';
+import type { GatewayContext } from './api/context.js';
+import { Authenticator } from './auth/authenticator.js';
+import { OriginPolicy } from './auth/origin-policy.js';
+import { TicketService } from './auth/ticket-service.js';
+import { TokenVerifier } from './auth/token-verifier.js';
+import { ChannelRules } from './channels/channel-rules.js';
+import { ChannelService } from './channels/channel-service.js';
+import { NodeLease } from './cluster/node-lease.js';
+import type { Config } from './config/schema.js';
+import { createEngine } from './engine/create.js';
+import type { Engine } from './engine/engine.js';
+import { DeliveryService } from './hub/delivery.js';
+import { Hub } from './hub/hub.js';
+import { InboxDispatcher } from './hub/inbox.js';
+import { createLogger, type Logger } from './observability/logger.js';
+import { Metrics } from './observability/metrics.js';
+import { FlushScheduler } from './session/flush-scheduler.js';
+import { LivenessMonitor } from './session/liveness.js';
+import { noRoutes, RequestHandler, type ActionRouter } from './session/request-handler.js';
+import { SessionLifecycle } from './session/session-lifecycle.js';
+import { Session } from './session/session.js';
+import { HandshakeHandler, type AcceptedConnection } from './transport/handshake.js';
+
+export interface GatewayOptions {
+  /** An engine built by the caller (several in-process nodes sharing a MemoryCluster, tests); default from config. */
+  engine?: Engine;
+  logger?: Logger;
+  /** Routes application actions to backends; default: none (NO_ROUTE). */
+  actions?: ActionRouter;
+}
+
+/**
+ * One wsgate node: HTTP server with the WebSocket endpoint, the local hub, and the engine that connects it to the
+ * rest of the cluster.
+ */
+export class Gateway implements GatewayContext {
+  readonly nodeId: string;
+  readonly startedAt = Date.now();
+  readonly logger: Logger;
+  readonly metrics = new Metrics();
+  readonly hub: Hub;
+  readonly delivery: DeliveryService;
+  readonly channels: ChannelService;
+  readonly rules: ChannelRules;
+  readonly lifecycle: SessionLifecycle;
+  readonly inbox: InboxDispatcher;
+  readonly tickets: TicketService;
+  readonly authenticator: Authenticator;
+  readonly origins: OriginPolicy;
+
+  private readonly requests: RequestHandler;
+  private readonly scheduler = new FlushScheduler();
+  private readonly liveness: LivenessMonitor;
+  private readonly lease: NodeLease;
+  private handshake?: HandshakeHandler;
+  private app?: FastifyInstance;
+  private draining = false;
+  /** WebSockets not yet closed; drain waits for them so close frames reach the clients. */
+  private openSockets = 0;
+  private stopped?: Promise<void>;
+
+  private constructor(readonly config: Readonly<Config>, readonly engine: Engine, options: GatewayOptions) {
+    this.nodeId = config.nodeId || `${hostname().replace(/[^A-Za-z0-9_.-]/g, '').slice(0, 32)}-${randomBytes(4).toString('hex')}`;
+    this.logger = (options.logger ?? createLogger(config.log.level)).child({ node: this.nodeId });
+    this.hub = new Hub(engine.broker, this.logger);
+    this.rules = new ChannelRules(config.namespaces);
+    this.delivery = new DeliveryService(this.nodeId, engine, this.hub, (ids, user, order) => this.lifecycle.disconnectLocal(ids, user, order));
+    this.channels = new ChannelService(config, this.rules, engine, this.hub, this.delivery, this.nodeId, this.logger);
+    this.lifecycle = new SessionLifecycle(config, this.nodeId, engine, this.hub, this.channels, this.delivery, this.metrics, this.logger);
+    this.inbox = new InboxDispatcher(this.hub, this.lifecycle, this.channels, this.logger);
+    this.requests = new RequestHandler(config, this.rules, this.channels, this.delivery, options.actions ?? noRoutes, this.metrics, this.logger);
+    this.tickets = new TicketService(engine.tickets, config.auth.tickets);
+    const jwt = config.auth.jwt;
+    this.authenticator = new Authenticator(
+      this.tickets,
+      new TokenVerifier({ secrets: jwt.secrets, jwksFile: jwt.jwksFile || undefined, issuer: jwt.issuer, audience: jwt.audience }),
+      new TokenVerifier({ secrets: config.auth.cookie.secrets }),
+      { anonymous: config.auth.anonymous, cookieName: config.auth.cookie.name },
+    );
+    this.origins = new OriginPolicy(config.allowedOrigins, config.port);
+    this.liveness = new LivenessMonitor(this.hub.sessions, config.ws.pingIntervalMs, config.ws.pingTimeoutMs, (session) => {
+      this.metrics.disconnects.inc({ reason: 'PING_TIMEOUT' });
+      session.terminate();
+      void this.lifecycle.cleanup(session);
+    });
+    this.lease = new NodeLease({ node: this.nodeId, startedAt: this.startedAt, host: hostname() }, engine, this.channels, config.engine.leaseMs, this.logger);
+  }
+
+  /** Builds a node from a validated config; call `listen()` to serve. */
+  static async create(config: Readonly<Config>, options: GatewayOptions = {}): Promise<Gateway> {
+    const engine = options.engine ?? (await createEngine(config.engine));
+    return new Gateway(config, engine, options);
+  }
+
+  /** Starts the engine and the HTTP server; resolves with the bound address. */
+  async listen(): Promise<AddressInfo> {
+    await this.engine.start(this.nodeId, {
+      onChannelMessage: (channel, payload) => this.hub.onChannelMessage(channel, payload),
+      onInboxMessage: (payload) => this.inbox.handle(payload),
+      onHealthChange: (healthy) => this.logger.warn({ healthy }, healthy ? 'engine connection restored' : 'engine connection lost'),
+    });
+    await this.lease.start();
+    this.app = await createHttpApp(this);
+    this.handshake = new HandshakeHandler(
+      this.config, this.origins, this.authenticator, { refusal: () => this.refusal() },
+      (connection) => this.accept(connection), this.metrics, this.logger,
+    );
+    this.app.server.on('upgrade', this.handshake.handleUpgrade);
+    await this.app.listen({ port: this.config.port, host: this.config.host });
+    this.liveness.start();
+    const address = this.app.server.address() as AddressInfo;
+    this.logger.info({ port: address.port, host: address.address, engine: this.engine.kind }, 'wsgate listening');
+    return address;
+  }
+
+  /** The HTTP app, for `inject()` in tests. */
+  get http(): FastifyInstance {
+    if (!this.app) throw new Error('gateway is not listening');
+    return this.app;
+  }
+
+  isDraining(): boolean {
+    return this.draining;
+  }
+
+  private refusal(): ErrorCode | null {
+    if (this.draining) return 'DRAINING';
+    const max = this.config.limits.maxSessions;
+    if (max > 0 && this.hub.sessions.size >= max) return 'NODE_FULL';
+    return null;
+  }
+
+  private accept({ ws, socket, identity, protocol, client }: AcceptedConnection): void {
+    const session = new Session({
+      id: randomBytes(12).toString('base64url'),
+      identity, ws, socket, client, protocol,
+      sendQueueBytes: this.config.ws.sendQueueBytes,
+      rawWrites: !this.config.ws.perMessageDeflate,
+      scheduler: this.scheduler,
+      onSlowConsumer: (slow) => {
+        this.metrics.slowConsumers.inc();
+        this.lifecycle.disconnect(slow, { code: CloseCode.SLOW_CONSUMER, reason: 'client did not read fast enough', reconnect: true });
+      },
+    });
+    this.wireSocket(session, ws);
+    this.lifecycle.open(session).catch((error: unknown) => {
+      this.logger.error({ err: error, session: session.id }, 'session registration failed');
+      this.lifecycle.disconnect(session, { code: CloseCode.TRY_AGAIN_LATER, reason: 'session could not be registered', reconnect: true });
+    });
+  }
+
+  private wireSocket(session: Session, ws: WebSocket): void {
+    this.openSockets++;
+    ws.on('message', (data, isBinary) => {
+      session.lastSeen = Date.now();
+      session.awaitingPong = false;
+      if (session.closing) return;
+      if (isBinary) this.requests.handleBinary(session);
+      else void this.requests.handleText(session, (data as Buffer).toString('utf8'));
+    });
+    ws.on('pong', () => {
+      session.awaitingPong = false;
+      session.lastSeen = Date.now();
+    });
+    ws.on('error', (error) => this.logger.debug({ err: error, session: session.id }, 'session socket error'));
+    ws.on('close', () => {
+      this.openSockets--;
+      void this.lifecycle.cleanup(session);
+    });
+  }
+
+  /**
+   * Graceful drain: refuse new sessions (readyz fails, upgrades get 503), tell sessions to reconnect elsewhere in
+   * batches with jittered `after` hints, remove this node from the registry, and close. Resolves when done or when
+   * `drain.timeoutMs` has passed.
+   */
+  stop(): Promise<void> {
+    this.stopped ??= this.drainAndClose();
+    return this.stopped;
+  }
+
+  private async drainAndClose(): Promise<void> {
+    this.draining = true;
+    const { batchSize, batchIntervalMs, reconnectSpreadMs, timeoutMs } = this.config.drain;
+    const deadline = Date.now() + timeoutMs;
+    this.logger.info({ sessions: this.hub.sessions.size }, 'draining');
+    const sessions = [...this.hub.sessions.values()];
+    for (let i = 0; i < sessions.length; i += batchSize) {
+      for (const session of sessions.slice(i, i + batchSize)) {
+        const after = Math.floor(Math.random() * reconnectSpreadMs);
+        this.lifecycle.disconnect(session, { code: CloseCode.SERVICE_RESTART, reason: 'node is restarting', reconnect: true }, after);
+      }
+      if (i + batchSize < sessions.length && Date.now() < deadline) await delay(batchIntervalMs);
+    }
+    await this.waitForSessions(deadline);
+    this.liveness.stop();
+    this.lease.stop();
+    try {
+      await this.engine.registry.removeNode(this.nodeId);
+    } catch (error) {
+      this.logger.warn({ err: error }, 'could not remove the node from the registry');
+    }
+    this.handshake?.close();
+    await this.app?.close();
+    await this.engine.close();
+    this.logger.info('stopped');
+  }
+
+  private async waitForSessions(deadline: number): Promise<void> {
+    while ((this.hub.sessions.size > 0 || this.openSockets > 0) && Date.now() < deadline) await delay(20);
+  }
+}
+
+function delay(ms: number): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, ms));
+}

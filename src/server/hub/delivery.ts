@@ -1,0 +1,105 @@
+import type { StreamPosition } from '../../protocol/frames.js';
+import type { Engine } from '../engine/engine.js';
+import { encodeChannelEnvelope, encodeInboxMessage, type InboxMessage } from '../engine/envelope.js';
+import type { SessionRecord } from '../engine/registry/registry.js';
+import type { HistoryOptions } from '../engine/history/history.js';
+import { PreparedFrame } from '../transport/prepared-frame.js';
+import { encodeMessageFrame } from '../session/server-frames.js';
+import type { Hub } from './hub.js';
+
+/** What a caller wants done to sessions on whatever node they live. */
+export interface DisconnectOrder {
+  code: number;
+  reason: string;
+  reconnect: boolean;
+}
+
+/**
+ * Cluster-wide delivery: publications to channels (through the broker, once per interested node), frames to users and
+ * sessions (looked up in the registry, sent to the inboxes of exactly the nodes that hold them), disconnects.
+ * Local targets are served directly, without a broker round trip.
+ */
+export class DeliveryService {
+  constructor(
+    private readonly nodeId: string,
+    private readonly engine: Engine,
+    private readonly hub: Hub,
+    private readonly localDisconnect: (sessionIds: string[] | null, user: string | null, order: DisconnectOrder) => number,
+  ) {}
+
+  /**
+   * Appends to the channel's stream (offset, history) and publishes the frame to every subscriber but `excludeSession`.
+   * `dataJson` is the data as JSON text; it is embedded, never re-encoded.
+   */
+  async publish(channel: string, dataJson: string, fromJson: string, excludeSession: string | null, history: HistoryOptions): Promise<StreamPosition> {
+    const position = await this.engine.history.append(channel, { dataJson, fromJson }, history);
+    const frame = encodeMessageFrame(channel, position.offset, position.epoch, dataJson, fromJson);
+    await this.engine.broker.publish(channel, encodeChannelEnvelope(Buffer.from(frame, 'utf8'), excludeSession));
+    return position;
+  }
+
+  /** A frame without a stream position (presence events) to every subscriber of the channel but `excludeSession`. */
+  async publishEvent(channel: string, frame: object, excludeSession: string | null): Promise<void> {
+    await this.engine.broker.publish(channel, encodeChannelEnvelope(Buffer.from(JSON.stringify(frame), 'utf8'), excludeSession));
+  }
+
+  /** Sends a frame to every session of `user` (but `exclude`), across the cluster; returns how many sessions it targeted. */
+  async toUser(user: string, frameJson: string, exclude?: string): Promise<number> {
+    const records = await this.engine.registry.getUserSessions(user);
+    let targeted = 0;
+    const remoteNodes = new Set<string>();
+    for (const record of records) {
+      if (record.session === exclude) continue;
+      targeted++;
+      if (record.node !== this.nodeId) remoteNodes.add(record.node);
+    }
+    if (this.hub.userSessions(user).size > 0) this.hub.deliverToUser(user, PreparedFrame.fromString(frameJson), exclude);
+    await this.sendToNodes(remoteNodes, { kind: 'user', user, frame: frameJson, ...(exclude ? { exclude } : {}) });
+    return targeted;
+  }
+
+  /** Sends a frame to one session wherever it is; false when the session does not exist. */
+  async toSession(sessionId: string, frameJson: string): Promise<boolean> {
+    const local = this.hub.sessions.get(sessionId);
+    if (local) {
+      local.enqueue(PreparedFrame.fromString(frameJson));
+      return true;
+    }
+    const record = await this.engine.registry.getSession(sessionId);
+    if (!record) return false;
+    await this.engine.broker.sendToNode(record.node, encodeInboxMessage({ kind: 'session', session: sessionId, frame: frameJson }));
+    return true;
+  }
+
+  /** Closes sessions (records from the registry) on their nodes. */
+  async disconnectSessions(records: SessionRecord[], order: DisconnectOrder): Promise<void> {
+    const byNode = groupByNode(records);
+    for (const [node, sessions] of byNode) {
+      if (node === this.nodeId) this.localDisconnect(sessions, null, order);
+      else await this.engine.broker.sendToNode(node, encodeInboxMessage({ kind: 'disconnect', sessions, ...order }));
+    }
+  }
+
+  /** Sends an inbox message to the nodes that hold the given sessions; local ones are handled by `local`. */
+  async forSessions(records: SessionRecord[], message: (sessions: string[]) => InboxMessage, local: (sessions: string[]) => void): Promise<void> {
+    for (const [node, sessions] of groupByNode(records)) {
+      if (node === this.nodeId) local(sessions);
+      else await this.engine.broker.sendToNode(node, encodeInboxMessage(message(sessions)));
+    }
+  }
+
+  private async sendToNodes(nodes: Iterable<string>, message: InboxMessage): Promise<void> {
+    const payload = encodeInboxMessage(message);
+    await Promise.all([...nodes].map((node) => this.engine.broker.sendToNode(node, payload)));
+  }
+}
+
+function groupByNode(records: SessionRecord[]): Map<string, string[]> {
+  const byNode = new Map<string, string[]>();
+  for (const record of records) {
+    let sessions = byNode.get(record.node);
+    if (!sessions) byNode.set(record.node, (sessions = []));
+    sessions.push(record.session);
+  }
+  return byNode;
+}

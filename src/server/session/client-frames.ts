@@ -1,0 +1,78 @@
+import { Type, type TSchema } from '@sinclair/typebox';
+import { Ajv, type ValidateFunction } from 'ajv';
+import { WsgateError } from '../../protocol/errors.js';
+import {
+  ACTION_TYPE_PATTERN, isReservedType, type ApplicationAction, type ClientRequest, type RequestId,
+} from '../../protocol/frames.js';
+
+const Id = Type.Union([Type.String({ minLength: 1, maxLength: 64 }), Type.Integer()]);
+const Position = Type.Object({ offset: Type.Integer({ minimum: 0 }), epoch: Type.String({ maxLength: 64 }) });
+const Channel = Type.String({ minLength: 1, maxLength: 300 });
+
+/** Schemas of the built-in requests; unknown fields are ignored. */
+const REQUEST_SCHEMAS: Record<ClientRequest['type'], TSchema> = {
+  subscribe: Type.Object({ id: Id, channel: Channel, recover: Type.Optional(Position) }),
+  unsubscribe: Type.Object({ id: Id, channel: Channel }),
+  publish: Type.Object({ id: Id, channel: Channel, data: Type.Unknown() }, { required: ['id', 'channel', 'data'] }),
+  presence: Type.Object({ id: Id, channel: Channel }),
+  history: Type.Object({ id: Id, channel: Channel, since: Type.Optional(Position), limit: Type.Optional(Type.Integer({ minimum: 1 })) }),
+  send: Type.Object({ id: Id, user: Type.String({ minLength: 1, maxLength: 128 }), data: Type.Unknown() }, { required: ['id', 'user', 'data'] }),
+};
+
+const ajv = new Ajv({ allErrors: false, strict: false });
+const validators = new Map<string, ValidateFunction>(
+  Object.entries(REQUEST_SCHEMAS).map(([type, schema]) => [type, ajv.compile(schema)]),
+);
+const validateAction: ValidateFunction = ajv.compile(Type.Object({ id: Type.Optional(Id) }));
+
+export type ParsedFrame =
+  | { kind: 'request'; request: ClientRequest }
+  | { kind: 'action'; action: ApplicationAction; raw: string };
+
+/** Reads one text frame. Throws WsgateError (BAD_FRAME, BAD_REQUEST) with the request id when it could be read. */
+export function parseClientFrame(text: string): ParsedFrame {
+  let value: unknown;
+  try {
+    value = JSON.parse(text);
+  } catch {
+    throw new WsgateError('BAD_FRAME');
+  }
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) {
+    throw new WsgateError('BAD_REQUEST', 'frame must be a JSON object');
+  }
+  const frame = value as Record<string, unknown>;
+  const id = readableId(frame.id);
+  if (typeof frame.type !== 'string') throw new RequestError(id, 'BAD_REQUEST', 'frame has no string "type"');
+  const type: string = frame.type;
+
+  const validate = validators.get(type);
+  if (validate) {
+    if (!validate(frame)) throw new RequestError(id, 'BAD_REQUEST', describe(type, validate));
+    return { kind: 'request', request: frame as unknown as ClientRequest };
+  }
+  if (isReservedType(type)) throw new RequestError(id, 'ACTION_RESERVED', `"${type}" is sent by the gateway, not by clients`);
+  if (!ACTION_TYPE_PATTERN.test(type)) throw new RequestError(id, 'BAD_REQUEST', 'action type is not valid');
+  if (!validateAction(frame)) throw new RequestError(id, 'BAD_REQUEST', describe(type, validateAction));
+  return { kind: 'action', action: frame as unknown as ApplicationAction, raw: text };
+}
+
+/** A request-level failure that knows the id to echo. */
+export class RequestError extends WsgateError {
+  constructor(readonly requestId: RequestId | undefined, code: ConstructorParameters<typeof WsgateError>[0], message?: string) {
+    super(code, message);
+  }
+}
+
+function readableId(id: unknown): RequestId | undefined {
+  if (typeof id === 'string' && id.length > 0 && id.length <= 64) return id;
+  if (typeof id === 'number' && Number.isInteger(id)) return id;
+  return undefined;
+}
+
+function describe(type: string, validate: ValidateFunction): string {
+  const error = validate.errors?.[0];
+  if (!error) return `invalid "${type}" frame`;
+  if (error.keyword === 'required') return `"${type}" needs "${(error.params as { missingProperty: string }).missingProperty}"`;
+  const field = error.instancePath.slice(1).replaceAll('/', '.') || 'frame';
+  return `"${type}": ${field} ${error.message}`;
+}

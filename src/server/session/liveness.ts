@@ -1,0 +1,37 @@
+import type { Session } from './session.js';
+
+/**
+ * Pings every session each `intervalMs` and terminates those that did not answer within `timeoutMs`. One timer for the
+ * node; sessions are pinged relative to their own last ping, so pings spread over time instead of bursting.
+ */
+export class LivenessMonitor {
+  private timer?: NodeJS.Timeout;
+
+  constructor(
+    private readonly sessions: Map<string, Session>,
+    private readonly intervalMs: number,
+    private readonly timeoutMs: number,
+    private readonly onTimeout: (session: Session) => void,
+  ) {}
+
+  start(): void {
+    const tick = Math.max(50, Math.min(this.intervalMs, this.timeoutMs) / 4);
+    this.timer = setInterval(() => this.check(Date.now()), tick);
+    this.timer.unref();
+  }
+
+  private check(now: number): void {
+    for (const session of this.sessions.values()) {
+      if (session.closing) continue;
+      if (session.awaitingPong) {
+        if (now - session.pingSentAt > this.timeoutMs) this.onTimeout(session);
+      } else if (now - session.pingSentAt >= this.intervalMs) {
+        session.ping();
+      }
+    }
+  }
+
+  stop(): void {
+    clearInterval(this.timer);
+  }
+}

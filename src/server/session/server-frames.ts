@@ -1,0 +1,28 @@
+import type { DisconnectFrame, ErrorFrame, RequestId } from '../../protocol/frames.js';
+import { WsgateError } from '../../protocol/errors.js';
+
+/**
+ * Encoders for frames built on the hot path. A publication's frame is concatenated from parts that are JSON already
+ * (the data as the publisher sent it, the sender), so the payload is never re-serialised.
+ */
+export function encodeMessageFrame(channel: string, offset: number, epoch: string, dataJson: string, fromJson: string): string {
+  return `{"type":"message","channel":${JSON.stringify(channel)},"offset":${offset},"epoch":${JSON.stringify(epoch)},"from":${fromJson},"data":${dataJson}}`;
+}
+
+export function encodeSender(user: string | null, session: string): string {
+  return JSON.stringify({ user, session });
+}
+
+export function errorFrame(error: unknown, id?: RequestId): ErrorFrame {
+  const wsgateError = error instanceof WsgateError ? error : new WsgateError('INTERNAL');
+  const frame: ErrorFrame = { type: 'error', code: wsgateError.code, message: wsgateError.message };
+  if (id !== undefined) frame.id = id;
+  if (wsgateError.retryAfter !== undefined) frame.retryAfter = wsgateError.retryAfter;
+  return frame;
+}
+
+export function disconnectFrame(code: number, reason: string, reconnect: boolean, after?: number): DisconnectFrame {
+  const frame: DisconnectFrame = { type: 'disconnect', code, reason, reconnect };
+  if (after !== undefined) frame.after = after;
+  return frame;
+}

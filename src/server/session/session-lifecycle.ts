@@ -1,0 +1,109 @@
+import { CloseCode, closeCodeName } from '../../protocol/close-codes.js';
+import type { WelcomeFrame } from '../../protocol/frames.js';
+import { sessionPolicyFor } from '../auth/identity.js';
+import type { ChannelService } from '../channels/channel-service.js';
+import type { Config } from '../config/schema.js';
+import type { Engine } from '../engine/engine.js';
+import type { DeliveryService, DisconnectOrder } from '../hub/delivery.js';
+import type { Hub } from '../hub/hub.js';
+import type { Logger } from '../observability/logger.js';
+import type { Metrics } from '../observability/metrics.js';
+import type { Session } from './session.js';
+
+/**
+ * A session's life on the node: registration under the user's session policy (kicking or refusing), the welcome,
+ * credential expiry, and one cleanup however it ends (client close, eviction, kick, ping timeout, drain).
+ */
+export class SessionLifecycle {
+  constructor(
+    private readonly config: Readonly<Config>,
+    private readonly nodeId: string,
+    private readonly engine: Engine,
+    private readonly hub: Hub,
+    private readonly channels: ChannelService,
+    private readonly delivery: DeliveryService,
+    private readonly metrics: Metrics,
+    private readonly logger: Logger,
+  ) {}
+
+  /** Registers a freshly opened session; false when the policy refused it (it is then being closed). */
+  async open(session: Session): Promise<boolean> {
+    this.hub.addSession(session);
+    this.metrics.sessions.set(this.hub.sessions.size);
+    const policy = sessionPolicyFor(session.identity, this.config.sessions);
+    const result = await this.engine.registry.addSession(
+      { session: session.id, user: session.user, node: this.nodeId, connectedAt: session.connectedAt, client: session.client },
+      policy,
+    );
+    if (!result.accepted) {
+      this.disconnect(session, { code: CloseCode.SESSION_LIMIT, reason: 'the user already holds the maximum number of sessions', reconnect: false });
+      return false;
+    }
+    session.registered = true;
+    if (session.closing) {
+      // The client left while the registry was deciding.
+      await this.cleanup(session);
+      return false;
+    }
+    this.metrics.connections.inc({ auth: session.identity.method });
+    const welcome: WelcomeFrame = {
+      type: 'welcome', session: session.id, user: session.user, node: this.nodeId, protocol: session.protocol,
+      pingInterval: this.config.ws.pingIntervalMs,
+    };
+    session.send(welcome);
+    if (result.kicked.length > 0) {
+      await this.delivery.disconnectSessions(result.kicked, {
+        code: CloseCode.KICKED, reason: 'replaced by a newer session of the same user', reconnect: false,
+      });
+    }
+    this.scheduleExpiry(session);
+    return true;
+  }
+
+  private scheduleExpiry(session: Session): void {
+    const expiresAt = session.identity.expiresAt;
+    if (expiresAt === undefined) return;
+    // setTimeout cannot wait longer than ~24.8 days; credentials living longer are rechecked then.
+    const delay = Math.min(Math.max(0, expiresAt - Date.now()), 2 ** 31 - 1);
+    session.expiryTimer = setTimeout(() => {
+      if (Date.now() >= expiresAt) this.disconnect(session, { code: CloseCode.TOKEN_EXPIRED, reason: 'credential expired', reconnect: true });
+      else this.scheduleExpiry(session);
+    }, delay);
+    session.expiryTimer.unref();
+  }
+
+  /** Closes a local session with a disconnect frame and cleans up at once. */
+  disconnect(session: Session, order: DisconnectOrder, after?: number): void {
+    if (session.closing) return;
+    this.metrics.disconnects.inc({ reason: closeCodeName(order.code) ?? String(order.code) });
+    session.close(order.code, order.reason, order.reconnect, after);
+    void this.cleanup(session);
+  }
+
+  /** Closes local sessions by id or by user; returns how many were closed. */
+  disconnectLocal(sessionIds: string[] | null, user: string | null, order: DisconnectOrder): number {
+    const targets = sessionIds
+      ? sessionIds.map((id) => this.hub.sessions.get(id)).filter((session): session is Session => session !== undefined)
+      : user !== null ? [...this.hub.userSessions(user)] : [];
+    for (const session of targets) this.disconnect(session, order);
+    return targets.length;
+  }
+
+  /** Removes every trace of the session: local index, presence (leave events), registry. Idempotent. */
+  async cleanup(session: Session): Promise<void> {
+    session.closing = true;
+    if (session.expiryTimer) clearTimeout(session.expiryTimer);
+    if (!this.hub.sessions.has(session.id) && !session.registered) return;
+    const channels = this.hub.removeSession(session);
+    session.subscriptions.clear();
+    this.metrics.sessions.set(this.hub.sessions.size);
+    const registered = session.registered;
+    session.registered = false;
+    try {
+      await this.channels.leaveAll(session.id, session.user, channels);
+      if (registered) await this.engine.registry.removeSession(session.id);
+    } catch (error) {
+      this.logger.warn({ err: error, session: session.id }, 'session cleanup incomplete');
+    }
+  }
+}

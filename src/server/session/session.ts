@@ -1,0 +1,206 @@
+import type { Socket } from 'node:net';
+import type WebSocket from 'ws';
+import type { StreamPosition } from '../../protocol/frames.js';
+import type { Identity } from '../auth/identity.js';
+import type { ClientInfo } from '../engine/registry/registry.js';
+import { TokenBucket } from '../limits/token-bucket.js';
+import { PreparedFrame } from '../transport/prepared-frame.js';
+import type { FlushScheduler } from './flush-scheduler.js';
+import { disconnectFrame } from './server-frames.js';
+
+export type ActionClass = 'publish' | 'subscribe' | 'send' | 'action';
+
+/** A channel subscription of this session. Live frames wait in `pending` until the `subscribed` reply is queued. */
+export interface SubscriptionState {
+  pending: PreparedFrame[] | null;
+  /** Where the namespace-specific buckets come from. */
+  namespace: string;
+}
+
+export interface SessionOptions {
+  id: string;
+  identity: Identity;
+  ws: WebSocket;
+  socket: Socket;
+  client: ClientInfo;
+  protocol: string;
+  /** Bytes buffered (socket + queue) above which the session is evicted as a slow consumer. */
+  sendQueueBytes: number;
+  /** Write frames straight to the socket (no per-message compression negotiated). */
+  rawWrites: boolean;
+  scheduler: FlushScheduler;
+  onSlowConsumer(session: Session): void;
+}
+
+/** Frames buffered for a subscription whose reply is not out yet; beyond this the session is a slow consumer. */
+const MAX_PENDING_FRAMES = 1000;
+
+/**
+ * One WebSocket connection. Owns the outbound queue (bounded, coalesced), liveness state and rate buckets; what the
+ * frames mean is the request handler's business.
+ */
+export class Session {
+  readonly id: string;
+  readonly identity: Identity;
+  readonly user: string | null;
+  readonly client: ClientInfo;
+  readonly protocol: string;
+  readonly connectedAt = Date.now();
+  readonly subscriptions = new Map<string, SubscriptionState>();
+
+  /** True from the moment the gateway decided to end the session; nothing more is delivered. */
+  closing = false;
+  /** Set when the registry accepted the session; only then is there registry state to remove. */
+  registered = false;
+  badFrames = 0;
+  rateStrikes = 0;
+  lastSeen = Date.now();
+  pingSentAt = Date.now();
+  awaitingPong = false;
+  expiryTimer?: NodeJS.Timeout;
+
+  private readonly ws: WebSocket;
+  private readonly socket: Socket;
+  private queue: PreparedFrame[] = [];
+  private queuedBytes = 0;
+  private dirty = false;
+  private readonly buckets = new Map<string, TokenBucket>();
+
+  constructor(private readonly options: SessionOptions) {
+    this.id = options.id;
+    this.identity = options.identity;
+    this.user = options.identity.user;
+    this.client = options.client;
+    this.protocol = options.protocol;
+    this.ws = options.ws;
+    this.socket = options.socket;
+  }
+
+  /** Queues a frame; it is written with the others of this turn. Evicts the session when its buffers are full. */
+  enqueue(frame: PreparedFrame): void {
+    if (this.closing) return;
+    const size = frame.wire.length;
+    if (this.socket.writableLength + this.queuedBytes + size > this.options.sendQueueBytes) {
+      this.options.onSlowConsumer(this);
+      return;
+    }
+    this.queue.push(frame);
+    this.queuedBytes += size;
+    if (!this.dirty) {
+      this.dirty = true;
+      this.options.scheduler.schedule(this);
+    }
+  }
+
+  send(frame: object): void {
+    this.enqueue(PreparedFrame.fromObject(frame));
+  }
+
+  /** A publication or presence event for a subscribed channel. */
+  deliver(channel: string, frame: PreparedFrame): void {
+    const subscription = this.subscriptions.get(channel);
+    if (!subscription) return;
+    if (subscription.pending) {
+      if (subscription.pending.length >= MAX_PENDING_FRAMES) this.options.onSlowConsumer(this);
+      else subscription.pending.push(frame);
+      return;
+    }
+    this.enqueue(frame);
+  }
+
+  /** Queues the frames that arrived while the subscription was being set up, after its reply. */
+  releasePending(channel: string, skipThrough?: StreamPosition): void {
+    const subscription = this.subscriptions.get(channel);
+    if (!subscription?.pending) return;
+    const pending = subscription.pending;
+    subscription.pending = null;
+    for (const frame of pending) {
+      // Frames already replayed from history would arrive twice; those carry an offset at or below skipThrough.
+      if (skipThrough && isReplayed(frame, skipThrough)) continue;
+      this.enqueue(frame);
+    }
+  }
+
+  flush(): void {
+    this.dirty = false;
+    const queue = this.queue;
+    if (queue.length === 0) return;
+    this.queue = [];
+    this.queuedBytes = 0;
+    if (this.socket.destroyed || this.ws.readyState !== this.ws.OPEN) return;
+    if (this.options.rawWrites) {
+      if (queue.length === 1) {
+        this.socket.write(queue[0]!.wire);
+        return;
+      }
+      this.socket.cork();
+      for (const frame of queue) this.socket.write(frame.wire);
+      this.socket.uncork();
+    } else {
+      for (const frame of queue) this.ws.send(frame.payload, { binary: false });
+    }
+  }
+
+  /** Takes a token of the class's bucket; 0 when allowed, else seconds to wait. */
+  takeToken(key: string, limit: { rate: number; burst: number }): number {
+    let bucket = this.buckets.get(key);
+    if (!bucket) this.buckets.set(key, (bucket = new TokenBucket(limit.rate, limit.burst)));
+    return bucket.take();
+  }
+
+  ping(): void {
+    this.awaitingPong = true;
+    this.pingSentAt = Date.now();
+    if (this.ws.readyState === this.ws.OPEN) this.ws.ping();
+  }
+
+  /**
+   * Tells the client why (a `disconnect` frame) and closes the connection. Queued frames are flushed first so the
+   * client reads the reason before the close. A socket that cannot take the frames is destroyed after a grace period.
+   */
+  close(code: number, reason: string, reconnect: boolean, after?: number): void {
+    if (this.closing) return;
+    this.send(disconnectFrame(code, reason, reconnect, after));
+    this.closing = true;
+    this.flush();
+    if (this.ws.readyState === this.ws.OPEN || this.ws.readyState === this.ws.CONNECTING) {
+      this.ws.close(code, reason.slice(0, 120));
+    }
+    setTimeout(() => this.terminate(), 2_000).unref();
+  }
+
+  /** Drops the connection without a closing handshake (dead or unresponsive peers). */
+  terminate(): void {
+    this.closing = true;
+    this.queue = [];
+    this.queuedBytes = 0;
+    this.ws.terminate();
+  }
+
+  /** Bytes waiting to be written: socket buffer plus the queue of this turn. */
+  get bufferedBytes(): number {
+    return this.socket.writableLength + this.queuedBytes;
+  }
+
+  get remoteAddress(): string | undefined {
+    return this.client.ip;
+  }
+}
+
+const OFFSET_MARKER = Buffer.from('"offset":');
+
+/** Reads the offset of a `message` frame cheaply; presence events have none and are never skipped. */
+function isReplayed(frame: PreparedFrame, through: StreamPosition): boolean {
+  const payload = frame.payload;
+  if (payload.length < 20 || payload[9] !== 0x6d /* "message" starts at byte 9 of {"type":"message" */) return false;
+  const at = payload.indexOf(OFFSET_MARKER);
+  if (at === -1) return false;
+  let offset = 0;
+  for (let i = at + OFFSET_MARKER.length; i < payload.length; i++) {
+    const digit = payload[i]! - 0x30;
+    if (digit < 0 || digit > 9) break;
+    offset = offset * 10 + digit;
+  }
+  return offset <= through.offset;
+}
+
