@@ -17,15 +17,16 @@ const SAMPLE_EVERY = 50;
 const SATURATION_WINDOW = 20;
 
 /**
- * Offered rates are chosen per N so the delivered rates match across N (20k–200k deliveries/s) and the lowest stays
- * well below every target's saturation on 2 cores: that is where latency is compared.
+ * Offered rates are chosen per N so the delivered rates match across N (10k–40k deliveries/s). The peers saturate
+ * near 70–80k deliveries/s on the 2-core machine, so every fixed rate stays below saturation (zero loss expected) and
+ * the lowest is where latency is compared.
  */
 export const PLANS: Record<Mode, BenchPlan> = {
   short: {
     mode: 'short',
     pingIntervalMs: 5000,
     fanout: [
-      { subscribers: 1000, ratesPerSec: [20, 100], durationMs: 5000, saturationWindow: SATURATION_WINDOW, sampleEvery: SAMPLE_EVERY },
+      { subscribers: 1000, ratesPerSec: [10, 40], durationMs: 5000, saturationWindow: SATURATION_WINDOW, sampleEvery: SAMPLE_EVERY },
     ],
     idle: { connections: 5000, holdMs: 6000, concurrency: 32 },
   },
@@ -33,8 +34,8 @@ export const PLANS: Record<Mode, BenchPlan> = {
     mode: 'full',
     pingIntervalMs: 5000,
     fanout: [
-      { subscribers: 1000, ratesPerSec: [20, 50, 100, 200], durationMs: 10_000, saturationWindow: SATURATION_WINDOW, sampleEvery: SAMPLE_EVERY },
-      { subscribers: 5000, ratesPerSec: [4, 10, 20, 40], durationMs: 10_000, saturationWindow: SATURATION_WINDOW, sampleEvery: SAMPLE_EVERY },
+      { subscribers: 1000, ratesPerSec: [10, 20, 40], durationMs: 10_000, saturationWindow: SATURATION_WINDOW, sampleEvery: SAMPLE_EVERY },
+      { subscribers: 5000, ratesPerSec: [2, 4, 8], durationMs: 10_000, saturationWindow: SATURATION_WINDOW, sampleEvery: SAMPLE_EVERY },
     ],
     idle: { connections: 10_000, holdMs: 6000, concurrency: 32 },
   },
