@@ -1,5 +1,6 @@
 import WebSocket from 'ws';
 import { io, type Socket } from 'socket.io-client';
+import { Decoder, Encoder } from 'socket.io-parser';
 import type { ClientKind, ConnectSpec } from './messages.js';
 
 /**
@@ -49,17 +50,40 @@ function openRawWs(url: string, events: ClientEvents): Promise<LoadClient> {
   });
 }
 
+/** How a `message` event packet starts on the wire (EVENT type 2, no namespace, no ack id). */
+const SOCKET_IO_MESSAGE_PREFIX = '2["message",';
+
+/**
+ * socket.io-client's own parser, except that `message` events are counted as they arrive instead of being
+ * JSON-parsed and dispatched: the load generator must stay cheaper than the server. Connect, ack and every other
+ * packet go through the stock decoder, so the client behaves as shipped.
+ */
+function countingParser(onDelivery: (frame: string) => void): { Encoder: typeof Encoder; Decoder: typeof Decoder } {
+  class CountingDecoder extends Decoder {
+    override add(packet: unknown): void {
+      if (typeof packet === 'string' && packet.startsWith(SOCKET_IO_MESSAGE_PREFIX)) onDelivery(packet);
+      else super.add(packet);
+    }
+  }
+  return { Encoder, Decoder: CountingDecoder };
+}
+
 function openSocketIo(url: string, spec: ConnectSpec, events: ClientEvents): Promise<LoadClient> {
   return new Promise((resolve, reject) => {
     // forceNew: one engine (one WebSocket) per client, as separate browsers would have; no polling, no reconnects.
-    const socket: Socket = io(url, { transports: ['websocket'], forceNew: true, reconnection: false, timeout: 20_000 });
+    const socket: Socket = io(url, {
+      transports: ['websocket'],
+      forceNew: true,
+      reconnection: false,
+      timeout: 20_000,
+      parser: countingParser(events.onDelivery),
+    });
     const client: LoadClient = {
       send: (payload) => void socket.emit('publish', spec.channel, payload),
       close: () => void socket.disconnect(),
     };
     socket.once('connect_error', reject);
     socket.once('connect', () => {
-      socket.on('message', events.onDelivery);
       socket.once('disconnect', events.onClose);
       if (!spec.subscribe) return resolve(client);
       socket.emit('subscribe', spec.channel, () => resolve(client));
