@@ -1,0 +1,118 @@
+import assert from 'node:assert/strict';
+import { after, before, describe, it } from 'node:test';
+import { Redis } from 'ioredis';
+import { RedisBroker } from '../../src/server/engine/broker/redis.js';
+import { RedisHistoryStore } from '../../src/server/engine/history/redis.js';
+import { hash64, jumpConsistentHash, shardOf } from '../../src/server/engine/keyspace/jump-hash.js';
+import { ShardedKeyspace } from '../../src/server/engine/keyspace/sharded.js';
+import { RedisPresenceStore } from '../../src/server/engine/presence/redis.js';
+import { RedisRegistry } from '../../src/server/engine/registry/redis.js';
+import { RedisTicketStore } from '../../src/server/engine/tickets/redis.js';
+import { uniquePrefix } from '../support/prefix.js';
+import { startRedis, type ServerProcess } from '../support/servers.js';
+import { brokerContract } from './contracts/broker.js';
+import { historyContract } from './contracts/history.js';
+import { presenceContract } from './contracts/presence.js';
+import { registryContract } from './contracts/registry.js';
+import { ticketsContract } from './contracts/tickets.js';
+import { redisWorlds, shardedKeyspaces } from './redis-worlds.js';
+
+// Three private Redis instances used as shards (not a cluster): keys and pub/sub spread by jump consistent hash.
+let servers: ServerProcess[] = [];
+const urls = () => servers.map((server) => server.url);
+const keyspaces = shardedKeyspaces(urls);
+
+before(async () => {
+  servers = await Promise.all([startRedis(), startRedis(), startRedis()]);
+});
+after(async () => {
+  await Promise.all(servers.map((server) => server.stop()));
+});
+
+registryContract('redis, 3 shards', redisWorlds('registry', keyspaces, (keyspace) => new RedisRegistry(keyspace)));
+presenceContract('redis, 3 shards', redisWorlds('presence', keyspaces, (keyspace) => new RedisPresenceStore(keyspace)));
+historyContract('redis, 3 shards', redisWorlds('history', keyspaces, (keyspace) => new RedisHistoryStore(keyspace)));
+ticketsContract('redis, 3 shards', redisWorlds('tickets', keyspaces, (keyspace) => new RedisTicketStore(keyspace)));
+brokerContract('redis, 3 shards', async () => {
+  const prefix = uniquePrefix('broker');
+  const opened: Array<{ broker: RedisBroker; keyspace: ShardedKeyspace }> = [];
+  return {
+    async node(nodeId, handler) {
+      const keyspace = new ShardedKeyspace({ urls: urls(), prefix });
+      const broker = new RedisBroker(keyspace);
+      opened.push({ broker, keyspace });
+      await broker.start(nodeId, handler);
+      return broker;
+    },
+    async close() {
+      for (const { broker, keyspace } of opened) {
+        await broker.close();
+        await keyspace.close();
+      }
+    },
+  };
+});
+
+describe('jump consistent hash', () => {
+  it('is deterministic and stays in range', () => {
+    for (let i = 0; i < 200; i++) {
+      const bucket = jumpConsistentHash(hash64(`u:${i}`), 7);
+      assert.ok(bucket >= 0 && bucket < 7);
+      assert.equal(jumpConsistentHash(hash64(`u:${i}`), 7), bucket);
+    }
+    assert.equal(shardOf('anything', 1), 0);
+    assert.throws(() => jumpConsistentHash(1n, 0), RangeError);
+  });
+
+  it('spreads keys evenly and moves only about 1/(n+1) of them when an instance is added', () => {
+    const keys = Array.from({ length: 10_000 }, (_, i) => `c:room-${i}`);
+    const counts = [0, 0, 0];
+    let moved = 0;
+    for (const key of keys) {
+      const three = shardOf(key, 3);
+      const four = shardOf(key, 4);
+      counts[three]++;
+      if (three !== four) {
+        moved++;
+        // Keys only ever move to the new instance.
+        assert.equal(four, 3);
+      }
+    }
+    for (const count of counts) assert.ok(count > 3000 && count < 3700, `uneven spread: ${counts}`);
+    assert.ok(moved > 2200 && moved < 2800, `moved ${moved} of 10000`);
+  });
+});
+
+describe('sharded keyspace', () => {
+  it('puts every key of one user, channel and node on the instance its tag hashes to', async () => {
+    const prefix = uniquePrefix('spread');
+    const keyspace = new ShardedKeyspace({ urls: urls(), prefix });
+    await keyspace.connect();
+    try {
+      const registry = new RedisRegistry(keyspace);
+      const history = new RedisHistoryStore(keyspace);
+      for (let i = 0; i < 30; i++) {
+        await registry.addSession({ session: `s${i}`, user: `user-${i}`, node: `node-${i % 3}`, connectedAt: i, client: {} }, { max: 2, onLimit: 'kick-oldest' });
+        await history.append(`chat:${i}`, { dataJson: '1', fromJson: 'null' }, { size: 5, ttlMs: 60_000 });
+      }
+      const perServer = await Promise.all(
+        servers.map(async (server, index) => {
+          const client = new Redis(server.url);
+          try {
+            const keys = await client.keys(`${prefix}:*`);
+            for (const key of keys) {
+              const tag = /\{(.*?)\}/.exec(key)![1];
+              assert.equal(keyspace.shardOf(tag), index, `${key} is on the wrong instance`);
+            }
+            return keys.length;
+          } finally {
+            client.disconnect();
+          }
+        }),
+      );
+      assert.ok(perServer.every((count) => count > 0), `every instance holds keys: ${perServer}`);
+    } finally {
+      await keyspace.close();
+    }
+  });
+});
