@@ -237,11 +237,12 @@ export class WsgateClient {
 
   /**
    * Sends an application action `{type, id, payload}` to the backend that owns `type`; resolves with the `reply`
-   * payload. Rejects with the gateway's code (`NO_ROUTE`, `BACKEND_TIMEOUT`, ...), `TIMEOUT` or `DISCONNECTED`.
+   * payload. Rejects with the gateway's code (`NO_ROUTE`, `BACKEND_TIMEOUT`, ...), `TIMEOUT` or `DISCONNECTED`;
+   * with `ACTION_RESERVED` or `BAD_REQUEST` for a protocol type or a malformed one, without sending anything.
    */
   async request<Reply = unknown>(type: string, payload?: unknown, options: RequestOptions = {}): Promise<Reply> {
-    if (isReservedType(type) || !ACTION_TYPE_PATTERN.test(type))
-      throw new WsgateClientError('ACTION_RESERVED', `not an application action type: ${type}`);
+    if (isReservedType(type)) throw new WsgateClientError('ACTION_RESERVED', `${type} is a protocol frame type`);
+    if (!ACTION_TYPE_PATTERN.test(type)) throw new WsgateClientError('BAD_REQUEST', `not an action type: ${type}`);
     const frame: OutgoingRequest = { type };
     if (payload !== undefined) frame.payload = payload;
     const reply = await this.#call<ReplyFrame>(frame, 'reply', options.timeout);
