@@ -328,12 +328,12 @@ export class WsgateClient {
       return;
     }
     if (wasConnected) this.#scheduleReconnect(frame?.after);
-    else this.#attemptFailed(`handshake failed (close ${code})`, socketError);
+    else this.#attemptFailed(`handshake failed (close ${code})`, socketError, frame?.after);
   }
 
   /** A connection attempt ended without `welcome`: report it and try again later. */
-  #attemptFailed(message: string, cause?: unknown): void {
-    this.#scheduleReconnect(undefined);
+  #attemptFailed(message: string, cause?: unknown, after?: number): void {
+    this.#scheduleReconnect(after);
     this.#events.emit('error', new WsgateClientError(LocalErrorCode.CONNECT_FAILED, message, { cause }));
   }
 
