@@ -21,7 +21,7 @@ export interface ClientEvents {
 }
 
 /** `ws` client options shared by every kind: no compression (servers have it off too), and no UTF-8 validation cost. */
-const WS_OPTIONS = { perMessageDeflate: false, skipUTF8Validation: true } as const;
+const WS_OPTIONS = { perMessageDeflate: false, skipUTF8Validation: true, handshakeTimeout: 30_000 } as const;
 
 /** wsgate's protocol v1 subprotocol name (docs/protocol.md). */
 const WSGATE_SUBPROTOCOL = 'wsgate.v1.json';
@@ -123,7 +123,9 @@ async function openWsgate(baseUrl: string, spec: ConnectSpec, index: number, eve
         ws.send(`{"type":"publish","id":${++publishId},"channel":${JSON.stringify(spec.channel)},"data":"${payload}"}`),
       close: () => ws.terminate(),
     };
+    let subscribed = false;
     const ready = (): void => {
+      subscribed = true;
       ws.off('message', handshake);
       ws.on('message', (frame: Buffer) => {
         // A publication is the hot path: recognise it by its leading bytes, never by parsing.
@@ -153,6 +155,10 @@ async function openWsgate(baseUrl: string, spec: ConnectSpec, index: number, eve
       request.destroy();
     });
     ws.on('message', handshake);
-    ws.once('open', () => ws.once('close', events.onClose));
+    ws.once('close', (code) => {
+      // Before `ready`, a server that closes (or dies) must fail the handshake rather than leave it pending.
+      if (subscribed) events.onClose();
+      else reject(new Error(`closed with ${code} before subscribing`));
+    });
   });
 }

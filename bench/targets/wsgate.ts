@@ -5,7 +5,8 @@ import { logDir, repoRoot } from '../processes.js';
 import { freePort, startPortServer } from './server-process.js';
 import type { RunningTarget, StartOptions, Target } from './target.js';
 
-const cli = join(repoRoot, 'dist/cli/main.js');
+/** The built CLI; WSGATE_BENCH_CLI points the bench at another build (a branch, a release) to compare. */
+const cli = process.env.WSGATE_BENCH_CLI ?? join(repoRoot, 'dist/cli/main.js');
 
 /** Only ever used against the bench's own loopback server. */
 const API_KEY = 'bench-api-key-0123456789abcdef';
