@@ -47,7 +47,7 @@ function runAtRate(client: LoadClient, rate: number, durationMs: number): Promis
   return new Promise((resolve) => {
     const timer = setInterval(() => {
       const due = Math.min(total, Math.floor(((monotonicUs() - startUs) * rate) / 1e6) + 1);
-      while (sent < due) client.send(makePayload(seq++)), sent++;
+      for (; sent < due; sent++) client.send(makePayload(seq++));
       if (sent >= total) {
         clearInterval(timer);
         resolve(result(sent, startUs));
@@ -70,7 +70,7 @@ function saturate(client: LoadClient, window: number, durationMs: number): Promi
       resolve(result(sent, startUs, stalled));
     };
     const fill = (): void => {
-      while (inFlight < window && monotonicUs() < endUs) client.send(makePayload(seq++)), sent++, inFlight++;
+      for (; inFlight < window && monotonicUs() < endUs; sent++, inFlight++) client.send(makePayload(seq++));
       if (inFlight === 0) finish(false);
     };
     onProbeDelivery = () => {
