@@ -41,7 +41,7 @@ export const wsgateTarget: Target = {
   nodes: 1,
   ticketApiKey: API_KEY,
   async unavailableReason() {
-    return existsSync(cli) ? undefined : `not available: ${cli} missing (run `npm run build`)`;
+    return existsSync(cli) ? undefined : `not available: ${cli} missing (run npm run build)`;
   },
   async start(options: StartOptions): Promise<RunningTarget> {
     const port = await freePort();
