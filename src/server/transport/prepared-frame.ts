@@ -1,4 +1,4 @@
-import WebSocket from 'ws';
+import * as ws from 'ws';
 
 interface FrameOptions {
   fin: boolean;
@@ -7,8 +7,8 @@ interface FrameOptions {
   mask: boolean;
   readOnly: boolean;
 }
-/** ws's frame builder; it is public at run time but not in @types/ws. */
-const Sender = (WebSocket as unknown as { Sender: { frame(data: Buffer, options: FrameOptions): Buffer[] } }).Sender;
+/** ws's frame builder: a named export at run time, missing from @types/ws. */
+const Sender = (ws as unknown as { Sender: { frame(data: Buffer, options: FrameOptions): Buffer[] } }).Sender;
 
 /**
  * A text frame encoded once — JSON payload and WebSocket framing — and written as the same bytes to every recipient.

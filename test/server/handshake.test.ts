@@ -1,0 +1,197 @@
+import { after, before, describe, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { writeFileSync, mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { exportJWK, generateKeyPair, SignJWT } from 'jose';
+import { signToken } from '../../src/server/auth/token-verifier.js';
+import { connect, HandshakeRefused, open } from '../helpers/client.js';
+import { COOKIE_SECRET, JWT_SECRET, mintTicket, startGateway, type RunningGateway } from '../helpers/gateway.js';
+
+async function refused(promise: Promise<unknown>): Promise<HandshakeRefused> {
+  const error = await promise.then(() => assert.fail('handshake should be refused'), (e: unknown) => e);
+  assert.ok(error instanceof HandshakeRefused, `expected a refused handshake, got ${String(error)}`);
+  return error;
+}
+
+describe('handshake', () => {
+  let gw: RunningGateway;
+  let jwksKey: CryptoKey;
+  before(async () => {
+    const { publicKey, privateKey } = await generateKeyPair('ES256', { extractable: true });
+    jwksKey = privateKey as CryptoKey;
+    const dir = mkdtempSync(join(tmpdir(), 'wsgate-jwks-'));
+    const jwksFile = join(dir, 'jwks.json');
+    writeFileSync(jwksFile, JSON.stringify({ keys: [{ ...(await exportJWK(publicKey)), kid: 'k1', alg: 'ES256', use: 'sig' }] }));
+    gw = await startGateway({
+      auth: { anonymous: false, jwt: { secrets: ['rotated-new-secret-000000', JWT_SECRET], jwksFile } },
+    });
+  });
+  after(() => gw.stop());
+
+  test('a client that offers no subprotocol gets v1 JSON', async () => {
+    const client = await connect(gw.wsUrl, { ticket: await mintTicket(gw, 'alice'), protocols: [] });
+    assert.equal(client.ws.protocol, '', 'nothing offered, nothing echoed');
+    assert.equal(client.welcome!.protocol, 'wsgate.v1.json');
+    await client.close();
+  });
+
+  test('the supported subprotocol is chosen among unknown ones', async () => {
+    const client = await connect(gw.wsUrl, { ticket: await mintTicket(gw, 'alice'), protocols: ['mqtt', 'wsgate.v1.json'] });
+    assert.equal(client.ws.protocol, 'wsgate.v1.json');
+    await client.close();
+  });
+
+  test('only unknown subprotocols: 400 with a reason, and the ticket is not consumed', async () => {
+    const ticket = await mintTicket(gw, 'alice');
+    const error = await refused(open(gw.wsUrl, { ticket, protocols: ['wsgate.v9.json'] }));
+    assert.equal(error.status, 400);
+    assert.equal(error.code, 'SUBPROTOCOL_UNSUPPORTED');
+    const client = await connect(gw.wsUrl, { ticket });
+    assert.equal(client.welcome!.user, 'alice');
+    await client.close();
+  });
+
+  test('a foreign origin is refused with 403 and consumes no ticket', async () => {
+    const ticket = await mintTicket(gw, 'alice');
+    const error = await refused(open(gw.wsUrl, { ticket, origin: 'http://evil.example' }));
+    assert.equal(error.status, 403);
+    assert.equal(error.code, 'ORIGIN_FORBIDDEN');
+    const client = await connect(gw.wsUrl, { ticket, origin: 'http://app.example' });
+    assert.equal(client.welcome!.user, 'alice');
+    await client.close();
+  });
+
+  test('a ticket opens one session, carries its user, and cannot be reused', async () => {
+    const ticket = await mintTicket(gw, 'alice', { org: 'acme' });
+    const client = await connect(gw.wsUrl, { ticket });
+    assert.equal(client.welcome!.user, 'alice');
+    assert.match(String(client.welcome!.session), /^[A-Za-z0-9_-]{16}$/);
+    assert.equal(typeof client.welcome!.node, 'string');
+    const reused = await refused(open(gw.wsUrl, { ticket }));
+    assert.equal(reused.status, 401);
+    assert.equal(reused.code, 'TICKET_INVALID');
+    await client.close();
+  });
+
+  test('an unknown or expired ticket is refused', async () => {
+    assert.equal((await refused(open(gw.wsUrl, { ticket: 'x'.repeat(43) }))).code, 'TICKET_INVALID');
+    const ticket = await mintTicket(gw, 'alice', {}, 1);
+    await new Promise((resolve) => setTimeout(resolve, 1_100));
+    assert.equal((await refused(open(gw.wsUrl, { ticket }))).code, 'TICKET_INVALID');
+  });
+
+  test('two concurrent redemptions of one ticket: exactly one wins', async () => {
+    for (let round = 0; round < 5; round++) {
+      const ticket = await mintTicket(gw, 'racer');
+      const results = await Promise.allSettled(Array.from({ length: 8 }, () => open(gw.wsUrl, { ticket })));
+      const won = results.filter((result) => result.status === 'fulfilled');
+      assert.equal(won.length, 1, `round ${round}: ${won.length} winners`);
+      for (const result of results) {
+        if (result.status === 'rejected') assert.equal((result.reason as HandshakeRefused).code, 'TICKET_INVALID');
+      }
+      await (won[0] as PromiseFulfilledResult<Awaited<ReturnType<typeof open>>>).value.close();
+    }
+  });
+
+  test('a JWT in Authorization: Bearer, signed with any of the rotating secrets', async () => {
+    for (const secret of [JWT_SECRET, 'rotated-new-secret-000000']) {
+      const token = await signToken(secret, 'bob', { org: 'acme' }, 60);
+      const client = await connect(gw.wsUrl, { headers: { authorization: `Bearer ${token}` } });
+      assert.equal(client.welcome!.user, 'bob');
+      await client.close();
+    }
+  });
+
+  test('a JWT in ?token= for clients that cannot set headers', async () => {
+    const client = await connect(gw.wsUrl, { token: await signToken(JWT_SECRET, 'carol', {}, 60) });
+    assert.equal(client.welcome!.user, 'carol');
+    await client.close();
+  });
+
+  test('a JWT signed with a key from the JWKS file', async () => {
+    const token = await new SignJWT({}).setProtectedHeader({ alg: 'ES256', kid: 'k1' }).setSubject('dave')
+      .setExpirationTime('1m').sign(jwksKey);
+    const client = await connect(gw.wsUrl, { headers: { authorization: `Bearer ${token}` } });
+    assert.equal(client.welcome!.user, 'dave');
+    await client.close();
+  });
+
+  test('bad and expired JWTs are refused with distinct codes', async () => {
+    const wrong = await signToken('some-other-secret-0000000', 'eve', {}, 60);
+    assert.equal((await refused(open(gw.wsUrl, { headers: { authorization: `Bearer ${wrong}` } }))).code, 'TOKEN_INVALID');
+    const expired = await new SignJWT({}).setProtectedHeader({ alg: 'HS256' }).setSubject('eve')
+      .setExpirationTime(Math.floor(Date.now() / 1000) - 10).sign(new TextEncoder().encode(JWT_SECRET));
+    const error = await refused(open(gw.wsUrl, { headers: { authorization: `Bearer ${expired}` } }));
+    assert.equal(error.status, 401);
+    assert.equal(error.code, 'TOKEN_EXPIRED');
+    const noExp = await new SignJWT({}).setProtectedHeader({ alg: 'HS256' }).setSubject('eve').sign(new TextEncoder().encode(JWT_SECRET));
+    assert.equal((await refused(open(gw.wsUrl, { headers: { authorization: `Bearer ${noExp}` } }))).code, 'TOKEN_INVALID');
+    assert.equal((await refused(open(gw.wsUrl, { headers: { authorization: 'Bearer not-a-jwt' } }))).code, 'TOKEN_INVALID');
+  });
+
+  test('a signed session cookie', async () => {
+    const cookie = await signToken(COOKIE_SECRET, 'frank', { org: 'acme' }, 60);
+    const client = await connect(gw.wsUrl, { headers: { cookie: `other=1; wsgate_session=${cookie}` } });
+    assert.equal(client.welcome!.user, 'frank');
+    await client.close();
+  });
+
+  test('no credential and anonymous access off: 401 AUTH_REQUIRED', async () => {
+    const error = await refused(open(gw.wsUrl));
+    assert.equal(error.status, 401);
+    assert.equal(error.code, 'AUTH_REQUIRED');
+  });
+
+  test('a session whose JWT expires is closed with 4004 and told to reconnect', async () => {
+    const token = await signToken(JWT_SECRET, 'gina', {}, 2);
+    const client = await connect(gw.wsUrl, { token });
+    const disconnect = await client.next('disconnect', () => true, 5_000);
+    assert.equal(disconnect.code, 4004);
+    assert.equal(disconnect.reconnect, true);
+    assert.equal((await client.closed).code, 4004);
+  });
+
+  test('a path other than /ws is not upgraded', async () => {
+    const error = await refused(open(gw.wsUrl.replace('/ws', '/other')));
+    assert.equal(error.status, 404);
+  });
+});
+
+describe('anonymous access', () => {
+  test('allowed by config: welcome with user null', async () => {
+    const gw = await startGateway();
+    try {
+      const client = await connect(gw.wsUrl);
+      assert.equal(client.welcome!.user, null);
+      await client.close();
+    } finally {
+      await gw.stop();
+    }
+  });
+
+  test('browser flow: dev login sets a cookie that POST /auth/ticket exchanges for a ticket', async () => {
+    const gw = await startGateway({ auth: { devLogin: true } });
+    try {
+      const login = await fetch(`${gw.httpUrl}/auth/dev-login`, {
+        method: 'POST', headers: { 'content-type': 'application/json', origin: 'http://app.example' },
+        body: JSON.stringify({ user: 'hana', claims: { org: 'acme' } }),
+      });
+      assert.equal(login.status, 200);
+      const cookie = login.headers.get('set-cookie')!.split(';')[0]!;
+      assert.match(login.headers.get('set-cookie')!, /HttpOnly/i);
+      const foreign = await fetch(`${gw.httpUrl}/auth/ticket`, { method: 'POST', headers: { cookie, origin: 'http://evil.example' } });
+      assert.equal(foreign.status, 403);
+      const minted = await fetch(`${gw.httpUrl}/auth/ticket`, { method: 'POST', headers: { cookie, origin: 'http://app.example' } });
+      assert.equal(minted.status, 200);
+      const { ticket } = (await minted.json()) as { ticket: string };
+      const client = await connect(gw.wsUrl, { ticket });
+      assert.equal(client.welcome!.user, 'hana');
+      await client.close();
+      const noCookie = await fetch(`${gw.httpUrl}/auth/ticket`, { method: 'POST' });
+      assert.equal(noCookie.status, 401);
+    } finally {
+      await gw.stop();
+    }
+  });
+});
