@@ -1,4 +1,7 @@
-import { after, before } from 'node:test';
+import { after, before, describe, it } from 'node:test';
+import { Value } from '@sinclair/typebox/value';
+import { ConfigSchema } from '../../src/server/config/schema.js';
+import { createEngine, type EngineConfig } from '../../src/server/engine/create.js';
 import type { Broker } from '../../src/server/engine/broker/broker.js';
 import { RedisClusterBroker } from '../../src/server/engine/broker/redis-cluster.js';
 import { RedisHistoryStore } from '../../src/server/engine/history/redis.js';
@@ -13,6 +16,7 @@ import { historyContract } from './contracts/history.js';
 import { presenceContract } from './contracts/presence.js';
 import { registryContract } from './contracts/registry.js';
 import { ticketsContract } from './contracts/tickets.js';
+import { twoNodeSmoke } from './engine-smoke.js';
 import { redisWorlds, type KeyspaceMaker } from './redis-worlds.js';
 
 // A private 3-master Redis Cluster: keys by hash tag, channels and inboxes over sharded pub/sub.
@@ -46,4 +50,12 @@ brokerContract('redis-cluster', async () => {
       }
     },
   };
+});
+
+describe('createEngine redis-cluster', () => {
+  it('runs two nodes on a Redis Cluster', async () => {
+    const defaults = (Value.Default(ConfigSchema, {}) as { engine: EngineConfig }).engine;
+    const config: EngineConfig = { ...defaults, kind: 'redis-cluster', redisUrls: cluster.urls, prefix: uniquePrefix('engine') };
+    await twoNodeSmoke(() => createEngine(config));
+  });
 });

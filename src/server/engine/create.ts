@@ -1,23 +1,71 @@
 import type { Config } from '../config/schema.js';
+import { NatsBroker } from './broker/nats.js';
+import { RedisClusterBroker } from './broker/redis-cluster.js';
+import { RedisBroker } from './broker/redis.js';
 import type { Engine, EngineKind } from './engine.js';
+import { ClusterKeyspace } from './keyspace/cluster.js';
+import { ShardedKeyspace } from './keyspace/sharded.js';
 import { MemoryEngine } from './memory.js';
+import { RedisEngine } from './redis.js';
 
-type EngineFactory = (config: Config['engine']) => Promise<Engine>;
+export type EngineConfig = Config['engine'];
 
-/** One constructor per engine kind; the shared-store engines are loaded only when chosen. */
-const FACTORIES: Record<EngineKind, EngineFactory> = {
-  memory: async () => new MemoryEngine(),
-  redis: async () => {
-    throw new Error('engine.kind "redis" is not available in this build');
+export interface EngineOptions {
+  /** Receives connection errors of Redis and NATS (otherwise swallowed so the node keeps running); log them here. */
+  onError?: (error: Error, source: string) => void;
+}
+
+/** A configuration the engine cannot run with; the message names the config key to fix. */
+export class EngineConfigError extends Error {
+  override readonly name = 'EngineConfigError';
+}
+
+function required(urls: readonly string[], key: 'engine.redisUrls' | 'engine.natsUrls', kind: EngineKind): string[] {
+  if (urls.length === 0) {
+    const what = key === 'engine.redisUrls' ? 'one or more redis:// URLs' : 'one or more nats:// URLs';
+    throw new EngineConfigError(`engine.kind "${kind}" needs ${key} (${what}); it is empty`);
+  }
+  return [...urls];
+}
+
+const ENGINES: Record<EngineKind, (config: EngineConfig, options: EngineOptions) => Engine> = {
+  memory: () => new MemoryEngine(),
+  redis(config, options) {
+    const keyspace = new ShardedKeyspace({
+      urls: required(config.redisUrls, 'engine.redisUrls', 'redis'),
+      prefix: config.prefix,
+      onError: (error, url) => options.onError?.(error, `redis ${url}`),
+    });
+    return new RedisEngine({ kind: 'redis', keyspace, broker: new RedisBroker(keyspace) });
   },
-  'redis-cluster': async () => {
-    throw new Error('engine.kind "redis-cluster" is not available in this build');
+  'redis-cluster'(config, options) {
+    const keyspace = new ClusterKeyspace({
+      urls: required(config.redisUrls, 'engine.redisUrls', 'redis-cluster'),
+      prefix: config.prefix,
+      onError: (error, node) => options.onError?.(error, `redis-cluster ${node}`),
+    });
+    return new RedisEngine({ kind: 'redis-cluster', keyspace, broker: new RedisClusterBroker(keyspace) });
   },
-  nats: async () => {
-    throw new Error('engine.kind "nats" is not available in this build');
+  nats(config, options) {
+    const servers = required(config.natsUrls, 'engine.natsUrls', 'nats');
+    // NATS moves the messages; registry, presence, history and tickets need a store, which is Redis.
+    const keyspace = new ShardedKeyspace({
+      urls: required(config.redisUrls, 'engine.redisUrls', 'nats'),
+      prefix: config.prefix,
+      onError: (error, url) => options.onError?.(error, `redis ${url}`),
+    });
+    const broker = new NatsBroker({ servers, prefix: config.prefix, onError: (error) => options.onError?.(error, 'nats') });
+    return new RedisEngine({ kind: 'nats', keyspace, broker });
   },
 };
 
-export function createEngine(config: Config['engine']): Promise<Engine> {
-  return FACTORIES[config.kind](config);
+/**
+ * Builds the engine `config.kind` names. Nothing connects until `engine.start`. `memory` needs no URLs; `redis` and
+ * `redis-cluster` need `engine.redisUrls`; `nats` needs `engine.natsUrls` and `engine.redisUrls`. A missing URL list
+ * throws `EngineConfigError` naming the key.
+ */
+export function createEngine(config: EngineConfig, options: EngineOptions = {}): Engine {
+  const construct = ENGINES[config.kind];
+  if (!construct) throw new EngineConfigError(`engine.kind "${String(config.kind)}" is not one of ${Object.keys(ENGINES).join(', ')}`);
+  return construct(config, options);
 }

@@ -78,6 +78,8 @@ export function createRedisClient(url: string, options: Pick<ShardedKeyspaceOpti
     enableOfflineQueue: false,
     maxRetriesPerRequest: 1,
     retryStrategy: reconnectDelay,
+    // ioredis waits this long for a socket that never opened to close before destroying it; keep shutdown quick.
+    disconnectTimeout: 200,
     ...options.redisOptions,
     ...overrides,
   });

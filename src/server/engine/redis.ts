@@ -1,0 +1,58 @@
+import type { Broker, BrokerHandler } from './broker/broker.js';
+import type { Engine, EngineKind } from './engine.js';
+import { RedisHistoryStore } from './history/redis.js';
+import type { RedisKeyspace } from './keyspace/keyspace.js';
+import { RedisPresenceStore } from './presence/redis.js';
+import { RedisRegistry } from './registry/redis.js';
+import { RedisTicketStore } from './tickets/redis.js';
+
+export interface RedisEngineParts {
+  kind: Exclude<EngineKind, 'memory'>;
+  /** Where registry, presence, history and tickets keep their keys; the engine connects and closes it. */
+  keyspace: RedisKeyspace;
+  /** Redis pub/sub, Redis Cluster sharded pub/sub, or NATS. */
+  broker: Broker;
+}
+
+/**
+ * The shared-state engine of a cluster: registry, presence, history and tickets in Redis (one instance, several
+ * instances by consistent hashing, or a Redis Cluster), with a broker beside them. With kind `nats` the broker is
+ * NATS and the stores are still Redis. Every store shares the keyspace's command connections; the broker has its own
+ * subscriber connections. Healthy while every connection is up and the broker holds all its subscriptions.
+ */
+export class RedisEngine implements Engine {
+  readonly kind: RedisEngineParts['kind'];
+  readonly broker: Broker;
+  readonly registry: RedisRegistry;
+  readonly presence: RedisPresenceStore;
+  readonly history: RedisHistoryStore;
+  readonly tickets: RedisTicketStore;
+  private readonly keyspace: RedisKeyspace;
+
+  constructor(parts: RedisEngineParts) {
+    this.kind = parts.kind;
+    this.keyspace = parts.keyspace;
+    this.broker = parts.broker;
+    this.registry = new RedisRegistry(parts.keyspace);
+    this.presence = new RedisPresenceStore(parts.keyspace);
+    this.history = new RedisHistoryStore(parts.keyspace);
+    this.tickets = new RedisTicketStore(parts.keyspace);
+  }
+
+  /** Connects the stores, then the broker (inbox subscribed). Rejects, naming the server, when one is unreachable. */
+  async start(nodeId: string, handler: BrokerHandler): Promise<void> {
+    await this.keyspace.connect();
+    await this.registry.start();
+    await this.broker.start(nodeId, handler);
+  }
+
+  isHealthy(): boolean {
+    return this.keyspace.isHealthy() && this.broker.isHealthy();
+  }
+
+  async close(): Promise<void> {
+    await this.broker.close();
+    await Promise.all([this.registry.close(), this.presence.close(), this.history.close(), this.tickets.close()]);
+    await this.keyspace.close();
+  }
+}
