@@ -41,14 +41,22 @@ export class RedisBroker implements Broker {
 
   async start(nodeId: string, handler: BrokerHandler): Promise<void> {
     if (this.handler) throw new Error('RedisBroker already started');
+    await this.keyspace.connect();
     this.handler = handler;
     this.inbox = this.inboxName(nodeId);
     this.inboxShard = this.keyspace.shardOf(RoutingTag.node(nodeId));
-    await this.keyspace.connect();
     // Resubscription is ours (autoResubscribe off), so we know when it finished and can report health truthfully.
     this.subscribers = this.keyspace.urls.map((_, index) => this.keyspace.duplicate(index, { autoResubscribe: false }));
     this.restored = this.subscribers.map(() => false);
-    await Promise.all(this.subscribers.map((subscriber, index) => connectClient(subscriber, this.keyspace.urls[index])));
+    try {
+      await Promise.all(this.subscribers.map((subscriber, index) => connectClient(subscriber, this.keyspace.urls[index])));
+    } catch (error) {
+      // Leave the broker as before, so a later `start` can try again.
+      await Promise.all(this.subscribers.map((subscriber) => closeClient(subscriber)));
+      this.subscribers = [];
+      this.handler = null;
+      throw error;
+    }
     this.subscribers.forEach((subscriber, index) => {
       subscriber.on('messageBuffer', (channel: Buffer, payload: Buffer) => this.receive(channel, payload));
       this.listen(subscriber, 'close', () => this.lost(index));
