@@ -20,32 +20,63 @@ export interface DisconnectOrder {
  * Local targets are served directly, without a broker round trip.
  */
 export class DeliveryService {
+  /** Offsets handed out while the history store is unreachable; their epoch marks them as unrecoverable. */
+  private degradedOffset = 0;
+  private readonly degradedEpoch: string;
+
   constructor(
     private readonly nodeId: string,
     private readonly engine: Engine,
     private readonly hub: Hub,
     private readonly localDisconnect: (sessionIds: string[] | null, user: string | null, order: DisconnectOrder) => number,
-  ) {}
+    private readonly onDegraded: (operation: string, error: unknown) => void = () => {},
+  ) {
+    this.degradedEpoch = `local-${nodeId}`;
+  }
 
   /**
    * Appends to the channel's stream (offset, history) and publishes the frame to every subscriber but `excludeSession`.
    * `dataJson` is the data as JSON text; it is embedded, never re-encoded.
    */
   async publish(channel: string, dataJson: string, fromJson: string, excludeSession: string | null, history: HistoryOptions): Promise<StreamPosition> {
-    const position = await this.engine.history.append(channel, { dataJson, fromJson }, history);
+    let position: StreamPosition;
+    try {
+      position = await this.engine.history.append(channel, { dataJson, fromJson }, history);
+    } catch (error) {
+      // The store is down: local subscribers still get the publication, under an epoch no client can recover from.
+      this.onDegraded('history', error);
+      position = { offset: ++this.degradedOffset, epoch: this.degradedEpoch };
+    }
     const frame = encodeMessageFrame(channel, position.offset, position.epoch, dataJson, fromJson);
-    await this.engine.broker.publish(channel, encodeChannelEnvelope(Buffer.from(frame, 'utf8'), excludeSession));
+    await this.broadcast(channel, encodeChannelEnvelope(Buffer.from(frame, 'utf8'), excludeSession));
     return position;
   }
 
   /** A frame without a stream position (presence events) to every subscriber of the channel but `excludeSession`. */
   async publishEvent(channel: string, frame: object, excludeSession: string | null): Promise<void> {
-    await this.engine.broker.publish(channel, encodeChannelEnvelope(Buffer.from(JSON.stringify(frame), 'utf8'), excludeSession));
+    await this.broadcast(channel, encodeChannelEnvelope(Buffer.from(JSON.stringify(frame), 'utf8'), excludeSession));
+  }
+
+  /** Through the broker to every interested node; with the broker down, to this node's subscribers only. */
+  private async broadcast(channel: string, envelope: Buffer): Promise<void> {
+    try {
+      await this.engine.broker.publish(channel, envelope);
+    } catch (error) {
+      this.onDegraded('broker', error);
+      this.hub.onChannelMessage(channel, envelope);
+    }
   }
 
   /** Sends a frame to every session of `user` (but `exclude`), across the cluster; returns how many sessions it targeted. */
   async toUser(user: string, frameJson: string, exclude?: string): Promise<number> {
-    const records = await this.engine.registry.getUserSessions(user);
+    let records: SessionRecord[];
+    try {
+      records = await this.engine.registry.getUserSessions(user);
+    } catch (error) {
+      // Registry down: the sessions this node holds are all that can be reached.
+      this.onDegraded('registry', error);
+      return this.hub.deliverToUser(user, PreparedFrame.fromString(frameJson), exclude);
+    }
     let targeted = 0;
     const remoteNodes = new Set<string>();
     for (const record of records) {
