@@ -69,6 +69,8 @@ export const ErrorCatalogue = {
   SESSION_NOT_FOUND: { status: 404, message: 'no such session' },
   USER_NOT_FOUND: { status: 404, message: 'user has no sessions' },
   CHANNEL_NOT_FOUND: { status: 404, message: 'channel has no subscribers' },
+  IDEMPOTENCY_KEY_INVALID: { status: 400, message: 'Idempotency-Key must be 1-255 visible ASCII characters' },
+  IDEMPOTENCY_CONFLICT: { status: 409, message: 'Idempotency-Key was already used with a different request' },
 
   INTERNAL: { status: 500, message: 'internal error', close: CloseCode.INTERNAL_ERROR },
 } as const satisfies Record<string, ErrorSpec>;

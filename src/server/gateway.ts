@@ -6,6 +6,7 @@ import type WebSocket from 'ws';
 import { CloseCode } from '../protocol/close-codes.js';
 import type { ErrorCode } from '../protocol/errors.js';
 import { createHttpApp } from './api/http-app.js';
+import type { IdempotencyStore } from './api/idempotency/store.js';
 import type { GatewayContext } from './api/context.js';
 import { Authenticator } from './auth/authenticator.js';
 import { OriginPolicy } from './auth/origin-policy.js';
@@ -20,6 +21,7 @@ import type { Engine } from './engine/engine.js';
 import { DeliveryService } from './hub/delivery.js';
 import { Hub } from './hub/hub.js';
 import { InboxDispatcher } from './hub/inbox.js';
+import { registerBrokerMetrics } from './observability/broker-metrics.js';
 import { createLogger, type Logger } from './observability/logger.js';
 import { Metrics } from './observability/metrics.js';
 import { FlushScheduler } from './session/flush-scheduler.js';
@@ -35,6 +37,8 @@ export interface GatewayOptions {
   logger?: Logger;
   /** Routes application actions to backends; default: none (NO_ROUTE). */
   actions?: ActionRouter;
+  /** Remembers idempotent server API publications; default: in memory, per node. */
+  idempotency?: IdempotencyStore;
 }
 
 /**
@@ -55,6 +59,7 @@ export class Gateway implements GatewayContext {
   readonly tickets: TicketService;
   readonly authenticator: Authenticator;
   readonly origins: OriginPolicy;
+  readonly idempotency?: IdempotencyStore;
 
   private readonly requests: RequestHandler;
   private readonly scheduler = new FlushScheduler();
@@ -71,6 +76,7 @@ export class Gateway implements GatewayContext {
     this.nodeId = config.nodeId || `${hostname().replace(/[^A-Za-z0-9_.-]/g, '').slice(0, 32)}-${randomBytes(4).toString('hex')}`;
     this.logger = (options.logger ?? createLogger(config.log.level)).child({ node: this.nodeId });
     this.hub = new Hub(engine.broker, this.logger);
+    registerBrokerMetrics(this.metrics.registry, engine.broker);
     this.rules = new ChannelRules(config.namespaces);
     this.delivery = new DeliveryService(this.nodeId, engine, this.hub, (ids, user, order) => this.lifecycle.disconnectLocal(ids, user, order));
     this.channels = new ChannelService(config, this.rules, engine, this.hub, this.delivery, this.nodeId, this.logger);
@@ -91,6 +97,8 @@ export class Gateway implements GatewayContext {
       session.terminate();
       void this.lifecycle.cleanup(session);
     });
+    this.idempotency = options.idempotency;
+    this.metrics.observeHub({ channels: () => this.hub.channelCount, deliveries: () => this.hub.stats.deliveries });
     this.lease = new NodeLease({ node: this.nodeId, startedAt: this.startedAt, host: hostname() }, engine, this.channels, config.engine.leaseMs, this.logger);
   }
 
@@ -116,6 +124,7 @@ export class Gateway implements GatewayContext {
     this.app.server.on('upgrade', this.handshake.handleUpgrade);
     await this.app.listen({ port: this.config.port, host: this.config.host });
     this.liveness.start();
+    this.metrics.rates.start();
     const address = this.app.server.address() as AddressInfo;
     this.logger.info({ port: address.port, host: address.address, engine: this.engine.kind }, 'wsgate listening');
     return address;
@@ -145,12 +154,18 @@ export class Gateway implements GatewayContext {
       sendQueueBytes: this.config.ws.sendQueueBytes,
       rawWrites: !this.config.ws.perMessageDeflate,
       scheduler: this.scheduler,
+      traffic: this.metrics.traffic,
       onSlowConsumer: (slow) => {
         this.metrics.slowConsumers.inc();
         this.lifecycle.disconnect(slow, { code: CloseCode.SLOW_CONSUMER, reason: 'client did not read fast enough', reconnect: true });
       },
     });
     this.wireSocket(session, ws);
+    if (this.draining) {
+      // A handshake that was past the admission check when the drain began.
+      this.lifecycle.disconnect(session, this.drainOrder, this.drainDelay());
+      return;
+    }
     this.lifecycle.open(session).catch((error: unknown) => {
       this.logger.error({ err: error, session: session.id }, 'session registration failed');
       this.lifecycle.disconnect(session, { code: CloseCode.TRY_AGAIN_LATER, reason: 'session could not be registered', reconnect: true });
@@ -189,29 +204,59 @@ export class Gateway implements GatewayContext {
 
   private async drainAndClose(): Promise<void> {
     this.draining = true;
-    const { batchSize, batchIntervalMs, reconnectSpreadMs, timeoutMs } = this.config.drain;
-    const deadline = Date.now() + timeoutMs;
+    const { batchSize, batchIntervalMs, timeoutMs } = this.config.drain;
+    // Sessions get most of the budget; the rest is for removing state and closing the server and engine.
+    const deadline = Date.now() + timeoutMs - Math.min(1_000, Math.floor(timeoutMs / 4));
     this.logger.info({ sessions: this.hub.sessions.size }, 'draining');
+    const drained: string[] = [];
     const sessions = [...this.hub.sessions.values()];
     for (let i = 0; i < sessions.length; i += batchSize) {
       for (const session of sessions.slice(i, i + batchSize)) {
-        const after = Math.floor(Math.random() * reconnectSpreadMs);
-        this.lifecycle.disconnect(session, { code: CloseCode.SERVICE_RESTART, reason: 'node is restarting', reconnect: true }, after);
+        drained.push(session.id);
+        this.lifecycle.disconnect(session, this.drainOrder, this.drainDelay());
       }
       if (i + batchSize < sessions.length && Date.now() < deadline) await delay(batchIntervalMs);
+    }
+    // Sessions that were still being opened when the drain began.
+    for (const session of this.hub.sessions.values()) {
+      drained.push(session.id);
+      this.lifecycle.disconnect(session, this.drainOrder, this.drainDelay());
     }
     await this.waitForSessions(deadline);
     this.liveness.stop();
     this.lease.stop();
+    this.metrics.rates.stop();
+    await this.removeNodeState(drained);
+    this.handshake?.close();
+    await this.app?.close();
+    await this.engine.close();
+    this.logger.info({ sessions: drained.length }, 'stopped');
+  }
+
+  private readonly drainOrder = { code: CloseCode.SERVICE_RESTART, reason: 'node is restarting', reconnect: true };
+
+  /** A jittered reconnect hint, so clients of a drained node do not all come back at the same instant. */
+  private drainDelay(): number {
+    return Math.floor(Math.random() * this.config.drain.reconnectSpreadMs);
+  }
+
+  /**
+   * Leaves nothing of this node in the shared store: presence of every drained session (each session's own cleanup
+   * usually got there first; this catches those still in flight or cut off by the deadline, and announces their
+   * leaves) and the node's lease and registry entries.
+   */
+  private async removeNodeState(sessionIds: string[]): Promise<void> {
+    try {
+      const removed = await this.engine.presence.removeSessions(sessionIds);
+      for (const entry of removed) if (entry.lastForUser) await this.channels.announceLeave(entry.channel, entry.user, entry.session);
+    } catch (error) {
+      this.logger.warn({ err: error }, 'could not remove the presence of drained sessions');
+    }
     try {
       await this.engine.registry.removeNode(this.nodeId);
     } catch (error) {
       this.logger.warn({ err: error }, 'could not remove the node from the registry');
     }
-    this.handshake?.close();
-    await this.app?.close();
-    await this.engine.close();
-    this.logger.info('stopped');
   }
 
   private async waitForSessions(deadline: number): Promise<void> {

@@ -9,6 +9,7 @@ import type { DeliveryService } from '../hub/delivery.js';
 import type { Hub } from '../hub/hub.js';
 import type { InboxDispatcher } from '../hub/inbox.js';
 import type { Logger } from '../observability/logger.js';
+import type { IdempotencyStore } from './idempotency/store.js';
 import type { Metrics } from '../observability/metrics.js';
 import type { SessionLifecycle } from '../session/session-lifecycle.js';
 
@@ -29,6 +30,8 @@ export interface GatewayContext {
   readonly origins: OriginPolicy;
   readonly metrics: Metrics;
   readonly logger: Logger;
+  /** Where idempotent publications are remembered; a per-node memory store when absent. */
+  readonly idempotency?: IdempotencyStore;
   /** True from the first shutdown signal on. */
   isDraining(): boolean;
 }

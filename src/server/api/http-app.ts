@@ -2,6 +2,7 @@ import Fastify, { type FastifyError, type FastifyInstance } from 'fastify';
 import { WsgateError } from '../../protocol/errors.js';
 import { stripQuery } from '../observability/logger.js';
 import type { GatewayContext } from './context.js';
+import { validatorCompiler } from './validation.js';
 import { registerAuthRoutes } from './auth-routes.js';
 import { registerHealthRoutes } from './health-routes.js';
 import { registerServerApi } from './server-api.js';
@@ -13,6 +14,24 @@ export async function createHttpApp(context: GatewayContext): Promise<FastifyIns
     bodyLimit: context.config.limits.apiBodyBytes,
     logger: false,
     return503OnClosing: false,
+    // Channel names (up to 265 characters, URL-encoded longer) travel as path parameters.
+    routerOptions: { maxParamLength: 1024 },
+  });
+  app.setValidatorCompiler(validatorCompiler);
+  // `curl -X POST -H 'content-type: application/json'` without a body is a request without a body, not an error.
+  const parseJson = app.getDefaultJsonParser('error', 'error');
+  app.addContentTypeParser('application/json', { parseAs: 'string' }, (request, body, done) => {
+    const text = body as string;
+    if (text.trim() === '') done(null, undefined);
+    else parseJson(request, text, done);
+  });
+
+  // Calls by route pattern (never the raw URL: ids in paths would explode the label set).
+  app.addHook('onResponse', async (request, reply) => {
+    const route = request.routeOptions.url ?? 'unmatched';
+    const method = request.method;
+    context.metrics.apiRequests.inc({ route, method, status: String(reply.statusCode) });
+    context.metrics.apiLatency.observe({ route, method }, reply.elapsedTime / 1000);
   });
 
   app.setErrorHandler((error: FastifyError | WsgateError, request, reply) => {

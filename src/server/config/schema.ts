@@ -153,6 +153,20 @@ export const ConfigSchema = Type.Object(
       },
       { additionalProperties: false, default: {} },
     ),
+    api: Type.Object(
+      {
+        idempotency: Type.Object(
+          {
+            /** How long the answer to a request with an `Idempotency-Key` is remembered; a retry within it counts once. */
+            ttlSeconds: Type.Integer({ minimum: 1, default: 600 }),
+            /** Keys remembered at most (per node with the memory store); the oldest are forgotten first. */
+            maxEntries: Type.Integer({ minimum: 1, default: 100_000 }),
+          },
+          { additionalProperties: false, default: {} },
+        ),
+      },
+      { additionalProperties: false, default: {} },
+    ),
     engine: Type.Object(
       {
         kind: Type.Union(

@@ -1,32 +1,87 @@
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+import { OUTBOUND_TYPES, RateWindow, TrafficCounters } from './traffic.js';
+
+/** What the node's hub reports at scrape time. */
+export interface HubGauges {
+  channels(): number;
+  deliveries(): number;
+}
 
 /**
  * The node's Prometheus metrics. Each gateway has its own registry, so several gateways in one process (tests,
- * embedding) do not collide.
+ * embedding) do not collide. Hot-path figures (frames and bytes out, deliveries) are plain counters in `traffic` and
+ * the hub, copied into the registry when it is scraped.
  */
 export class Metrics {
   readonly registry = new Registry();
+  readonly traffic = new TrafficCounters();
+  /** Frames in and out per second over the last minute (`GET /api/info`); started with the node. */
+  readonly rates = new RateWindow(() => [this.traffic.framesIn, this.traffic.framesOut]);
+  private hub: HubGauges = { channels: () => 0, deliveries: () => 0 };
 
   readonly sessions = new Gauge({ name: 'wsgate_sessions', help: 'Open sessions on this node', registers: [this.registry] });
-  readonly channels = new Gauge({ name: 'wsgate_channels', help: 'Channels with local subscribers', registers: [this.registry] });
+  readonly channels: Gauge = new Gauge({
+    name: 'wsgate_channels', help: 'Channels with local subscribers', registers: [this.registry],
+    collect: (): void => this.channels.set(this.hub.channels()),
+  });
   readonly connections = new Counter({ name: 'wsgate_connections_total', help: 'Sessions accepted', labelNames: ['auth'], registers: [this.registry] });
   readonly handshakeFailures = new Counter({
     name: 'wsgate_handshake_failures_total', help: 'Refused handshakes by reason', labelNames: ['reason'], registers: [this.registry],
   });
   readonly messagesIn = new Counter({ name: 'wsgate_messages_in_total', help: 'Frames received from clients by type', labelNames: ['type'], registers: [this.registry] });
+  readonly messagesOut: Counter<'type'> = new Counter({
+    name: 'wsgate_messages_out_total', help: 'Frames written to clients by type', labelNames: ['type'], registers: [this.registry],
+    collect: catchUp(() => OUTBOUND_TYPES.map((type, index) => [{ type }, this.traffic.outByType[index]!] as const), () => this.messagesOut),
+  });
+  readonly bytesOut: Counter = new Counter({
+    name: 'wsgate_bytes_out_total', help: 'Bytes written to client sockets (WebSocket framing included)', registers: [this.registry],
+    collect: catchUp(() => [[{}, this.traffic.bytesOut]], () => this.bytesOut),
+  });
+  readonly droppedFrames: Counter = new Counter({
+    name: 'wsgate_dropped_frames_total', help: 'Frames not written: session closing or evicted, or socket gone', registers: [this.registry],
+    collect: catchUp(() => [[{}, this.traffic.framesDropped]], () => this.droppedFrames),
+  });
   readonly publications = new Counter({ name: 'wsgate_publications_total', help: 'Publications by source', labelNames: ['source'], registers: [this.registry] });
-  readonly deliveries = new Counter({ name: 'wsgate_deliveries_total', help: 'Frames delivered to local sessions', registers: [this.registry] });
+  readonly deliveries: Counter = new Counter({
+    name: 'wsgate_deliveries_total', help: 'Frames delivered to local sessions by channel and user fan-out', registers: [this.registry],
+    collect: catchUp(() => [[{}, this.hub.deliveries()]], () => this.deliveries),
+  });
   readonly badFrames = new Counter({ name: 'wsgate_bad_frames_total', help: 'Malformed frames received', registers: [this.registry] });
   readonly rateLimited = new Counter({ name: 'wsgate_rate_limited_total', help: 'Requests refused by rate limits', labelNames: ['class'], registers: [this.registry] });
   readonly disconnects = new Counter({ name: 'wsgate_disconnects_total', help: 'Sessions closed by the gateway, by close code name', labelNames: ['reason'], registers: [this.registry] });
   readonly slowConsumers = new Counter({ name: 'wsgate_slow_consumers_total', help: 'Sessions evicted as slow consumers', registers: [this.registry] });
-  readonly apiRequests = new Counter({ name: 'wsgate_api_requests_total', help: 'Server API calls by route and status', labelNames: ['route', 'status'], registers: [this.registry] });
+  readonly apiRequests = new Counter({
+    name: 'wsgate_api_requests_total', help: 'HTTP calls by route pattern, method and status', labelNames: ['route', 'method', 'status'], registers: [this.registry],
+  });
   readonly apiLatency = new Histogram({
-    name: 'wsgate_api_request_seconds', help: 'Server API latency', labelNames: ['route'], registers: [this.registry],
+    name: 'wsgate_api_request_seconds', help: 'HTTP latency by route pattern', labelNames: ['route', 'method'], registers: [this.registry],
     buckets: [0.001, 0.005, 0.01, 0.05, 0.1, 0.5, 1],
   });
 
   constructor() {
+    // Includes event-loop lag (wsgate_process_nodejs_eventloop_lag_seconds and its percentiles).
     collectDefaultMetrics({ register: this.registry, prefix: 'wsgate_process_' });
   }
+
+  /** Where the channel gauge and the delivery counter are read from. */
+  observeHub(hub: HubGauges): void {
+    this.hub = hub;
+  }
+}
+
+type Labels = Record<string, string>;
+
+/** A `collect` hook that raises a counter to the current value of a plain total (counters only go up). */
+function catchUp(read: () => ReadonlyArray<readonly [Labels, number]>, counter: () => Counter<string>): () => void {
+  const exported = new Map<string, number>();
+  return () => {
+    for (const [labels, value] of read()) {
+      const key = JSON.stringify(labels);
+      const delta = value - (exported.get(key) ?? 0);
+      if (delta > 0) counter().inc(labels, delta);
+      // Touch zero values once so every series is visible from the first scrape.
+      else if (!exported.has(key)) counter().inc(labels, 0);
+      exported.set(key, value);
+    }
+  };
 }

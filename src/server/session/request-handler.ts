@@ -48,6 +48,7 @@ export class RequestHandler {
     const type = parsed.kind === 'request' ? parsed.request.type : parsed.action.type;
     const id = parsed.kind === 'request' ? parsed.request.id : parsed.action.id;
     this.metrics.messagesIn.inc({ type: parsed.kind === 'request' ? type : 'action' });
+    this.metrics.traffic.framesIn++;
     try {
       if (!this.admit(session, parsed, id)) return;
       if (parsed.kind === 'request') await this.handleRequest(session, parsed.request);
@@ -69,12 +70,16 @@ export class RequestHandler {
     this.metrics.badFrames.inc();
     session.send(errorFrame(error, id));
     session.badFrames++;
-    if (session.badFrames >= this.config.ws.maxBadFrames) {
+    if (session.badFrames >= this.config.ws.maxBadFrames && !session.closing) {
+      this.metrics.disconnects.inc({ reason: 'PROTOCOL_ERROR' });
       session.close(CloseCode.PROTOCOL_ERROR, 'too many malformed frames', true);
     }
   }
 
-  /** Rate limits by action class (namespace buckets where configured); persistent flooding ends the session. */
+  /**
+   * Rate limits by action class (namespace buckets where configured). A refused request gets `RATE_LIMITED` with
+   * `retryAfter`; more than `limits.maxRateLimitStrikes` refusals in a row end the session with close code 4003.
+   */
   private admit(session: Session, parsed: ParsedFrame, id: RequestId | undefined): boolean {
     const [actionClass, limit, key] = this.bucketFor(parsed);
     if (!limit) return true;
@@ -86,6 +91,7 @@ export class RequestHandler {
     this.metrics.rateLimited.inc({ class: actionClass });
     session.rateStrikes++;
     if (session.rateStrikes > this.config.limits.maxRateLimitStrikes) {
+      this.metrics.disconnects.inc({ reason: 'RATE_LIMITED' });
       session.close(CloseCode.RATE_LIMITED, 'rate limit exceeded repeatedly', true, Math.ceil(wait * 1000));
       return false;
     }
@@ -101,14 +107,16 @@ export class RequestHandler {
     switch (request.type) {
       case 'publish':
       case 'subscribe': {
-        const namespace = request.channel.slice(0, request.channel.indexOf(':'));
-        const override = this.config.namespaces[namespace]?.rateLimits[request.type];
+        const namespace = request.channel.slice(0, Math.max(0, request.channel.indexOf(':')));
+        // hasOwn: a channel such as "constructor:x" must not reach Object.prototype.
+        const override = Object.hasOwn(this.config.namespaces, namespace) ? this.config.namespaces[namespace]!.rateLimits[request.type] : undefined;
         return override ? [request.type, override, `${request.type}:${namespace}`] : [request.type, defaults[request.type], request.type];
       }
       case 'send':
         return ['send', defaults.send, 'send'];
       default:
-        return ['subscribe', undefined, ''];
+        // unsubscribe, presence and history are channel reads: they share the subscribe bucket.
+        return ['subscribe', defaults.subscribe, 'subscribe'];
     }
   }
 

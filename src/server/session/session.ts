@@ -4,6 +4,7 @@ import type { StreamPosition } from '../../protocol/frames.js';
 import type { Identity } from '../auth/identity.js';
 import type { ClientInfo } from '../engine/registry/registry.js';
 import { TokenBucket } from '../limits/token-bucket.js';
+import { TrafficCounters } from '../observability/traffic.js';
 import { PreparedFrame } from '../transport/prepared-frame.js';
 import type { FlushScheduler } from './flush-scheduler.js';
 import { disconnectFrame } from './server-frames.js';
@@ -30,6 +31,8 @@ export interface SessionOptions {
   rawWrites: boolean;
   scheduler: FlushScheduler;
   onSlowConsumer(session: Session): void;
+  /** The node's frame and byte counters (metrics); a private set when absent. */
+  traffic?: TrafficCounters;
 }
 
 /** Frames buffered for a subscription whose reply is not out yet; beyond this the session is a slow consumer. */
@@ -65,8 +68,10 @@ export class Session {
   private queuedBytes = 0;
   private dirty = false;
   private readonly buckets = new Map<string, TokenBucket>();
+  private readonly traffic: TrafficCounters;
 
   constructor(private readonly options: SessionOptions) {
+    this.traffic = options.traffic ?? new TrafficCounters();
     this.id = options.id;
     this.identity = options.identity;
     this.user = options.identity.user;
@@ -78,12 +83,20 @@ export class Session {
 
   /** Queues a frame; it is written with the others of this turn. Evicts the session when its buffers are full. */
   enqueue(frame: PreparedFrame): void {
-    if (this.closing) return;
+    if (this.closing) {
+      this.traffic.framesDropped++;
+      return;
+    }
     const size = frame.wire.length;
     if (this.socket.writableLength + this.queuedBytes + size > this.options.sendQueueBytes) {
+      this.traffic.framesDropped++;
       this.options.onSlowConsumer(this);
       return;
     }
+    this.push(frame, size);
+  }
+
+  private push(frame: PreparedFrame, size: number): void {
     this.queue.push(frame);
     this.queuedBytes += size;
     if (!this.dirty) {
@@ -127,7 +140,12 @@ export class Session {
     if (queue.length === 0) return;
     this.queue = [];
     this.queuedBytes = 0;
-    if (this.socket.destroyed || this.ws.readyState !== this.ws.OPEN) return;
+    if (this.socket.destroyed || this.ws.readyState !== this.ws.OPEN) {
+      this.traffic.framesDropped += queue.length;
+      return;
+    }
+    const traffic = this.traffic;
+    for (const frame of queue) traffic.countOut(frame.payload, frame.wire.length);
     if (this.options.rawWrites) {
       if (queue.length === 1) {
         this.socket.write(queue[0]!.wire);
@@ -160,11 +178,14 @@ export class Session {
    */
   close(code: number, reason: string, reconnect: boolean, after?: number): void {
     if (this.closing) return;
-    this.send(disconnectFrame(code, reason, reconnect, after));
+    // Closing first, and the disconnect frame bypasses the queue bound: a slow consumer being evicted must not be
+    // evicted again by its own disconnect frame.
     this.closing = true;
+    const frame = PreparedFrame.fromObject(disconnectFrame(code, reason, reconnect, after));
+    this.push(frame, frame.wire.length);
     this.flush();
     if (this.ws.readyState === this.ws.OPEN || this.ws.readyState === this.ws.CONNECTING) {
-      this.ws.close(code, reason.slice(0, 120));
+      this.ws.close(code, closeReason(reason));
     }
     setTimeout(() => this.terminate(), 2_000).unref();
   }
@@ -185,6 +206,14 @@ export class Session {
   get remoteAddress(): string | undefined {
     return this.client.ip;
   }
+}
+
+/** A close reason fits the 123 bytes a close frame allows, cut on a character boundary. */
+function closeReason(reason: string): string {
+  if (Buffer.byteLength(reason) <= 123) return reason;
+  let cut = reason.slice(0, 123);
+  while (Buffer.byteLength(cut) > 123) cut = cut.slice(0, -1);
+  return cut;
 }
 
 const OFFSET_MARKER = Buffer.from('"offset":');

@@ -1,0 +1,91 @@
+import { createHash } from 'node:crypto';
+import type { FastifyInstance } from 'fastify';
+import type { Static } from '@sinclair/typebox';
+import { WsgateError } from '../../../protocol/errors.js';
+import type { SessionRecord } from '../../engine/registry/registry.js';
+import type { GatewayContext } from '../context.js';
+import type { IdempotencyStore } from '../idempotency/store.js';
+import { ChannelListQuery, ChannelParams, PublishBody, SubscriptionTarget } from '../schemas.js';
+
+/** Visible ASCII, as Stripe and the IETF draft use it. */
+const IDEMPOTENCY_KEY = /^[\x21-\x7e]{1,255}$/;
+
+/** Publications, server-side subscriptions and what this node knows about channels. */
+export function registerChannelRoutes(api: FastifyInstance, context: GatewayContext, idempotency: IdempotencyStore): void {
+  const ttlMs = context.config.api.idempotency.ttlSeconds * 1000;
+
+  api.post<{ Body: Static<typeof PublishBody> }>('/publish', { schema: { body: PublishBody } }, async (request, reply) => {
+    const { channel } = context.rules.resolve(request.body.channel);
+    const dataJson = JSON.stringify(request.body.data ?? null);
+    const publish = async () => {
+      const position = await context.channels.publishFromServer(channel, dataJson);
+      context.metrics.publications.inc({ source: 'api' });
+      return { channel, offset: position.offset, epoch: position.epoch };
+    };
+    const key = request.headers['idempotency-key'];
+    if (key === undefined) return publish();
+    if (typeof key !== 'string' || !IDEMPOTENCY_KEY.test(key)) throw new WsgateError('IDEMPOTENCY_KEY_INVALID');
+    const fingerprint = createHash('sha256').update(channel).update('\0').update(dataJson).digest('base64url');
+    const result = await idempotency.once(`publish:${key}`, fingerprint, ttlMs, publish);
+    if (result.kind === 'conflict') throw new WsgateError('IDEMPOTENCY_CONFLICT');
+    if (result.replayed) void reply.header('idempotent-replayed', 'true');
+    return result.value;
+  });
+
+  for (const kind of ['subscribe', 'unsubscribe'] as const) {
+    api.post<{ Params: Static<typeof ChannelParams>; Body: Static<typeof SubscriptionTarget> }>(
+      `/channels/:channel/${kind}`,
+      { schema: { params: ChannelParams, body: SubscriptionTarget } },
+      async (request) => {
+        const { channel } = context.rules.resolve(request.params.channel);
+        const target = request.body;
+        let records: SessionRecord[];
+        if ('user' in target) records = await context.engine.registry.getUserSessions(target.user);
+        else {
+          const record = await context.engine.registry.getSession(target.session);
+          if (!record) throw new WsgateError('SESSION_NOT_FOUND');
+          records = [record];
+        }
+        const local: Array<Promise<void>> = [];
+        await context.delivery.forSessions(
+          records,
+          (sessions) => ({ kind, channel, sessions }),
+          (sessions) => {
+            for (const id of sessions) {
+              const session = context.hub.sessions.get(id);
+              if (session) local.push(context.inbox.changeSubscription(kind, session, channel));
+            }
+          },
+        );
+        await Promise.all(local);
+        return { channel, sessions: records.length };
+      },
+    );
+  }
+
+  api.get<{ Querystring: Static<typeof ChannelListQuery> }>('/channels', { schema: { querystring: ChannelListQuery } }, async (request) => {
+    const { prefix = '', limit = 1000 } = request.query;
+    const names = [...context.hub.channelNames()].filter((name) => name.startsWith(prefix)).sort();
+    return {
+      node: context.nodeId,
+      channels: names.slice(0, limit).map((channel) => ({ channel, subscribers: context.hub.subscriberCount(channel) })),
+      total: names.length,
+    };
+  });
+
+  api.get<{ Params: Static<typeof ChannelParams> }>('/channels/:channel', { schema: { params: ChannelParams } }, async (request) => {
+    const { channel, rules } = context.rules.resolve(request.params.channel);
+    return {
+      channel,
+      node: context.nodeId,
+      subscribers: context.hub.subscriberCount(channel),
+      presence: rules.presence ? await context.engine.presence.count(channel) : null,
+    };
+  });
+
+  api.get<{ Params: Static<typeof ChannelParams> }>('/channels/:channel/presence', { schema: { params: ChannelParams } }, async (request) => {
+    const { channel, rules } = context.rules.resolve(request.params.channel);
+    if (!rules.presence) throw new WsgateError('PRESENCE_DISABLED');
+    return { channel, members: await context.engine.presence.members(channel) };
+  });
+}

@@ -1,0 +1,84 @@
+import type { FastifyInstance, FastifyRequest } from 'fastify';
+import type { Static } from '@sinclair/typebox';
+import { CloseCode } from '../../../protocol/close-codes.js';
+import { WsgateError } from '../../../protocol/errors.js';
+import { isValidUserId } from '../../../protocol/names.js';
+import type { DisconnectOrder } from '../../hub/delivery.js';
+import type { GatewayContext } from '../context.js';
+import { ActionBody, DisconnectBody, SessionParams, UserParams } from '../schemas.js';
+import { encodeActionFrame } from './action-frame.js';
+
+/** Pushing to users and sessions wherever they are connected, disconnecting them, and looking them up. */
+export function registerUserRoutes(api: FastifyInstance, context: GatewayContext): void {
+  const userParam = (user: string): string => {
+    if (!isValidUserId(user)) throw new WsgateError('USER_INVALID');
+    return user;
+  };
+
+  api.post<{ Params: Static<typeof UserParams>; Body: Static<typeof ActionBody> }>(
+    '/users/:user/send', { schema: { params: UserParams, body: ActionBody } },
+    async (request) => {
+      const user = userParam(request.params.user);
+      const frame = encodeActionFrame(request.body.type, request.body.payload);
+      return { sessions: await context.delivery.toUser(user, frame) };
+    },
+  );
+
+  api.post<{ Params: Static<typeof SessionParams>; Body: Static<typeof ActionBody> }>(
+    '/sessions/:session/send', { schema: { params: SessionParams, body: ActionBody } },
+    async (request) => {
+      const frame = encodeActionFrame(request.body.type, request.body.payload);
+      if (!(await context.delivery.toSession(request.params.session, frame))) throw new WsgateError('SESSION_NOT_FOUND');
+      return { sessions: 1 };
+    },
+  );
+
+  api.post<{ Params: Static<typeof UserParams>; Body: Static<typeof DisconnectBody> }>(
+    '/users/:user/disconnect', { schema: { params: UserParams, body: DisconnectBody }, preValidation: optionalBody },
+    async (request) => {
+      const records = await context.engine.registry.getUserSessions(userParam(request.params.user));
+      await context.delivery.disconnectSessions(records, disconnectOrder(request.body));
+      return { sessions: records.length };
+    },
+  );
+
+  api.post<{ Params: Static<typeof SessionParams>; Body: Static<typeof DisconnectBody> }>(
+    '/sessions/:session/disconnect', { schema: { params: SessionParams, body: DisconnectBody }, preValidation: optionalBody },
+    async (request) => {
+      const record = await context.engine.registry.getSession(request.params.session);
+      if (!record) throw new WsgateError('SESSION_NOT_FOUND');
+      await context.delivery.disconnectSessions([record], disconnectOrder(request.body));
+      return { sessions: 1 };
+    },
+  );
+
+  api.get<{ Params: Static<typeof UserParams> }>('/users/:user', { schema: { params: UserParams } }, async (request) => {
+    const user = userParam(request.params.user);
+    const records = await context.engine.registry.getUserSessions(user);
+    return {
+      user,
+      online: records.length > 0,
+      sessions: records.map((record) => ({
+        session: record.session,
+        node: record.node,
+        connectedAt: new Date(record.connectedAt).toISOString(),
+        client: { ip: record.client.ip ?? null, userAgent: record.client.userAgent ?? null, origin: record.client.origin ?? null },
+      })),
+    };
+  });
+}
+
+/** Every field of a disconnect is optional, so is the body. */
+async function optionalBody(request: FastifyRequest): Promise<void> {
+  if (request.body === undefined || request.body === null) request.body = {};
+}
+
+/** 4000 lets the client come back (the default); `reconnect: false` closes with 4500, which clients must not retry. */
+function disconnectOrder(body: Static<typeof DisconnectBody> | undefined): DisconnectOrder {
+  const reconnect = body?.reconnect ?? true;
+  return {
+    code: reconnect ? CloseCode.SERVER_RECONNECT : CloseCode.SERVER_DISCONNECT,
+    reason: body?.reason ?? 'disconnected by the server',
+    reconnect,
+  };
+}

@@ -1,0 +1,69 @@
+import { Type } from '@sinclair/typebox';
+
+/**
+ * TypeBox schemas of the server API. Fastify validates bodies with them before a handler runs (see validation.ts:
+ * no coercion, unknown fields refused), so a handler never sees a half-valid request.
+ */
+export const UserId = Type.String({ pattern: '^[A-Za-z0-9_\\-.@:+]{1,128}$' });
+export const SessionId = Type.String({ minLength: 1, maxLength: 64 });
+/** Channels are checked against the namespace rules by the handler (CHANNEL_INVALID, NAMESPACE_UNKNOWN). */
+export const ChannelName = Type.String({ minLength: 1, maxLength: 300 });
+
+export const PublishBody = Type.Object(
+  { channel: ChannelName, data: Type.Unknown() },
+  { additionalProperties: false, required: ['channel', 'data'] },
+);
+
+/** An application action pushed to sessions; the session receives exactly `{type, payload}`. */
+export const ActionBody = Type.Object(
+  {
+    type: Type.String({ pattern: '^[A-Za-z0-9._:/-]{1,128}$' }),
+    payload: Type.Optional(Type.Unknown()),
+  },
+  { additionalProperties: false },
+);
+
+export const DisconnectBody = Type.Object(
+  {
+    reason: Type.Optional(Type.String({ minLength: 1, maxLength: 120 })),
+    /** False: close with 4500 (do not come back); default true: 4000. */
+    reconnect: Type.Optional(Type.Boolean()),
+  },
+  { additionalProperties: false },
+);
+
+/** Whom a server-side subscription change applies to: every session of a user, or one session. */
+export const SubscriptionTarget = Type.Union([
+  Type.Object({ user: UserId }, { additionalProperties: false }),
+  Type.Object({ session: SessionId }, { additionalProperties: false }),
+]);
+
+export const UserParams = Type.Object({ user: Type.String() });
+export const SessionParams = Type.Object({ session: Type.String() });
+export const ChannelParams = Type.Object({ channel: Type.String() });
+export const ChannelListQuery = Type.Object(
+  {
+    prefix: Type.Optional(Type.String({ maxLength: 300 })),
+    limit: Type.Optional(Type.Integer({ minimum: 1, maximum: 10_000 })),
+  },
+  { additionalProperties: false },
+);
+
+export const MAX_BATCH_REQUESTS = 100;
+
+export const BatchBody = Type.Object(
+  {
+    requests: Type.Array(
+      Type.Object(
+        {
+          method: Type.Union([Type.Literal('GET'), Type.Literal('POST')]),
+          path: Type.String({ pattern: '^/api/', maxLength: 2048 }),
+          body: Type.Optional(Type.Unknown()),
+        },
+        { additionalProperties: false },
+      ),
+      { minItems: 1, maxItems: MAX_BATCH_REQUESTS },
+    ),
+  },
+  { additionalProperties: false },
+);
