@@ -17,6 +17,8 @@ import { ChannelService } from './channels/channel-service.js';
 import { NodeLease } from './cluster/node-lease.js';
 import type { Config } from './config/schema.js';
 import { createEngine } from './engine/create.js';
+import { HttpActionRouter } from './rpc/http-action-router.js';
+import { RouteTable } from './rpc/route-table.js';
 import type { Engine } from './engine/engine.js';
 import { DeliveryService } from './hub/delivery.js';
 import { Hub } from './hub/hub.js';
@@ -35,7 +37,7 @@ export interface GatewayOptions {
   /** An engine built by the caller (several in-process nodes sharing a MemoryCluster, tests); default from config. */
   engine?: Engine;
   logger?: Logger;
-  /** Routes application actions to backends; default: none (NO_ROUTE). */
+  /** Routes application actions to backends; default: the HTTP routes of `actions.routes` (none: NO_ROUTE). */
   actions?: ActionRouter;
   /** Remembers idempotent server API publications; default: in memory, per node. */
   idempotency?: IdempotencyStore;
@@ -82,7 +84,10 @@ export class Gateway implements GatewayContext {
     this.channels = new ChannelService(config, this.rules, engine, this.hub, this.delivery, this.nodeId, this.logger);
     this.lifecycle = new SessionLifecycle(config, this.nodeId, engine, this.hub, this.channels, this.delivery, this.metrics, this.logger);
     this.inbox = new InboxDispatcher(this.hub, this.lifecycle, this.channels, this.logger);
-    this.requests = new RequestHandler(config, this.rules, this.channels, this.delivery, options.actions ?? noRoutes, this.metrics, this.logger);
+    const actions = options.actions ?? (config.actions.routes.length > 0
+      ? new HttpActionRouter(new RouteTable(config.actions.routes), this.nodeId, config.actions.maxPending, this.logger)
+      : noRoutes);
+    this.requests = new RequestHandler(config, this.rules, this.channels, this.delivery, actions, this.metrics, this.logger);
     this.tickets = new TicketService(engine.tickets, config.auth.tickets);
     const jwt = config.auth.jwt;
     this.authenticator = new Authenticator(

@@ -167,6 +167,28 @@ export const ConfigSchema = Type.Object(
       },
       { additionalProperties: false, default: {} },
     ),
+    actions: Type.Object(
+      {
+        /** Which backend owns which application action types; the first matching route wins. */
+        routes: Type.Array(
+          Type.Object(
+            {
+              /** Action types, `*` matching any characters: `order.*`, `CHAT_*`. */
+              match: Type.String({ minLength: 1, maxLength: 128 }),
+              url: Type.String({ pattern: '^https?://' }),
+              /** Sent to the backend as `Authorization: Bearer`. */
+              apiKey: Type.String({ default: '' }),
+              timeoutMs: Type.Integer({ minimum: 1, default: 5_000 }),
+            },
+            { additionalProperties: false },
+          ),
+          { default: [] },
+        ),
+        /** Backend calls in flight on this node; beyond it actions are refused with RATE_LIMITED. */
+        maxPending: Type.Integer({ minimum: 1, default: 1_000 }),
+      },
+      { additionalProperties: false, default: {} },
+    ),
     engine: Type.Object(
       {
         kind: Type.Union(

@@ -1,0 +1,99 @@
+import { after, before, describe, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { createServer, type IncomingMessage, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { connectAs } from '../helpers/client.js';
+import { startGateway, type RunningGateway } from '../helpers/gateway.js';
+
+/** A real backend over HTTP that owns the `order.*` actions. */
+function startBackend(): Promise<{ server: Server; url: string; calls: Array<{ body: Record<string, unknown>; headers: IncomingMessage['headers'] }> }> {
+  const calls: Array<{ body: Record<string, unknown>; headers: IncomingMessage['headers'] }> = [];
+  const server = createServer((request, response) => {
+    let text = '';
+    request.on('data', (chunk: Buffer) => (text += chunk.toString()));
+    request.on('end', () => {
+      const body = JSON.parse(text) as { type: string; payload: Record<string, unknown> };
+      calls.push({ body, headers: request.headers });
+      switch (body.type) {
+        case 'order.create':
+          response.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify({ payload: { orderId: 17, sku: body.payload.sku } }));
+          return;
+        case 'order.track':
+          response.writeHead(204).end();
+          return;
+        case 'order.fail':
+          response.writeHead(422, { 'content-type': 'application/json' }).end(JSON.stringify({ message: 'sku is sold out' }));
+          return;
+        case 'order.slow':
+          setTimeout(() => response.writeHead(200).end('{}'), 1_000);
+          return;
+      }
+    });
+  });
+  return new Promise((resolve) => server.listen(0, '127.0.0.1', () => {
+    resolve({ server, url: `http://127.0.0.1:${(server.address() as AddressInfo).port}/actions`, calls });
+  }));
+}
+
+describe('application actions', () => {
+  let gw: RunningGateway;
+  let backend: Awaited<ReturnType<typeof startBackend>>;
+  before(async () => {
+    backend = await startBackend();
+    gw = await startGateway({
+      actions: {
+        routes: [
+          { match: 'order.slow', url: backend.url, timeoutMs: 200 },
+          { match: 'order.*', url: backend.url, apiKey: 'backend-key-0123456789' },
+          { match: 'billing.*', url: 'http://127.0.0.1:1/unreachable' },
+        ],
+      },
+    });
+  });
+  after(async () => {
+    await gw.stop();
+    backend.server.closeAllConnections();
+    backend.server.close();
+  });
+
+  test('go to the backend that owns the type, with the session context, and its answer comes back as reply', async () => {
+    const alice = await connectAs(gw, 'alice', { org: 'acme' });
+    const reply = await alice.request({ type: 'order.create', payload: { sku: 'A-1' } });
+    assert.deepEqual(reply, { type: 'reply', id: reply.id, payload: { orderId: 17, sku: 'A-1' } });
+    const call = backend.calls.find((c) => c.body.type === 'order.create')!;
+    assert.deepEqual(call.body.context, { user: 'alice', session: alice.welcome!.session, node: alice.welcome!.node, claims: { org: 'acme' } });
+    assert.equal(call.body.id, reply.id);
+    assert.equal(call.headers.authorization, 'Bearer backend-key-0123456789');
+    await alice.close();
+  });
+
+  test('a 204 answers a request with a null payload; an action without id gets nothing back', async () => {
+    const bob = await connectAs(gw, 'bob');
+    assert.deepEqual((await bob.request({ type: 'order.track', payload: {} })).payload, null);
+    bob.send({ type: 'order.create', payload: { sku: 'B' } });
+    await waitUntil(() => backend.calls.filter((c) => c.body.type === 'order.create' && c.body.id === undefined).length === 1);
+    const marker = await bob.request({ type: 'order.track' });
+    assert.equal(marker.type, 'reply');
+    assert.equal(bob.frames.filter((f) => f.type === 'reply').length, 2, 'no reply for the fire-and-forget action');
+    await bob.close();
+  });
+
+  test('backend failures become error frames with stable codes', async () => {
+    const carol = await connectAs(gw, 'carol');
+    const failed = await carol.request({ type: 'order.fail' });
+    assert.equal(failed.code, 'BACKEND_ERROR');
+    assert.equal(failed.message, 'sku is sold out');
+    assert.equal((await carol.request({ type: 'order.slow' })).code, 'BACKEND_TIMEOUT');
+    assert.equal((await carol.request({ type: 'billing.charge' })).code, 'BACKEND_ERROR');
+    assert.equal((await carol.request({ type: 'shipping.quote' })).code, 'NO_ROUTE');
+    await carol.close();
+  });
+});
+
+async function waitUntil(condition: () => boolean, timeoutMs = 3_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!condition()) {
+    if (Date.now() > deadline) throw new Error('condition not met in time');
+    await new Promise((resolve) => setTimeout(resolve, 10));
+  }
+}
