@@ -70,6 +70,7 @@ export class Gateway implements GatewayContext {
   private handshake?: HandshakeHandler;
   private app?: FastifyInstance;
   private draining = false;
+  private lastDegradedLog = 0;
   /** WebSockets not yet closed; drain waits for them so close frames reach the clients. */
   private openSockets = 0;
   private stopped?: Promise<void>;
@@ -80,7 +81,16 @@ export class Gateway implements GatewayContext {
     this.hub = new Hub(engine.broker, this.logger);
     registerBrokerMetrics(this.metrics.registry, engine.broker);
     this.rules = new ChannelRules(config.namespaces);
-    this.delivery = new DeliveryService(this.nodeId, engine, this.hub, (ids, user, order) => this.lifecycle.disconnectLocal(ids, user, order));
+    this.delivery = new DeliveryService(
+      this.nodeId, engine, this.hub, (ids, user, order) => this.lifecycle.disconnectLocal(ids, user, order),
+      (operation, error) => {
+        // One line per outage-second is enough; every publication would flood the log.
+        const now = Date.now();
+        if (now - this.lastDegradedLog < 10_000) return;
+        this.lastDegradedLog = now;
+        this.logger.warn({ err: error, operation }, 'engine unavailable: delivering locally');
+      },
+    );
     this.channels = new ChannelService(config, this.rules, engine, this.hub, this.delivery, this.nodeId, this.logger);
     this.lifecycle = new SessionLifecycle(config, this.nodeId, engine, this.hub, this.channels, this.delivery, this.metrics, this.logger);
     this.inbox = new InboxDispatcher(this.hub, this.lifecycle, this.channels, this.logger);
@@ -109,8 +119,12 @@ export class Gateway implements GatewayContext {
 
   /** Builds a node from a validated config; call `listen()` to serve. */
   static async create(config: Readonly<Config>, options: GatewayOptions = {}): Promise<Gateway> {
-    const engine = options.engine ?? (await createEngine(config.engine));
-    return new Gateway(config, engine, options);
+    const logger = options.logger ?? createLogger(config.log.level);
+    // Connection errors of Redis/NATS are expected during outages: logged, never thrown.
+    const engine = options.engine ?? createEngine(config.engine, {
+      onError: (error, source) => logger.debug({ err: error, source }, 'engine connection error'),
+    });
+    return new Gateway(config, engine, { ...options, logger });
   }
 
   /** Starts the engine and the HTTP server; resolves with the bound address. */
