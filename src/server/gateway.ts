@@ -84,7 +84,7 @@ export class Gateway implements GatewayContext {
     this.delivery = new DeliveryService(
       this.nodeId, engine, this.hub, (ids, user, order) => this.lifecycle.disconnectLocal(ids, user, order),
       (operation, error) => {
-        // One line per outage-second is enough; every publication would flood the log.
+        // One line per ten seconds is enough; a line per publication would flood the log.
         const now = Date.now();
         if (now - this.lastDegradedLog < 10_000) return;
         this.lastDegradedLog = now;
