@@ -48,7 +48,12 @@ function ratioLine<T extends { target: string }>(label: string, rows: T[], refer
 function fanoutGroups(runs: FanoutRun[]): Map<string, FanoutRun[]> {
   const groups = new Map<string, FanoutRun[]>();
   for (const run of runs) {
-    const key = run.mode === 'rate' ? `${run.subscribers} subscribers, ${run.offeredPerSec} pub/s offered (${thousands((run.offeredPerSec ?? 0) * run.subscribers)} msg/s)` : `${run.subscribers} subscribers, saturation`;
+    const key =
+      run.mode === 'saturation'
+        ? `${run.subscribers} subscribers, saturation`
+        : run.rateKind === 'half-saturation'
+          ? `${run.subscribers} subscribers, 50% of each target's own saturation (offered rate per row)`
+          : `${run.subscribers} subscribers, ${run.offeredPerSec} pub/s offered (${thousands((run.offeredPerSec ?? 0) * run.subscribers)} msg/s)`;
     groups.set(key, [...(groups.get(key) ?? []), run]);
   }
   return groups;
@@ -64,9 +69,11 @@ export function printReport(results: BenchResults): void {
     out(`\nFan-out, 64-byte payload, ${title}`);
     out(
       table(
-        ['target', 'delivered msg/s', 'CPU µs/msg', 'p50 ms', 'p99 ms', 'max ms', 'lost', 'evicted', 'server CPU %', 'load CPU %'],
+        ['target', 'nodes', 'pub/s', 'delivered msg/s', 'CPU µs/msg', 'p50 ms', 'p99 ms', 'max ms', 'lost', 'evicted', 'broker msgs/pub', 'server CPU %', 'load CPU %'],
         runs.map((r) => [
           r.target,
+          String(r.nodes),
+          r.mode === 'rate' ? String(r.offeredPerSec) : thousands(r.deliveredPerSec / r.subscribers),
           thousands(r.deliveredPerSec),
           fixed(r.cpuUsPerMessage, 2),
           fixed(r.latency.p50Ms, 2),
@@ -74,7 +81,8 @@ export function printReport(results: BenchResults): void {
           fixed(r.latency.maxMs, 1),
           String(r.lost),
           String(r.evicted),
-          fixed(r.serverCpuPercent + r.helperCpuPercent, 0) + (r.helperCpuPercent > 0.5 ? ` (redis ${fixed(r.helperCpuPercent, 0)})` : ''),
+          fixed(r.brokerMessagesPerPublication, 2),
+          fixed(r.serverCpuPercent + r.helperCpuPercent, 0) + (r.helperCpuPercent > 0.5 ? ` (broker ${fixed(r.helperCpuPercent, 0)})` : ''),
           fixed(r.loadCpuPercent, 0),
         ]),
       ),
@@ -84,6 +92,12 @@ export function printReport(results: BenchResults): void {
     else out(ratioLine('p99', runs, reference, (r) => r.latency.p99Ms, (v) => `${fixed(v, 2)} ms`));
     const lossy = runs.filter((r) => r.mode === 'rate' && r.lost > 0);
     for (const r of lossy) out(`!! ${r.target} lost ${r.lost} of ${r.expected} at a fixed rate`);
+  }
+
+  const checks = targetChecks(results);
+  if (checks.length > 0) {
+    out('\nTargets (docs/performance.md)');
+    out(table(['target', 'where', 'measured', 'limit', 'met'], checks.map((c) => [c.name, c.where, c.measured, c.limit, c.met ? 'yes' : 'NO'])));
   }
 
   if (results.idle.length > 0) {
@@ -105,4 +119,89 @@ export function printReport(results: BenchResults): void {
     out(ratioLine('RSS/conn', results.idle, reference, (r) => r.rssBytesPerConnection, (v) => `${kib(v)} KiB`));
     out(ratioLine('connects/s', results.idle, reference, (r) => r.connectsPerSec, thousands));
   }
+}
+
+export interface TargetCheck {
+  name: string;
+  where: string;
+  measured: string;
+  limit: string;
+  met: boolean;
+}
+
+function runLabel(run: FanoutRun): string {
+  if (run.mode === 'saturation') return `N=${run.subscribers}, saturation`;
+  if (run.rateKind === 'half-saturation') return `N=${run.subscribers}, 50% of own saturation (${run.offeredPerSec}/s)`;
+  return `N=${run.subscribers}, ${thousands((run.offeredPerSec ?? 0) * run.subscribers)} msg/s`;
+}
+
+/** The same operating point of another target: same N and fixed rate, or both saturation, or both half-saturation. */
+function peerRun(runs: FanoutRun[], run: FanoutRun, target: string): FanoutRun | undefined {
+  return runs.find(
+    (r) =>
+      r.target === target &&
+      r.subscribers === run.subscribers &&
+      r.mode === run.mode &&
+      r.rateKind === run.rateKind &&
+      (run.rateKind !== 'fixed' || r.offeredPerSec === run.offeredPerSec),
+  );
+}
+
+/** The issue's targets, judged from this run's figures (only where both sides were measured). */
+export function targetChecks(results: BenchResults): TargetCheck[] {
+  const checks: TargetCheck[] = [];
+  const runs = results.fanout;
+  for (const run of runs.filter((r) => r.target === 'wsgate')) {
+    for (const [peer, limit] of [['ws', 0.25], ['socket.io', 0.2]] as const) {
+      const other = peerRun(runs, run, peer);
+      if (!other) continue;
+      const ratio = run.cpuUsPerMessage / other.cpuUsPerMessage;
+      checks.push({
+        name: `CPU/msg vs ${peer}`,
+        where: runLabel(run),
+        measured: `${fixed(run.cpuUsPerMessage, 2)} / ${fixed(other.cpuUsPerMessage, 2)} µs = ${fixed(ratio, 2)}x`,
+        limit: `<= ${limit}x`,
+        met: ratio <= limit,
+      });
+    }
+    if (run.rateKind === 'half-saturation') {
+      checks.push({ name: 'p99 latency', where: runLabel(run), measured: `${fixed(run.latency.p99Ms, 1)} ms`, limit: '< 20 ms', met: run.latency.p99Ms < 20 });
+    }
+    for (const cluster of ['wsgate+redis', 'wsgate+nats']) {
+      const other = peerRun(runs, run, cluster);
+      if (!other) continue;
+      const ratio = other.cpuUsPerMessage / run.cpuUsPerMessage;
+      checks.push({
+        name: `${cluster} CPU/msg vs single node`,
+        where: runLabel(run) + (run.rateKind === 'half-saturation' ? ' (rates differ)' : ''),
+        measured: `${fixed(other.cpuUsPerMessage, 2)} / ${fixed(run.cpuUsPerMessage, 2)} µs = ${fixed(ratio, 2)}x`,
+        limit: '<= 1.3x',
+        met: ratio <= 1.3,
+      });
+    }
+  }
+  for (const run of runs.filter((r) => r.target.startsWith('wsgate+') && r.mode === 'rate' && r.rateKind === 'fixed')) {
+    // Subscribers are on two of the three nodes; the publisher's node has none, so it must not receive the publication.
+    const interested = 2;
+    checks.push({
+      name: `${run.target} broker msgs/publication`,
+      where: runLabel(run),
+      measured: fixed(run.brokerMessagesPerPublication, 2),
+      limit: `= ${interested} (nodes with subscribers, of ${run.nodes})`,
+      met: Math.abs(run.brokerMessagesPerPublication - interested) < 0.01,
+    });
+  }
+  const wsgateIdle = results.idle.find((r) => r.target === 'wsgate');
+  const wsIdle = results.idle.find((r) => r.target === 'ws');
+  if (wsgateIdle && wsIdle) {
+    const ratio = wsgateIdle.rssBytesPerConnection / wsIdle.rssBytesPerConnection;
+    checks.push({
+      name: 'RSS per idle connection vs ws',
+      where: `${wsgateIdle.opened} connections`,
+      measured: `${kib(wsgateIdle.rssBytesPerConnection)} / ${kib(wsIdle.rssBytesPerConnection)} KiB = ${fixed(ratio, 2)}x`,
+      limit: '<= 1.2x',
+      met: ratio <= 1.2,
+    });
+  }
+  return checks;
 }

@@ -9,18 +9,21 @@ import { cpus, totalmem } from 'node:os';
 import { parseArgs } from 'node:util';
 import { logDir } from './processes.js';
 import { PLANS, type Mode } from './plan.js';
-import { printReport, type BenchResults, type TargetStatus } from './report.js';
+import { printReport, targetChecks, type BenchResults, type TargetStatus } from './report.js';
 import { runFanout, type FanoutRun } from './scenarios/fanout.js';
 import { runIdle, type IdleRun } from './scenarios/idle.js';
 import type { Target } from './targets/target.js';
 import { socketIoRedisTarget } from './targets/socketio-redis.js';
 import { socketIoTarget } from './targets/socketio.js';
 import { wsBroadcastTarget } from './targets/ws-broadcast.js';
-import { wsgateTarget } from './targets/wsgate.js';
+import { wsgateNatsTarget, wsgateRedisTarget, wsgateTarget } from './targets/wsgate.js';
 
-/** Single-node targets, compared in every run. Cross-node ones are opt-in (`--targets`): they need more cores to mean much. */
+/**
+ * Single-node targets, compared in every run. Cross-node ones (three nodes each, plus redis-server/nats-server) are
+ * opt-in: `--targets wsgate,wsgate+redis,wsgate+nats,socket.io+redis`.
+ */
 const SINGLE_NODE: Target[] = [wsgateTarget, wsBroadcastTarget, socketIoTarget];
-const ALL_TARGETS: Target[] = [...SINGLE_NODE, socketIoRedisTarget];
+const ALL_TARGETS: Target[] = [...SINGLE_NODE, wsgateRedisTarget, wsgateNatsTarget, socketIoRedisTarget];
 
 const { values } = parseArgs({
   options: {
@@ -34,7 +37,12 @@ const { values } = parseArgs({
 const mode: Mode = values.full ? 'full' : 'short';
 const plan = PLANS[mode];
 const wanted = values.targets?.split(',').map((name) => name.trim());
-const targets = wanted ? ALL_TARGETS.filter((t) => wanted.includes(t.name)) : SINGLE_NODE;
+const unknown = wanted?.filter((name) => name !== 'all' && !ALL_TARGETS.some((t) => t.name === name)) ?? [];
+if (unknown.length > 0) {
+  console.error(`unknown target(s): ${unknown.join(', ')}; known: ${ALL_TARGETS.map((t) => t.name).join(', ')}`);
+  process.exit(2);
+}
+const targets = wanted ? ALL_TARGETS.filter((t) => wanted.includes('all') || wanted.includes(t.name)) : SINGLE_NODE;
 const scenarios = new Set(values.scenarios.split(','));
 const log = (line: string): void => console.log(line);
 
@@ -94,7 +102,7 @@ async function main(): Promise<void> {
   const dir = new URL('./results/', import.meta.url);
   mkdirSync(dir, { recursive: true });
   const file = new URL(`${startedAt.toISOString().replace(/[:.]/g, '-')}.json`, dir);
-  writeFileSync(file, JSON.stringify(results, null, 2));
+  writeFileSync(file, JSON.stringify({ ...results, checks: targetChecks(results) }, null, 2));
   log(`\nresults: ${file.pathname}`);
 }
 

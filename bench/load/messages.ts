@@ -45,7 +45,8 @@ export interface WorkerReport {
 }
 
 export type PublisherCommand =
-  | { cmd: 'connect'; spec: ConnectSpec }
+  /** `probeUrl`: the node of the probe subscriber (default: the publisher's, `spec.urls[0]`). */
+  | { cmd: 'connect'; spec: ConnectSpec; probeUrl?: string }
   | { cmd: 'rate'; rate: number; durationMs: number }
   | { cmd: 'saturate'; window: number; durationMs: number }
   | { cmd: 'close' };

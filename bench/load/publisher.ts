@@ -21,7 +21,7 @@ let seq = 0;
 /** Called on each probe delivery while a saturation run is active. */
 let onProbeDelivery: (() => void) | undefined;
 
-async function connect(spec: ConnectSpec): Promise<void> {
+async function connect(spec: ConnectSpec, probeUrl?: string): Promise<void> {
   publisher = await openClient({ ...spec, subscribe: false }, 0, {
     onDelivery: () => {},
     onReply: (type) => {
@@ -29,7 +29,7 @@ async function connect(spec: ConnectSpec): Promise<void> {
     },
     onClose: () => {},
   });
-  probe = await openClient({ ...spec, subscribe: true }, 0, {
+  probe = await openClient({ ...spec, urls: [probeUrl ?? spec.urls[0]!], subscribe: true }, 0, {
     onDelivery: () => onProbeDelivery?.(),
     onClose: () => {},
   });
@@ -89,7 +89,7 @@ process.on('message', (message: PublisherCommand) => {
   const reply = (value: unknown): void => void process.send?.(value);
   switch (message.cmd) {
     case 'connect':
-      connect(message.spec).then(
+      connect(message.spec, message.probeUrl).then(
         () => reply({ ev: 'connected' }),
         (error: unknown) => reply({ ev: 'failed', error: error instanceof Error ? error.message : String(error) }),
       );

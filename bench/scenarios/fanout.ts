@@ -24,8 +24,16 @@ export interface FanoutRun {
   target: string;
   subscribers: number;
   mode: 'rate' | 'saturation';
+  /** Rate runs: `fixed` (the plan's rates, the same for every target) or `half-saturation` (50% of this target's
+   * own measured saturation, the latency target's operating point). */
+  rateKind?: 'fixed' | 'half-saturation';
   /** Offered publications per second (rate runs). */
   offeredPerSec?: number;
+  /** Server processes whose CPU is summed (cross-node targets: every node). */
+  nodes: number;
+  /** Broker messages received by all nodes per publication (NaN when the target cannot tell). */
+  brokerMessagesPerPublication: number;
+  brokerSource?: string;
   published: number;
   expected: number;
   received: number;
@@ -71,8 +79,10 @@ async function measure(
   fleet: SubscriberFleet,
   publisher: ChildProcess,
   command: PublisherCommand,
+  rateKind?: FanoutRun['rateKind'],
 ): Promise<FanoutRun> {
   await fleet.reset();
+  const broker0 = await running.brokerCounters?.().catch(() => undefined);
   const loadPids = [...fleet.pids, publisher.pid ?? 0];
   const startMs = performance.now();
   const cpu0 = [readCpuMsOf(running.serverPids), readCpuMsOf(running.helperPids), readCpuMsOf(loadPids)];
@@ -85,12 +95,19 @@ async function measure(
     readCpuMsOf(running.helperPids) - cpu0[1],
     readCpuMsOf(loadPids) - cpu0[2],
   ];
+  const broker1 = await running.brokerCounters?.().catch(() => undefined);
+  const brokerMessagesPerPublication =
+    broker0 && broker1 && published.sent > 0 ? (broker1.received - broker0.received) / published.sent : NaN;
   const deliverySeconds = report.lastReceiveUs > published.startUs ? (report.lastReceiveUs - published.startUs) / 1e6 : wallMs / 1000;
   return {
     target: name,
     subscribers: plan.subscribers,
     mode: command.cmd === 'rate' ? 'rate' : 'saturation',
+    rateKind: command.cmd === 'rate' ? (rateKind ?? 'fixed') : undefined,
     offeredPerSec: command.cmd === 'rate' ? command.rate : undefined,
+    nodes: running.serverPids.length,
+    brokerMessagesPerPublication,
+    brokerSource: broker1?.source,
     published: published.sent,
     expected,
     received: report.received,
@@ -123,7 +140,13 @@ export async function runFanout(target: Target, running: RunningTarget, plan: Fa
       'publisher to connect',
     );
     // The publisher and its probe always use the first node, so on a cluster half the subscribers are remote.
-    publisher.send({ cmd: 'connect', spec: { ...spec, urls: [running.urls[0]] } } satisfies PublisherCommand);
+    // A cross-node target names a publisher node without subscribers and puts the probe on a subscriber node.
+    const publisherUrl = running.publisherUrl ?? running.urls[0]!;
+    publisher.send({
+      cmd: 'connect',
+      spec: { ...spec, urls: [publisherUrl] },
+      probeUrl: running.probeUrl ?? publisherUrl,
+    } satisfies PublisherCommand);
     const outcome = await connected;
     if (outcome.ev === 'failed') throw new Error(`publisher could not connect: ${outcome.error}`);
     // Warm-up, not reported: lets V8 optimise the server's hot path before anything is measured.
@@ -140,6 +163,11 @@ export async function runFanout(target: Target, running: RunningTarget, plan: Fa
     });
     log(describe(saturated));
     runs.push(saturated);
+    // 50% of this target's own saturation rate: where the p99 latency target is judged, and where coalescing starts.
+    const half = Math.max(1, Math.round((0.5 * saturated.deliveredPerSec) / plan.subscribers));
+    const halfRun = await measure(target.name, plan, running, fleet, publisher, { cmd: 'rate', rate: half, durationMs: plan.durationMs }, 'half-saturation');
+    log(describe(halfRun));
+    runs.push(halfRun);
   } finally {
     if (publisher.connected) publisher.send({ cmd: 'close' } satisfies PublisherCommand);
     await exited(publisher, 3000).then(() => stopChild(publisher));
@@ -149,10 +177,14 @@ export async function runFanout(target: Target, running: RunningTarget, plan: Fa
 }
 
 function describe(run: FanoutRun): string {
-  const what = run.mode === 'rate' ? `${run.offeredPerSec}/s x ${run.subscribers}` : `saturation x ${run.subscribers}`;
+  const what =
+    run.mode === 'rate'
+      ? `${run.offeredPerSec}/s x ${run.subscribers}${run.rateKind === 'half-saturation' ? ' (50% of saturation)' : ''}`
+      : `saturation x ${run.subscribers}`;
   return (
     `  ${run.target} fan-out ${what}: ${Math.round(run.deliveredPerSec)} msg/s, ${run.cpuUsPerMessage.toFixed(2)} µs CPU/msg, ` +
     `p50 ${run.latency.p50Ms.toFixed(2)} ms, p99 ${run.latency.p99Ms.toFixed(2)} ms, lost ${run.lost}, ` +
-    `server ${run.serverCpuPercent.toFixed(0)}% load ${run.loadCpuPercent.toFixed(0)}%`
+    `server ${run.serverCpuPercent.toFixed(0)}% load ${run.loadCpuPercent.toFixed(0)}%` +
+    (Number.isFinite(run.brokerMessagesPerPublication) ? `, broker msgs/pub ${run.brokerMessagesPerPublication.toFixed(2)}` : '')
   );
 }

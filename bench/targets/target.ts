@@ -15,8 +15,24 @@ export interface RunningTarget {
   serverPids: number[];
   /** Helper processes the target needs (redis-server); their CPU is reported apart, not hidden. */
   helperPids: number[];
+  /** Node the publisher (and its probe subscriber) use; `urls[0]` when absent. A cross-node wsgate publishes from a
+   * node without subscribers, so every delivery crosses the broker. */
+  publisherUrl?: string;
+  /** Node of the probe subscriber (saturation's closed loop); `publisherUrl` when absent. */
+  probeUrl?: string;
+  /** Broker messages so far, summed over the nodes: channel publications sent to and received from the broker. */
+  brokerCounters?(): Promise<BrokerCounters>;
   memory(): Promise<MemorySample>;
   stop(): Promise<void>;
+}
+
+export interface BrokerCounters {
+  /** Publications the nodes handed to the broker. */
+  sent: number;
+  /** Publications the nodes received from the broker (one per interested node per publication). */
+  received: number;
+  /** Where the figures come from (node metrics, Redis CLIENT LIST, ...). */
+  source: string;
 }
 
 export interface StartOptions {
