@@ -1,0 +1,68 @@
+#!/usr/bin/env node
+// Renders haproxy.cfg.template for a list of wsgate nodes. Plain Node, no dependencies, so it runs on the LB host.
+//   node render-config.mjs [--bind :80] [--stats-bind 127.0.0.1:8404] [--admin-socket /run/haproxy/admin.sock] [--check-interval 2s] [--maxconn 100000]
+//                          [--conn-rate-limit 200] host:port [host:port ...] > haproxy.cfg
+import { readFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+export const TEMPLATE_PATH = join(dirname(fileURLToPath(import.meta.url)), 'haproxy.cfg.template');
+
+/** The defaults the committed haproxy.cfg is rendered with. */
+export const DEFAULTS = Object.freeze({
+  bind: ':80',
+  statsBind: '127.0.0.1:8404',
+  adminSocket: '/run/haproxy/admin.sock',
+  checkInterval: '2s',
+  maxconn: 100000,
+  connRateLimit: 200,
+});
+
+/**
+ * @param {{ nodes: string[], bind?: string, statsBind?: string, adminSocket?: string, checkInterval?: string, maxconn?: number, connRateLimit?: number }} options
+ *   `nodes` are `host:port` addresses of wsgate nodes, named node1, node2, ... in order.
+ * @returns {string} the HAProxy configuration
+ */
+export function renderHaproxyConfig(options) {
+  const settings = { ...DEFAULTS, ...options };
+  if (!Array.isArray(settings.nodes) || settings.nodes.length === 0) throw new Error('at least one node address (host:port) is needed');
+  for (const node of settings.nodes) {
+    if (!/^[A-Za-z0-9_.\-[\]:]+:\d{1,5}$/.test(node)) throw new Error(`not a host:port address: ${node}`);
+  }
+  const values = {
+    bind: settings.bind,
+    stats_bind: settings.statsBind,
+    admin_socket: settings.adminSocket,
+    check_interval: settings.checkInterval,
+    maxconn: String(settings.maxconn),
+    conn_rate_limit: String(settings.connRateLimit),
+    servers: settings.nodes.map((node, index) => `    server node${index + 1} ${node}`).join('\n'),
+  };
+  return readFileSync(TEMPLATE_PATH, 'utf8').replace(/\{\{(\w+)\}\}/g, (placeholder, name) => {
+    if (!(name in values)) throw new Error(`unknown placeholder ${placeholder} in ${TEMPLATE_PATH}`);
+    return values[name];
+  });
+}
+
+function main(argv) {
+  const options = { nodes: [] };
+  const flags = { '--bind': 'bind', '--stats-bind': 'statsBind', '--admin-socket': 'adminSocket', '--check-interval': 'checkInterval', '--maxconn': 'maxconn', '--conn-rate-limit': 'connRateLimit' };
+  for (let i = 0; i < argv.length; i++) {
+    const arg = argv[i];
+    if (arg in flags) {
+      if (argv[i + 1] === undefined) throw new Error(`${arg} needs a value`);
+      options[flags[arg]] = argv[++i];
+    } else if (arg.startsWith('--')) throw new Error(`unknown option ${arg}`);
+    else options.nodes.push(arg);
+  }
+  process.stdout.write(renderHaproxyConfig(options));
+}
+
+if (process.argv[1] && fileURLToPath(import.meta.url) === process.argv[1]) {
+  try {
+    main(process.argv.slice(2));
+  } catch (error) {
+    console.error(`render-config: ${error.message}`);
+    process.exit(2);
+  }
+}

@@ -1,0 +1,103 @@
+import { spawn } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { createConnection } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { renderHaproxyConfig } from '../../../deploy/haproxy/render-config.mjs';
+import { freePort } from '../../support/ports.js';
+import { exited, OutputTail, track } from './processes.js';
+import { waitUntil, type NodeProcess } from './node.js';
+
+export const HAPROXY_PATH = process.env.WSGATE_HAPROXY ?? '/usr/sbin/haproxy';
+
+export interface Balancer {
+  readonly port: number;
+  readonly httpUrl: string;
+  readonly wsUrl: string;
+  /** Server states by name (node1, node2, ...): UP, DOWN, MAINT, DRAIN, ... from the stats CSV. */
+  states(): Promise<Record<string, string>>;
+  /** Sends a runtime API command (`set server wsgate_nodes/node1 state drain`). */
+  admin(command: string): Promise<string>;
+  /** The HAProxy server name of a node (`node1` for the first node given). */
+  serverOf(node: NodeProcess): string;
+  output(): string;
+  stop(): Promise<void>;
+}
+
+/**
+ * HAProxy in front of `nodes`, configured from deploy/haproxy/haproxy.cfg.template on free ports (fast health checks,
+ * no per-IP connection limit worth the name). Resolves once every node is UP.
+ */
+export async function startHaproxy(nodes: NodeProcess[], checkInterval = '300ms'): Promise<Balancer> {
+  if (!existsSync(HAPROXY_PATH)) throw new Error(`${HAPROXY_PATH} is missing: run scripts/install-system-deps.sh`);
+  const dir = await mkdtemp(join(tmpdir(), 'wsgate-haproxy-'));
+  const [port, statsPort] = [await freePort(), await freePort()];
+  const adminSocket = join(dir, 'admin.sock');
+  const config = renderHaproxyConfig({
+    nodes: nodes.map((node) => `127.0.0.1:${node.port}`),
+    bind: `127.0.0.1:${port}`,
+    statsBind: `127.0.0.1:${statsPort}`,
+    adminSocket,
+    checkInterval,
+    maxconn: 2000,
+    connRateLimit: 100_000,
+  });
+  const file = join(dir, 'haproxy.cfg');
+  await writeFile(file, config);
+  // -db: stay in the foreground, so killing the child kills HAProxy.
+  const child = spawn(HAPROXY_PATH, ['-db', '-f', file], { stdio: ['ignore', 'pipe', 'pipe'] });
+  track(child);
+  const tail = new OutputTail(100);
+  child.stdout!.setEncoding('utf8').on('data', (chunk: string) => tail.push(chunk));
+  child.stderr!.setEncoding('utf8').on('data', (chunk: string) => tail.push(chunk));
+  const done = exited(child);
+
+  const statsUrl = `http://127.0.0.1:${statsPort}/stats;csv`;
+  const balancer: Balancer = {
+    port,
+    httpUrl: `http://127.0.0.1:${port}`,
+    wsUrl: `ws://127.0.0.1:${port}/ws`,
+    async states() {
+      const csv = await (await fetch(statsUrl)).text();
+      const [header, ...rows] = csv.replace(/^# /, '').trim().split('\n').map((line) => line.split(','));
+      const column = (name: string) => header!.indexOf(name);
+      const out: Record<string, string> = {};
+      for (const row of rows) if (row[column('pxname')] === 'wsgate_nodes' && row[column('svname')] !== 'BACKEND') out[row[column('svname')]!] = row[column('status')]!;
+      return out;
+    },
+    admin: (command) =>
+      new Promise((resolve, reject) => {
+        const socket = createConnection(adminSocket);
+        let answer = '';
+        socket.setEncoding('utf8');
+        socket.on('data', (chunk: string) => (answer += chunk));
+        socket.on('end', () => resolve(answer.trim()));
+        socket.on('error', reject);
+        socket.end(`${command}\n`);
+      }),
+    serverOf(node) {
+      const index = nodes.indexOf(node);
+      if (index === -1) throw new Error(`${node.nodeId} is not behind this balancer`);
+      return `node${index + 1}`;
+    },
+    output: () => tail.toString(),
+    async stop() {
+      if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
+      await done;
+      await rm(dir, { recursive: true, force: true });
+    },
+  };
+
+  try {
+    await waitUntil(async () => {
+      if (child.exitCode !== null) throw new Error(`haproxy exited (${child.exitCode})`);
+      const states = await balancer.states().catch(() => ({} as Record<string, string>));
+      return Object.keys(states).length === nodes.length && Object.values(states).every((state) => state === 'UP');
+    }, 10_000, 'every node UP in HAProxy');
+  } catch (error) {
+    await balancer.stop();
+    throw new Error(`${(error as Error).message}\n--- haproxy output ---\n${tail.toString()}`);
+  }
+  return balancer;
+}

@@ -1,0 +1,170 @@
+import { spawn } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { stringify } from 'yaml';
+import { exited, OutputTail, track } from './processes.js';
+
+const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..', '..');
+/** The compiled CLI the nodes run (`npm run build` first; `npm test` does). WSGATE_CLUSTER_CLI picks another build. */
+export const CLI_PATH = process.env.WSGATE_CLUSTER_CLI ?? join(ROOT, 'dist', 'cli', 'main.js');
+
+export const API_KEY = 'cluster-test-api-key-0123456789';
+
+export interface NodeReadiness {
+  status: string;
+  draining: boolean;
+  engine: 'up' | 'down';
+}
+
+export interface BrokerCounters {
+  published: number;
+  received: number;
+  inboxSent: number;
+  inboxReceived: number;
+  subscriptions: number;
+}
+
+/** One gateway node running as its own process. */
+export interface NodeProcess {
+  readonly nodeId: string;
+  readonly port: number;
+  readonly pid: number;
+  readonly httpUrl: string;
+  readonly wsUrl: string;
+  /** Sends a signal (default SIGKILL) and resolves when the process has exited. */
+  kill(signal?: NodeJS.Signals): Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
+  readonly exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
+  /** What the node logged lately (stdout and stderr), for failure messages. */
+  output(): string;
+  readiness(): Promise<{ status: number; body: NodeReadiness }>;
+  broker(): Promise<BrokerCounters>;
+  /** Mints a ticket through this node's server API. */
+  mintTicket(user: string | null, claims?: Record<string, unknown>): Promise<string>;
+  api(method: 'GET' | 'POST', path: string, body?: unknown): Promise<{ status: number; body: unknown }>;
+}
+
+/** A config as the YAML file holds it; `port`, `host`, `apiKeys` and `log.level` are filled in when absent. */
+export type NodeConfig = Record<string, unknown> & { nodeId: string };
+
+/**
+ * Starts `node dist/cli/main.js serve --config <tmp yaml>` and resolves once the node listens (port 0: the port is
+ * read from its `wsgate listening` log line) and `/readyz` answers 200. Rejects with the node's output when it exits
+ * or is not ready in time.
+ */
+export async function startNode(config: NodeConfig, readyTimeoutMs = 15_000): Promise<NodeProcess> {
+  if (!existsSync(CLI_PATH)) throw new Error(`${CLI_PATH} is missing: run \`npm run build\` first`);
+  const dir = await mkdtemp(join(tmpdir(), 'wsgate-node-'));
+  const file = join(dir, 'wsgate.yaml');
+  const full = { port: 0, host: '127.0.0.1', apiKeys: [API_KEY], ...config, log: { level: 'info', ...(config.log as object | undefined) } };
+  await writeFile(file, stringify(full));
+
+  // The nodes get exactly the config file: no WSGATE_* variables leak in from the environment running the tests.
+  const env = Object.fromEntries(Object.entries(process.env).filter(([name]) => !name.startsWith('WSGATE_') && name !== 'PORT'));
+  const child = spawn(process.execPath, [CLI_PATH, 'serve', '--config', file], { cwd: ROOT, env, stdio: ['ignore', 'pipe', 'pipe'] });
+  track(child);
+  const tail = new OutputTail();
+  const done = exited(child);
+  void done.then(() => rm(dir, { recursive: true, force: true }));
+
+  const port = await new Promise<number>((resolvePort, reject) => {
+    const timer = setTimeout(() => reject(failure(`node ${config.nodeId} did not listen within ${readyTimeoutMs} ms`)), readyTimeoutMs);
+    const onLine = (line: string) => {
+      if (!line.includes('"wsgate listening"')) return;
+      try {
+        const entry = JSON.parse(line) as { port?: number };
+        if (typeof entry.port === 'number') {
+          clearTimeout(timer);
+          resolvePort(entry.port);
+        }
+      } catch {
+        // Not a log line of ours.
+      }
+    };
+    child.stdout!.setEncoding('utf8').on('data', (chunk: string) => tail.push(chunk, onLine));
+    child.stderr!.setEncoding('utf8').on('data', (chunk: string) => tail.push(chunk));
+    void done.then(({ code, signal }) => {
+      clearTimeout(timer);
+      reject(failure(`node ${config.nodeId} exited (${code ?? signal}) before it listened`));
+    });
+  });
+  function failure(message: string): Error {
+    return new Error(`${message}\n--- node output ---\n${tail.toString()}`);
+  }
+
+  const httpUrl = `http://127.0.0.1:${port}`;
+  const node: NodeProcess = {
+    nodeId: config.nodeId,
+    port,
+    pid: child.pid!,
+    httpUrl,
+    wsUrl: `ws://127.0.0.1:${port}/ws`,
+    exited: done,
+    output: () => tail.toString(),
+    async kill(signal = 'SIGKILL') {
+      if (child.exitCode === null && child.signalCode === null) child.kill(signal);
+      return done;
+    },
+    async readiness() {
+      const response = await fetch(`${httpUrl}/readyz`);
+      return { status: response.status, body: (await response.json()) as NodeReadiness };
+    },
+    broker: async () => readBrokerCounters(httpUrl),
+    async mintTicket(user, claims = {}) {
+      const { status, body } = await node.api('POST', '/api/tickets', { user, claims });
+      if (status !== 200) throw new Error(`ticket on ${config.nodeId}: ${status} ${JSON.stringify(body)}`);
+      return (body as { ticket: string }).ticket;
+    },
+    async api(method, path, body) {
+      const response = await fetch(`${httpUrl}${path}`, {
+        method,
+        headers: { authorization: `Bearer ${API_KEY}`, ...(body === undefined ? {} : { 'content-type': 'application/json' }) },
+        body: body === undefined ? undefined : JSON.stringify(body),
+      });
+      const text = await response.text();
+      let parsed: unknown = text;
+      try {
+        parsed = JSON.parse(text);
+      } catch {
+        // Keep the text.
+      }
+      return { status: response.status, body: parsed };
+    },
+  };
+
+  try {
+    await waitUntil(async () => (await node.readiness().catch(() => ({ status: 0 }))).status === 200, readyTimeoutMs, `node ${config.nodeId} /readyz`);
+  } catch (error) {
+    await node.kill();
+    throw failure((error as Error).message);
+  }
+  return node;
+}
+
+/** The broker counters a node exposes on `/metrics` (`wsgate_broker_*`). */
+export async function readBrokerCounters(httpUrl: string): Promise<BrokerCounters> {
+  const text = await (await fetch(`${httpUrl}/metrics`)).text();
+  const value = (pattern: RegExp): number => {
+    const match = pattern.exec(text);
+    if (!match) throw new Error(`metric ${pattern} not exposed by ${httpUrl}/metrics`);
+    return Number(match[1]);
+  };
+  return {
+    published: value(/^wsgate_broker_publications_total\{direction="sent"\} (\S+)$/m),
+    received: value(/^wsgate_broker_publications_total\{direction="received"\} (\S+)$/m),
+    inboxSent: value(/^wsgate_broker_inbox_messages_total\{direction="sent"\} (\S+)$/m),
+    inboxReceived: value(/^wsgate_broker_inbox_messages_total\{direction="received"\} (\S+)$/m),
+    subscriptions: value(/^wsgate_broker_subscriptions (\S+)$/m),
+  };
+}
+
+/** Polls a condition no event announces (another process's state); `what` names it in the timeout error. */
+export async function waitUntil(condition: () => boolean | Promise<boolean>, timeoutMs: number, what: string, intervalMs = 25): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!(await condition())) {
+    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
+    await new Promise((resolveDelay) => setTimeout(resolveDelay, intervalMs));
+  }
+}
