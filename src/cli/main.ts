@@ -86,10 +86,11 @@ async function serve(options: ServeOptions): Promise<void> {
       process.exit(1);
     }
     logger.info({ signal }, 'shutting down');
+    // The drain keeps within the timeout by itself; this is the backstop for a stuck engine or server close.
     const hardStop = setTimeout(() => {
       logger.error('drain timed out: exiting');
       process.exit(1);
-    }, config.drain.timeoutMs + 2_000);
+    }, config.drain.timeoutMs);
     hardStop.unref();
     gateway.stop().then(
       () => process.exit(0),
