@@ -1,5 +1,5 @@
 import { Gateway, type GatewayOptions } from '../../src/server/gateway.js';
-import { loadConfig } from '../../src/server/config/load.js';
+import { deepMerge, loadConfig } from '../../src/server/config/load.js';
 import type { Config } from '../../src/server/config/schema.js';
 
 export const API_KEY = 'test-api-key-0123456789';
@@ -28,7 +28,7 @@ export function testConfig(overrides: DeepPartial<Config> = {}): Readonly<Config
     },
     drain: { timeoutMs: 5_000, batchIntervalMs: 0, reconnectSpreadMs: 1_000 },
   };
-  return loadConfig({ overrides: merge(base, overrides) as Record<string, unknown> });
+  return loadConfig({ overrides: deepMerge(base, overrides) as Record<string, unknown> });
 }
 
 export interface RunningGateway {
@@ -61,17 +61,4 @@ export async function mintTicket(running: RunningGateway, user: string | null, c
   });
   if (!response.ok) throw new Error(`ticket: ${response.status} ${await response.text()}`);
   return ((await response.json()) as { ticket: string }).ticket;
-}
-
-function merge(base: Record<string, unknown>, layer: Record<string, unknown>): Record<string, unknown> {
-  const out = { ...base };
-  for (const [key, value] of Object.entries(layer)) {
-    const current = out[key];
-    out[key] = isObject(current) && isObject(value) ? merge(current, value) : value;
-  }
-  return out;
-}
-
-function isObject(value: unknown): value is Record<string, unknown> {
-  return typeof value === 'object' && value !== null && !Array.isArray(value);
 }

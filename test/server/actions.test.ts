@@ -3,6 +3,7 @@ import assert from 'node:assert/strict';
 import { createServer, type IncomingMessage, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { connectAs } from '../helpers/client.js';
+import { waitFor } from '../support/wait.js';
 import { startGateway, type RunningGateway } from '../helpers/gateway.js';
 
 /** A real backend over HTTP that owns the `order.*` actions. */
@@ -71,7 +72,7 @@ describe('application actions', () => {
     const bob = await connectAs(gw, 'bob');
     assert.deepEqual((await bob.request({ type: 'order.track', payload: {} })).payload, null);
     bob.send({ type: 'order.create', payload: { sku: 'B' } });
-    await waitUntil(() => backend.calls.filter((c) => c.body.type === 'order.create' && c.body.id === undefined).length === 1);
+    await waitFor(() => backend.calls.filter((c) => c.body.type === 'order.create' && c.body.id === undefined).length === 1);
     const marker = await bob.request({ type: 'order.track' });
     assert.equal(marker.type, 'reply');
     assert.equal(bob.frames.filter((f) => f.type === 'reply').length, 2, 'no reply for the fire-and-forget action');
@@ -89,11 +90,3 @@ describe('application actions', () => {
     await carol.close();
   });
 });
-
-async function waitUntil(condition: () => boolean, timeoutMs = 3_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!condition()) {
-    if (Date.now() > deadline) throw new Error('condition not met in time');
-    await new Promise((resolve) => setTimeout(resolve, 10));
-  }
-}

@@ -1,6 +1,7 @@
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { connectAs, type TestClient } from '../helpers/client.js';
+import { waitFor } from '../support/wait.js';
 import { startGateway, type RunningGateway } from '../helpers/gateway.js';
 
 describe('bad input from clients', () => {
@@ -73,7 +74,7 @@ describe('bad input from clients', () => {
     const client = await connectAs(gw, 'huge');
     client.ws.send(JSON.stringify({ type: 'publish', id: 1, channel: 'chat:calm', data: 'x'.repeat(2048) }));
     assert.equal((await client.closed).code, 1009);
-    await waitUntil(() => gw.gateway.hub.userSessions('huge').size === 0);
+    await waitFor(() => gw.gateway.hub.userSessions('huge').size === 0);
   });
 
   test('too many bad frames in a row closes the session with 4005', async () => {
@@ -85,11 +86,3 @@ describe('bad input from clients', () => {
     assert.equal((await client.closed).code, 4005);
   });
 });
-
-async function waitUntil(condition: () => boolean, timeoutMs = 3_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!condition()) {
-    if (Date.now() > deadline) throw new Error('condition not met in time');
-    await new Promise((resolve) => setTimeout(resolve, 10));
-  }
-}

@@ -1,6 +1,7 @@
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { connectAs } from '../helpers/client.js';
+import { waitFor } from '../support/wait.js';
 import { startGateway, type RunningGateway } from '../helpers/gateway.js';
 
 describe('channels', () => {
@@ -48,7 +49,7 @@ describe('channels', () => {
     await b.request({ type: 'publish', channel: 'chat:ephemeral', data: 1 });
     assert.equal(hub.subscriberCount('chat:ephemeral'), 1);
     await b.close();
-    await waitUntil(() => hub.subscriberCount('chat:ephemeral') === 0);
+    await waitFor(() => hub.subscriberCount('chat:ephemeral') === 0);
     assert.ok(![...hub.channelNames()].includes('chat:ephemeral'));
     assert.equal(engine.broker.stats().subscriptions, before - 1, 'the node left the broker channel');
     assert.equal(a.count('message'), 0);
@@ -143,11 +144,3 @@ describe('channels', () => {
     await reader.close();
   });
 });
-
-async function waitUntil(condition: () => boolean, timeoutMs = 3_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!condition()) {
-    if (Date.now() > deadline) throw new Error('condition not met in time');
-    await new Promise((resolve) => setTimeout(resolve, 10));
-  }
-}

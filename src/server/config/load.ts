@@ -133,7 +133,8 @@ export function setPath(target: Record<string, unknown>, path: string, value: un
   node[parts.at(-1)!] = value;
 }
 
-function deepMerge(base: Record<string, unknown>, layer: Record<string, unknown>): Record<string, unknown> {
+/** Merges `layer` onto `base`: objects key by key, everything else (arrays included) replaced. */
+export function deepMerge(base: Record<string, unknown>, layer: Record<string, unknown>): Record<string, unknown> {
   const out: Record<string, unknown> = { ...base };
   for (const [key, value] of Object.entries(layer)) {
     const current = out[key];
