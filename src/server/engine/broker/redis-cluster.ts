@@ -1,6 +1,7 @@
 import type { ClusterKeyspace } from '../keyspace/cluster.js';
 import { RoutingTag } from '../keyspace/tags.js';
 import type { Broker, BrokerHandler, BrokerStats } from './broker.js';
+import { SubscriptionBook } from './subscription-book.js';
 
 /**
  * Broker on Redis Cluster sharded pub/sub (Redis 7): SSUBSCRIBE/SPUBLISH, so a publication travels only inside the
@@ -12,12 +13,7 @@ import type { Broker, BrokerHandler, BrokerStats } from './broker.js';
  * subscribers report ready). Guarantee: at most once, ordered per shard.
  */
 export class RedisClusterBroker implements Broker {
-  private handler: BrokerHandler | null = null;
-  private healthy = false;
-  private inbox = '';
-  private readonly channels = new Set<string>();
-  private readonly channelsByName = new Map<string, string>();
-  private readonly counters = { published: 0, received: 0, inboxSent: 0, inboxReceived: 0 };
+  private readonly book = new SubscriptionBook();
   private readonly detach: Array<() => void> = [];
 
   constructor(private readonly keyspace: ClusterKeyspace) {}
@@ -31,9 +27,9 @@ export class RedisClusterBroker implements Broker {
   }
 
   async start(nodeId: string, handler: BrokerHandler): Promise<void> {
-    if (this.handler) throw new Error('RedisClusterBroker already started');
-    this.handler = handler;
-    this.inbox = this.inboxName(nodeId);
+    if (this.book.handler) throw new Error('RedisClusterBroker already started');
+    this.book.handler = handler;
+    this.book.inbox = this.inboxName(nodeId);
     await this.keyspace.connect();
     const { cluster } = this.keyspace;
     // ioredis types cluster listeners loosely; each listener below states its own arguments.
@@ -41,81 +37,54 @@ export class RedisClusterBroker implements Broker {
       cluster.on(event, listener);
       this.detach.push(() => cluster.off(event, listener));
     };
-    on('smessageBuffer', (name: Buffer, payload: Buffer) => this.receive(name, payload));
-    on('close', () => this.setHealth(false));
-    on('-subscriber', () => this.setHealth(false));
-    on('subscribersReady', () => this.setHealth(cluster.status === 'ready'));
-    on('ready', () => this.setHealth(true));
-    await cluster.ssubscribe(this.inbox);
-    this.setHealth(true);
-  }
-
-  private setHealth(healthy: boolean): void {
-    if (healthy === this.healthy || !this.handler) return;
-    this.healthy = healthy;
-    this.handler.onHealthChange?.(healthy);
-  }
-
-  private receive(name: Buffer, payload: Buffer): void {
-    const handler = this.handler;
-    if (!handler) return;
-    const key = name.toString('utf8');
-    if (key === this.inbox) {
-      this.counters.inboxReceived++;
-      handler.onInboxMessage(payload);
-      return;
-    }
-    const channel = this.channelsByName.get(key);
-    if (channel === undefined || !this.channels.has(channel)) return;
-    this.counters.received++;
-    handler.onChannelMessage(channel, payload);
+    on('smessageBuffer', (name: Buffer, payload: Buffer) => this.book.receive(name, payload));
+    on('close', () => this.book.setHealth(false));
+    on('-subscriber', () => this.book.setHealth(false));
+    on('subscribersReady', () => this.book.setHealth(cluster.status === 'ready'));
+    on('ready', () => this.book.setHealth(true));
+    await cluster.ssubscribe(this.book.inbox);
+    this.book.setHealth(true);
   }
 
   async subscribe(channel: string): Promise<void> {
-    if (!this.handler) throw new Error('RedisClusterBroker not started');
-    if (this.channels.has(channel)) return;
+    if (!this.book.handler) throw new Error('RedisClusterBroker not started');
     const name = this.pubsubName(channel);
-    this.channels.add(channel);
-    this.channelsByName.set(name, channel);
+    if (!this.book.want(channel, name)) return;
     await this.keyspace.cluster.ssubscribe(name);
   }
 
   async unsubscribe(channel: string): Promise<void> {
-    if (!this.channels.has(channel)) return;
     const name = this.pubsubName(channel);
-    this.channels.delete(channel);
-    this.channelsByName.delete(name);
+    if (!this.book.drop(channel, name)) return;
     await this.keyspace.cluster.sunsubscribe(name).catch(() => undefined);
   }
 
   async publish(channel: string, payload: Buffer): Promise<void> {
     await this.keyspace.cluster.spublish(this.pubsubName(channel), payload);
-    this.counters.published++;
+    this.book.counters.published++;
   }
 
   async sendToNode(nodeId: string, payload: Buffer): Promise<void> {
     await this.keyspace.cluster.spublish(this.inboxName(nodeId), payload);
-    this.counters.inboxSent++;
+    this.book.counters.inboxSent++;
   }
 
   isHealthy(): boolean {
-    return this.healthy;
+    return this.book.isHealthy();
   }
 
   stats(): BrokerStats {
-    return { ...this.counters, subscriptions: this.channels.size };
+    return this.book.stats();
   }
 
   async close(): Promise<void> {
-    const channels = [...this.channels].map((channel) => this.pubsubName(channel));
-    this.handler = null;
+    const channels = this.book.wanted().map((channel) => this.pubsubName(channel));
+    const inbox = this.book.inbox;
+    this.book.reset();
     for (const detach of this.detach.splice(0)) detach();
     if (this.keyspace.cluster.status === 'ready') {
       // One name per call: names of different slots may not share a SUNSUBSCRIBE.
-      await Promise.all([this.inbox, ...channels].map((name) => this.keyspace.cluster.sunsubscribe(name).catch(() => undefined)));
+      await Promise.all([inbox, ...channels].map((name) => this.keyspace.cluster.sunsubscribe(name).catch(() => undefined)));
     }
-    this.channels.clear();
-    this.channelsByName.clear();
-    this.healthy = false;
   }
 }

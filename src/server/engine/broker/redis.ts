@@ -2,6 +2,7 @@ import type { Redis } from 'ioredis';
 import { connectClient, closeClient, type ShardedKeyspace } from '../keyspace/sharded.js';
 import { RoutingTag } from '../keyspace/tags.js';
 import type { Broker, BrokerHandler, BrokerStats } from './broker.js';
+import { SubscriptionBook } from './subscription-book.js';
 
 /**
  * Broker on Redis pub/sub, over one or several independent Redis instances. A channel's publications travel on the
@@ -16,17 +17,11 @@ import type { Broker, BrokerHandler, BrokerStats } from './broker.js';
  * queued to burst out later) and the hub delivers locally. Guarantee: at most once, ordered per instance connection.
  */
 export class RedisBroker implements Broker {
-  private handler: BrokerHandler | null = null;
   private subscribers: Redis[] = [];
   /** Per instance: the subscriber is connected and holds every subscription it should. */
   private restored: boolean[] = [];
-  private healthy = false;
-  private inbox = '';
   private inboxShard = 0;
-  /** Channels this node wants, and the pub/sub name of each (Redis name -> channel) for incoming messages. */
-  private readonly channels = new Set<string>();
-  private readonly channelsByName = new Map<string, string>();
-  private readonly counters = { published: 0, received: 0, inboxSent: 0, inboxReceived: 0 };
+  private readonly book = new SubscriptionBook();
   private readonly detach: Array<() => void> = [];
 
   constructor(private readonly keyspace: ShardedKeyspace) {}
@@ -40,10 +35,10 @@ export class RedisBroker implements Broker {
   }
 
   async start(nodeId: string, handler: BrokerHandler): Promise<void> {
-    if (this.handler) throw new Error('RedisBroker already started');
+    if (this.book.handler) throw new Error('RedisBroker already started');
     await this.keyspace.connect();
-    this.handler = handler;
-    this.inbox = this.inboxName(nodeId);
+    this.book.handler = handler;
+    this.book.inbox = this.inboxName(nodeId);
     this.inboxShard = this.keyspace.shardOf(RoutingTag.node(nodeId));
     // Resubscription is ours (autoResubscribe off), so we know when it finished and can report health truthfully.
     this.subscribers = this.keyspace.urls.map((_, index) => this.keyspace.duplicate(index, { autoResubscribe: false }));
@@ -54,17 +49,17 @@ export class RedisBroker implements Broker {
       // Leave the broker as before, so a later `start` can try again.
       await Promise.all(this.subscribers.map((subscriber) => closeClient(subscriber)));
       this.subscribers = [];
-      this.handler = null;
+      this.book.handler = null;
       throw error;
     }
     this.subscribers.forEach((subscriber, index) => {
-      subscriber.on('messageBuffer', (channel: Buffer, payload: Buffer) => this.receive(channel, payload));
+      subscriber.on('messageBuffer', (channel: Buffer, payload: Buffer) => this.book.receive(channel, payload));
       this.listen(subscriber, 'close', () => this.lost(index));
       this.listen(subscriber, 'ready', () => void this.restore(index));
     });
     for (const client of this.keyspace.clients()) {
-      this.listen(client, 'close', () => this.setHealth(false));
-      this.listen(client, 'ready', () => this.setHealth(this.restored.every(Boolean) && this.keyspace.isHealthy()));
+      this.listen(client, 'close', () => this.book.setHealth(false));
+      this.listen(client, 'ready', () => this.book.setHealth(this.restored.every(Boolean) && this.keyspace.isHealthy()));
     }
     await Promise.all(this.subscribers.map((_, index) => this.restore(index)));
   }
@@ -76,14 +71,14 @@ export class RedisBroker implements Broker {
 
   private lost(index: number): void {
     this.restored[index] = false;
-    this.setHealth(false);
+    this.book.setHealth(false);
   }
 
   /** Subscribes everything instance `index` should carry; on failure the next 'ready' tries again. */
   private async restore(index: number): Promise<void> {
     const subscriber = this.subscribers[index];
-    const names = [...this.channels].filter((channel) => this.keyspace.shardOf(RoutingTag.channel(channel)) === index).map((channel) => this.pubsubName(channel));
-    if (index === this.inboxShard) names.push(this.inbox);
+    const names = this.book.wanted().filter((channel) => this.keyspace.shardOf(RoutingTag.channel(channel)) === index).map((channel) => this.pubsubName(channel));
+    if (index === this.inboxShard) names.push(this.book.inbox);
     try {
       if (names.length > 0) await subscriber.subscribe(...names);
     } catch {
@@ -91,81 +86,53 @@ export class RedisBroker implements Broker {
     }
     if (subscriber.status !== 'ready') return;
     this.restored[index] = true;
-    this.setHealth(this.restored.every(Boolean) && this.keyspace.isHealthy());
-  }
-
-  private setHealth(healthy: boolean): void {
-    if (healthy === this.healthy || !this.handler) return;
-    this.healthy = healthy;
-    this.handler.onHealthChange?.(healthy);
-  }
-
-  private receive(name: Buffer, payload: Buffer): void {
-    const handler = this.handler;
-    if (!handler) return;
-    const key = name.toString('utf8');
-    if (key === this.inbox) {
-      this.counters.inboxReceived++;
-      handler.onInboxMessage(payload);
-      return;
-    }
-    const channel = this.channelsByName.get(key);
-    // A publication already in flight when we unsubscribed is dropped here.
-    if (channel === undefined || !this.channels.has(channel)) return;
-    this.counters.received++;
-    handler.onChannelMessage(channel, payload);
+    this.book.setHealth(this.restored.every(Boolean) && this.keyspace.isHealthy());
   }
 
   private subscriberOf(channel: string): Redis {
-    if (!this.handler) throw new Error('RedisBroker not started');
+    if (!this.book.handler) throw new Error('RedisBroker not started');
     return this.subscribers[this.keyspace.shardOf(RoutingTag.channel(channel))];
   }
 
   async subscribe(channel: string): Promise<void> {
-    if (this.channels.has(channel)) return;
     const subscriber = this.subscriberOf(channel);
     const name = this.pubsubName(channel);
-    this.channels.add(channel);
-    this.channelsByName.set(name, channel);
+    if (!this.book.want(channel, name)) return;
     // While disconnected the channel stays wanted and `restore` subscribes it on reconnect.
     if (subscriber.status === 'ready') await subscriber.subscribe(name).catch(() => undefined);
   }
 
   async unsubscribe(channel: string): Promise<void> {
-    if (!this.channels.has(channel)) return;
+    if (!this.book.handler) return;
     const subscriber = this.subscriberOf(channel);
     const name = this.pubsubName(channel);
-    this.channels.delete(channel);
-    this.channelsByName.delete(name);
+    if (!this.book.drop(channel, name)) return;
     // While disconnected there is nothing to undo: the new connection will not subscribe it.
     if (subscriber.status === 'ready') await subscriber.unsubscribe(name).catch(() => undefined);
   }
 
   async publish(channel: string, payload: Buffer): Promise<void> {
     await this.keyspace.client(RoutingTag.channel(channel)).publish(this.pubsubName(channel), payload);
-    this.counters.published++;
+    this.book.counters.published++;
   }
 
   async sendToNode(nodeId: string, payload: Buffer): Promise<void> {
     await this.keyspace.client(RoutingTag.node(nodeId)).publish(this.inboxName(nodeId), payload);
-    this.counters.inboxSent++;
+    this.book.counters.inboxSent++;
   }
 
   isHealthy(): boolean {
-    return this.healthy;
+    return this.book.isHealthy();
   }
 
   stats(): BrokerStats {
-    return { ...this.counters, subscriptions: this.channels.size };
+    return this.book.stats();
   }
 
   async close(): Promise<void> {
-    this.handler = null;
+    this.book.reset();
     for (const detach of this.detach.splice(0)) detach();
     await Promise.all(this.subscribers.map((subscriber) => closeClient(subscriber)));
     this.subscribers = [];
-    this.channels.clear();
-    this.channelsByName.clear();
-    this.healthy = false;
   }
 }
