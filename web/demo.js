@@ -127,6 +127,7 @@ function reset() {
 function renderStatus(status) {
   const badge = el('status');
   badge.dataset.status = status.type;
+  document.body.dataset.connection = status.type;
   delete badge.dataset.code;
   const notice = el('notice');
   const reconnectHere = el('notice-reconnect');
@@ -146,10 +147,10 @@ function renderStatus(status) {
     case 'disconnected':
       badge.dataset.code = String(status.code);
       if (status.code === 4501) {
-        badge.textContent = 'replaced';
+        badge.textContent = 'disconnected · replaced';
         showNotice('This tab was replaced by a newer session of the same user (single-session policy). It has stopped and will not reconnect.', true);
       } else if (status.code === 4502) {
-        badge.textContent = 'refused';
+        badge.textContent = 'disconnected · session limit';
         showNotice('The session limit of this user is reached. This tab will not reconnect.', true);
       } else if (status.code === 1000) {
         badge.textContent = 'disconnected';
@@ -178,7 +179,7 @@ el('notice-reconnect').addEventListener('click', () => state.client?.connect());
 
 /** @param {string} channel */
 function channelTitle(channel) {
-  if (channel === `org:${state.org}`) return `${state.org} (organisation)`;
+  if (channel === `org:${state.org}`) return `${state.org} hub`;
   const orgRoom = channel.match(/^org:[^/]+\/room:(.+)$/);
   if (orgRoom) return `# ${orgRoom[1]}`;
   const chat = channel.match(/^chat:(.+)$/);
