@@ -35,6 +35,9 @@ export interface SessionOptions {
   traffic?: TrafficCounters;
 }
 
+/** Queued bytes up to which a flush copies the frames into one buffer for one write; larger batches use writev. */
+const COALESCE_COPY_BYTES = 64 * 1024;
+
 /** Frames buffered for a subscription whose reply is not out yet; beyond this the session is a slow consumer. */
 const MAX_PENDING_FRAMES = 1000;
 
@@ -138,6 +141,7 @@ export class Session {
     this.dirty = false;
     const queue = this.queue;
     if (queue.length === 0) return;
+    const bytes = this.queuedBytes;
     this.queue = [];
     this.queuedBytes = 0;
     if (this.socket.destroyed || this.ws.readyState !== this.ws.OPEN) {
@@ -149,6 +153,15 @@ export class Session {
     if (this.options.rawWrites) {
       if (queue.length === 1) {
         this.socket.write(queue[0]!.wire);
+        return;
+      }
+      if (bytes <= COALESCE_COPY_BYTES) {
+        // Small frames: copying them into one buffer and writing that is cheaper than the stream's cork/writev path
+        // (a chunk list, a write request and an iovec per frame).
+        const out = Buffer.allocUnsafe(bytes);
+        let at = 0;
+        for (const frame of queue) at += frame.wire.copy(out, at);
+        this.socket.write(out);
         return;
       }
       this.socket.cork();
