@@ -16,13 +16,13 @@ import type { Target } from './targets/target.js';
 import { socketIoRedisTarget } from './targets/socketio-redis.js';
 import { socketIoTarget } from './targets/socketio.js';
 import { wsBroadcastTarget } from './targets/ws-broadcast.js';
-import { wsgateNatsTarget, wsgateRedisTarget, wsgateTarget } from './targets/wsgate.js';
+import { wsgateCompareTarget, wsgateNatsTarget, wsgateRedisTarget, wsgateTarget } from './targets/wsgate.js';
 
 /**
  * Single-node targets, compared in every run. Cross-node ones (three nodes each, plus redis-server/nats-server) are
  * opt-in: `--targets wsgate,wsgate+redis,wsgate+nats,socket.io+redis`.
  */
-const SINGLE_NODE: Target[] = [wsgateTarget, wsBroadcastTarget, socketIoTarget];
+const SINGLE_NODE: Target[] = [wsgateTarget, ...(wsgateCompareTarget ? [wsgateCompareTarget] : []), wsBroadcastTarget, socketIoTarget];
 const ALL_TARGETS: Target[] = [...SINGLE_NODE, wsgateRedisTarget, wsgateNatsTarget, socketIoRedisTarget];
 
 const { values } = parseArgs({
@@ -31,11 +31,18 @@ const { values } = parseArgs({
     short: { type: 'boolean', default: false },
     targets: { type: 'string' },
     scenarios: { type: 'string', default: 'fanout,idle' },
+    /** Override the plan's fixed fan-out rates (publications/s) and window length, e.g. for quick A/B runs. */
+    rates: { type: 'string' },
+    duration: { type: 'string' },
   },
 });
 
 const mode: Mode = values.full ? 'full' : 'short';
-const plan = PLANS[mode];
+const plan = structuredClone(PLANS[mode]);
+for (const fanoutPlan of plan.fanout) {
+  if (values.rates) fanoutPlan.ratesPerSec = values.rates.split(',').map(Number);
+  if (values.duration) fanoutPlan.durationMs = Number(values.duration);
+}
 const wanted = values.targets?.split(',').map((name) => name.trim());
 const unknown = wanted?.filter((name) => name !== 'all' && !ALL_TARGETS.some((t) => t.name === name)) ?? [];
 if (unknown.length > 0) {

@@ -45,7 +45,7 @@ function merge(base: Record<string, unknown>, extra: Record<string, unknown>): R
  * else keeps the defaults a deployment gets, including the send queue bound. The drain is short so a stopped node exits
  * (and writes its CPU profile) within the bench's grace period.
  */
-function benchConfig(port: number, options: StartOptions, engine: EngineConfig): Record<string, unknown> {
+function benchConfig(port: number, options: StartOptions, engine: EngineConfig, extra: Record<string, unknown>): Record<string, unknown> {
   const generous = { rate: 1_000_000, burst: 1_000_000 };
   return merge(
     {
@@ -64,15 +64,21 @@ function benchConfig(port: number, options: StartOptions, engine: EngineConfig):
       engine,
       drain: { timeoutMs: 3000, batchIntervalMs: 0, reconnectSpreadMs: 0, batchSize: 5000 },
     },
-    extraConfig,
+    extra,
   );
 }
 
-async function startNode(name: string, options: StartOptions, engine: EngineConfig): Promise<ServerProcess> {
+async function startNode(
+  name: string,
+  options: StartOptions,
+  engine: EngineConfig,
+  cliPath = cli,
+  extra: Record<string, unknown> = extraConfig,
+): Promise<ServerProcess> {
   const port = await freePort();
   const configFile = join(logDir, `${name}-${port}.yaml`);
-  writeFileSync(configFile, stringify(benchConfig(port, options, engine)));
-  return startPortServer(name, [...extraNodeFlags, cli, 'serve', '--config', configFile], port, { WSGATE_PORT: String(port) });
+  writeFileSync(configFile, stringify(benchConfig(port, options, engine, extra)));
+  return startPortServer(name, [...extraNodeFlags, cliPath, 'serve', '--config', configFile], port, { WSGATE_PORT: String(port) });
 }
 
 const stopNode = (node: ServerProcess): Promise<void> => stopChild(node.child, stopGraceMs);
@@ -105,24 +111,42 @@ function cliMissing(): string | undefined {
 }
 
 /** The gateway itself, as `wsgate serve` runs it, single node, memory engine. */
-export const wsgateTarget: Target = {
-  name: 'wsgate',
-  kind: 'wsgate',
-  nodes: 1,
-  ticketApiKey: API_KEY,
-  unavailableReason: async () => cliMissing(),
-  async start(options: StartOptions): Promise<RunningTarget> {
-    const server = await startNode('wsgate', options, { kind: 'memory' });
-    return {
-      urls: [`ws://127.0.0.1:${server.port}`],
-      serverPids: [server.pid],
-      helperPids: [],
-      memory: () => server.memory(),
-      brokerCounters: () => sumBrokerCounters([server]),
-      stop: () => stopNode(server),
-    };
-  },
-};
+function singleNodeTarget(name: string, cliPath: string, config: Record<string, unknown>): Target {
+  return {
+    name,
+    kind: 'wsgate',
+    nodes: 1,
+    ticketApiKey: API_KEY,
+    unavailableReason: async () => (existsSync(cliPath) ? undefined : `not available: ${cliPath} missing (run npm run build)`),
+    async start(options: StartOptions): Promise<RunningTarget> {
+      const server = await startNode(name, options, { kind: 'memory' }, cliPath, config);
+      return {
+        urls: [`ws://127.0.0.1:${server.port}`],
+        serverPids: [server.pid],
+        helperPids: [],
+        memory: () => server.memory(),
+        brokerCounters: () => sumBrokerCounters([server]),
+        stop: () => stopNode(server),
+      };
+    },
+  };
+}
+
+export const wsgateTarget = singleNodeTarget('wsgate', cli, extraConfig);
+
+/**
+ * A second single-node wsgate in the same run, for before/after comparisons under the same machine conditions:
+ * `WSGATE_BENCH_COMPARE_CLI=/path/to/dist/cli/main.js` (another build) and/or `WSGATE_BENCH_COMPARE_CONFIG='{...}'`
+ * (other settings). Runs as target `wsgate-b`, right after `wsgate`.
+ */
+export const wsgateCompareTarget: Target | undefined =
+  process.env.WSGATE_BENCH_COMPARE_CLI || process.env.WSGATE_BENCH_COMPARE_CONFIG
+    ? singleNodeTarget(
+        'wsgate-b',
+        process.env.WSGATE_BENCH_COMPARE_CLI ?? cli,
+        JSON.parse(process.env.WSGATE_BENCH_COMPARE_CONFIG ?? process.env.WSGATE_BENCH_CONFIG ?? '{}') as Record<string, unknown>,
+      )
+    : undefined;
 
 /** Subscriber nodes of a cross-node run; the publisher has a node of its own. */
 const SUBSCRIBER_NODES = 2;
