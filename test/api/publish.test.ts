@@ -41,6 +41,8 @@ describe('server API: authentication, validation, publish', () => {
       ['unknown field', { channel: 'chat:room', data: 1, chanel: 'x' }, 400, 'BODY_INVALID'],
       ['bad channel name', { channel: 'chat room', data: 1 }, 400, 'CHANNEL_INVALID'],
       ['unknown namespace', { channel: 'nope:room', data: 1 }, 404, 'NAMESPACE_UNKNOWN'],
+      ['namespace named like an Object member', { channel: 'constructor:room', data: 1 }, 404, 'NAMESPACE_UNKNOWN'],
+      ['namespace named __proto__', { channel: '__proto__:room', data: 1 }, 404, 'NAMESPACE_UNKNOWN'],
       ['array body', [1, 2], 400, 'BODY_INVALID'],
       ['oversized body', { channel: 'chat:room', data: 'x'.repeat(4096) }, 413, 'BODY_TOO_LARGE'],
     ];

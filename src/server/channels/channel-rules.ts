@@ -21,7 +21,8 @@ export class ChannelRules {
   resolve(channel: unknown): ResolvedChannel {
     const parsed = parseChannel(channel);
     if (!parsed) throw new WsgateError('CHANNEL_INVALID');
-    const rules = this.namespaces[parsed.namespace];
+    // hasOwn: "constructor:x" and "__proto__:x" are valid names but must not find Object.prototype's members.
+    const rules = Object.hasOwn(this.namespaces, parsed.namespace) ? this.namespaces[parsed.namespace] : undefined;
     if (!rules) throw new WsgateError('NAMESPACE_UNKNOWN', `namespace "${parsed.namespace}" is not configured`);
     return { channel: channel as string, namespace: parsed.namespace, rules };
   }
