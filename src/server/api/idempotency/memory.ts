@@ -13,10 +13,10 @@ interface Entry {
 export class MemoryIdempotencyStore implements IdempotencyStore {
   private readonly entries = new Map<string, Entry>();
 
-  constructor(private readonly maxEntries = 100_000) {}
+  constructor(private readonly maxEntries = 100_000, private readonly now: () => number = Date.now) {}
 
   async once<T>(key: string, fingerprint: string, ttlMs: number, produce: () => Promise<T>): Promise<IdempotentResult<T>> {
-    const now = Date.now();
+    const now = this.now();
     this.sweep(now);
     const existing = this.entries.get(key);
     if (existing) {
