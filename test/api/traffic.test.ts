@@ -1,0 +1,23 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { classify, OUTBOUND_TYPES, RateWindow } from '../../src/server/observability/traffic.js';
+
+test('outbound frames are classified by their type without parsing', () => {
+  for (const type of OUTBOUND_TYPES.filter((candidate) => candidate !== 'action')) {
+    assert.equal(OUTBOUND_TYPES[classify(Buffer.from(JSON.stringify({ type, x: 1 })))], type, type);
+  }
+  for (const type of ['messages', 'mess', 'MEMBER_DEACTIVATED', 'sentinel', 'dir', 'subscribedX', 'p', 'order.updated']) {
+    assert.equal(OUTBOUND_TYPES[classify(Buffer.from(JSON.stringify({ type, payload: null })))], 'action', type);
+  }
+});
+
+test('rates are per second over the window', () => {
+  let total = 0;
+  const window = new RateWindow(() => [total], 60_000, 1_000);
+  window.start();
+  window.stop();
+  total = 300;
+  const [rate] = window.rates(Date.now() + 10_000);
+  assert.equal(rate, 30);
+  assert.equal(window.rates(Date.now())[0], 300, 'within the first second, what happened counts as one second');
+});
