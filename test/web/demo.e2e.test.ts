@@ -16,6 +16,7 @@ import { freePort } from '../support/ports.js';
 const CHROMIUM = '/usr/bin/chromium';
 const SCREENSHOT = fileURLToPath(new URL('../../.tmp/demo.png', import.meta.url));
 const sel = (testid: string, extra = '') => `[data-testid="${testid}"]${extra}`;
+const exactly = (text: string) => new RegExp(`^${text.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}$`);
 
 describe('demo page in Chromium', () => {
   let port: number;
@@ -84,8 +85,8 @@ describe('demo page in Chromium', () => {
   async function seeMessage(page: Page, from: string, text: string): Promise<void> {
     await page
       .locator(sel('message'))
-      .filter({ has: page.locator(sel('message-from'), { hasText: from }) })
-      .filter({ has: page.locator(sel('message-text'), { hasText: text }) })
+      .filter({ has: page.locator(sel('message-from'), { hasText: exactly(from) }) })
+      .filter({ has: page.locator(sel('message-text'), { hasText: exactly(text) }) })
       .first()
       .waitFor();
   }
@@ -224,6 +225,12 @@ describe('demo page in Chromium', () => {
     const statuses = await first.evaluate(() => document.querySelector('[data-testid="status"]')!.getAttribute('data-status'));
     assert.equal(statuses, 'disconnected');
     assert.equal(await second.getAttribute(sel('status'), 'data-status'), 'connected');
+
+    // "Reconnect here" takes the session back: now the other tab is the replaced one.
+    await first.click(sel('notice-reconnect'));
+    await first.waitForSelector(sel('status', '[data-status="connected"]'));
+    await second.waitForSelector(sel('status', '[data-status="disconnected"][data-code="4501"]'));
+    await first.waitForSelector(sel('notice'), { state: 'hidden' });
     await first.context().close();
   });
 
