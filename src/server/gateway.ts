@@ -145,6 +145,7 @@ export class Gateway implements GatewayContext {
     this.liveness.start();
     this.metrics.rates.start();
     const address = this.app.server.address() as AddressInfo;
+    this.origins.bindPort(address.port);
     this.logger.info({ port: address.port, host: address.address, engine: this.engine.kind }, 'wsgate listening');
     return address;
   }

@@ -195,3 +195,17 @@ describe('anonymous access', () => {
     }
   });
 });
+
+describe('default origin allowlist', () => {
+  test('allows the gateway\'s own origin on the port it actually bound', async () => {
+    const gw = await startGateway({ allowedOrigins: [] });
+    try {
+      const own = await connect(gw.wsUrl, { origin: `http://localhost:${gw.port}` });
+      await own.close();
+      const other = await refused(open(gw.wsUrl, { origin: `http://localhost:${gw.port + 1}` }));
+      assert.equal(other.code, 'ORIGIN_FORBIDDEN');
+    } finally {
+      await gw.stop();
+    }
+  });
+});

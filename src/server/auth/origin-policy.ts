@@ -4,13 +4,22 @@
  */
 export class OriginPolicy {
   private readonly allowAll: boolean;
-  private readonly allowed: Set<string>;
+  private allowed: Set<string>;
 
   /** With an empty list, the gateway's own origin on localhost is allowed. */
-  constructor(configured: readonly string[], port: number) {
+  constructor(private readonly configured: readonly string[], port: number) {
     this.allowAll = configured.includes('*');
-    const list = configured.length > 0 ? configured : [`http://localhost:${port}`, `http://127.0.0.1:${port}`, `http://[::1]:${port}`];
-    this.allowed = new Set(list.map((origin) => normalise(origin)));
+    this.allowed = this.allowList(port);
+  }
+
+  /** The port actually bound (config port 0 picks one): the default list names the gateway's own origin. */
+  bindPort(port: number): void {
+    this.allowed = this.allowList(port);
+  }
+
+  private allowList(port: number): Set<string> {
+    const list = this.configured.length > 0 ? this.configured : [`http://localhost:${port}`, `http://127.0.0.1:${port}`, `http://[::1]:${port}`];
+    return new Set(list.map((origin) => normalise(origin)));
   }
 
   allows(origin: string | undefined): boolean {
