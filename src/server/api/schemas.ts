@@ -41,6 +41,15 @@ export const SubscriptionTarget = Type.Union([
 export const UserParams = Type.Object({ user: Type.String() });
 export const SessionParams = Type.Object({ session: Type.String() });
 export const ChannelParams = Type.Object({ channel: Type.String() });
+export const HistoryQuery = Type.Object(
+  {
+    /** Publications after this offset of `epoch`; without them, the latest `limit`. */
+    sinceOffset: Type.Optional(Type.Integer({ minimum: 0 })),
+    epoch: Type.Optional(Type.String({ maxLength: 64 })),
+    limit: Type.Optional(Type.Integer({ minimum: 1, maximum: 10_000 })),
+  },
+  { additionalProperties: false },
+);
 export const ChannelListQuery = Type.Object(
   {
     prefix: Type.Optional(Type.String({ maxLength: 300 })),

@@ -5,7 +5,7 @@ import { WsgateError } from '../../../protocol/errors.js';
 import type { SessionRecord } from '../../engine/registry/registry.js';
 import type { GatewayContext } from '../context.js';
 import type { IdempotencyStore } from '../idempotency/store.js';
-import { ChannelListQuery, ChannelParams, PublishBody, SubscriptionTarget } from '../schemas.js';
+import { ChannelListQuery, ChannelParams, HistoryQuery, PublishBody, SubscriptionTarget } from '../schemas.js';
 
 /** Visible ASCII, as Stripe and the IETF draft use it. */
 const IDEMPOTENCY_KEY = /^[\x21-\x7e]{1,255}$/;
@@ -88,4 +88,25 @@ export function registerChannelRoutes(api: FastifyInstance, context: GatewayCont
     if (!rules.presence) throw new WsgateError('PRESENCE_DISABLED');
     return { channel, members: await context.engine.presence.members(channel) };
   });
+
+  api.get<{ Params: Static<typeof ChannelParams>; Querystring: Static<typeof HistoryQuery> }>(
+    '/channels/:channel/history',
+    { schema: { params: ChannelParams, querystring: HistoryQuery } },
+    async (request) => {
+      const { channel, rules } = context.rules.resolve(request.params.channel);
+      if (rules.history.size === 0) throw new WsgateError('HISTORY_DISABLED');
+      const { sinceOffset, epoch, limit } = request.query;
+      if ((sinceOffset === undefined) !== (epoch === undefined)) throw new WsgateError('BODY_INVALID', 'sinceOffset and epoch go together');
+      const since = sinceOffset !== undefined ? { offset: sinceOffset, epoch: epoch! } : undefined;
+      const page = await context.engine.history.read(channel, { since, limit: Math.min(limit ?? rules.history.size, rules.history.size) });
+      return {
+        channel, offset: page.offset, epoch: page.epoch, recovered: page.recovered,
+        publications: page.publications.map((publication) => ({
+          offset: publication.offset,
+          from: JSON.parse(publication.fromJson) as unknown,
+          data: JSON.parse(publication.dataJson) as unknown,
+        })),
+      };
+    },
+  );
 }
