@@ -6,7 +6,6 @@ import type WebSocket from 'ws';
 import { CloseCode } from '../protocol/close-codes.js';
 import type { ErrorCode } from '../protocol/errors.js';
 import { createHttpApp } from './api/http-app.js';
-import type { IdempotencyStore } from './api/idempotency/store.js';
 import type { GatewayContext } from './api/context.js';
 import { Authenticator } from './auth/authenticator.js';
 import { OriginPolicy } from './auth/origin-policy.js';
@@ -39,8 +38,6 @@ export interface GatewayOptions {
   logger?: Logger;
   /** Routes application actions to backends; default: the HTTP routes of `actions.routes` (none: NO_ROUTE). */
   actions?: ActionRouter;
-  /** Remembers idempotent server API publications; default: in memory, per node. */
-  idempotency?: IdempotencyStore;
 }
 
 /**
@@ -61,7 +58,6 @@ export class Gateway implements GatewayContext {
   readonly tickets: TicketService;
   readonly authenticator: Authenticator;
   readonly origins: OriginPolicy;
-  readonly idempotency?: IdempotencyStore;
 
   private readonly requests: RequestHandler;
   private readonly scheduler = new FlushScheduler();
@@ -112,7 +108,6 @@ export class Gateway implements GatewayContext {
       session.terminate();
       void this.lifecycle.cleanup(session);
     });
-    this.idempotency = options.idempotency;
     this.metrics.observeHub({ channels: () => this.hub.channelCount, deliveries: () => this.hub.stats.deliveries });
     this.lease = new NodeLease({ node: this.nodeId, startedAt: this.startedAt, host: hostname() }, engine, this.channels, config.engine.leaseMs, this.logger);
   }

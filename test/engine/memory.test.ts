@@ -9,6 +9,8 @@ import { historyContract } from './contracts/history.js';
 import { presenceContract } from './contracts/presence.js';
 import { registryContract } from './contracts/registry.js';
 import { ticketsContract } from './contracts/tickets.js';
+import { idempotencyContract } from './contracts/idempotency.js';
+import { MemoryIdempotencyStore } from '../../src/server/engine/idempotency/memory.js';
 import type { World } from './contracts/world.js';
 
 /** A world of memory stores sharing one state object, closing every instance it handed out. */
@@ -48,4 +50,9 @@ historyContract('memory', async () => memoryWorld(new MemoryHistoryState(), (sta
 ticketsContract('memory', async () => {
   const store = new MemoryTicketStore();
   return { instance: async () => store, close: () => store.close() };
+});
+// Like tickets, one idempotency store serves every in-process node of a MemoryCluster.
+idempotencyContract('memory', async () => {
+  const store = new MemoryIdempotencyStore();
+  return { instance: async () => store, close: async () => {} };
 });

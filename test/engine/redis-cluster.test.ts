@@ -16,6 +16,8 @@ import { historyContract } from './contracts/history.js';
 import { presenceContract } from './contracts/presence.js';
 import { registryContract } from './contracts/registry.js';
 import { ticketsContract } from './contracts/tickets.js';
+import { idempotencyContract } from './contracts/idempotency.js';
+import { RedisIdempotencyStore } from '../../src/server/engine/idempotency/redis.js';
 import { twoNodeSmoke } from './engine-smoke.js';
 import { redisWorlds, type KeyspaceMaker } from './redis-worlds.js';
 
@@ -32,6 +34,7 @@ registryContract('redis-cluster', redisWorlds('registry', keyspaces, (keyspace) 
 presenceContract('redis-cluster', redisWorlds('presence', keyspaces, (keyspace) => new RedisPresenceStore(keyspace)));
 historyContract('redis-cluster', redisWorlds('history', keyspaces, (keyspace) => new RedisHistoryStore(keyspace)));
 ticketsContract('redis-cluster', redisWorlds('tickets', keyspaces, (keyspace) => new RedisTicketStore(keyspace)));
+idempotencyContract('redis-cluster', redisWorlds('idempotency', keyspaces, (keyspace) => new RedisIdempotencyStore(keyspace)));
 brokerContract('redis-cluster', async () => {
   const prefix = uniquePrefix('broker');
   const opened: Array<{ broker: Broker; keyspace: ClusterKeyspace }> = [];

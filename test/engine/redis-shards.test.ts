@@ -15,6 +15,8 @@ import { historyContract } from './contracts/history.js';
 import { presenceContract } from './contracts/presence.js';
 import { registryContract } from './contracts/registry.js';
 import { ticketsContract } from './contracts/tickets.js';
+import { idempotencyContract } from './contracts/idempotency.js';
+import { RedisIdempotencyStore } from '../../src/server/engine/idempotency/redis.js';
 import { redisWorlds, shardedKeyspaces } from './redis-worlds.js';
 
 // Three private Redis instances used as shards (not a cluster): keys and pub/sub spread by jump consistent hash.
@@ -33,6 +35,7 @@ registryContract('redis, 3 shards', redisWorlds('registry', keyspaces, (keyspace
 presenceContract('redis, 3 shards', redisWorlds('presence', keyspaces, (keyspace) => new RedisPresenceStore(keyspace)));
 historyContract('redis, 3 shards', redisWorlds('history', keyspaces, (keyspace) => new RedisHistoryStore(keyspace)));
 ticketsContract('redis, 3 shards', redisWorlds('tickets', keyspaces, (keyspace) => new RedisTicketStore(keyspace)));
+idempotencyContract('redis, 3 shards', redisWorlds('idempotency', keyspaces, (keyspace) => new RedisIdempotencyStore(keyspace)));
 brokerContract('redis, 3 shards', async () => {
   const prefix = uniquePrefix('broker');
   const opened: Array<{ broker: RedisBroker; keyspace: ShardedKeyspace }> = [];

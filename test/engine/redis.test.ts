@@ -11,6 +11,8 @@ import { historyContract } from './contracts/history.js';
 import { presenceContract } from './contracts/presence.js';
 import { registryContract } from './contracts/registry.js';
 import { ticketsContract } from './contracts/tickets.js';
+import { idempotencyContract } from './contracts/idempotency.js';
+import { RedisIdempotencyStore } from '../../src/server/engine/idempotency/redis.js';
 import { redisWorlds, shardedKeyspaces } from './redis-worlds.js';
 
 // The shared Redis on this machine; every world has its own prefix and deletes its keys afterwards.
@@ -21,6 +23,7 @@ registryContract('redis', redisWorlds('registry', keyspaces, (keyspace) => new R
 presenceContract('redis', redisWorlds('presence', keyspaces, (keyspace) => new RedisPresenceStore(keyspace), urls));
 historyContract('redis', redisWorlds('history', keyspaces, (keyspace) => new RedisHistoryStore(keyspace), urls));
 ticketsContract('redis', redisWorlds('tickets', keyspaces, (keyspace) => new RedisTicketStore(keyspace), urls));
+idempotencyContract('redis', redisWorlds('idempotency', keyspaces, (keyspace) => new RedisIdempotencyStore(keyspace), urls));
 
 brokerContract('redis', async () => {
   const prefix = uniquePrefix('broker');

@@ -9,7 +9,6 @@ import type { DeliveryService } from '../hub/delivery.js';
 import type { Hub } from '../hub/hub.js';
 import type { InboxDispatcher } from '../hub/inbox.js';
 import type { Logger } from '../observability/logger.js';
-import type { IdempotencyStore } from './idempotency/store.js';
 import type { Metrics } from '../observability/metrics.js';
 import type { SessionLifecycle } from '../session/session-lifecycle.js';
 
@@ -31,7 +30,6 @@ export interface GatewayContext {
   readonly metrics: Metrics;
   readonly logger: Logger;
   /** Where idempotent publications are remembered; a per-node memory store when absent. */
-  readonly idempotency?: IdempotencyStore;
   /** True from the first shutdown signal on. */
   isDraining(): boolean;
 }

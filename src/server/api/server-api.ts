@@ -2,7 +2,6 @@ import type { FastifyInstance } from 'fastify';
 import { Type, type Static } from '@sinclair/typebox';
 import { ApiKeyCheck } from './api-key.js';
 import type { GatewayContext } from './context.js';
-import { MemoryIdempotencyStore } from './idempotency/memory.js';
 import { registerBatchRoute, RouteTable } from './routes/batch.js';
 import { registerChannelRoutes } from './routes/channels.js';
 import { registerInfoRoutes } from './routes/info.js';
@@ -24,14 +23,13 @@ export function registerServerApi(api: FastifyInstance, context: GatewayContext)
   api.addHook('onRequest', async (request) => keys.assert(request.headers.authorization));
   const routes = new RouteTable();
   routes.install(api);
-  const idempotency = context.idempotency ?? new MemoryIdempotencyStore(context.config.api.idempotency.maxEntries);
 
   api.post<{ Body: Static<typeof TicketBody> }>('/tickets', { schema: { body: TicketBody } }, async (request) => {
     const { user, claims = {}, ttlSeconds } = request.body;
     const minted = await context.tickets.mint(user, claims, ttlSeconds);
     return { ticket: minted.ticket, expiresAt: minted.expiresAt.toISOString() };
   });
-  registerChannelRoutes(api, context, idempotency);
+  registerChannelRoutes(api, context);
   registerUserRoutes(api, context);
   registerInfoRoutes(api, context);
   registerBatchRoute(api, routes);

@@ -159,8 +159,6 @@ export const ConfigSchema = Type.Object(
           {
             /** How long the answer to a request with an `Idempotency-Key` is remembered; a retry within it counts once. */
             ttlSeconds: Type.Integer({ minimum: 1, default: 600 }),
-            /** Keys remembered at most (per node with the memory store); the oldest are forgotten first. */
-            maxEntries: Type.Integer({ minimum: 1, default: 100_000 }),
           },
           { additionalProperties: false, default: {} },
         ),

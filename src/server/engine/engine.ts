@@ -1,5 +1,6 @@
 import type { Broker, BrokerHandler } from './broker/broker.js';
 import type { HistoryStore } from './history/history.js';
+import type { IdempotencyStore } from './idempotency/idempotency.js';
 import type { PresenceStore } from './presence/presence.js';
 import type { Registry } from './registry/registry.js';
 import type { TicketStore } from './tickets/tickets.js';
@@ -12,6 +13,8 @@ export interface Engine {
   readonly presence: PresenceStore;
   readonly history: HistoryStore;
   readonly tickets: TicketStore;
+  /** Answers of server API requests that carried an `Idempotency-Key`. */
+  readonly idempotency: IdempotencyStore;
   start(nodeId: string, handler: BrokerHandler): Promise<void>;
   /** False while the backing store is unreachable (`/readyz` reports it). */
   isHealthy(): boolean;

@@ -2,6 +2,7 @@ import { MemoryBroker, MemoryBus } from './broker/memory.js';
 import type { BrokerHandler } from './broker/broker.js';
 import type { Engine } from './engine.js';
 import { MemoryHistoryState, MemoryHistoryStore } from './history/memory.js';
+import { MemoryIdempotencyStore } from './idempotency/memory.js';
 import { MemoryPresenceState, MemoryPresenceStore } from './presence/memory.js';
 import { MemoryRegistry, MemoryRegistryState } from './registry/memory.js';
 import { MemoryTicketStore } from './tickets/memory.js';
@@ -13,6 +14,7 @@ export class MemoryCluster {
   readonly presence = new MemoryPresenceState();
   readonly history = new MemoryHistoryState();
   readonly tickets = new MemoryTicketStore();
+  readonly idempotency = new MemoryIdempotencyStore();
 }
 
 /** Everything in this process's memory: the default engine, and the reference for the others. */
@@ -23,6 +25,7 @@ export class MemoryEngine implements Engine {
   readonly presence: MemoryPresenceStore;
   readonly history: MemoryHistoryStore;
   readonly tickets: MemoryTicketStore;
+  readonly idempotency: MemoryIdempotencyStore;
   private readonly ownsTickets: boolean;
 
   constructor(cluster?: MemoryCluster) {
@@ -31,6 +34,7 @@ export class MemoryEngine implements Engine {
     this.presence = new MemoryPresenceStore(cluster?.presence);
     this.history = new MemoryHistoryStore(cluster?.history);
     this.tickets = cluster?.tickets ?? new MemoryTicketStore();
+    this.idempotency = cluster?.idempotency ?? new MemoryIdempotencyStore();
     this.ownsTickets = !cluster;
   }
 

@@ -1,6 +1,7 @@
 import type { Broker, BrokerHandler } from './broker/broker.js';
 import type { Engine, EngineKind } from './engine.js';
 import { RedisHistoryStore } from './history/redis.js';
+import { RedisIdempotencyStore } from './idempotency/redis.js';
 import type { RedisKeyspace } from './keyspace/keyspace.js';
 import { RedisPresenceStore } from './presence/redis.js';
 import { RedisRegistry } from './registry/redis.js';
@@ -15,7 +16,7 @@ export interface RedisEngineParts {
 }
 
 /**
- * The shared-state engine of a cluster: registry, presence, history and tickets in Redis (one instance, several
+ * The shared-state engine of a cluster: registry, presence, history, tickets and idempotency keys in Redis (one instance, several
  * instances by consistent hashing, or a Redis Cluster), with a broker beside them. With kind `nats` the broker is
  * NATS and the stores are still Redis. Every store shares the keyspace's command connections; the broker has its own
  * subscriber connections. Healthy while every connection is up and the broker holds all its subscriptions.
@@ -27,6 +28,7 @@ export class RedisEngine implements Engine {
   readonly presence: RedisPresenceStore;
   readonly history: RedisHistoryStore;
   readonly tickets: RedisTicketStore;
+  readonly idempotency: RedisIdempotencyStore;
   private readonly keyspace: RedisKeyspace;
 
   constructor(parts: RedisEngineParts) {
@@ -37,6 +39,7 @@ export class RedisEngine implements Engine {
     this.presence = new RedisPresenceStore(parts.keyspace);
     this.history = new RedisHistoryStore(parts.keyspace);
     this.tickets = new RedisTicketStore(parts.keyspace);
+    this.idempotency = new RedisIdempotencyStore(parts.keyspace);
   }
 
   /** Connects the stores, then the broker (inbox subscribed). Rejects, naming the server, when one is unreachable. */

@@ -4,15 +4,16 @@ import type { Static } from '@sinclair/typebox';
 import { WsgateError } from '../../../protocol/errors.js';
 import type { SessionRecord } from '../../engine/registry/registry.js';
 import type { GatewayContext } from '../context.js';
-import type { IdempotencyStore } from '../idempotency/store.js';
 import { ChannelListQuery, ChannelParams, HistoryQuery, PublishBody, SubscriptionTarget } from '../schemas.js';
 
 /** Visible ASCII, as Stripe and the IETF draft use it. */
 const IDEMPOTENCY_KEY = /^[\x21-\x7e]{1,255}$/;
 
 /** Publications, server-side subscriptions and what this node knows about channels. */
-export function registerChannelRoutes(api: FastifyInstance, context: GatewayContext, idempotency: IdempotencyStore): void {
+export function registerChannelRoutes(api: FastifyInstance, context: GatewayContext): void {
   const ttlMs = context.config.api.idempotency.ttlSeconds * 1000;
+  // Shared by the cluster's engine, so a retry that reaches another node still counts once.
+  const idempotency = context.engine.idempotency;
 
   api.post<{ Body: Static<typeof PublishBody> }>('/publish', { schema: { body: PublishBody } }, async (request, reply) => {
     const { channel } = context.rules.resolve(request.body.channel);

@@ -9,6 +9,7 @@ export const RoutingTag = {
   node: (node: string) => `n:${node}`,
   session: (session: string) => `s:${session}`,
   ticket: (ticketHash: string) => `t:${ticketHash}`,
+  idempotency: (key: string) => `i:${key}`,
   /** The set of known nodes: one key for the whole deployment. */
   nodeDirectory: () => 'nodes',
 } as const;

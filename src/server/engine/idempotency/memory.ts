@@ -1,4 +1,4 @@
-import type { IdempotencyStore, IdempotentResult } from './store.js';
+import type { IdempotencyStore, IdempotentResult } from './idempotency.js';
 
 interface Entry {
   fingerprint: string;
@@ -8,7 +8,7 @@ interface Entry {
 
 /**
  * Idempotency keys in process memory: a TTL cache bounded by `maxEntries` (the oldest entries go first when it is
- * full). Every entry lives the same TTL, so insertion order is expiry order and sweeping looks only at the front.
+ * full). Entries usually share one TTL, so the sweep looks only at the front; a lookup checks its entry's own expiry.
  */
 export class MemoryIdempotencyStore implements IdempotencyStore {
   private readonly entries = new Map<string, Entry>();
@@ -18,7 +18,12 @@ export class MemoryIdempotencyStore implements IdempotencyStore {
   async once<T>(key: string, fingerprint: string, ttlMs: number, produce: () => Promise<T>): Promise<IdempotentResult<T>> {
     const now = this.now();
     this.sweep(now);
-    const existing = this.entries.get(key);
+    let existing = this.entries.get(key);
+    // The sweep stops at the first live entry, so an expired one can sit behind it: check this one's own expiry.
+    if (existing && existing.expiresAt <= now) {
+      this.entries.delete(key);
+      existing = undefined;
+    }
     if (existing) {
       if (existing.fingerprint !== fingerprint) return { kind: 'conflict' };
       return { kind: 'answer', value: (await existing.answer) as T, replayed: true };

@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { MemoryIdempotencyStore } from '../../src/server/api/idempotency/memory.js';
+import { MemoryIdempotencyStore } from '../../src/server/engine/idempotency/memory.js';
 
 test('memory idempotency store: once per key within the TTL, conflicts, failures forgotten, bounded', async () => {
   let clock = 1_000;

@@ -4,7 +4,8 @@
  *
  * Guarantee: within `ttlMs`, `once` runs `produce` at most once per key across every caller that shares the store —
  * concurrent callers with the same key wait for the first one. A `produce` that fails is forgotten, so a retry runs it
- * again. The memory implementation holds this within one node; a shared store (Redis) can replace it for a cluster.
+ * again. The memory engine holds this within its process; the Redis engines across the cluster, so a retry that a
+ * load balancer sends to another node still counts once.
  */
 export interface IdempotencyStore {
   once<T>(key: string, fingerprint: string, ttlMs: number, produce: () => Promise<T>): Promise<IdempotentResult<T>>;
