@@ -17,7 +17,7 @@ import { NodeLease } from './cluster/node-lease.js';
 import type { Config } from './config/schema.js';
 import { createEngine } from './engine/create.js';
 import { HttpActionRouter } from './rpc/http-action-router.js';
-import { RouteTable } from './rpc/route-table.js';
+import { ActionRoutes } from './rpc/action-routes.js';
 import type { Engine } from './engine/engine.js';
 import { DeliveryService } from './hub/delivery.js';
 import { Hub } from './hub/hub.js';
@@ -91,7 +91,7 @@ export class Gateway implements GatewayContext {
     this.lifecycle = new SessionLifecycle(config, this.nodeId, engine, this.hub, this.channels, this.delivery, this.metrics, this.logger);
     this.inbox = new InboxDispatcher(this.hub, this.lifecycle, this.channels, this.logger);
     const actions = options.actions ?? (config.actions.routes.length > 0
-      ? new HttpActionRouter(new RouteTable(config.actions.routes), this.nodeId, config.actions.maxPending, this.logger)
+      ? new HttpActionRouter(new ActionRoutes(config.actions.routes), this.nodeId, config.actions.maxPending, this.logger)
       : noRoutes);
     this.requests = new RequestHandler(config, this.rules, this.channels, this.delivery, actions, this.metrics, this.logger);
     this.tickets = new TicketService(engine.tickets, config.auth.tickets);

@@ -3,7 +3,7 @@ import type { Logger } from '../observability/logger.js';
 import type { ParsedFrame } from '../session/client-frames.js';
 import type { ActionRouter } from '../session/request-handler.js';
 import type { Session } from '../session/session.js';
-import type { RouteTable } from './route-table.js';
+import type { ActionRoutes } from './action-routes.js';
 
 /** What a backend receives for each application action. */
 export interface ActionCall {
@@ -23,7 +23,7 @@ export class HttpActionRouter implements ActionRouter {
   private pending = 0;
 
   constructor(
-    private readonly routes: RouteTable,
+    private readonly routes: ActionRoutes,
     private readonly nodeId: string,
     private readonly maxPending: number,
     private readonly logger: Logger,

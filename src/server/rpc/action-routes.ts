@@ -8,7 +8,7 @@ export interface ActionRoute {
 }
 
 /** Finds the route of an action type; the first matching route in configuration order wins. */
-export class RouteTable {
+export class ActionRoutes {
   private readonly compiled: Array<{ route: ActionRoute; pattern: RegExp }>;
   private readonly cache = new Map<string, ActionRoute | null>();
 
