@@ -1,6 +1,6 @@
 import type { ChannelService } from '../channels/channel-service.js';
 import type { Engine } from '../engine/engine.js';
-import type { NodeInfo } from '../engine/registry/registry.js';
+import type { NodeInfo, SessionRecord } from '../engine/registry/registry.js';
 import type { Logger } from '../observability/logger.js';
 
 /**
@@ -20,6 +20,7 @@ export class NodeLease {
   ) {}
 
   async start(): Promise<void> {
+    await this.purgeOwnLeftovers();
     await this.engine.registry.heartbeat(this.info, this.leaseMs);
     // Renew three times per lease so one late beat does not look like a death.
     this.heartbeatTimer = setInterval(() => this.beat(), Math.max(200, Math.floor(this.leaseMs / 3)));
@@ -32,6 +33,23 @@ export class NodeLease {
     this.engine.registry.heartbeat(this.info, this.leaseMs).catch((error: unknown) => this.logger.warn({ err: error }, 'lease renewal failed'));
   }
 
+  /**
+   * A node restarted under a fixed id (`nodeId`) after a crash would renew the same lease and never be seen dead: its
+   * previous life's sessions are removed here, with their leave events, before the lease is taken again.
+   */
+  private async purgeOwnLeftovers(): Promise<void> {
+    const stale = await this.engine.registry.getNodeSessions(this.info.node);
+    if (stale.length === 0) return;
+    await this.engine.registry.removeNode(this.info.node);
+    await this.purgePresence(stale);
+    this.logger.info({ sessions: stale.length }, 'removed sessions left by this node id\'s previous run');
+  }
+
+  private async purgePresence(sessions: SessionRecord[]): Promise<void> {
+    const removed = await this.engine.presence.removeSessions(sessions.map((record) => record.session));
+    for (const entry of removed) if (entry.lastForUser) await this.channels.announceLeave(entry.channel, entry.user, entry.session);
+  }
+
   /** Finds dead nodes and cleans up those this node wins the claim for. */
   async sweep(): Promise<void> {
     try {
@@ -40,8 +58,7 @@ export class NodeLease {
         if (node === this.info.node) continue;
         const sessions = await this.engine.registry.claimDeadNode(node);
         if (!sessions) continue;
-        const removed = await this.engine.presence.removeSessions(sessions.map((record) => record.session));
-        for (const entry of removed) if (entry.lastForUser) await this.channels.announceLeave(entry.channel, entry.user, entry.session);
+        await this.purgePresence(sessions);
         this.logger.info({ node, sessions: sessions.length }, 'purged a dead node');
       }
     } catch (error) {
