@@ -5,19 +5,11 @@ import { RedisBroker } from '../../src/server/engine/broker/redis.js';
 import { RedisHistoryStore } from '../../src/server/engine/history/redis.js';
 import { hash64, jumpConsistentHash, shardOf } from '../../src/server/engine/keyspace/jump-hash.js';
 import { ShardedKeyspace } from '../../src/server/engine/keyspace/sharded.js';
-import { RedisPresenceStore } from '../../src/server/engine/presence/redis.js';
 import { RedisRegistry } from '../../src/server/engine/registry/redis.js';
-import { RedisTicketStore } from '../../src/server/engine/tickets/redis.js';
 import { uniquePrefix } from '../support/prefix.js';
 import { startRedis, type ServerProcess } from '../support/servers.js';
 import { brokerContract } from './contracts/broker.js';
-import { historyContract } from './contracts/history.js';
-import { presenceContract } from './contracts/presence.js';
-import { registryContract } from './contracts/registry.js';
-import { ticketsContract } from './contracts/tickets.js';
-import { idempotencyContract } from './contracts/idempotency.js';
-import { RedisIdempotencyStore } from '../../src/server/engine/idempotency/redis.js';
-import { redisWorlds, shardedKeyspaces } from './redis-worlds.js';
+import { redisBrokerWorld, redisStoreContracts, shardedKeyspaces } from './redis-worlds.js';
 
 // Three private Redis instances used as shards (not a cluster): keys and pub/sub spread by jump consistent hash.
 let servers: ServerProcess[] = [];
@@ -31,30 +23,8 @@ after(async () => {
   await Promise.all(servers.map((server) => server.stop()));
 });
 
-registryContract('redis, 3 shards', redisWorlds('registry', keyspaces, (keyspace) => new RedisRegistry(keyspace)));
-presenceContract('redis, 3 shards', redisWorlds('presence', keyspaces, (keyspace) => new RedisPresenceStore(keyspace)));
-historyContract('redis, 3 shards', redisWorlds('history', keyspaces, (keyspace) => new RedisHistoryStore(keyspace)));
-ticketsContract('redis, 3 shards', redisWorlds('tickets', keyspaces, (keyspace) => new RedisTicketStore(keyspace)));
-idempotencyContract('redis, 3 shards', redisWorlds('idempotency', keyspaces, (keyspace) => new RedisIdempotencyStore(keyspace)));
-brokerContract('redis, 3 shards', async () => {
-  const prefix = uniquePrefix('broker');
-  const opened: Array<{ broker: RedisBroker; keyspace: ShardedKeyspace }> = [];
-  return {
-    async node(nodeId, handler) {
-      const keyspace = new ShardedKeyspace({ urls: urls(), prefix });
-      const broker = new RedisBroker(keyspace);
-      opened.push({ broker, keyspace });
-      await broker.start(nodeId, handler);
-      return broker;
-    },
-    async close() {
-      for (const { broker, keyspace } of opened) {
-        await broker.close();
-        await keyspace.close();
-      }
-    },
-  };
-});
+redisStoreContracts('redis, 3 shards', keyspaces);
+brokerContract('redis, 3 shards', redisBrokerWorld((prefix) => new ShardedKeyspace({ urls: urls(), prefix }), (keyspace) => new RedisBroker(keyspace)));
 
 describe('jump consistent hash', () => {
   it('is deterministic and stays in range', () => {

@@ -2,7 +2,18 @@ import { Redis } from 'ioredis';
 import type { RedisKeyspace } from '../../src/server/engine/keyspace/keyspace.js';
 import { ShardedKeyspace } from '../../src/server/engine/keyspace/sharded.js';
 import { uniquePrefix } from '../support/prefix.js';
-import type { World, WorldFactory } from './contracts/world.js';
+import type { Broker } from '../../src/server/engine/broker/broker.js';
+import { RedisHistoryStore } from '../../src/server/engine/history/redis.js';
+import { RedisIdempotencyStore } from '../../src/server/engine/idempotency/redis.js';
+import { RedisPresenceStore } from '../../src/server/engine/presence/redis.js';
+import { RedisRegistry } from '../../src/server/engine/registry/redis.js';
+import { RedisTicketStore } from '../../src/server/engine/tickets/redis.js';
+import { historyContract } from './contracts/history.js';
+import { idempotencyContract } from './contracts/idempotency.js';
+import { presenceContract } from './contracts/presence.js';
+import { registryContract } from './contracts/registry.js';
+import { ticketsContract } from './contracts/tickets.js';
+import type { BrokerWorldFactory, World, WorldFactory } from './contracts/world.js';
 
 /** Makes keyspaces that all use one prefix (one world), each with its own connections. */
 export type KeyspaceMaker = (prefix: string) => RedisKeyspace;
@@ -50,4 +61,36 @@ export async function deleteKeys(url: string, prefix: string): Promise<void> {
   } finally {
     client.disconnect();
   }
+}
+
+/** Runs every store contract (registry, presence, history, tickets, idempotency) on the keyspaces `makeKeyspace` builds. */
+export function redisStoreContracts(name: string, makeKeyspace: KeyspaceMaker, cleanupUrls?: () => string[]): void {
+  registryContract(name, redisWorlds('registry', makeKeyspace, (keyspace) => new RedisRegistry(keyspace), cleanupUrls));
+  presenceContract(name, redisWorlds('presence', makeKeyspace, (keyspace) => new RedisPresenceStore(keyspace), cleanupUrls));
+  historyContract(name, redisWorlds('history', makeKeyspace, (keyspace) => new RedisHistoryStore(keyspace), cleanupUrls));
+  ticketsContract(name, redisWorlds('tickets', makeKeyspace, (keyspace) => new RedisTicketStore(keyspace), cleanupUrls));
+  idempotencyContract(name, redisWorlds('idempotency', makeKeyspace, (keyspace) => new RedisIdempotencyStore(keyspace), cleanupUrls));
+}
+
+/** A broker world: each node gets its own keyspace (own connections) under one prefix, and its own broker on it. */
+export function redisBrokerWorld<K extends RedisKeyspace>(makeKeyspace: (prefix: string) => K, makeBroker: (keyspace: K) => Broker): BrokerWorldFactory {
+  return async () => {
+    const prefix = uniquePrefix('broker');
+    const opened: Array<{ broker: Broker; keyspace: K }> = [];
+    return {
+      async node(nodeId, handler) {
+        const keyspace = makeKeyspace(prefix);
+        const broker = makeBroker(keyspace);
+        opened.push({ broker, keyspace });
+        await broker.start(nodeId, handler);
+        return broker;
+      },
+      async close() {
+        for (const { broker, keyspace } of opened) {
+          await broker.close();
+          await keyspace.close();
+        }
+      },
+    };
+  };
 }
