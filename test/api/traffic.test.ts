@@ -18,6 +18,7 @@ test('rates are per second over the window', () => {
   window.stop();
   total = 300;
   const [rate] = window.rates(Date.now() + 10_000);
-  assert.equal(rate, 30);
+  // Ten seconds after the first sample, give or take the milliseconds this test itself took.
+  assert.ok(Math.abs(rate! - 30) < 0.5, `rate ${rate}`);
   assert.equal(window.rates(Date.now())[0], 300, 'within the first second, what happened counts as one second');
 });
