@@ -73,9 +73,10 @@ async function serve(options: ServeOptions): Promise<void> {
   }
   const logger = createLogger(config.log.level);
   const gateway = await Gateway.create(config, { logger });
-  await gateway.listen();
+  const address = await gateway.listen();
   if (options.dev) {
     logger.warn('development preset: dev login and public secrets are on — never use --dev in production');
+    if (config.web.demo) logger.info(`demo chat: open http://localhost:${address.port}/ in two browsers`);
   }
 
   let signals = 0;
