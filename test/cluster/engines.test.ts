@@ -40,7 +40,7 @@ async function sendToUser(node: NodeProcess, sender: TestClient, user: string, d
 }
 
 for (const setup of ENGINE_SETUPS) {
-  describe(`cluster of gateway processes on ${setup.name}`, () => {
+  describe(`cluster of gateway processes on ${setup.name}`, { timeout: 90_000 }, () => {
     let world: EngineWorld;
     let cluster: Cluster;
     let nodes: NodeProcess[];

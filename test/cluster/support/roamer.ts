@@ -1,0 +1,87 @@
+import WebSocket from 'ws';
+import { WsgateClient } from '../../../src/client/index.js';
+import type { ClientStatus, WebSocketConstructor } from '../../../src/client/index.js';
+import { API_KEY } from './node.js';
+
+/** A client-SDK user that reaches the cluster only through the load balancer, and what it has seen. */
+export interface Roamer {
+  readonly client: WsgateClient;
+  readonly user: string;
+  /** Every status the client went through. */
+  readonly statuses: ClientStatus[];
+  /** `data.seq` of every message received in the channel, in arrival order (replays included). */
+  readonly seqs: number[];
+  /** Resolves with the next `connected` status whose node is not `notOn` (any node when omitted). */
+  connectedElsewhere(notOn?: string): Promise<ClientStatus & { type: 'connected' }>;
+  /** Resolves once `seq` has arrived. */
+  hasSeen(seq: number): Promise<void>;
+}
+
+/**
+ * A WsgateClient (with `ws`) for `user` that gets a fresh ticket from the balancer's server API before every attempt
+ * and subscribes to `channel`; short backoff so reconnects happen within the test's time.
+ */
+export function startRoamer(balancerHttpUrl: string, user: string, channel: string): Roamer {
+  const client = new WsgateClient({
+    url: `${balancerHttpUrl.replace(/^http/, 'ws')}/ws`,
+    WebSocket: WebSocket as unknown as WebSocketConstructor,
+    getTicket: async () => {
+      const response = await fetch(`${balancerHttpUrl}/api/tickets`, {
+        method: 'POST',
+        headers: { authorization: `Bearer ${API_KEY}`, 'content-type': 'application/json' },
+        body: JSON.stringify({ user }),
+      });
+      if (!response.ok) throw new Error(`ticket: HTTP ${response.status}`);
+      return ((await response.json()) as { ticket: string }).ticket;
+    },
+    backoff: { minDelay: 100, maxDelay: 1_000 },
+    connectTimeout: 5_000,
+  });
+  const statuses: ClientStatus[] = [];
+  const seqs: number[] = [];
+  const statusWaiters: Array<(status: ClientStatus) => void> = [];
+  const seqWaiters: Array<() => void> = [];
+  client.on('status', (status) => {
+    statuses.push(status);
+    for (const waiter of [...statusWaiters]) waiter(status);
+  });
+  client.on('error', () => {
+    // Failed attempts while a node is gone are expected; the statuses tell the story.
+  });
+  client.subscribe<{ seq: number }>(channel).on('message', ({ data }) => {
+    seqs.push(data.seq);
+    for (const waiter of [...seqWaiters]) waiter();
+  });
+  client.connect();
+
+  return {
+    client,
+    user,
+    statuses,
+    seqs,
+    connectedElsewhere(notOn) {
+      const matches = (status: ClientStatus): status is ClientStatus & { type: 'connected' } => status.type === 'connected' && status.node !== notOn;
+      const current = client.status;
+      if (matches(current)) return Promise.resolve(current);
+      return new Promise((resolve) => {
+        const waiter = (status: ClientStatus) => {
+          if (!matches(status)) return;
+          statusWaiters.splice(statusWaiters.indexOf(waiter), 1);
+          resolve(status);
+        };
+        statusWaiters.push(waiter);
+      });
+    },
+    hasSeen(seq) {
+      if (seqs.includes(seq)) return Promise.resolve();
+      return new Promise((resolve) => {
+        const waiter = () => {
+          if (!seqs.includes(seq)) return;
+          seqWaiters.splice(seqWaiters.indexOf(waiter), 1);
+          resolve();
+        };
+        seqWaiters.push(waiter);
+      });
+    },
+  };
+}
