@@ -2,14 +2,20 @@
  * A load process holding many subscribers (at most ~5,000: the open-file limit is 20,000 and one process's event loop
  * must keep up). It counts deliveries without looking at them; one subscriber in `sampleEvery` reads the publisher's
  * timestamp to measure latency. Driven over IPC by bench/run.ts (commands in messages.ts).
+ *
+ * Subscribers are raw TCP sockets walking WebSocket frames (raw-client.ts). `WSGATE_BENCH_LOAD_CLIENT=library` uses the
+ * client libraries instead (`ws`, socket.io-client; client-drivers.ts), to compare the load generator's own cost.
  */
 import { monotonicUs } from '../metrics.js';
 import { openClient, type LoadClient } from './client-drivers.js';
+import { openRawClient } from './raw-client.js';
 import type { ConnectResult, ConnectSpec, WorkerCommand, WorkerReport } from './messages.js';
 import { readTimestampUs } from './payload.js';
 
 /** Bound on latency samples kept per run, so a long saturated run cannot balloon this process. */
 const MAX_SAMPLES = 200_000;
+
+const USE_LIBRARY = process.env.WSGATE_BENCH_LOAD_CLIENT === 'library';
 
 const clients: LoadClient[] = [];
 let received = 0;
@@ -23,11 +29,11 @@ function countDelivery(): void {
 
 /** Sampled clients also stamp `lastReceiveUs`: every subscriber gets every publication, so the last sampled receipt
  * marks the end of delivery closely enough without a clock read on every frame. */
-function sampleDelivery(frame: Buffer | string): void {
+function sampleDelivery(frame?: Buffer | string): void {
   const now = monotonicUs();
   received++;
   lastReceiveUs = now;
-  const sentUs = readTimestampUs(frame);
+  const sentUs = frame === undefined ? undefined : readTimestampUs(frame);
   if (sentUs !== undefined && latenciesUs.length < MAX_SAMPLES) latenciesUs.push(now - sentUs);
 }
 
@@ -49,10 +55,8 @@ async function connectAll(
       const index = firstIndex + next++;
       const sampled = index % sampleEvery === 0;
       try {
-        const client = await openClient(spec, index, {
-          onDelivery: sampled ? sampleDelivery : countDelivery,
-          onClose: () => void closed++,
-        });
+        const events = { onDelivery: sampled ? sampleDelivery : countDelivery, onClose: () => void closed++ };
+        const client = USE_LIBRARY ? await openClient(spec, index, events) : await openRawClient(spec, index, sampled, events);
         clients.push(client);
       } catch (error) {
         failed++;
