@@ -127,7 +127,10 @@ export class Gateway implements GatewayContext {
     await this.engine.start(this.nodeId, {
       onChannelMessage: (channel, payload) => this.hub.onChannelMessage(channel, payload),
       onInboxMessage: (payload) => this.inbox.handle(payload),
-      onHealthChange: (healthy) => this.logger.warn({ healthy }, healthy ? 'engine connection restored' : 'engine connection lost'),
+      onHealthChange: (healthy) => {
+        this.logger.warn({ healthy }, healthy ? 'engine connection restored' : 'engine connection lost');
+        if (healthy) void this.reassertState();
+      },
     });
     await this.lease.start();
     this.app = await createHttpApp(this);
@@ -143,6 +146,17 @@ export class Gateway implements GatewayContext {
     this.origins.bindPort(address.port);
     this.logger.info({ port: address.port, host: address.address, engine: this.engine.kind }, 'wsgate listening');
     return address;
+  }
+
+  /** The store may have come back empty: lease first (so nobody takes this node for dead), then its sessions. */
+  private async reassertState(): Promise<void> {
+    try {
+      await this.lease.renew();
+      const sessions = await this.lifecycle.reassertAll();
+      this.logger.info({ sessions }, 'registered this node\'s sessions again after the engine outage');
+    } catch (error) {
+      this.logger.warn({ err: error }, 'could not register sessions again after the engine outage');
+    }
   }
 
   /** The HTTP app, for `inject()` in tests. */

@@ -4,6 +4,7 @@
  * the broker subscriptions come back, and delivery across nodes resumes.
  */
 import assert from 'node:assert/strict';
+import { waitFor } from '../support/wait.js';
 import { after, before, describe, test } from 'node:test';
 import type { TestClient } from '../helpers/client.js';
 import { ENGINE_SETUPS, startCluster, type Cluster, type EngineWorld } from './support/cluster.js';
@@ -91,12 +92,15 @@ describe('Redis restarted under traffic', { timeout: 90_000 }, () => {
     }
   });
 
-  // Known gap: a Redis restarted without persistence comes back empty, and the nodes do not re-register the sessions
-  // they still hold, so until those clients reconnect a user on n1 cannot be reached from n2 (and presence forgot them).
-  test('a user connected before a data-losing Redis restart is reachable from another node', {
-    todo: 'nodes should re-register their live sessions and presence when the store comes back empty',
-  }, async () => {
-    const pushed = await n2.api('POST', '/api/users/ticker-reader/send', { type: 'AFTER_RESTART', payload: 1 });
+  // A Redis restarted without persistence comes back empty; the nodes register the sessions they still hold again.
+  test('a user connected before a data-losing Redis restart is reachable from another node', async () => {
+    // Re-registration follows the engine's recovery by a moment; poll for it rather than racing it.
+    let pushed = await n2.api('POST', '/api/users/ticker-reader/send', { type: 'AFTER_RESTART', payload: 1 });
+    await waitFor(async () => {
+      if ((pushed.body as { sessions?: number }).sessions === 1) return true;
+      pushed = await n2.api('POST', '/api/users/ticker-reader/send', { type: 'AFTER_RESTART', payload: 1 });
+      return false;
+    }, 5_000, 'the user to be reachable from n2 again');
     assert.deepEqual(pushed.body, { sessions: 1 });
     await clients[0]!.seen('AFTER_RESTART');
   });

@@ -29,6 +29,11 @@ export class NodeLease {
     this.sweepTimer.unref();
   }
 
+  /** Renews the lease now (after a store outage, before this node's sessions are registered again). */
+  renew(): Promise<void> {
+    return this.engine.registry.heartbeat(this.info, this.leaseMs);
+  }
+
   private beat(): void {
     this.engine.registry.heartbeat(this.info, this.leaseMs).catch((error: unknown) => this.logger.warn({ err: error }, 'lease renewal failed'));
   }

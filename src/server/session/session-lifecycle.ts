@@ -4,11 +4,15 @@ import { sessionPolicyFor } from '../auth/identity.js';
 import type { ChannelService } from '../channels/channel-service.js';
 import type { Config } from '../config/schema.js';
 import type { Engine } from '../engine/engine.js';
+import type { SessionRecord } from '../engine/registry/registry.js';
 import type { DeliveryService, DisconnectOrder } from '../hub/delivery.js';
 import type { Hub } from '../hub/hub.js';
 import type { Logger } from '../observability/logger.js';
 import type { Metrics } from '../observability/metrics.js';
 import type { Session } from './session.js';
+
+/** Sessions re-registered at once after a store outage; bounds the burst of commands. */
+const REASSERT_BATCH = 100;
 
 /**
  * A session's life on the node: registration under the user's session policy (kicking or refusing), the welcome,
@@ -31,10 +35,7 @@ export class SessionLifecycle {
     this.hub.addSession(session);
     this.metrics.sessions.set(this.hub.sessions.size);
     const policy = sessionPolicyFor(session.identity, this.config.sessions);
-    const result = await this.engine.registry.addSession(
-      { session: session.id, user: session.user, node: this.nodeId, connectedAt: session.connectedAt, client: session.client },
-      policy,
-    );
+    const result = await this.engine.registry.addSession(this.recordOf(session), policy);
     if (!result.accepted) {
       this.disconnect(session, { code: CloseCode.SESSION_LIMIT, reason: 'the user already holds the maximum number of sessions', reconnect: false });
       return false;
@@ -58,6 +59,33 @@ export class SessionLifecycle {
     }
     this.scheduleExpiry(session);
     return true;
+  }
+
+  private recordOf(session: Session): SessionRecord {
+    return { session: session.id, user: session.user, node: this.nodeId, connectedAt: session.connectedAt, client: session.client };
+  }
+
+  /**
+   * After the shared store came back — possibly empty, as a Redis without persistence does — registers this node's
+   * live sessions and their presence again, so other nodes can reach them. Idempotent; no policy is applied to
+   * sessions that are already open, and no join is announced (nobody saw them leave).
+   */
+  async reassertAll(): Promise<number> {
+    const sessions = [...this.hub.sessions.values()].filter((session) => session.registered && !session.closing);
+    for (let i = 0; i < sessions.length; i += REASSERT_BATCH) {
+      await Promise.all(sessions.slice(i, i + REASSERT_BATCH).map((session) => this.reassert(session)));
+    }
+    return sessions.length;
+  }
+
+  private async reassert(session: Session): Promise<void> {
+    await this.engine.registry.addSession(this.recordOf(session), { max: 0, onLimit: 'kick-oldest' });
+    if (session.user === null) return;
+    for (const [channel, state] of session.subscriptions) {
+      if (this.config.namespaces[state.namespace]?.presence) {
+        await this.engine.presence.join(channel, { user: session.user, session: session.id, node: this.nodeId });
+      }
+    }
   }
 
   private scheduleExpiry(session: Session): void {
