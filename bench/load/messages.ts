@@ -42,6 +42,10 @@ export interface WorkerReport {
   latenciesUs: number[];
   /** Clients the server closed since connecting (a slow-consumer eviction shows up here). */
   closed: number;
+  /** This load process's event-loop delay since the last reset, p99 and max, ms: how long a readable socket can wait
+   * for the process to get to it (time counted in every latency sample, but not the server's). */
+  loopDelayP99Ms: number;
+  loopDelayMaxMs: number;
 }
 
 export type PublisherCommand =

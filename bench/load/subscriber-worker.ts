@@ -6,6 +6,7 @@
  * Subscribers are raw TCP sockets walking WebSocket frames (raw-client.ts). `WSGATE_BENCH_LOAD_CLIENT=library` uses the
  * client libraries instead (`ws`, socket.io-client; client-drivers.ts), to compare the load generator's own cost.
  */
+import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { monotonicUs } from '../metrics.js';
 import { openClient, type LoadClient } from './client-drivers.js';
 import { openRawClient } from './raw-client.js';
@@ -16,6 +17,8 @@ import { readTimestampUs } from './payload.js';
 const MAX_SAMPLES = 200_000;
 
 const USE_LIBRARY = process.env.WSGATE_BENCH_LOAD_CLIENT === 'library';
+const loopDelay = monitorEventLoopDelay({ resolution: 5 });
+loopDelay.enable();
 
 const clients: LoadClient[] = [];
 let received = 0;
@@ -83,10 +86,19 @@ process.on('message', (message: WorkerCommand) => {
       received = 0;
       lastReceiveUs = 0;
       latenciesUs = [];
+      loopDelay.reset();
       send({ ev: 'reset' });
       break;
     case 'report':
-      send({ ev: 'report', received, lastReceiveUs, latenciesUs, closed });
+      send({
+        ev: 'report',
+        received,
+        lastReceiveUs,
+        latenciesUs,
+        closed,
+        loopDelayP99Ms: loopDelay.count > 0 ? loopDelay.percentile(99) / 1e6 : NaN,
+        loopDelayMaxMs: loopDelay.count > 0 ? loopDelay.max / 1e6 : NaN,
+      });
       break;
     case 'close':
       for (const client of clients) client.close();

@@ -46,6 +46,11 @@ export interface FanoutRun {
   loadCpuPercent: number;
   helperCpuPercent: number;
   latency: LatencySummary;
+  /** Event-loop delay p99 / max (ms) over the window: of the worst load process, and (wsgate) of the worst node. */
+  loadLoopDelayP99Ms: number;
+  loadLoopDelayMaxMs: number;
+  serverLoopDelayP99Ms?: number;
+  serverLoopDelayMaxMs?: number;
   publishErrors: number;
   /** Subscribers the server closed during the run (slow-consumer evictions). */
   evicted: number;
@@ -119,6 +124,10 @@ async function measure(
     loadCpuPercent: (loadCpuMs / wallMs) * 100,
     helperCpuPercent: (helperCpuMs / wallMs) * 100,
     latency: summarizeLatency(report.latenciesUs),
+    loadLoopDelayP99Ms: report.loopDelayP99Ms,
+    loadLoopDelayMaxMs: report.loopDelayMaxMs,
+    serverLoopDelayP99Ms: broker1?.loopDelayP99Ms,
+    serverLoopDelayMaxMs: broker1?.loopDelayMaxMs,
     publishErrors: published.errors,
     evicted: report.closed,
     stalled: published.stalled,
@@ -185,6 +194,10 @@ function describe(run: FanoutRun): string {
     `  ${run.target} fan-out ${what}: ${Math.round(run.deliveredPerSec)} msg/s, ${run.cpuUsPerMessage.toFixed(2)} µs CPU/msg, ` +
     `p50 ${run.latency.p50Ms.toFixed(2)} ms, p99 ${run.latency.p99Ms.toFixed(2)} ms, lost ${run.lost}, ` +
     `server ${run.serverCpuPercent.toFixed(0)}% load ${run.loadCpuPercent.toFixed(0)}%` +
-    (Number.isFinite(run.brokerMessagesPerPublication) ? `, broker msgs/pub ${run.brokerMessagesPerPublication.toFixed(2)}` : '')
+    (Number.isFinite(run.brokerMessagesPerPublication) ? `, broker msgs/pub ${run.brokerMessagesPerPublication.toFixed(2)}` : '') +
+    `, loop delay p99/max load ${run.loadLoopDelayP99Ms.toFixed(1)}/${run.loadLoopDelayMaxMs.toFixed(1)} ms` +
+    (run.serverLoopDelayP99Ms !== undefined && Number.isFinite(run.serverLoopDelayP99Ms)
+      ? ` server ${run.serverLoopDelayP99Ms.toFixed(1)}/${(run.serverLoopDelayMaxMs ?? NaN).toFixed(1)} ms`
+      : '')
   );
 }

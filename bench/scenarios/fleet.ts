@@ -4,6 +4,8 @@ import { exited, forkTs, nextMessage, stopChild } from '../processes.js';
 import type { ConnectResult, ConnectSpec, WorkerCommand, WorkerReport } from '../load/messages.js';
 
 const workerModule = fileURLToPath(new URL('../load/subscriber-worker.ts', import.meta.url));
+/** Node flags for the load processes, e.g. `--cpu-prof --cpu-prof-dir=/tmp/load-prof` to profile the load itself. */
+const loadFlags = process.env.WSGATE_BENCH_LOAD_FLAGS?.split(' ').filter(Boolean) ?? [];
 
 /** Sockets per load process: well under the 20,000 open-file limit, and few enough for one event loop to keep up. */
 const MAX_PER_WORKER = 4000;
@@ -23,6 +25,9 @@ export interface FleetReport {
   lastReceiveUs: number;
   latenciesUs: number[];
   closed: number;
+  /** The worst load process's event-loop delay (ms) since the last reset. */
+  loopDelayP99Ms: number;
+  loopDelayMaxMs: number;
 }
 
 /** Subscribers (or idle connections) spread over several child processes, driven together. */
@@ -35,7 +40,7 @@ export class SubscriberFleet {
 
   static async connect(spec: ConnectSpec, total: number, sampleEvery: number, concurrency: number) {
     const count = Math.max(MIN_WORKERS, Math.ceil(total / MAX_PER_WORKER));
-    const workers = Array.from({ length: count }, () => forkTs(workerModule));
+    const workers = Array.from({ length: count }, () => forkTs(workerModule, [], loadFlags));
     const fleet = new SubscriberFleet(workers);
     const results = await Promise.all(
       workers.map((worker, i) => {
@@ -82,6 +87,8 @@ export class SubscriberFleet {
       lastReceiveUs: Math.max(...reports.map((r) => r.lastReceiveUs)),
       latenciesUs: reports.flatMap((r) => r.latenciesUs),
       closed: reports.reduce((sum, r) => sum + r.closed, 0),
+      loopDelayP99Ms: Math.max(...reports.map((r) => r.loopDelayP99Ms)),
+      loopDelayMaxMs: Math.max(...reports.map((r) => r.loopDelayMaxMs)),
     };
   }
 

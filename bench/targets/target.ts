@@ -33,6 +33,10 @@ export interface BrokerCounters {
   received: number;
   /** Where the figures come from (node metrics, Redis CLIENT LIST, ...). */
   source: string;
+  /** wsgate: the worst node's event-loop delay p99 / max (ms) since the previous read (prom-client resets its
+   * histogram on every scrape of `/metrics`, so a read before and after a window gives that window's delay). */
+  loopDelayP99Ms?: number;
+  loopDelayMaxMs?: number;
 }
 
 export interface StartOptions {

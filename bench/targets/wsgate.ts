@@ -84,7 +84,9 @@ async function startNode(
 const stopNode = (node: ServerProcess): Promise<void> => stopChild(node.child, stopGraceMs);
 
 /** `wsgate_broker_publications_total{direction="sent"|"received"}` of one node's `GET /metrics`. */
-async function nodeBrokerCounters(port: number): Promise<{ sent: number; received: number } | undefined> {
+async function nodeBrokerCounters(
+  port: number,
+): Promise<{ sent: number; received: number; loopP99: number; loopMax: number } | undefined> {
   const response = await fetch(`http://127.0.0.1:${port}/metrics`);
   const text = await response.text();
   const read = (direction: string): number | undefined => {
@@ -93,7 +95,10 @@ async function nodeBrokerCounters(port: number): Promise<{ sent: number; receive
   };
   const sent = read('sent');
   const received = read('received');
-  return sent === undefined || received === undefined ? undefined : { sent, received };
+  const gauge = (name: string): number => Number(new RegExp(`^${name} (\\S+)$`, 'm').exec(text)?.[1] ?? NaN) * 1000;
+  const loopP99 = gauge('wsgate_process_nodejs_eventloop_lag_p99_seconds');
+  const loopMax = gauge('wsgate_process_nodejs_eventloop_lag_max_seconds');
+  return sent === undefined || received === undefined ? undefined : { sent, received, loopP99, loopMax };
 }
 
 async function sumBrokerCounters(nodes: ServerProcess[]): Promise<BrokerCounters> {
@@ -103,6 +108,8 @@ async function sumBrokerCounters(nodes: ServerProcess[]): Promise<BrokerCounters
     sent: counters.reduce((sum, c) => sum + c!.sent, 0),
     received: counters.reduce((sum, c) => sum + c!.received, 0),
     source: 'wsgate_broker_publications_total (GET /metrics of every node)',
+    loopDelayP99Ms: Math.max(...counters.map((c) => c!.loopP99)),
+    loopDelayMaxMs: Math.max(...counters.map((c) => c!.loopMax)),
   };
 }
 
