@@ -4,6 +4,8 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 bash scripts/install-system-deps.sh
+# Sources, tests and benchmarks typecheck before anything runs.
+npm run --silent typecheck
 # The gateway processes some tests spawn run the compiled CLI.
 npm run --silent build
 

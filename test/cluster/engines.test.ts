@@ -3,12 +3,13 @@
  * Redis, two Redis shards, a 3-master Redis Cluster, or NATS with Redis stores. Broker counters come from each node's
  * /metrics (`wsgate_broker_*`), so "one broker message per interested node" is checked on the real processes.
  */
+import { waitFor } from '../support/wait.js';
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import { HandshakeRefused, open } from '../helpers/client.js';
 import { ENGINE_SETUPS, startCluster, type Cluster, type EngineWorld } from './support/cluster.js';
 import { closeAll, connectUser, received, type Frame, type TestClient } from './support/clients.js';
-import { waitUntil, type BrokerCounters, type NodeProcess } from './support/node.js';
+import { type BrokerCounters, type NodeProcess } from './support/node.js';
 
 function delta(before: BrokerCounters, after: BrokerCounters): BrokerCounters {
   return {
@@ -123,7 +124,7 @@ for (const setup of ENGINE_SETUPS) {
       // The last subscriber leaving a node ends that node's broker subscription.
       const n2Before = counters[1]!.subscriptions;
       await subscribers[2]!.request({ type: 'unsubscribe', channel });
-      await waitUntil(async () => (await n2.broker()).subscriptions === n2Before - 1, 5_000, 'n2 unsubscribed on the broker');
+      await waitFor(async () => (await n2.broker()).subscriptions === n2Before - 1, 5_000, 'n2 unsubscribed on the broker');
       const afterUnsubscribe = await n2.broker();
       await publisher.request({ type: 'publish', channel, data: { seq: 6 } });
       await subscribers[0]!.waitFor((frame) => frame.type === 'message' && (frame.data as { seq: number }).seq === 6);

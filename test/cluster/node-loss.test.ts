@@ -3,6 +3,7 @@
  * a 2 s lease; client-SDK users reach them only through HAProxy and must come back on the remaining nodes and recover
  * the channel from history; observers on other nodes see each `leave` exactly once.
  */
+import { waitFor } from '../support/wait.js';
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import { CloseCode } from '../../src/protocol/close-codes.js';
@@ -10,7 +11,7 @@ import type { TestClient } from '../helpers/client.js';
 import { ENGINE_SETUPS, startCluster, type Cluster, type EngineWorld } from './support/cluster.js';
 import { closeAll, connectUser, received } from './support/clients.js';
 import { startHaproxy, type Balancer } from './support/haproxy.js';
-import { waitUntil, type NodeProcess } from './support/node.js';
+import { type NodeProcess } from './support/node.js';
 import { startRoamer, type Roamer } from './support/roamer.js';
 
 const LEASE_MS = 2_000;
@@ -106,7 +107,7 @@ describe('node loss behind HAProxy', { timeout: 90_000 }, () => {
     const reconnectMs = Date.now() - killedAt;
     for (const status of back) assert.ok([n1.nodeId, n2.nodeId, n4.nodeId].includes(status.node));
 
-    await waitUntil(async () => (await online('gone-user')).length === 0, PURGE_BOUND_MS + 2_000, 'gone-user purged from the registry');
+    await waitFor(async () => (await online('gone-user')).length === 0, PURGE_BOUND_MS + 2_000, 'gone-user purged from the registry');
     const purgedMs = Date.now() - killedAt;
     assert.ok(purgedMs <= PURGE_BOUND_MS, `registry purged after ${purgedMs} ms (bound ${PURGE_BOUND_MS} ms)`);
     assert.ok(!(await presentUsers()).includes('gone-user'), 'presence purged');
@@ -120,7 +121,7 @@ describe('node loss behind HAProxy', { timeout: 90_000 }, () => {
     const after = await publish();
     await Promise.all(victims.map((victim) => victim.hasSeen(after)));
     for (const victim of victims) assert.deepEqual(victim.seqs, [before, ...missed, after], `${victim.user} got every publication once, in order`);
-    await waitUntil(async () => (await balancer.states())[balancer.serverOf(n3)]!.startsWith('DOWN'), 5_000, 'HAProxy marks the killed node DOWN');
+    await waitFor(async () => (await balancer.states())[balancer.serverOf(n3)]!.startsWith('DOWN'), 5_000, 'HAProxy marks the killed node DOWN');
     console.log(`[node loss] SIGKILL: clients back on other nodes after ${reconnectMs} ms, registry and presence purged after ${purgedMs} ms (lease ${LEASE_MS} ms)`);
   });
 

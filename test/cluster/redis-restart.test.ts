@@ -9,7 +9,7 @@ import { after, before, describe, test } from 'node:test';
 import type { TestClient } from '../helpers/client.js';
 import { ENGINE_SETUPS, startCluster, type Cluster, type EngineWorld } from './support/cluster.js';
 import { closeAll, connectUser, received } from './support/clients.js';
-import { waitUntil, type NodeProcess } from './support/node.js';
+import { type NodeProcess } from './support/node.js';
 
 const FEED = 'feed:ticker';
 
@@ -57,7 +57,7 @@ describe('Redis restarted under traffic', { timeout: 90_000 }, () => {
 
       await world.redis!.stop();
       const downAt = Date.now();
-      await waitUntil(async () => {
+      await waitFor(async () => {
         const states = await Promise.all([n1, n2].map((node) => node.readiness()));
         return states.every(({ status, body }) => status === 503 && body.engine === 'down');
       }, 10_000, 'both nodes report the engine down');
@@ -68,12 +68,12 @@ describe('Redis restarted under traffic', { timeout: 90_000 }, () => {
       // While Redis is away a node degrades to local delivery (accepts publications for its own subscribers), so the
       // backend's calls keep answering; none of them may hang or take the node down.
       const attemptsBefore = outcomes.length;
-      await waitUntil(() => outcomes.length >= attemptsBefore + 3, 5_000, 'the backend keeps getting answers while Redis is away');
+      await waitFor(() => outcomes.length >= attemptsBefore + 3, 5_000, 'the backend keeps getting answers while Redis is away');
       const duringOutage = outcomes.slice(attemptsBefore);
 
       await world.redis!.restart();
       const upAt = Date.now();
-      await waitUntil(async () => {
+      await waitFor(async () => {
         const states = await Promise.all([n1, n2].map((node) => node.readiness()));
         return states.every(({ status, body }) => status === 200 && body.engine === 'up');
       }, 15_000, 'both nodes report the engine up again');

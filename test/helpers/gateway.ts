@@ -6,7 +6,10 @@ export const API_KEY = 'test-api-key-0123456789';
 export const JWT_SECRET = 'test-jwt-secret-0123456789';
 export const COOKIE_SECRET = 'test-cookie-secret-0123456789';
 
-type DeepPartial<T> = { [K in keyof T]?: T[K] extends object ? (T[K] extends unknown[] ? T[K] : DeepPartial<T[K]>) : T[K] };
+/** Config overrides: any subset, at any depth; list items may leave out keys that have defaults. */
+type DeepPartial<T> = {
+  [K in keyof T]?: T[K] extends ReadonlyArray<infer U> ? Array<U extends object ? DeepPartial<U> : U> : T[K] extends object ? DeepPartial<T[K]> : T[K];
+};
 
 /** The configuration tests start from: port 0, quiet logs, a few namespaces, fast pings. */
 export function testConfig(overrides: DeepPartial<Config> = {}): Readonly<Config> {

@@ -1,3 +1,4 @@
+import { waitFor } from '../../support/wait.js';
 import { spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
@@ -7,7 +8,7 @@ import { join } from 'node:path';
 import { renderHaproxyConfig } from '../../../deploy/haproxy/render-config.mjs';
 import { freePort } from '../../support/ports.js';
 import { exited, OutputTail, track } from './processes.js';
-import { waitUntil, type NodeProcess } from './node.js';
+import { type NodeProcess } from './node.js';
 
 export const HAPROXY_PATH = process.env.WSGATE_HAPROXY ?? '/usr/sbin/haproxy';
 
@@ -90,7 +91,7 @@ export async function startHaproxy(nodes: NodeProcess[], checkInterval = '300ms'
   };
 
   try {
-    await waitUntil(async () => {
+    await waitFor(async () => {
       if (child.exitCode !== null) throw new Error(`haproxy exited (${child.exitCode})`);
       const states = await balancer.states().catch(() => ({} as Record<string, string>));
       return Object.keys(states).length === nodes.length && Object.values(states).every((state) => state === 'UP');

@@ -1,3 +1,4 @@
+import { waitFor } from '../../support/wait.js';
 import { spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
@@ -135,7 +136,7 @@ export async function startNode(config: NodeConfig, readyTimeoutMs = 15_000): Pr
   };
 
   try {
-    await waitUntil(async () => (await node.readiness().catch(() => ({ status: 0 }))).status === 200, readyTimeoutMs, `node ${config.nodeId} /readyz`);
+    await waitFor(async () => (await node.readiness().catch(() => ({ status: 0 }))).status === 200, readyTimeoutMs, `node ${config.nodeId} /readyz`);
   } catch (error) {
     await node.kill();
     throw failure((error as Error).message);
@@ -160,11 +161,3 @@ export async function readBrokerCounters(httpUrl: string): Promise<BrokerCounter
   };
 }
 
-/** Polls a condition no event announces (another process's state); `what` names it in the timeout error. */
-export async function waitUntil(condition: () => boolean | Promise<boolean>, timeoutMs: number, what: string, intervalMs = 25): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!(await condition())) {
-    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
-    await new Promise((resolveDelay) => setTimeout(resolveDelay, intervalMs));
-  }
-}
