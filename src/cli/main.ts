@@ -72,6 +72,8 @@ async function serve(options: ServeOptions): Promise<void> {
     process.exit(2);
   }
   const logger = createLogger(config.log.level);
+  // A promise that nobody awaited failing is a bug to fix, not a reason to drop every session of the node.
+  process.on('unhandledRejection', (reason) => logger.error({ err: reason }, 'unhandled rejection'));
   const gateway = await Gateway.create(config, { logger });
   const address = await gateway.listen();
   if (options.dev) {
