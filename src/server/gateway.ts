@@ -18,6 +18,7 @@ import type { Config } from './config/schema.js';
 import { createEngine } from './engine/create.js';
 import { HttpActionRouter } from './rpc/http-action-router.js';
 import { ActionRoutes } from './rpc/action-routes.js';
+import { RegisteredRoutes } from './rpc/registered-routes.js';
 import type { Engine } from './engine/engine.js';
 import { DeliveryService } from './hub/delivery.js';
 import { Hub } from './hub/hub.js';
@@ -27,7 +28,7 @@ import { createLogger, type Logger } from './observability/logger.js';
 import { Metrics } from './observability/metrics.js';
 import { FlushScheduler } from './session/flush-scheduler.js';
 import { LivenessMonitor } from './session/liveness.js';
-import { noRoutes, RequestHandler, type ActionRouter } from './session/request-handler.js';
+import { RequestHandler, type ActionRouter } from './session/request-handler.js';
 import { SessionLifecycle } from './session/session-lifecycle.js';
 import { Session } from './session/session.js';
 import { HandshakeHandler, type AcceptedConnection } from './transport/handshake.js';
@@ -58,6 +59,7 @@ export class Gateway implements GatewayContext {
   readonly tickets: TicketService;
   readonly authenticator: Authenticator;
   readonly origins: OriginPolicy;
+  readonly registeredRoutes: RegisteredRoutes;
 
   private readonly requests: RequestHandler;
   private readonly scheduler = new FlushScheduler();
@@ -90,9 +92,9 @@ export class Gateway implements GatewayContext {
     this.channels = new ChannelService(config, this.rules, engine, this.hub, this.delivery, this.nodeId, this.logger);
     this.lifecycle = new SessionLifecycle(config, this.nodeId, engine, this.hub, this.channels, this.delivery, this.metrics, this.logger);
     this.inbox = new InboxDispatcher(this.hub, this.lifecycle, this.channels, this.logger);
-    const actions = options.actions ?? (config.actions.routes.length > 0
-      ? new HttpActionRouter(new ActionRoutes(config.actions.routes), this.nodeId, config.actions.maxPending, this.logger)
-      : noRoutes);
+    this.registeredRoutes = new RegisteredRoutes(engine.actionRoutes, this.logger);
+    const actions = options.actions
+      ?? new HttpActionRouter(new ActionRoutes(config.actions.routes), this.registeredRoutes, this.nodeId, config.actions.maxPending, this.logger);
     this.requests = new RequestHandler(config, this.rules, this.channels, this.delivery, actions, this.metrics, this.logger);
     this.tickets = new TicketService(engine.tickets, config.auth.tickets);
     const jwt = config.auth.jwt;

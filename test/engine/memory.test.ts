@@ -10,6 +10,8 @@ import { presenceContract } from './contracts/presence.js';
 import { registryContract } from './contracts/registry.js';
 import { ticketsContract } from './contracts/tickets.js';
 import { idempotencyContract } from './contracts/idempotency.js';
+import { actionRoutesContract } from './contracts/action-routes.js';
+import { MemoryActionRouteStore } from '../../src/server/engine/action-routes/memory.js';
 import { MemoryIdempotencyStore } from '../../src/server/engine/idempotency/memory.js';
 import type { World } from './contracts/world.js';
 
@@ -54,5 +56,9 @@ ticketsContract('memory', async () => {
 // Like tickets, one idempotency store serves every in-process node of a MemoryCluster.
 idempotencyContract('memory', async () => {
   const store = new MemoryIdempotencyStore();
+  return { instance: async () => store, close: async () => {} };
+});
+actionRoutesContract('memory', async () => {
+  const store = new MemoryActionRouteStore();
   return { instance: async () => store, close: async () => {} };
 });

@@ -3,11 +3,13 @@ import type { RedisKeyspace } from '../../src/server/engine/keyspace/keyspace.js
 import { ShardedKeyspace } from '../../src/server/engine/keyspace/sharded.js';
 import { uniquePrefix } from '../support/prefix.js';
 import type { Broker } from '../../src/server/engine/broker/broker.js';
+import { RedisActionRouteStore } from '../../src/server/engine/action-routes/redis.js';
 import { RedisHistoryStore } from '../../src/server/engine/history/redis.js';
 import { RedisIdempotencyStore } from '../../src/server/engine/idempotency/redis.js';
 import { RedisPresenceStore } from '../../src/server/engine/presence/redis.js';
 import { RedisRegistry } from '../../src/server/engine/registry/redis.js';
 import { RedisTicketStore } from '../../src/server/engine/tickets/redis.js';
+import { actionRoutesContract } from './contracts/action-routes.js';
 import { historyContract } from './contracts/history.js';
 import { idempotencyContract } from './contracts/idempotency.js';
 import { presenceContract } from './contracts/presence.js';
@@ -63,13 +65,14 @@ export async function deleteKeys(url: string, prefix: string): Promise<void> {
   }
 }
 
-/** Runs every store contract (registry, presence, history, tickets, idempotency) on the keyspaces `makeKeyspace` builds. */
+/** Runs every store contract (registry, presence, history, tickets, idempotency, action routes) on the keyspaces `makeKeyspace` builds. */
 export function redisStoreContracts(name: string, makeKeyspace: KeyspaceMaker, cleanupUrls?: () => string[]): void {
   registryContract(name, redisWorlds('registry', makeKeyspace, (keyspace) => new RedisRegistry(keyspace), cleanupUrls));
   presenceContract(name, redisWorlds('presence', makeKeyspace, (keyspace) => new RedisPresenceStore(keyspace), cleanupUrls));
   historyContract(name, redisWorlds('history', makeKeyspace, (keyspace) => new RedisHistoryStore(keyspace), cleanupUrls));
   ticketsContract(name, redisWorlds('tickets', makeKeyspace, (keyspace) => new RedisTicketStore(keyspace), cleanupUrls));
   idempotencyContract(name, redisWorlds('idempotency', makeKeyspace, (keyspace) => new RedisIdempotencyStore(keyspace), cleanupUrls));
+  actionRoutesContract(name, redisWorlds('routes', makeKeyspace, (keyspace) => new RedisActionRouteStore(keyspace), cleanupUrls));
 }
 
 /** A broker world: each node gets its own keyspace (own connections) under one prefix, and its own broker on it. */

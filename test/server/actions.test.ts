@@ -5,6 +5,9 @@ import type { AddressInfo } from 'node:net';
 import { connectAs } from '../helpers/client.js';
 import { waitFor } from '../support/wait.js';
 import { startGateway, type RunningGateway } from '../helpers/gateway.js';
+import { api } from '../api/api-client.js';
+import { SHARED_REDIS_URL } from '../support/servers.js';
+import { uniquePrefix } from '../support/prefix.js';
 
 /** A real backend over HTTP that owns the `order.*` actions. */
 function startBackend(): Promise<{ server: Server; url: string; calls: Array<{ body: Record<string, unknown>; headers: IncomingMessage['headers'] }> }> {
@@ -88,5 +91,44 @@ describe('application actions', () => {
     assert.equal((await carol.request({ type: 'billing.charge' })).code, 'BACKEND_ERROR');
     assert.equal((await carol.request({ type: 'shipping.quote' })).code, 'NO_ROUTE');
     await carol.close();
+  });
+});
+
+describe('action routes registered at run time', () => {
+  test('a backend registers on one node, every node routes to it, and removing it ends that', async () => {
+    const backend = await startBackend();
+    const engine = { kind: 'redis' as const, redisUrls: [SHARED_REDIS_URL], prefix: uniquePrefix('routes') };
+    const [a, b] = [await startGateway({ engine }), await startGateway({ engine })];
+    try {
+      const client = await connectAs(b, 'dora');
+      assert.equal((await client.request({ type: 'order.create', payload: { sku: 'R' } })).code, 'NO_ROUTE');
+
+      const registered = await api(a, 'POST', '/api/actions/routes', { match: 'order.*', url: backend.url, apiKey: 'registered-key', ttlSeconds: 30 });
+      assert.equal(registered.status, 200);
+      assert.equal(registered.body.match, 'order.*');
+      const listing = await api(b, 'GET', '/api/actions/routes');
+      assert.deepEqual(listing.body.registered.map((r: { match: string; url: string }) => [r.match, r.url]), [['order.*', backend.url]]);
+      assert.equal(JSON.stringify(listing.body).includes('registered-key'), false, 'the backend key is never shown');
+
+      // Node b reads registrations at most a second late.
+      let reply = await client.request({ type: 'order.create', payload: { sku: 'R' } });
+      await waitFor(async () => {
+        if (reply.type === 'reply') return true;
+        reply = await client.request({ type: 'order.create', payload: { sku: 'R' } });
+        return false;
+      }, 3_000, 'node b to route order.* to the registered backend');
+      assert.deepEqual(reply.payload, { orderId: 17, sku: 'R' });
+      assert.equal(backend.calls.at(-1)!.headers.authorization, 'Bearer registered-key');
+
+      assert.deepEqual((await api(b, 'POST', '/api/actions/routes/remove', { match: 'order.*', url: backend.url })).body, { removed: true });
+      await waitFor(async () => (await client.request({ type: 'order.create' })).code === 'NO_ROUTE', 3_000, 'the route to be gone on node b');
+      assert.equal((await api(a, 'POST', '/api/actions/routes', { match: 'bad pattern!', url: backend.url })).body.code, 'BODY_INVALID');
+      assert.equal((await api(a, 'POST', '/api/actions/routes', { match: 'x.*', url: 'ftp://nope' })).body.code, 'BODY_INVALID');
+      await client.close();
+    } finally {
+      await Promise.all([a.stop(), b.stop()]);
+      backend.server.closeAllConnections();
+      backend.server.close();
+    }
   });
 });

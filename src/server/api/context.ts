@@ -11,6 +11,7 @@ import type { InboxDispatcher } from '../hub/inbox.js';
 import type { Logger } from '../observability/logger.js';
 import type { Metrics } from '../observability/metrics.js';
 import type { SessionLifecycle } from '../session/session-lifecycle.js';
+import type { RegisteredRoutes } from '../rpc/registered-routes.js';
 
 /** What the HTTP routes may use of the node. */
 export interface GatewayContext {
@@ -28,6 +29,7 @@ export interface GatewayContext {
   readonly authenticator: Authenticator;
   readonly origins: OriginPolicy;
   readonly metrics: Metrics;
+  readonly registeredRoutes: RegisteredRoutes;
   readonly logger: Logger;
   /** Where idempotent publications are remembered; a per-node memory store when absent. */
   /** True from the first shutdown signal on. */

@@ -2,6 +2,7 @@ import type { FastifyInstance } from 'fastify';
 import { Type, type Static } from '@sinclair/typebox';
 import { ApiKeyCheck } from './api-key.js';
 import type { GatewayContext } from './context.js';
+import { registerActionRoutes } from './routes/actions.js';
 import { registerBatchRoute, RouteTable } from './routes/batch.js';
 import { registerChannelRoutes } from './routes/channels.js';
 import { registerInfoRoutes } from './routes/info.js';
@@ -32,5 +33,6 @@ export function registerServerApi(api: FastifyInstance, context: GatewayContext)
   registerChannelRoutes(api, context);
   registerUserRoutes(api, context);
   registerInfoRoutes(api, context);
+  registerActionRoutes(api, context);
   registerBatchRoute(api, routes);
 }

@@ -1,4 +1,5 @@
 import type { Broker, BrokerHandler } from './broker/broker.js';
+import type { ActionRouteStore } from './action-routes/action-routes.js';
 import type { HistoryStore } from './history/history.js';
 import type { IdempotencyStore } from './idempotency/idempotency.js';
 import type { PresenceStore } from './presence/presence.js';
@@ -15,6 +16,8 @@ export interface Engine {
   readonly tickets: TicketStore;
   /** Answers of server API requests that carried an `Idempotency-Key`. */
   readonly idempotency: IdempotencyStore;
+  /** Action routes backends registered at run time. */
+  readonly actionRoutes: ActionRouteStore;
   start(nodeId: string, handler: BrokerHandler): Promise<void>;
   /** False while the backing store is unreachable (`/readyz` reports it). */
   isHealthy(): boolean;

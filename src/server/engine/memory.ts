@@ -3,6 +3,7 @@ import type { BrokerHandler } from './broker/broker.js';
 import type { Engine } from './engine.js';
 import { MemoryHistoryState, MemoryHistoryStore } from './history/memory.js';
 import { MemoryIdempotencyStore } from './idempotency/memory.js';
+import { MemoryActionRouteStore } from './action-routes/memory.js';
 import { MemoryPresenceState, MemoryPresenceStore } from './presence/memory.js';
 import { MemoryRegistry, MemoryRegistryState } from './registry/memory.js';
 import { MemoryTicketStore } from './tickets/memory.js';
@@ -15,6 +16,7 @@ export class MemoryCluster {
   readonly history = new MemoryHistoryState();
   readonly tickets = new MemoryTicketStore();
   readonly idempotency = new MemoryIdempotencyStore();
+  readonly actionRoutes = new MemoryActionRouteStore();
 }
 
 /** Everything in this process's memory: the default engine, and the reference for the others. */
@@ -26,6 +28,7 @@ export class MemoryEngine implements Engine {
   readonly history: MemoryHistoryStore;
   readonly tickets: MemoryTicketStore;
   readonly idempotency: MemoryIdempotencyStore;
+  readonly actionRoutes: MemoryActionRouteStore;
   private readonly ownsTickets: boolean;
 
   constructor(cluster?: MemoryCluster) {
@@ -35,6 +38,7 @@ export class MemoryEngine implements Engine {
     this.history = new MemoryHistoryStore(cluster?.history);
     this.tickets = cluster?.tickets ?? new MemoryTicketStore();
     this.idempotency = cluster?.idempotency ?? new MemoryIdempotencyStore();
+    this.actionRoutes = cluster?.actionRoutes ?? new MemoryActionRouteStore();
     this.ownsTickets = !cluster;
   }
 

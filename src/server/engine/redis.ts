@@ -2,6 +2,7 @@ import type { Broker, BrokerHandler } from './broker/broker.js';
 import type { Engine, EngineKind } from './engine.js';
 import { RedisHistoryStore } from './history/redis.js';
 import { RedisIdempotencyStore } from './idempotency/redis.js';
+import { RedisActionRouteStore } from './action-routes/redis.js';
 import type { RedisKeyspace } from './keyspace/keyspace.js';
 import { RedisPresenceStore } from './presence/redis.js';
 import { RedisRegistry } from './registry/redis.js';
@@ -29,6 +30,7 @@ export class RedisEngine implements Engine {
   readonly history: RedisHistoryStore;
   readonly tickets: RedisTicketStore;
   readonly idempotency: RedisIdempotencyStore;
+  readonly actionRoutes: RedisActionRouteStore;
   private readonly keyspace: RedisKeyspace;
 
   constructor(parts: RedisEngineParts) {
@@ -40,6 +42,7 @@ export class RedisEngine implements Engine {
     this.history = new RedisHistoryStore(parts.keyspace);
     this.tickets = new RedisTicketStore(parts.keyspace);
     this.idempotency = new RedisIdempotencyStore(parts.keyspace);
+    this.actionRoutes = new RedisActionRouteStore(parts.keyspace);
   }
 
   /** Connects the stores, then the broker (inbox subscribed). Rejects, naming the server, when one is unreachable. */

@@ -4,6 +4,7 @@ import type { ParsedFrame } from '../session/client-frames.js';
 import type { ActionRouter } from '../session/request-handler.js';
 import type { Session } from '../session/session.js';
 import type { ActionRoutes } from './action-routes.js';
+import type { RegisteredRoutes } from './registered-routes.js';
 
 /** What a backend receives for each application action. */
 export interface ActionCall {
@@ -15,7 +16,8 @@ export interface ActionCall {
 }
 
 /**
- * Routes application actions to the backend that owns their type, over HTTP: `POST <url>` with an ActionCall. The
+ * Routes application actions to the backend that owns their type — the configured routes first, then those backends
+ * registered at run time — over HTTP: `POST <url>` with an ActionCall. The
  * backend answers `200 {payload}` (sent to the client as `reply`), `204` (nothing to say), or an error status; it may
  * also push later through the server API by session, user or channel. Calls in flight are bounded per node.
  */
@@ -24,6 +26,7 @@ export class HttpActionRouter implements ActionRouter {
 
   constructor(
     private readonly routes: ActionRoutes,
+    private readonly registered: RegisteredRoutes,
     private readonly nodeId: string,
     private readonly maxPending: number,
     private readonly logger: Logger,
@@ -31,7 +34,7 @@ export class HttpActionRouter implements ActionRouter {
 
   async route(session: Session, parsed: ParsedFrame & { kind: 'action' }): Promise<unknown | undefined> {
     const { action } = parsed;
-    const route = this.routes.lookup(action.type);
+    const route = this.routes.lookup(action.type) ?? (await this.registered.lookup(action.type));
     if (!route) throw new WsgateError('NO_ROUTE', `no backend handles "${action.type}"`);
     if (this.pending >= this.maxPending) throw new WsgateError('RATE_LIMITED', 'too many actions in flight on this node', { retryAfter: 1 });
     const call: ActionCall = {

@@ -1,0 +1,42 @@
+import type { ActionRouteStore } from '../engine/action-routes/action-routes.js';
+import type { Logger } from '../observability/logger.js';
+import { ActionRoutes, type ActionRoute } from './action-routes.js';
+
+/**
+ * The routes backends registered, as this node sees them: read from the engine at most once per `maxAgeMs`, so a
+ * registration made on any node takes effect everywhere within that time. When the store cannot be read the last
+ * table stays in use.
+ */
+export class RegisteredRoutes {
+  private table = new ActionRoutes([]);
+  private fetchedAt = 0;
+  private refreshing?: Promise<void>;
+
+  constructor(private readonly store: ActionRouteStore, private readonly logger: Logger, private readonly maxAgeMs = 1_000) {}
+
+  async lookup(type: string): Promise<ActionRoute | null> {
+    if (Date.now() - this.fetchedAt > this.maxAgeMs) await this.refresh();
+    return this.table.lookup(type);
+  }
+
+  /** Forgets the table, so the next lookup reads the store (after a registration on this node). */
+  invalidate(): void {
+    this.fetchedAt = 0;
+  }
+
+  private refresh(): Promise<void> {
+    this.refreshing ??= this.store
+      .list()
+      .then(
+        (routes) => {
+          this.table = new ActionRoutes(routes);
+        },
+        (error: unknown) => this.logger.warn({ err: error }, 'could not read registered action routes'),
+      )
+      .finally(() => {
+        this.fetchedAt = Date.now();
+        this.refreshing = undefined;
+      });
+    return this.refreshing;
+  }
+}
