@@ -27,9 +27,14 @@ interface Profile {
   endTime: number;
 }
 
-const { values, positionals } = parseArgs({ allowPositionals: true, options: { top: { type: 'string', default: '25' } } });
+const { values, positionals } = parseArgs({
+  allowPositionals: true,
+  options: { top: { type: 'string', default: '25' }, skip: { type: 'string', default: '0' } },
+});
+/** Leave out the first `--skip` seconds of each profile (start-up: module loading, JIT), to see a steady state. */
+const skipUs = Number(values.skip) * 1e6;
 if (positionals.length === 0) {
-  console.error('usage: node --import tsx bench/cpuprofile-summary.ts <file.cpuprofile>... [--top N]');
+  console.error('usage: node --import tsx bench/cpuprofile-summary.ts <file.cpuprofile>... [--top N] [--skip seconds]');
   process.exit(2);
 }
 
@@ -47,8 +52,11 @@ for (const path of positionals) {
   for (const node of profile.nodes) labelOf.set(node.id, label(node.callFrame));
   const selfUs = new Map<string, number>();
   let totalUs = 0;
+  let elapsedUs = 0;
   for (let i = 0; i < profile.samples.length; i++) {
     const delta = profile.timeDeltas[i] ?? 0;
+    elapsedUs += delta;
+    if (elapsedUs < skipUs) continue;
     const key = labelOf.get(profile.samples[i]!) ?? '?';
     selfUs.set(key, (selfUs.get(key) ?? 0) + delta);
     totalUs += delta;

@@ -1,4 +1,4 @@
-import type { ChildProcess } from 'node:child_process';
+import { execFileSync, type ChildProcess } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { exited, forkTs, nextMessage, stopChild } from '../processes.js';
 import { readCpuMsOf, summarizeLatency, type LatencySummary } from '../metrics.js';
@@ -158,6 +158,7 @@ export async function runFanout(target: Target, running: RunningTarget, plan: Fa
     } satisfies PublisherCommand);
     const outcome = await connected;
     if (outcome.ev === 'failed') throw new Error(`publisher could not connect: ${outcome.error}`);
+    pinCpus(running, [...fleet.pids, publisher.pid ?? 0], log);
     // Warm-up, not reported: lets V8 optimise the server's hot path before anything is measured.
     await measure(target.name, plan, running, fleet, publisher, { cmd: 'rate', rate: plan.ratesPerSec[0], durationMs: 1000 });
     for (const rate of plan.ratesPerSec) {
@@ -183,6 +184,24 @@ export async function runFanout(target: Target, running: RunningTarget, plan: Fa
     await fleet.close();
   }
   return runs;
+}
+
+/**
+ * `WSGATE_BENCH_PIN=server:0,load:1` pins the server processes (all their threads) to the listed CPUs and the load
+ * processes to theirs (`taskset`), so the two stop competing for a core; other work on the machine is not pinned.
+ * Used to tell the server's own latency from the time subscribers wait for a CPU.
+ */
+function pinCpus(running: RunningTarget, loadPids: number[], log: (line: string) => void): void {
+  const spec = process.env.WSGATE_BENCH_PIN;
+  if (!spec) return;
+  const cpus = Object.fromEntries(spec.split(/[;\s]+/).filter(Boolean).map((part) => part.split(':') as [string, string]));
+  const pin = (list: string | undefined, pids: number[]): void => {
+    if (!list) return;
+    for (const pid of pids) execFileSync('taskset', ['-a', '-p', '-c', list, String(pid)], { stdio: 'ignore' });
+  };
+  pin(cpus.server, [...running.serverPids, ...running.helperPids]);
+  pin(cpus.load, loadPids);
+  log(`  pinned: server on CPU ${cpus.server ?? 'any'}, load on CPU ${cpus.load ?? 'any'}`);
 }
 
 function describe(run: FanoutRun): string {
