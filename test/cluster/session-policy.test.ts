@@ -48,7 +48,12 @@ describe('session policy across three gateway processes', { timeout: 90_000 }, (
         if (closes.length === CONCURRENT - 1) allButOne.resolve();
       });
     }
-    await within(allButOne.promise, 10_000, `${CONCURRENT - 1} of ${CONCURRENT} sessions closed`);
+    await within(allButOne.promise, 10_000, `${CONCURRENT - 1} of ${CONCURRENT} sessions closed`).catch((error: Error) => {
+      // Say what each racer saw, so a failure can be understood from the log alone.
+      const open = racers.filter((client) => !closes.some((closed) => closed.client === client));
+      const seen = open.map((client) => client.frames.map((frame) => frame.type === 'welcome' ? `welcome:${String(frame.session)}@${String(frame.node)}` : frame.type).join(','));
+      throw new Error(`${error.message}; closed with ${JSON.stringify(closes.map((closed) => closed.code))}; still open: ${JSON.stringify(seen)}`);
+    });
     const survivors = racers.filter((client) => !closes.some((closed) => closed.client === client));
     assert.equal(survivors.length, 1);
     const survivor = survivors[0]!;

@@ -41,9 +41,13 @@ export class SessionLifecycle {
       return false;
     }
     session.registered = true;
+    // The sessions this one displaced are gone from the registry: they must be closed even when this session is itself
+    // already ending (kicked in turn by a newer one, or the client left), or they would live on unregistered.
+    const kicks = result.kicked.length > 0
+      ? this.delivery.disconnectSessions(result.kicked, { code: CloseCode.KICKED, reason: 'replaced by a newer session of the same user', reconnect: false })
+      : Promise.resolve();
     if (session.closing) {
-      // The client left while the registry was deciding.
-      await this.cleanup(session);
+      await Promise.all([kicks, this.cleanup(session)]);
       return false;
     }
     this.metrics.connections.inc({ auth: session.identity.method });
@@ -52,12 +56,8 @@ export class SessionLifecycle {
       pingInterval: this.config.ws.pingIntervalMs,
     };
     session.send(welcome);
-    if (result.kicked.length > 0) {
-      await this.delivery.disconnectSessions(result.kicked, {
-        code: CloseCode.KICKED, reason: 'replaced by a newer session of the same user', reconnect: false,
-      });
-    }
     this.scheduleExpiry(session);
+    await kicks;
     return true;
   }
 
