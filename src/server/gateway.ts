@@ -30,7 +30,7 @@ import { FlushScheduler } from './session/flush-scheduler.js';
 import { LivenessMonitor } from './session/liveness.js';
 import { RequestHandler, type ActionRouter } from './session/request-handler.js';
 import { SessionLifecycle } from './session/session-lifecycle.js';
-import { Session } from './session/session.js';
+import { Session, type SessionEnvironment } from './session/session.js';
 import { HandshakeHandler, type AcceptedConnection } from './transport/handshake.js';
 
 export interface GatewayOptions {
@@ -112,6 +112,16 @@ export class Gateway implements GatewayContext {
     });
     this.metrics.observeHub({ channels: () => this.hub.channelCount, deliveries: () => this.hub.stats.deliveries });
     this.lease = new NodeLease({ node: this.nodeId, startedAt: this.startedAt, host: hostname() }, engine, this.channels, config.engine.leaseMs, this.logger);
+    this.sessionEnvironment = {
+      sendQueueBytes: config.ws.sendQueueBytes,
+      rawWrites: !config.ws.perMessageDeflate,
+      scheduler: this.scheduler,
+      traffic: this.metrics.traffic,
+      onSlowConsumer: (slow) => {
+        this.metrics.slowConsumers.inc();
+        this.lifecycle.disconnect(slow, { code: CloseCode.SLOW_CONSUMER, reason: 'client did not read fast enough', reconnect: true });
+      },
+    };
   }
 
   /** Builds a node from a validated config; call `listen()` to serve. */
@@ -179,18 +189,7 @@ export class Gateway implements GatewayContext {
   }
 
   private accept({ ws, socket, identity, protocol, client }: AcceptedConnection): void {
-    const session = new Session({
-      id: randomBytes(12).toString('base64url'),
-      identity, ws, socket, client, protocol,
-      sendQueueBytes: this.config.ws.sendQueueBytes,
-      rawWrites: !this.config.ws.perMessageDeflate,
-      scheduler: this.scheduler,
-      traffic: this.metrics.traffic,
-      onSlowConsumer: (slow) => {
-        this.metrics.slowConsumers.inc();
-        this.lifecycle.disconnect(slow, { code: CloseCode.SLOW_CONSUMER, reason: 'client did not read fast enough', reconnect: true });
-      },
-    });
+    const session = new Session({ id: randomBytes(12).toString('base64url'), identity, ws, socket, client, protocol }, this.sessionEnvironment);
     this.wireSocket(session, ws);
     if (this.draining) {
       // A handshake that was past the admission check when the drain began.
@@ -203,25 +202,43 @@ export class Gateway implements GatewayContext {
     });
   }
 
+  private readonly sessionEnvironment: SessionEnvironment;
+
   private wireSocket(session: Session, ws: WebSocket): void {
     this.openSockets++;
-    ws.on('message', (data, isBinary) => {
+    (ws as SessionSocket)[SESSION] = session;
+    ws.on('message', this.socketListeners.message);
+    ws.on('pong', this.socketListeners.pong);
+    ws.on('error', this.socketListeners.error);
+    ws.on('close', this.socketListeners.close);
+  }
+
+  /**
+   * One set of listeners for every socket (the session rides on the socket): a closure per listener per connection is
+   * memory that idle connections would carry for nothing.
+   */
+  private readonly socketListeners = ((gateway: Gateway) => ({
+    message(this: WebSocket, data: WebSocket.RawData, isBinary: boolean) {
+      const session = sessionOf(this);
       session.lastSeen = Date.now();
       session.awaitingPong = false;
       if (session.closing) return;
-      if (isBinary) this.requests.handleBinary(session);
-      else void this.requests.handleText(session, (data as Buffer).toString('utf8'));
-    });
-    ws.on('pong', () => {
+      if (isBinary) gateway.requests.handleBinary(session);
+      else void gateway.requests.handleText(session, (data as Buffer).toString('utf8'));
+    },
+    pong(this: WebSocket) {
+      const session = sessionOf(this);
       session.awaitingPong = false;
       session.lastSeen = Date.now();
-    });
-    ws.on('error', (error) => this.logger.debug({ err: error, session: session.id }, 'session socket error'));
-    ws.on('close', () => {
-      this.openSockets--;
-      void this.lifecycle.cleanup(session);
-    });
-  }
+    },
+    error(this: WebSocket, error: Error) {
+      gateway.logger.debug({ err: error, session: sessionOf(this).id }, 'session socket error');
+    },
+    close(this: WebSocket) {
+      gateway.openSockets--;
+      void gateway.lifecycle.cleanup(sessionOf(this));
+    },
+  }))(this);
 
   /**
    * Graceful drain: refuse new sessions (readyz fails, upgrades get 503), tell sessions to reconnect elsewhere in
@@ -293,6 +310,13 @@ export class Gateway implements GatewayContext {
   private async waitForSessions(deadline: number): Promise<void> {
     while ((this.hub.sessions.size > 0 || this.openSockets > 0) && Date.now() < deadline) await delay(20);
   }
+}
+
+const SESSION = Symbol('wsgate.session');
+type SessionSocket = WebSocket & { [SESSION]: Session };
+
+function sessionOf(ws: WebSocket): Session {
+  return (ws as SessionSocket)[SESSION];
 }
 
 function delay(ms: number): Promise<void> {

@@ -74,7 +74,7 @@ describe('bad input from clients', () => {
     const client = await connectAs(gw, 'huge');
     client.ws.send(JSON.stringify({ type: 'publish', id: 1, channel: 'chat:calm', data: 'x'.repeat(2048) }));
     assert.equal((await client.closed).code, 1009);
-    await waitFor(() => gw.gateway.hub.userSessions('huge').size === 0);
+    await waitFor(() => gw.gateway.hub.userSessions('huge').length === 0);
   });
 
   test('too many bad frames in a row closes the session with 4005', async () => {

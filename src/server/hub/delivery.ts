@@ -84,7 +84,7 @@ export class DeliveryService {
       targeted++;
       if (record.node !== this.nodeId) remoteNodes.add(record.node);
     }
-    if (this.hub.userSessions(user).size > 0) this.hub.deliverToUser(user, PreparedFrame.fromString(frameJson), exclude);
+    if (this.hub.userSessions(user).length > 0) this.hub.deliverToUser(user, PreparedFrame.fromString(frameJson), exclude);
     await this.sendToNodes(remoteNodes, { kind: 'user', user, frame: frameJson, ...(exclude ? { exclude } : {}) });
     return targeted;
   }

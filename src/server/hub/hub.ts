@@ -21,7 +21,8 @@ export interface HubDeliveryStats {
  */
 export class Hub {
   readonly sessions = new Map<string, Session>();
-  private readonly users = new Map<string, Set<Session>>();
+  /** user -> sessions; an array, since most users hold one or two and a Set per user costs more heap. */
+  private readonly users = new Map<string, Session[]>();
   private readonly channels = new Map<string, LocalChannel>();
   readonly stats: HubDeliveryStats = { deliveries: 0, publications: 0 };
 
@@ -30,9 +31,9 @@ export class Hub {
   addSession(session: Session): void {
     this.sessions.set(session.id, session);
     if (session.user !== null) {
-      let sessions = this.users.get(session.user);
-      if (!sessions) this.users.set(session.user, (sessions = new Set()));
-      sessions.add(session);
+      const sessions = this.users.get(session.user);
+      if (sessions) sessions.push(session);
+      else this.users.set(session.user, [session]);
     }
   }
 
@@ -41,15 +42,16 @@ export class Hub {
     if (this.sessions.get(session.id) === session) this.sessions.delete(session.id);
     if (session.user !== null) {
       const sessions = this.users.get(session.user);
-      sessions?.delete(session);
-      if (sessions?.size === 0) this.users.delete(session.user);
+      const index = sessions?.indexOf(session) ?? -1;
+      if (index !== -1) sessions!.splice(index, 1);
+      if (sessions?.length === 0) this.users.delete(session.user);
     }
     const channels = [...session.subscriptions.keys()];
     for (const channel of channels) this.removeSubscriber(channel, session);
     return channels;
   }
 
-  userSessions(user: string): ReadonlySet<Session> {
+  userSessions(user: string): readonly Session[] {
     return this.users.get(user) ?? EMPTY;
   }
 
@@ -126,4 +128,4 @@ export class Hub {
   }
 }
 
-const EMPTY: ReadonlySet<Session> = new Set();
+const EMPTY: readonly Session[] = [];

@@ -4,7 +4,7 @@ import type { StreamPosition } from '../../protocol/frames.js';
 import type { Identity } from '../auth/identity.js';
 import type { ClientInfo } from '../engine/registry/registry.js';
 import { TokenBucket } from '../limits/token-bucket.js';
-import { TrafficCounters } from '../observability/traffic.js';
+import type { TrafficCounters } from '../observability/traffic.js';
 import { PreparedFrame } from '../transport/prepared-frame.js';
 import type { FlushScheduler } from './flush-scheduler.js';
 import { disconnectFrame } from './server-frames.js';
@@ -18,6 +18,7 @@ export interface SubscriptionState {
   namespace: string;
 }
 
+/** What one connection brings. */
 export interface SessionOptions {
   id: string;
   identity: Identity;
@@ -25,14 +26,18 @@ export interface SessionOptions {
   socket: Socket;
   client: ClientInfo;
   protocol: string;
+}
+
+/** What every session of a node shares: one object per node, so a session holds a single pointer to it. */
+export interface SessionEnvironment {
   /** Bytes buffered (socket + queue) above which the session is evicted as a slow consumer. */
   sendQueueBytes: number;
   /** Write frames straight to the socket (no per-message compression negotiated). */
   rawWrites: boolean;
   scheduler: FlushScheduler;
   onSlowConsumer(session: Session): void;
-  /** The node's frame and byte counters (metrics); a private set when absent. */
-  traffic?: TrafficCounters;
+  /** The node's frame and byte counters (metrics). */
+  traffic: TrafficCounters;
 }
 
 /** Queued bytes up to which a flush copies the frames into one buffer for one write; larger batches use writev. */
@@ -52,7 +57,8 @@ export class Session {
   readonly client: ClientInfo;
   readonly protocol: string;
   readonly connectedAt = Date.now();
-  readonly subscriptions = new Map<string, SubscriptionState>();
+  /** Made on first use: most sessions of a large deployment are idle, and an empty Map still costs heap. */
+  private subscriptionMap?: Map<string, SubscriptionState>;
 
   /** True from the moment the gateway decided to end the session; nothing more is delivered. */
   closing = false;
@@ -70,11 +76,11 @@ export class Session {
   private queue: PreparedFrame[] = [];
   private queuedBytes = 0;
   private dirty = false;
-  private readonly buckets = new Map<string, TokenBucket>();
+  private buckets?: Map<string, TokenBucket>;
   private readonly traffic: TrafficCounters;
 
-  constructor(private readonly options: SessionOptions) {
-    this.traffic = options.traffic ?? new TrafficCounters();
+  constructor(options: SessionOptions, private readonly env: SessionEnvironment) {
+    this.traffic = env.traffic;
     this.id = options.id;
     this.identity = options.identity;
     this.user = options.identity.user;
@@ -84,6 +90,11 @@ export class Session {
     this.socket = options.socket;
   }
 
+  /** The session's channel subscriptions. */
+  get subscriptions(): Map<string, SubscriptionState> {
+    return (this.subscriptionMap ??= new Map());
+  }
+
   /** Queues a frame; it is written with the others of this turn. Evicts the session when its buffers are full. */
   enqueue(frame: PreparedFrame): void {
     if (this.closing) {
@@ -91,9 +102,9 @@ export class Session {
       return;
     }
     const size = frame.wire.length;
-    if (this.socket.writableLength + this.queuedBytes + size > this.options.sendQueueBytes) {
+    if (this.socket.writableLength + this.queuedBytes + size > this.env.sendQueueBytes) {
       this.traffic.framesDropped++;
-      this.options.onSlowConsumer(this);
+      this.env.onSlowConsumer(this);
       return;
     }
     this.push(frame, size);
@@ -104,7 +115,7 @@ export class Session {
     this.queuedBytes += size;
     if (!this.dirty) {
       this.dirty = true;
-      this.options.scheduler.schedule(this);
+      this.env.scheduler.schedule(this);
     }
   }
 
@@ -117,7 +128,7 @@ export class Session {
     const subscription = this.subscriptions.get(channel);
     if (!subscription) return;
     if (subscription.pending) {
-      if (subscription.pending.length >= MAX_PENDING_FRAMES) this.options.onSlowConsumer(this);
+      if (subscription.pending.length >= MAX_PENDING_FRAMES) this.env.onSlowConsumer(this);
       else subscription.pending.push(frame);
       return;
     }
@@ -150,7 +161,7 @@ export class Session {
     }
     const traffic = this.traffic;
     for (const frame of queue) traffic.countOut(frame.payload, frame.wire.length);
-    if (this.options.rawWrites) {
+    if (this.env.rawWrites) {
       if (queue.length === 1) {
         this.socket.write(queue[0]!.wire);
         return;
@@ -174,6 +185,7 @@ export class Session {
 
   /** Takes a token of the class's bucket; 0 when allowed, else seconds to wait. */
   takeToken(key: string, limit: { rate: number; burst: number }): number {
+    this.buckets ??= new Map();
     let bucket = this.buckets.get(key);
     if (!bucket) this.buckets.set(key, (bucket = new TokenBucket(limit.rate, limit.burst)));
     return bucket.take();

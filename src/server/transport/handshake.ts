@@ -56,9 +56,12 @@ export class HandshakeHandler {
     this.connectLimiter = config.limits.connectRate > 0 ? new ConnectRateLimiter(config.limits.connectRate, config.limits.connectBurst) : null;
   }
 
+  /** Shared by every socket, so a connection does not keep a closure of its own for it. */
+  private readonly onSocketError = (error: Error): void => this.logger.debug({ err: error }, 'socket error');
+
   /** The HTTP server's `upgrade` listener. */
   readonly handleUpgrade = (req: IncomingMessage, socket: Duplex, head: Buffer): void => {
-    socket.on('error', (error) => this.logger.debug({ err: error }, 'socket error during handshake'));
+    socket.on('error', this.onSocketError);
     this.upgrade(req, socket as Socket, head).catch((error: unknown) => {
       const wsgateError = error instanceof WsgateError ? error : new WsgateError('INTERNAL', undefined, { cause: error });
       if (!(error instanceof WsgateError)) this.logger.error({ err: error }, 'handshake failed');
@@ -81,7 +84,11 @@ export class HandshakeHandler {
     const identity = await this.authenticator.authenticate(req, url.searchParams);
     if (socket.destroyed) return;
     const client: ClientInfo = { ip, userAgent: req.headers['user-agent']?.slice(0, 256), origin };
-    this.wss.handleUpgrade(req, socket, head, (ws) => this.onAccepted({ ws, socket, identity, protocol, client }));
+    this.wss.handleUpgrade(req, socket, head, (ws) => {
+      // From here ws handles the socket's errors (and re-emits them on the WebSocket).
+      socket.off('error', this.onSocketError);
+      this.onAccepted({ ws, socket, identity, protocol, client });
+    });
   }
 
   private refuse(socket: Duplex, error: WsgateError): void {

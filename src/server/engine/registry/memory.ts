@@ -3,7 +3,8 @@ import type { AddSessionResult, NodeInfo, Registry, SessionPolicy, SessionRecord
 /** Shared state of memory registries, so several nodes in one process see one registry. */
 export class MemoryRegistryState {
   readonly sessions = new Map<string, SessionRecord>();
-  readonly users = new Map<string, Map<string, SessionRecord>>();
+  /** user -> sessions; arrays, since a user holds few and a Map per user costs more heap. */
+  readonly users = new Map<string, SessionRecord[]>();
   readonly nodes = new Map<string, Set<string>>();
   readonly leases = new Map<string, { info: NodeInfo; expiresAt: number }>();
 }
@@ -16,11 +17,11 @@ export class MemoryRegistry implements Registry {
   async addSession(record: SessionRecord, policy: SessionPolicy): Promise<AddSessionResult> {
     const kicked: SessionRecord[] = [];
     if (record.user !== null && policy.max > 0) {
-      const existing = this.state.users.get(record.user);
-      const count = existing?.size ?? 0;
+      const existing = (this.state.users.get(record.user) ?? []).filter((other) => other.session !== record.session);
+      const count = existing.length;
       if (count >= policy.max) {
         if (policy.onLimit === 'reject-new') return { accepted: false, reason: 'session-limit' };
-        const oldestFirst = [...existing!.values()].sort((a, b) => a.connectedAt - b.connectedAt);
+        const oldestFirst = [...existing].sort((a, b) => a.connectedAt - b.connectedAt);
         for (const old of oldestFirst.slice(0, count - policy.max + 1)) {
           this.remove(old.session);
           kicked.push(old);
@@ -29,9 +30,14 @@ export class MemoryRegistry implements Registry {
     }
     this.state.sessions.set(record.session, record);
     if (record.user !== null) {
-      let sessions = this.state.users.get(record.user);
-      if (!sessions) this.state.users.set(record.user, (sessions = new Map()));
-      sessions.set(record.session, record);
+      const sessions = this.state.users.get(record.user);
+      if (!sessions) this.state.users.set(record.user, [record]);
+      else {
+        // Registering a session again (after an outage) replaces its record instead of adding a second one.
+        const index = sessions.findIndex((other) => other.session === record.session);
+        if (index === -1) sessions.push(record);
+        else sessions[index] = record;
+      }
     }
     let nodeSessions = this.state.nodes.get(record.node);
     if (!nodeSessions) this.state.nodes.set(record.node, (nodeSessions = new Set()));
@@ -49,8 +55,9 @@ export class MemoryRegistry implements Registry {
     this.state.sessions.delete(sessionId);
     if (record.user !== null) {
       const sessions = this.state.users.get(record.user);
-      sessions?.delete(sessionId);
-      if (sessions?.size === 0) this.state.users.delete(record.user);
+      const index = sessions?.findIndex((other) => other.session === sessionId) ?? -1;
+      if (index !== -1) sessions!.splice(index, 1);
+      if (sessions?.length === 0) this.state.users.delete(record.user);
     }
     const nodeSessions = this.state.nodes.get(record.node);
     nodeSessions?.delete(sessionId);
@@ -64,7 +71,7 @@ export class MemoryRegistry implements Registry {
 
   async getUserSessions(user: string): Promise<SessionRecord[]> {
     const sessions = this.state.users.get(user);
-    return sessions ? [...sessions.values()].sort((a, b) => a.connectedAt - b.connectedAt) : [];
+    return sessions ? [...sessions].sort((a, b) => a.connectedAt - b.connectedAt) : [];
   }
 
   async getNodeSessions(nodeId: string): Promise<SessionRecord[]> {
