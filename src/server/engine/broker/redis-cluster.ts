@@ -1,7 +1,6 @@
 import type { ClusterKeyspace } from '../keyspace/cluster.js';
-import { RoutingTag } from '../keyspace/tags.js';
 import type { Broker, BrokerHandler, BrokerStats } from './broker.js';
-import { SubscriptionBook } from './subscription-book.js';
+import { PubSubName, SubscriptionBook } from './subscription-book.js';
 
 /**
  * Broker on Redis Cluster sharded pub/sub (Redis 7): SSUBSCRIBE/SPUBLISH, so a publication travels only inside the
@@ -19,11 +18,11 @@ export class RedisClusterBroker implements Broker {
   constructor(private readonly keyspace: ClusterKeyspace) {}
 
   private pubsubName(channel: string): string {
-    return this.keyspace.key(RoutingTag.channel(channel), 'pub');
+    return PubSubName.channel(this.keyspace, channel);
   }
 
   private inboxName(nodeId: string): string {
-    return this.keyspace.key(RoutingTag.node(nodeId), 'inbox');
+    return PubSubName.inbox(this.keyspace, nodeId);
   }
 
   async start(nodeId: string, handler: BrokerHandler): Promise<void> {

@@ -2,7 +2,7 @@ import type { Redis } from 'ioredis';
 import { connectClient, closeClient, type ShardedKeyspace } from '../keyspace/sharded.js';
 import { RoutingTag } from '../keyspace/tags.js';
 import type { Broker, BrokerHandler, BrokerStats } from './broker.js';
-import { SubscriptionBook } from './subscription-book.js';
+import { PubSubName, SubscriptionBook } from './subscription-book.js';
 
 /**
  * Broker on Redis pub/sub, over one or several independent Redis instances. A channel's publications travel on the
@@ -27,11 +27,11 @@ export class RedisBroker implements Broker {
   constructor(private readonly keyspace: ShardedKeyspace) {}
 
   private pubsubName(channel: string): string {
-    return this.keyspace.key(RoutingTag.channel(channel), 'pub');
+    return PubSubName.channel(this.keyspace, channel);
   }
 
   private inboxName(nodeId: string): string {
-    return this.keyspace.key(RoutingTag.node(nodeId), 'inbox');
+    return PubSubName.inbox(this.keyspace, nodeId);
   }
 
   async start(nodeId: string, handler: BrokerHandler): Promise<void> {

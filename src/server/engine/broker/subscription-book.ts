@@ -1,4 +1,12 @@
+import type { RedisKeyspace } from '../keyspace/keyspace.js';
+import { RoutingTag } from '../keyspace/tags.js';
 import type { BrokerHandler, BrokerStats } from './broker.js';
+
+/** Pub/sub names on Redis: a channel's publications travel with its keys' tag, a node's inbox with the node's. */
+export const PubSubName = {
+  channel: (keyspace: RedisKeyspace, channel: string) => keyspace.key(RoutingTag.channel(channel), 'pub'),
+  inbox: (keyspace: RedisKeyspace, nodeId: string) => keyspace.key(RoutingTag.node(nodeId), 'inbox'),
+} as const;
 
 /**
  * What the Redis pub/sub brokers share: the channels this node wants and their pub/sub names, routing of what arrives
