@@ -69,6 +69,9 @@ export class Gateway implements GatewayContext {
   private app?: FastifyInstance;
   private draining = false;
   private lastDegradedLog = 0;
+  /** Set by an engine outage; the recovery that follows registers this node's state again. */
+  private engineWasDown = false;
+  private readonly sessionEnvironment: SessionEnvironment;
   /** WebSockets not yet closed; drain waits for them so close frames reach the clients. */
   private openSockets = 0;
   private stopped?: Promise<void>;
@@ -140,8 +143,14 @@ export class Gateway implements GatewayContext {
       onChannelMessage: (channel, payload) => this.hub.onChannelMessage(channel, payload),
       onInboxMessage: (payload) => this.inbox.handle(payload),
       onHealthChange: (healthy) => {
-        this.logger.warn({ healthy }, healthy ? 'engine connection restored' : 'engine connection lost');
-        if (healthy) void this.reassertState();
+        if (!healthy) {
+          this.engineWasDown = true;
+          this.logger.warn('engine connection lost');
+        } else if (this.engineWasDown) {
+          this.engineWasDown = false;
+          this.logger.warn('engine connection restored');
+          void this.reassertState();
+        }
       },
     });
     await this.lease.start();
@@ -201,8 +210,6 @@ export class Gateway implements GatewayContext {
       this.lifecycle.disconnect(session, { code: CloseCode.TRY_AGAIN_LATER, reason: 'session could not be registered', reconnect: true });
     });
   }
-
-  private readonly sessionEnvironment: SessionEnvironment;
 
   private wireSocket(session: Session, ws: WebSocket): void {
     this.openSockets++;
