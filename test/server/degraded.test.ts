@@ -25,6 +25,9 @@ test('with Redis down a node keeps delivering locally, readyz says so, and it he
     const message = await during;
     assert.equal(message.data, 'while redis is down');
     assert.match(String(message.epoch), /^local-/, 'an epoch nobody can recover from');
+    // What needs the store answers with a clear code while it is away.
+    const presence = await alice.request({ type: 'presence', channel: 'chat:outage' });
+    assert.equal(presence.code, 'ENGINE_UNAVAILABLE');
     const direct = bob.next('direct');
     assert.equal((await alice.request({ type: 'send', user: 'bob', data: 'psst' })).type, 'sent');
     assert.equal((await direct).data, 'psst');

@@ -3,7 +3,6 @@ import { WsgateError } from '../../protocol/errors.js';
 import type { ClientRequest, DirectFrame, RequestId } from '../../protocol/frames.js';
 import { isValidUserId } from '../../protocol/names.js';
 import type { ChannelService } from '../channels/channel-service.js';
-import type { ChannelRules } from '../channels/channel-rules.js';
 import type { Config, RateLimitConfig } from '../config/schema.js';
 import type { DeliveryService } from '../hub/delivery.js';
 import type { Logger } from '../observability/logger.js';
@@ -28,7 +27,8 @@ export const noRoutes: ActionRouter = {
 export class RequestHandler {
   constructor(
     private readonly config: Readonly<Config>,
-    private readonly rules: ChannelRules,
+    /** False while the shared store is unreachable: failures are then ENGINE_UNAVAILABLE, not internal errors. */
+    private readonly engineHealthy: () => boolean,
     private readonly channels: ChannelService,
     private readonly delivery: DeliveryService,
     private readonly actions: ActionRouter,
@@ -57,8 +57,12 @@ export class RequestHandler {
         if (payload !== undefined && id !== undefined) session.send({ type: 'reply', id, payload });
       }
     } catch (error) {
-      if (!(error instanceof WsgateError)) this.logger.error({ err: error, type, session: session.id }, 'request failed');
-      session.send(errorFrame(error, id));
+      if (error instanceof WsgateError) session.send(errorFrame(error, id));
+      else if (!this.engineHealthy()) session.send(errorFrame(new WsgateError('ENGINE_UNAVAILABLE', undefined, { cause: error }), id));
+      else {
+        this.logger.error({ err: error, type, session: session.id }, 'request failed');
+        session.send(errorFrame(error, id));
+      }
     }
   }
 
