@@ -50,7 +50,12 @@ export class ChannelService {
       this.hub.removeSubscriber(channel, session);
       throw error;
     }
-    if (rules.presence && session.user !== null) await this.join(channel, session);
+    if (rules.presence && session.user !== null) {
+      await this.join(channel, session);
+      // The session may have ended (or left the channel) while the join was on its way to the store; its leave then
+      // found nothing to remove, so take the membership back now rather than leave a member who is gone.
+      if (session.closing || !session.subscriptions.has(channel)) await this.leave(channel, session.id);
+    }
   }
 
   private async subscribedReply(resolved: ResolvedChannel, id: RequestId | undefined, recover?: StreamPosition): Promise<SubscribedFrame> {
