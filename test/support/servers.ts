@@ -89,6 +89,10 @@ export interface RedisClusterProcess {
   /** Seed URLs, one per master. */
   readonly urls: string[];
   stop(): Promise<void>;
+  /** Kills master `index` (its slots go dark: there are no replicas). */
+  stopNode(index: number): Promise<void>;
+  /** Starts master `index` again on its port; it rejoins with its slots (from its cluster config file), without data. */
+  startNode(index: number): Promise<void>;
 }
 
 /** A port whose cluster bus port (port + 10000) is free too. */
@@ -110,17 +114,15 @@ export async function startRedisCluster(): Promise<RedisClusterProcess> {
     taken.add(port);
     ports.push(port);
   }
-  const children = await Promise.all(
-    ports.map((port) =>
-      spawnUntilReady(
-        'redis-server',
-        ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--cluster-enabled', 'yes',
-          '--cluster-config-file', `nodes-${port}.conf`, '--cluster-node-timeout', '2000'],
-        /Ready to accept connections/,
-        dir,
-      ),
-    ),
-  );
+  const spawnNode = (port: number) =>
+    spawnUntilReady(
+      'redis-server',
+      ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--cluster-enabled', 'yes',
+        '--cluster-config-file', `nodes-${port}.conf`, '--cluster-node-timeout', '2000'],
+      /Ready to accept connections/,
+      dir,
+    );
+  const children = await Promise.all(ports.map(spawnNode));
   const stop = async () => {
     await Promise.all(children.map(kill));
     await rm(dir, { recursive: true, force: true });
@@ -153,5 +155,13 @@ export async function startRedisCluster(): Promise<RedisClusterProcess> {
     await stop();
     throw error;
   }
-  return { urls: ports.map((port) => `redis://127.0.0.1:${port}`), stop };
+  return {
+    urls: ports.map((port) => `redis://127.0.0.1:${port}`),
+    stop,
+    stopNode: (index) => kill(children[index]!),
+    async startNode(index) {
+      await kill(children[index]!);
+      children[index] = await spawnNode(ports[index]!);
+    },
+  };
 }
