@@ -132,3 +132,52 @@ describe('action routes registered at run time', () => {
     }
   });
 });
+
+describe('channel access decided by a backend', () => {
+  test('the namespace\'s authorize backend grants or denies what no allow pattern does, and its answers are remembered', async () => {
+    const decisions: Array<Record<string, unknown>> = [];
+    const authz = createServer((request, response) => {
+      let text = '';
+      request.on('data', (chunk: Buffer) => (text += chunk.toString()));
+      request.on('end', () => {
+        const call = JSON.parse(text) as { channel: string; user: string | null; action: string };
+        decisions.push({ ...call, authorization: request.headers.authorization });
+        if (call.channel === 'team:down') response.writeHead(500).end();
+        else if (call.channel === 'team:slow') setTimeout(() => response.writeHead(204).end(), 1_000);
+        else if (call.user === 'ann' && call.channel === 'team:red') response.writeHead(204).end();
+        else if (call.user === 'ann' && call.channel === 'team:blue') response.writeHead(200, { 'content-type': 'application/json' }).end('{"allow":true}');
+        else response.writeHead(403).end();
+      });
+    });
+    await new Promise<void>((resolve) => authz.listen(0, '127.0.0.1', resolve));
+    const url = `http://127.0.0.1:${(authz.address() as AddressInfo).port}/authorize`;
+    const gw = await startGateway({
+      namespaces: {
+        team: { private: true, allow: ['team:{claims.team}'], presence: true, publish: true, authorize: { url, apiKey: 'authz-key-0123456789', timeoutMs: 300, cacheSeconds: 60 } },
+      },
+    });
+    try {
+      const ann = await connectAs(gw, 'ann', { team: 'green' });
+      const bob = await connectAs(gw, 'bob');
+      const anon = await connectAs(gw, null);
+      await ann.subscribe('team:green');
+      assert.equal(decisions.length, 0, 'an allow pattern decides without asking');
+      await ann.subscribe('team:red');
+      await ann.subscribe('team:blue');
+      assert.equal((await bob.request({ type: 'subscribe', channel: 'team:red' })).code, 'CHANNEL_FORBIDDEN');
+      assert.equal((await anon.request({ type: 'subscribe', channel: 'team:red' })).code, 'CHANNEL_FORBIDDEN', 'never anonymous in a private namespace');
+      assert.deepEqual(decisions.map((d) => [d.user, d.channel, d.action]), [['ann', 'team:red', 'subscribe'], ['ann', 'team:blue', 'subscribe'], ['bob', 'team:red', 'subscribe']]);
+      assert.equal(decisions[0]!.authorization, 'Bearer authz-key-0123456789');
+
+      for (let i = 0; i < 3; i++) assert.equal((await ann.request({ type: 'publish', channel: 'team:red', data: i })).type, 'published');
+      assert.equal(decisions.filter((d) => d.action === 'publish').length, 1, 'the publish decision is remembered');
+      assert.equal((await ann.request({ type: 'subscribe', channel: 'team:down' })).code, 'BACKEND_ERROR', 'fails closed');
+      assert.equal((await ann.request({ type: 'subscribe', channel: 'team:slow' })).code, 'BACKEND_TIMEOUT');
+      for (const client of [ann, bob, anon]) await client.close();
+    } finally {
+      await gw.stop();
+      authz.closeAllConnections();
+      authz.close();
+    }
+  });
+});

@@ -2,6 +2,7 @@ import { WsgateError } from '../../protocol/errors.js';
 import { parseChannel } from '../../protocol/names.js';
 import type { NamespaceConfig } from '../config/schema.js';
 import type { Identity } from '../auth/identity.js';
+import { authorizeCall, BackendAuthorizer, type ChannelAction } from './backend-authorizer.js';
 
 export interface ResolvedChannel {
   channel: string;
@@ -13,7 +14,10 @@ export interface ResolvedChannel {
 export class ChannelRules {
   private readonly compiled = new Map<string, CompiledPattern[]>();
 
-  constructor(private readonly namespaces: Readonly<Record<string, NamespaceConfig>>) {
+  constructor(
+    private readonly namespaces: Readonly<Record<string, NamespaceConfig>>,
+    private readonly authorizer = new BackendAuthorizer(),
+  ) {
     for (const [name, rules] of Object.entries(namespaces)) this.compiled.set(name, rules.allow.map(compilePattern));
   }
 
@@ -27,20 +31,27 @@ export class ChannelRules {
     return { channel: channel as string, namespace: parsed.namespace, rules };
   }
 
-  /** Whether the identity may subscribe to (and, where publishing is on, publish into) the channel. */
-  mayAccess(resolved: ResolvedChannel, identity: Identity): boolean {
-    if (!resolved.rules.private) return true;
+  /**
+   * Whether the identity may use the channel for `action` (publishing also needs `publish` on): an `allow` pattern
+   * grants it; otherwise the namespace's `authorize` backend decides where one is configured (never for anonymous
+   * sessions in a private namespace); otherwise public namespaces are open and private ones closed. Throws
+   * PUBLISH_FORBIDDEN, CHANNEL_FORBIDDEN, or BACKEND_ERROR/BACKEND_TIMEOUT when the backend cannot answer.
+   */
+  async assertAccess(resolved: ResolvedChannel, identity: Identity, session: string, action: ChannelAction): Promise<void> {
+    const { rules } = resolved;
+    if (action === 'publish' && !rules.publish) throw new WsgateError('PUBLISH_FORBIDDEN');
+    if (this.allowedByPattern(resolved, identity)) return;
+    if (rules.authorize) {
+      if (!(rules.private && identity.user === null) && (await this.authorizer.allows(rules.authorize, authorizeCall(resolved.channel, action, identity, session)))) return;
+      throw new WsgateError('CHANNEL_FORBIDDEN');
+    }
+    if (!rules.private) return;
+    throw new WsgateError('CHANNEL_FORBIDDEN');
+  }
+
+  private allowedByPattern(resolved: ResolvedChannel, identity: Identity): boolean {
     if (identity.user === null) return false;
     return this.compiled.get(resolved.namespace)!.some((pattern) => pattern.matches(resolved.channel, identity));
-  }
-
-  assertSubscribe(resolved: ResolvedChannel, identity: Identity): void {
-    if (!this.mayAccess(resolved, identity)) throw new WsgateError('CHANNEL_FORBIDDEN');
-  }
-
-  assertClientPublish(resolved: ResolvedChannel, identity: Identity): void {
-    if (!resolved.rules.publish) throw new WsgateError('PUBLISH_FORBIDDEN');
-    if (!this.mayAccess(resolved, identity)) throw new WsgateError('CHANNEL_FORBIDDEN');
   }
 }
 

@@ -30,7 +30,9 @@ export class ChannelService {
   /** `trusted` subscriptions come from a backend (server API) and skip the namespace's permission check. */
   async subscribe(session: Session, channelName: unknown, id: RequestId | undefined, recover?: StreamPosition, trusted = false): Promise<void> {
     const resolved = this.rules.resolve(channelName);
-    if (!trusted) this.rules.assertSubscribe(resolved, session.identity);
+    if (!trusted) await this.rules.assertAccess(resolved, session.identity, session.id, 'subscribe');
+    // The access check may have waited for a backend; a session that ended meanwhile must not be indexed again.
+    if (session.closing) return;
     const { channel, rules } = resolved;
     if (session.subscriptions.has(channel)) throw new WsgateError('ALREADY_SUBSCRIBED');
     if (session.subscriptions.size >= this.config.limits.maxSubscriptionsPerSession) throw new WsgateError('TOO_MANY_SUBSCRIPTIONS');
@@ -98,7 +100,7 @@ export class ChannelService {
 
   async publish(session: Session, channelName: unknown, data: unknown): Promise<{ channel: string } & StreamPosition> {
     const resolved = this.rules.resolve(channelName);
-    this.rules.assertClientPublish(resolved, session.identity);
+    await this.rules.assertAccess(resolved, session.identity, session.id, 'publish');
     const dataJson = JSON.stringify(data ?? null);
     const position = await this.delivery.publish(
       resolved.channel, dataJson, encodeSender(session.user, session.id), session.id, historyOptions(resolved),
@@ -116,14 +118,14 @@ export class ChannelService {
   async presence(session: Session, channelName: unknown, id: RequestId): Promise<PresenceFrame> {
     const resolved = this.rules.resolve(channelName);
     if (!resolved.rules.presence) throw new WsgateError('PRESENCE_DISABLED');
-    this.rules.assertSubscribe(resolved, session.identity);
+    await this.rules.assertAccess(resolved, session.identity, session.id, 'presence');
     return { type: 'presence', id, channel: resolved.channel, members: await this.engine.presence.members(resolved.channel) };
   }
 
   async history(session: Session, channelName: unknown, id: RequestId, since?: StreamPosition, limit?: number): Promise<HistoryFrame> {
     const resolved = this.rules.resolve(channelName);
     if (resolved.rules.history.size === 0) throw new WsgateError('HISTORY_DISABLED');
-    this.rules.assertSubscribe(resolved, session.identity);
+    await this.rules.assertAccess(resolved, session.identity, session.id, 'history');
     const max = resolved.rules.history.size;
     const page = await this.engine.history.read(resolved.channel, { since, limit: Math.min(limit ?? max, max) });
     return {

@@ -24,6 +24,23 @@ const Namespace = Type.Object(
       { additionalProperties: false, default: {} },
     ),
     maxSubscribers: Type.Integer({ minimum: 0, default: 0 }),
+    /**
+     * A backend decides access that no `allow` pattern grants: the gateway asks it before a subscribe, publish,
+     * presence or history request, and remembers each answer for a while.
+     */
+    authorize: Type.Optional(
+      Type.Object(
+        {
+          url: Type.String({ pattern: '^https?://' }),
+          /** Sent as `Authorization: Bearer`. */
+          apiKey: Type.String({ default: '' }),
+          timeoutMs: Type.Integer({ minimum: 1, default: 2_000 }),
+          /** How long an answer holds for the same user and channel (0: ask every time). */
+          cacheSeconds: Type.Integer({ minimum: 0, default: 60 }),
+        },
+        { additionalProperties: false },
+      ),
+    ),
     rateLimits: Type.Object(
       {
         publish: Type.Optional(RateLimit),
