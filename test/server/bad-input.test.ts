@@ -77,6 +77,15 @@ describe('bad input from clients', () => {
     await waitFor(() => gw.gateway.hub.userSessions('huge').length === 0);
   });
 
+  test('a message split into more fragments than ws.maxFragments closes the session', async () => {
+    const client = await connectAs(gw, 'fragments');
+    // 1,024 fragments are allowed by default; a flood of tiny ones is refused before it can cost the node.
+    for (let i = 0; i < 1_100; i++) client.ws.send('x', { fin: false });
+    const { code } = await client.closed;
+    assert.equal(code, 1009);
+    await waitFor(() => gw.gateway.hub.userSessions('fragments').length === 0);
+  });
+
   test('too many bad frames in a row closes the session with 4005', async () => {
     const client = await connectAs(gw, 'flood');
     for (let i = 0; i < 5; i++) client.ws.send('garbage');
