@@ -20,15 +20,8 @@ export interface FleetConnect {
   firstError?: string;
 }
 
-export interface FleetReport {
-  received: number;
-  lastReceiveUs: number;
-  latenciesUs: number[];
-  closed: number;
-  /** The worst load process's event-loop delay (ms) since the last reset. */
-  loopDelayP99Ms: number;
-  loopDelayMaxMs: number;
-}
+/** The workers' reports summed; the event-loop delay is the worst load process's. */
+export type FleetReport = Omit<WorkerReport, 'ev'>;
 
 /** Subscribers (or idle connections) spread over several child processes, driven together. */
 export class SubscriberFleet {

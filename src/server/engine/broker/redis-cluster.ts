@@ -17,18 +17,10 @@ export class RedisClusterBroker implements Broker {
 
   constructor(private readonly keyspace: ClusterKeyspace) {}
 
-  private pubsubName(channel: string): string {
-    return PubSubName.channel(this.keyspace, channel);
-  }
-
-  private inboxName(nodeId: string): string {
-    return PubSubName.inbox(this.keyspace, nodeId);
-  }
-
   async start(nodeId: string, handler: BrokerHandler): Promise<void> {
     if (this.book.handler) throw new Error('RedisClusterBroker already started');
     this.book.handler = handler;
-    this.book.inbox = this.inboxName(nodeId);
+    this.book.inbox = PubSubName.inbox(this.keyspace, nodeId);
     await this.keyspace.connect();
     const { cluster } = this.keyspace;
     // ioredis types cluster listeners loosely; each listener below states its own arguments.
@@ -47,24 +39,24 @@ export class RedisClusterBroker implements Broker {
 
   async subscribe(channel: string): Promise<void> {
     if (!this.book.handler) throw new Error('RedisClusterBroker not started');
-    const name = this.pubsubName(channel);
+    const name = PubSubName.channel(this.keyspace, channel);
     if (!this.book.want(channel, name)) return;
     await this.keyspace.cluster.ssubscribe(name);
   }
 
   async unsubscribe(channel: string): Promise<void> {
-    const name = this.pubsubName(channel);
+    const name = PubSubName.channel(this.keyspace, channel);
     if (!this.book.drop(channel, name)) return;
     await this.keyspace.cluster.sunsubscribe(name).catch(() => undefined);
   }
 
   async publish(channel: string, payload: Buffer): Promise<void> {
-    await this.keyspace.cluster.spublish(this.pubsubName(channel), payload);
+    await this.keyspace.cluster.spublish(PubSubName.channel(this.keyspace, channel), payload);
     this.book.counters.published++;
   }
 
   async sendToNode(nodeId: string, payload: Buffer): Promise<void> {
-    await this.keyspace.cluster.spublish(this.inboxName(nodeId), payload);
+    await this.keyspace.cluster.spublish(PubSubName.inbox(this.keyspace, nodeId), payload);
     this.book.counters.inboxSent++;
   }
 
@@ -77,7 +69,7 @@ export class RedisClusterBroker implements Broker {
   }
 
   async close(): Promise<void> {
-    const channels = this.book.wanted().map((channel) => this.pubsubName(channel));
+    const channels = this.book.wanted().map((channel) => PubSubName.channel(this.keyspace, channel));
     const inbox = this.book.inbox;
     this.book.reset();
     for (const detach of this.detach.splice(0)) detach();

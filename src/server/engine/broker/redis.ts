@@ -26,19 +26,11 @@ export class RedisBroker implements Broker {
 
   constructor(private readonly keyspace: ShardedKeyspace) {}
 
-  private pubsubName(channel: string): string {
-    return PubSubName.channel(this.keyspace, channel);
-  }
-
-  private inboxName(nodeId: string): string {
-    return PubSubName.inbox(this.keyspace, nodeId);
-  }
-
   async start(nodeId: string, handler: BrokerHandler): Promise<void> {
     if (this.book.handler) throw new Error('RedisBroker already started');
     await this.keyspace.connect();
     this.book.handler = handler;
-    this.book.inbox = this.inboxName(nodeId);
+    this.book.inbox = PubSubName.inbox(this.keyspace, nodeId);
     this.inboxShard = this.keyspace.shardOf(RoutingTag.node(nodeId));
     // Resubscription is ours (autoResubscribe off), so we know when it finished and can report health truthfully.
     this.subscribers = this.keyspace.urls.map((_, index) => this.keyspace.duplicate(index, { autoResubscribe: false }));
@@ -77,7 +69,7 @@ export class RedisBroker implements Broker {
   /** Subscribes everything instance `index` should carry; on failure the next 'ready' tries again. */
   private async restore(index: number): Promise<void> {
     const subscriber = this.subscribers[index];
-    const names = this.book.wanted().filter((channel) => this.keyspace.shardOf(RoutingTag.channel(channel)) === index).map((channel) => this.pubsubName(channel));
+    const names = this.book.wanted().filter((channel) => this.keyspace.shardOf(RoutingTag.channel(channel)) === index).map((channel) => PubSubName.channel(this.keyspace, channel));
     if (index === this.inboxShard) names.push(this.book.inbox);
     try {
       if (names.length > 0) await subscriber.subscribe(...names);
@@ -96,7 +88,7 @@ export class RedisBroker implements Broker {
 
   async subscribe(channel: string): Promise<void> {
     const subscriber = this.subscriberOf(channel);
-    const name = this.pubsubName(channel);
+    const name = PubSubName.channel(this.keyspace, channel);
     if (!this.book.want(channel, name)) return;
     // While disconnected the channel stays wanted and `restore` subscribes it on reconnect.
     if (subscriber.status === 'ready') await subscriber.subscribe(name).catch(() => undefined);
@@ -105,19 +97,19 @@ export class RedisBroker implements Broker {
   async unsubscribe(channel: string): Promise<void> {
     if (!this.book.handler) return;
     const subscriber = this.subscriberOf(channel);
-    const name = this.pubsubName(channel);
+    const name = PubSubName.channel(this.keyspace, channel);
     if (!this.book.drop(channel, name)) return;
     // While disconnected there is nothing to undo: the new connection will not subscribe it.
     if (subscriber.status === 'ready') await subscriber.unsubscribe(name).catch(() => undefined);
   }
 
   async publish(channel: string, payload: Buffer): Promise<void> {
-    await this.keyspace.client(RoutingTag.channel(channel)).publish(this.pubsubName(channel), payload);
+    await this.keyspace.client(RoutingTag.channel(channel)).publish(PubSubName.channel(this.keyspace, channel), payload);
     this.book.counters.published++;
   }
 
   async sendToNode(nodeId: string, payload: Buffer): Promise<void> {
-    await this.keyspace.client(RoutingTag.node(nodeId)).publish(this.inboxName(nodeId), payload);
+    await this.keyspace.client(RoutingTag.node(nodeId)).publish(PubSubName.inbox(this.keyspace, nodeId), payload);
     this.book.counters.inboxSent++;
   }
 
