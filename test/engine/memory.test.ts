@@ -14,6 +14,10 @@ import { actionRoutesContract } from './contracts/action-routes.js';
 import { MemoryActionRouteStore } from '../../src/server/engine/action-routes/memory.js';
 import { MemoryIdempotencyStore } from '../../src/server/engine/idempotency/memory.js';
 import type { World } from './contracts/world.js';
+import { channelIndexContract } from './contracts/channel-index.js';
+import { webhookQueueContract } from './contracts/webhook-queue.js';
+import { MemoryChannelIndex, MemoryChannelIndexState } from '../../src/server/engine/channel-index/memory.js';
+import { MemoryWebhookQueue } from '../../src/server/engine/webhook-queue/memory.js';
 
 /** A world of memory stores sharing one state object, closing every instance it handed out. */
 function memoryWorld<S, T extends { close(): Promise<void> }>(state: S, make: (state: S) => T): World<T> {
@@ -61,4 +65,10 @@ idempotencyContract('memory', async () => {
 actionRoutesContract('memory', async () => {
   const store = new MemoryActionRouteStore();
   return { instance: async () => store, close: async () => {} };
+});
+channelIndexContract('memory', async () => memoryWorld(new MemoryChannelIndexState(), (state) => new MemoryChannelIndex(state)));
+// One queue per MemoryCluster, like tickets.
+webhookQueueContract('memory', async () => {
+  const queue = new MemoryWebhookQueue();
+  return { instance: async () => queue, close: async () => {} };
 });

@@ -10,6 +10,10 @@ import { RedisPresenceStore } from '../../src/server/engine/presence/redis.js';
 import { RedisRegistry } from '../../src/server/engine/registry/redis.js';
 import { RedisTicketStore } from '../../src/server/engine/tickets/redis.js';
 import { actionRoutesContract } from './contracts/action-routes.js';
+import { channelIndexContract } from './contracts/channel-index.js';
+import { webhookQueueContract } from './contracts/webhook-queue.js';
+import { RedisChannelIndex } from '../../src/server/engine/channel-index/redis.js';
+import { RedisWebhookQueue } from '../../src/server/engine/webhook-queue/redis.js';
 import { historyContract } from './contracts/history.js';
 import { idempotencyContract } from './contracts/idempotency.js';
 import { presenceContract } from './contracts/presence.js';
@@ -65,7 +69,10 @@ export async function deleteKeys(url: string, prefix: string): Promise<void> {
   }
 }
 
-/** Runs every store contract (registry, presence, history, tickets, idempotency, action routes) on the keyspaces `makeKeyspace` builds. */
+/**
+ * Runs every store contract (registry, presence, history, tickets, idempotency, action routes, channel index, webhook
+ * queue) on the keyspaces `makeKeyspace` builds.
+ */
 export function redisStoreContracts(name: string, makeKeyspace: KeyspaceMaker, cleanupUrls?: () => string[]): void {
   registryContract(name, redisWorlds('registry', makeKeyspace, (keyspace) => new RedisRegistry(keyspace), cleanupUrls));
   presenceContract(name, redisWorlds('presence', makeKeyspace, (keyspace) => new RedisPresenceStore(keyspace), cleanupUrls));
@@ -73,6 +80,8 @@ export function redisStoreContracts(name: string, makeKeyspace: KeyspaceMaker, c
   ticketsContract(name, redisWorlds('tickets', makeKeyspace, (keyspace) => new RedisTicketStore(keyspace), cleanupUrls));
   idempotencyContract(name, redisWorlds('idempotency', makeKeyspace, (keyspace) => new RedisIdempotencyStore(keyspace), cleanupUrls));
   actionRoutesContract(name, redisWorlds('routes', makeKeyspace, (keyspace) => new RedisActionRouteStore(keyspace), cleanupUrls));
+  channelIndexContract(name, redisWorlds('channel-index', makeKeyspace, (keyspace) => new RedisChannelIndex(keyspace), cleanupUrls));
+  webhookQueueContract(name, redisWorlds('webhook-queue', makeKeyspace, (keyspace) => new RedisWebhookQueue(keyspace), cleanupUrls));
 }
 
 /** A broker world: each node gets its own keyspace (own connections) under one prefix, and its own broker on it. */

@@ -7,6 +7,8 @@ import { MemoryActionRouteStore } from './action-routes/memory.js';
 import { MemoryPresenceState, MemoryPresenceStore } from './presence/memory.js';
 import { MemoryRegistry, MemoryRegistryState } from './registry/memory.js';
 import { MemoryTicketStore } from './tickets/memory.js';
+import { MemoryChannelIndex, MemoryChannelIndexState } from './channel-index/memory.js';
+import { MemoryWebhookQueue } from './webhook-queue/memory.js';
 
 /** State several in-process nodes can share to behave as one cluster. */
 export class MemoryCluster {
@@ -17,9 +19,14 @@ export class MemoryCluster {
   readonly tickets = new MemoryTicketStore();
   readonly idempotency = new MemoryIdempotencyStore();
   readonly actionRoutes = new MemoryActionRouteStore();
+  readonly channelIndex = new MemoryChannelIndexState();
+  readonly webhookQueue = new MemoryWebhookQueue();
 }
 
-/** Everything in this process's memory: the default engine, and the reference for the others. */
+/**
+ * Everything in this process's memory: the default engine, and the reference for the others. Nothing survives the
+ * process, webhook events waiting for delivery included.
+ */
 export class MemoryEngine implements Engine {
   readonly kind = 'memory' as const;
   readonly broker: MemoryBroker;
@@ -29,6 +36,8 @@ export class MemoryEngine implements Engine {
   readonly tickets: MemoryTicketStore;
   readonly idempotency: MemoryIdempotencyStore;
   readonly actionRoutes: MemoryActionRouteStore;
+  readonly channelIndex: MemoryChannelIndex;
+  readonly webhookQueue: MemoryWebhookQueue;
   private readonly ownsTickets: boolean;
 
   constructor(cluster?: MemoryCluster) {
@@ -39,6 +48,8 @@ export class MemoryEngine implements Engine {
     this.tickets = cluster?.tickets ?? new MemoryTicketStore();
     this.idempotency = cluster?.idempotency ?? new MemoryIdempotencyStore();
     this.actionRoutes = cluster?.actionRoutes ?? new MemoryActionRouteStore();
+    this.channelIndex = new MemoryChannelIndex(cluster?.channelIndex);
+    this.webhookQueue = cluster?.webhookQueue ?? new MemoryWebhookQueue();
     this.ownsTickets = !cluster;
   }
 
