@@ -4,6 +4,8 @@ import { ConfigError, loadConfig } from '../server/config/load.js';
 import { keyType, parseEnvValue, setPath } from '../server/config/load.js';
 import { Gateway } from '../server/gateway.js';
 import { createLogger } from '../server/observability/logger.js';
+import { DEV_WEBHOOK_SECRET } from '../server/config/presets.js';
+import { tailWebhooks } from './webhooks-tail.js';
 
 const program = new Command('wsgate').description('Real-time WebSocket gateway');
 
@@ -17,6 +19,7 @@ interface ServeOptions {
   natsUrl?: string;
   nodeId?: string;
   logLevel?: string;
+  webhook: string[];
   set: string[];
 }
 
@@ -32,13 +35,35 @@ program
   .option('--nats-url <urls>', 'comma-separated NATS URLs (also WSGATE_NATS_URL)')
   .option('--node-id <id>', 'node id, unique in the cluster (also WSGATE_NODE_ID)')
   .option('--log-level <level>', 'fatal | error | warn | info | debug | trace | silent')
+  .option('--webhook <url>', 'send lifecycle webhooks to this URL (repeatable; sets webhooks.endpoints)', append, [])
   .option('--set <key=value>', 'any config key by its path, e.g. --set ws.maxPayload=131072 (repeatable)', collect, [])
   .action(serve);
+
+program
+  .command('webhooks')
+  .description('webhook tools')
+  .command('tail')
+  .description('a tiny receiver that verifies webhook signatures and prints the events (for development)')
+  .option('-p, --port <port>', 'port to listen on', '9000')
+  .option('--host <host>', 'address to bind', '127.0.0.1')
+  .option('--secret <whsec>', 'signing secret (repeatable); default: the --dev preset\'s', append, [])
+  .option('--status <code>', 'answer with this HTTP status (e.g. 500, to watch retries)', '204')
+  .option('--json', 'one JSON line per event')
+  .action(async (options: { port: string; host: string; secret: string[]; status: string; json?: boolean }) => {
+    await tailWebhooks({
+      port: Number(options.port), host: options.host, secrets: options.secret.length > 0 ? options.secret : [DEV_WEBHOOK_SECRET],
+      status: Number(options.status), json: options.json ?? false,
+    });
+  });
 
 program.parseAsync(process.argv).catch((error: unknown) => {
   console.error(error instanceof Error ? error.message : error);
   process.exit(1);
 });
+
+function append(value: string, previous: string[]): string[] {
+  return [...previous, value];
+}
 
 function collect(value: string, previous: string[]): string[] {
   if (!value.includes('=')) throw new InvalidArgumentError('expected key=value');
@@ -57,6 +82,7 @@ async function serve(options: ServeOptions): Promise<void> {
   flag('engine.natsUrls', options.natsUrl);
   flag('nodeId', options.nodeId);
   flag('log.level', options.logLevel);
+  if (options.webhook.length > 0) setPath(overrides, 'webhooks.endpoints', options.webhook.map((url) => ({ url })));
   for (const assignment of options.set) {
     const [path, ...rest] = assignment.split('=');
     const type = keyType(path!);

@@ -12,6 +12,7 @@ import type { Logger } from '../observability/logger.js';
 import type { Metrics } from '../observability/metrics.js';
 import type { SessionLifecycle } from '../session/session-lifecycle.js';
 import type { RegisteredRoutes } from '../rpc/registered-routes.js';
+import type { Webhooks } from '../webhooks/webhooks.js';
 
 /** What the HTTP routes may use of the node. */
 export interface GatewayContext {
@@ -30,6 +31,7 @@ export interface GatewayContext {
   readonly origins: OriginPolicy;
   readonly metrics: Metrics;
   readonly registeredRoutes: RegisteredRoutes;
+  readonly webhooks: Webhooks;
   readonly logger: Logger;
   /** Where idempotent publications are remembered; a per-node memory store when absent. */
   /** True from the first shutdown signal on. */

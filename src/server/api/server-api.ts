@@ -7,6 +7,7 @@ import { registerBatchRoute, RouteTable } from './routes/batch.js';
 import { registerChannelRoutes } from './routes/channels.js';
 import { registerInfoRoutes } from './routes/info.js';
 import { registerUserRoutes } from './routes/users.js';
+import { registerWebhookRoutes } from './routes/webhooks.js';
 import { UserId } from './schemas.js';
 
 const TicketBody = Type.Object(
@@ -34,5 +35,6 @@ export function registerServerApi(api: FastifyInstance, context: GatewayContext)
   registerUserRoutes(api, context);
   registerInfoRoutes(api, context);
   registerActionRoutes(api, context);
+  registerWebhookRoutes(api, context);
   registerBatchRoute(api, routes);
 }

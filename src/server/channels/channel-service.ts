@@ -10,6 +10,7 @@ import type { Hub } from '../hub/hub.js';
 import type { Logger } from '../observability/logger.js';
 import type { Session } from '../session/session.js';
 import { encodeSender } from '../session/server-frames.js';
+import type { LifecycleEvents } from '../webhooks/lifecycle-events.js';
 import type { ChannelRules, ResolvedChannel } from './channel-rules.js';
 
 /**
@@ -25,6 +26,7 @@ export class ChannelService {
     private readonly delivery: DeliveryService,
     private readonly nodeId: string,
     private readonly logger: Logger,
+    private readonly events: LifecycleEvents,
   ) {}
 
   /** `trusted` subscriptions come from a backend (server API) and skip the namespace's permission check. */
@@ -105,6 +107,7 @@ export class ChannelService {
     const position = await this.delivery.publish(
       resolved.channel, dataJson, encodeSender(session.user, session.id), session.id, historyOptions(resolved),
     );
+    if (resolved.rules.webhooks.published) this.events.channelPublished(resolved.channel, position, { user: session.user, session: session.id }, dataJson);
     return { channel: resolved.channel, ...position };
   }
 
@@ -136,7 +139,9 @@ export class ChannelService {
 
   private async join(channel: string, session: Session): Promise<void> {
     const { firstForUser } = await this.engine.presence.join(channel, { user: session.user!, session: session.id, node: this.nodeId });
-    if (firstForUser) await this.delivery.publishEvent(channel, { type: 'join', channel, user: session.user, session: session.id }, session.id);
+    if (!firstForUser) return;
+    this.events.presenceJoined(channel, session.user!, session.id);
+    await this.delivery.publishEvent(channel, { type: 'join', channel, user: session.user, session: session.id }, session.id);
   }
 
   private async leave(channel: string, sessionId: string): Promise<void> {
@@ -144,8 +149,12 @@ export class ChannelService {
     if (left?.lastForUser) await this.announceLeave(channel, left.user, sessionId);
   }
 
-  /** Sends `leave` to the channel's subscribers (also used for sessions of a dead node). */
+  /**
+   * Reports a user's last membership of a channel gone: `presence.left`, and `leave` to the channel's subscribers (also
+   * used for sessions of a dead or drained node). Callers pass only removals the presence store reported as the last.
+   */
   async announceLeave(channel: string, user: string, sessionId: string): Promise<void> {
+    this.events.presenceLeft(channel, user, sessionId);
     try {
       await this.delivery.publishEvent(channel, { type: 'leave', channel, user, session: sessionId }, null);
     } catch (error) {

@@ -1,11 +1,14 @@
 import type { ChannelService } from '../channels/channel-service.js';
 import type { Engine } from '../engine/engine.js';
-import type { NodeInfo, SessionRecord } from '../engine/registry/registry.js';
+import type { NodeInfo, RemovedSession } from '../engine/registry/registry.js';
 import type { Logger } from '../observability/logger.js';
+import type { LifecycleEvents } from '../webhooks/lifecycle-events.js';
 
 /**
  * Keeps this node's lease alive and purges nodes whose lease expired: exactly one live node claims a dead node,
- * removes its sessions from the registry and presence, and announces each `leave` once.
+ * removes its sessions from the registry and presence, and announces each `leave` once. The purge reports what the
+ * dead node could not: its sessions' ends, the users it took offline, the presence it held and the channels it held
+ * alone — each decided once by the engine, however many nodes sweep.
  */
 export class NodeLease {
   private heartbeatTimer?: NodeJS.Timeout;
@@ -17,6 +20,7 @@ export class NodeLease {
     private readonly channels: ChannelService,
     private readonly leaseMs: number,
     private readonly logger: Logger,
+    private readonly events: LifecycleEvents,
   ) {}
 
   async start(): Promise<void> {
@@ -45,14 +49,19 @@ export class NodeLease {
   private async purgeOwnLeftovers(): Promise<void> {
     const stale = await this.engine.registry.getNodeSessions(this.info.node);
     if (stale.length === 0) return;
-    await this.engine.registry.removeNode(this.info.node);
-    await this.purgePresence(stale);
+    await this.purge(this.info.node, await this.engine.registry.removeNode(this.info.node));
     this.logger.info({ sessions: stale.length }, 'removed sessions left by this node id\'s previous run');
   }
 
-  private async purgePresence(sessions: SessionRecord[]): Promise<void> {
-    const removed = await this.engine.presence.removeSessions(sessions.map((record) => record.session));
-    for (const entry of removed) if (entry.lastForUser) await this.channels.announceLeave(entry.channel, entry.user, entry.session);
+  /** Everything a gone node left: session ends, users offline, presence (with leave events), channels it held. */
+  private async purge(node: string, removed: RemovedSession[]): Promise<void> {
+    for (const { record, offline } of removed) {
+      this.events.sessionDisconnected(record, null, 'node lost');
+      if (offline && record.user !== null) this.events.userOffline(record.user, record.session, offline.seq);
+    }
+    const memberships = await this.engine.presence.removeSessions(removed.map(({ record }) => record.session));
+    for (const entry of memberships) if (entry.lastForUser) await this.channels.announceLeave(entry.channel, entry.user, entry.session);
+    for (const { channel, seq } of await this.engine.channelIndex.removeNodeEverywhere(node)) this.events.channelVacated(channel, seq);
   }
 
   /** Finds dead nodes and cleans up those this node wins the claim for. */
@@ -63,7 +72,7 @@ export class NodeLease {
         if (node === this.info.node) continue;
         const sessions = await this.engine.registry.claimDeadNode(node);
         if (!sessions) continue;
-        await this.purgePresence(sessions);
+        await this.purge(node, sessions);
         this.logger.info({ node, sessions: sessions.length }, 'purged a dead node');
       }
     } catch (error) {

@@ -3,6 +3,7 @@ import { Ajv, type ErrorObject } from 'ajv';
 import { parse as parseYaml } from 'yaml';
 import { ConfigSchema, type Config } from './schema.js';
 import { DEV_PRESET } from './presets.js';
+import { resolveEndpoints } from '../webhooks/endpoints.js';
 
 export class ConfigError extends Error {
   override readonly name = 'ConfigError';
@@ -46,6 +47,12 @@ export function loadConfig(sources: ConfigSources = {}): Readonly<Config> {
 
   const merged = layers.reduce<Record<string, unknown>>((acc, layer) => deepMerge(acc, layer), {});
   if (!validate(merged)) throw new ConfigError(formatErrors(validate.errors ?? []));
+  try {
+    // Secrets and event patterns are checked here, so a bad one stops the node at start like any other bad value.
+    resolveEndpoints(merged.webhooks);
+  } catch (error) {
+    throw new ConfigError(`invalid configuration: ${(error as Error).message}`, { cause: error });
+  }
   return deepFreeze(merged as Config);
 }
 
@@ -108,7 +115,17 @@ function fromEnvironment(env: NodeJS.ProcessEnv): Record<string, unknown> {
 
 /** Parses a string (environment, `--set`) into the key's type; validation does the rest. */
 export function parseEnvValue(name: string, raw: string, type: string): unknown {
-  if (type === 'array') return raw.split(',').map((item) => item.trim()).filter(Boolean);
+  if (type === 'array') {
+    // Lists of objects (`actions.routes`, `webhooks.endpoints`) come as JSON; lists of strings comma-separated.
+    if (raw.trimStart().startsWith('[')) {
+      try {
+        return JSON.parse(raw) as unknown;
+      } catch {
+        throw new ConfigError(`${name} must be a JSON array or a comma-separated list`);
+      }
+    }
+    return raw.split(',').map((item) => item.trim()).filter(Boolean);
+  }
   if (type === 'object') {
     try {
       return JSON.parse(raw);

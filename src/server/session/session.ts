@@ -64,6 +64,8 @@ export class Session {
   closing = false;
   /** Set when the registry accepted the session; only then is there registry state to remove. */
   registered = false;
+  /** How the session ended: the first close decided, by the gateway or the client (lifecycle events report it). */
+  endedWith?: { code: number; reason: string };
   badFrames = 0;
   rateStrikes = 0;
   lastSeen = Date.now();
@@ -206,6 +208,7 @@ export class Session {
     // Closing first, and the disconnect frame bypasses the queue bound: a slow consumer being evicted must not be
     // evicted again by its own disconnect frame.
     this.closing = true;
+    this.endedWith ??= { code, reason };
     const frame = PreparedFrame.fromObject(disconnectFrame(code, reason, reconnect, after));
     this.push(frame, frame.wire.length);
     this.flush();
