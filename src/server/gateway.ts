@@ -317,7 +317,7 @@ export class Gateway implements GatewayContext {
   private async removeNodeState(sessionIds: string[]): Promise<void> {
     try {
       const removed = await this.engine.presence.removeSessions(sessionIds);
-      for (const entry of removed) if (entry.lastForUser) await this.channels.announceLeave(entry.channel, entry.user, entry.session);
+      await this.channels.announceLeaves(removed);
     } catch (error) {
       this.logger.warn({ err: error }, 'could not remove the presence of drained sessions');
     }

@@ -76,6 +76,8 @@ describe('webhooks on one node', { timeout: 60_000 }, () => {
     assert.deepEqual(byType['user.offline']!.data, { user: 'alice', session, seq: 2 });
     assert.deepEqual(byType['channel.occupied']!.data, { channel: 'chat:room', seq: 1 });
     assert.deepEqual(byType['channel.vacated']!.data, { channel: 'chat:room', seq: 2 });
+    assert.deepEqual(byType['presence.joined']!.data, { channel: 'chat:room', user: 'alice', session, seq: 1 });
+    assert.deepEqual(byType['presence.left']!.data, { channel: 'chat:room', user: 'alice', session, seq: 2 });
     assert.equal(byType['session.connected']!.data.auth, 'ticket');
     assert.deepEqual(byType['channel.published']!.data, { channel: 'chat:room', offset: 1, epoch: byType['channel.published']!.data.epoch, user: 'alice', session, data: { text: 'hello' } });
     assert.equal(byType['session.disconnected']!.data.code, 1000, 'the client closed normally');

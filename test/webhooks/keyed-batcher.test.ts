@@ -4,9 +4,9 @@ import { KeyedBatcher, type BatchItem } from '../../src/server/webhooks/keyed-ba
 import { deferred } from '../support/wait.js';
 
 let counter = 0;
-function item(key: string, seq?: number, step = 1): BatchItem {
+function item(key: string, seq?: number, step: number | null = 1): BatchItem {
   const id = `e${++counter}`;
-  return { key, seq, step, partition: 0, entryId: id, event: { id, type: 'session.connected', timestamp: new Date().toISOString(), node: 'n', data: {} } };
+  return { key, seq, family: seq === undefined ? undefined : `${key}#f`, step, partition: 0, entryId: id, event: { id, type: 'session.connected', timestamp: new Date().toISOString(), node: 'n', data: {} } };
 }
 
 const options = { batchSize: 3, concurrency: 4, lingerMs: 0, reorderWindowMs: 10_000, maxBuffered: 1000 };

@@ -5,6 +5,7 @@ import type {
 import type { Config } from '../config/schema.js';
 import type { Engine } from '../engine/engine.js';
 import type { HistoryPage } from '../engine/history/history.js';
+import type { PresenceLeave } from '../engine/presence/presence.js';
 import type { DeliveryService } from '../hub/delivery.js';
 import type { Hub } from '../hub/hub.js';
 import type { Logger } from '../observability/logger.js';
@@ -138,23 +139,28 @@ export class ChannelService {
   }
 
   private async join(channel: string, session: Session): Promise<void> {
-    const { firstForUser } = await this.engine.presence.join(channel, { user: session.user!, session: session.id, node: this.nodeId });
+    const { firstForUser, seq } = await this.engine.presence.join(channel, { user: session.user!, session: session.id, node: this.nodeId });
     if (!firstForUser) return;
-    this.events.presenceJoined(channel, session.user!, session.id);
+    if (seq !== undefined) this.events.presenceJoined(channel, session.user!, session.id, seq);
     await this.delivery.publishEvent(channel, { type: 'join', channel, user: session.user, session: session.id }, session.id);
   }
 
   private async leave(channel: string, sessionId: string): Promise<void> {
     const left = await this.engine.presence.leave(channel, sessionId);
-    if (left?.lastForUser) await this.announceLeave(channel, left.user, sessionId);
+    if (left?.lastForUser) await this.announceLeave(channel, left.user, sessionId, left.seq);
+  }
+
+  /** Announces the leaves among memberships a purge removed (a dead node's, a drained node's, a late cleanup's). */
+  async announceLeaves(removed: ReadonlyArray<{ channel: string; session: string } & PresenceLeave>): Promise<void> {
+    for (const entry of removed) if (entry.lastForUser) await this.announceLeave(entry.channel, entry.user, entry.session, entry.seq);
   }
 
   /**
    * Reports a user's last membership of a channel gone: `presence.left`, and `leave` to the channel's subscribers (also
    * used for sessions of a dead or drained node). Callers pass only removals the presence store reported as the last.
    */
-  async announceLeave(channel: string, user: string, sessionId: string): Promise<void> {
-    this.events.presenceLeft(channel, user, sessionId);
+  private async announceLeave(channel: string, user: string, sessionId: string, seq: number | undefined): Promise<void> {
+    if (seq !== undefined) this.events.presenceLeft(channel, user, sessionId, seq);
     try {
       await this.delivery.publishEvent(channel, { type: 'leave', channel, user, session: sessionId }, null);
     } catch (error) {

@@ -60,7 +60,7 @@ export class NodeLease {
       if (offline && record.user !== null) this.events.userOffline(record.user, record.session, offline.seq);
     }
     const memberships = await this.engine.presence.removeSessions(removed.map(({ record }) => record.session));
-    for (const entry of memberships) if (entry.lastForUser) await this.channels.announceLeave(entry.channel, entry.user, entry.session);
+    await this.channels.announceLeaves(memberships);
     for (const { channel, seq } of await this.engine.channelIndex.removeNodeEverywhere(node)) this.events.channelVacated(channel, seq);
   }
 

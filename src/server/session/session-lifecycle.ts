@@ -181,7 +181,7 @@ export class SessionLifecycle {
     const pending = [...this.unremoved.values()];
     if (pending.length === 0) return;
     const memberships = await this.engine.presence.removeSessions(pending.map((facts) => facts.session));
-    for (const entry of memberships) if (entry.lastForUser) await this.channels.announceLeave(entry.channel, entry.user, entry.session);
+    await this.channels.announceLeaves(memberships);
     for (const facts of pending) {
       this.unremoved.delete(facts.session);
       await this.unregister(facts);

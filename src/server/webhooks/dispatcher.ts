@@ -4,7 +4,7 @@ import type { QueueEntry, WebhookQueue } from '../engine/webhook-queue/webhook-q
 import type { Logger } from '../observability/logger.js';
 import { postBatch, type AttemptOutcome } from './endpoint-client.js';
 import { partitionName, type WebhookEndpoint } from './endpoints.js';
-import { TRANSITION_PAIRS, type WebhookEventType } from './events.js';
+import { TRANSITION_FAMILIES, type WebhookEventType } from './events.js';
 import { KeyedBatcher, type BatchItem } from './keyed-batcher.js';
 import type { QueuedEvent } from './outbox.js';
 import { retryDelay, type RetryPolicy } from './retry-policy.js';
@@ -41,8 +41,8 @@ interface EndpointWorker {
   endpoint: WebhookEndpoint;
   batcher: KeyedBatcher;
   owned: Map<number, OwnedPartition>;
-  /** Per event type: 1 when the endpoint takes both events of its transition pair, else 2. */
-  steps: Map<WebhookEventType, number>;
+  /** Per transition event type: its family, and the step between the family's numbers this endpoint receives. */
+  steps: Map<WebhookEventType, { family: string; step: number | null }>;
 }
 
 /** Entries read from a partition at once. */
@@ -235,8 +235,10 @@ export class WebhookDispatcher {
         unreadable.push(id);
         continue;
       }
+      const transition = worker.steps.get(queued.e.type);
       worker.batcher.add({
-        key: queued.k, seq: queued.s, step: worker.steps.get(queued.e.type) ?? 1, partition: index, entryId: id, event: queued.e,
+        key: queued.k, seq: queued.s, family: transition && `${queued.k}#${transition.family}`, step: transition?.step ?? null,
+        partition: index, entryId: id, event: queued.e,
       });
     }
     if (unreadable.length > 0) {
@@ -318,11 +320,11 @@ export class WebhookDispatcher {
   }
 }
 
-function transitionSteps(endpoint: WebhookEndpoint): Map<WebhookEventType, number> {
-  const steps = new Map<WebhookEventType, number>();
-  for (const pair of TRANSITION_PAIRS) {
-    const both = pair.every((type) => endpoint.events.has(type));
-    for (const type of pair) steps.set(type, both ? 1 : 2);
+function transitionSteps(endpoint: WebhookEndpoint): Map<WebhookEventType, { family: string; step: number | null }> {
+  const steps = new Map<WebhookEventType, { family: string; step: number | null }>();
+  for (const { name, types, alternates } of TRANSITION_FAMILIES) {
+    const both = types.every((type) => endpoint.events.has(type));
+    for (const type of types) steps.set(type, { family: name, step: both ? 1 : alternates ? 2 : null });
   }
   return steps;
 }

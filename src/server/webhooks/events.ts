@@ -31,7 +31,7 @@ export interface WebhookEvent {
 /**
  * An event with what delivery needs to keep order: `key` is the user (`user:<id>`), the session of an anonymous
  * session (`session:<id>`) or the channel (`channel:<name>`) whose events are delivered in order; `seq` is the
- * transition number of `user.online`/`user.offline` and `channel.occupied`/`channel.vacated`.
+ * transition number of the transition events (see TRANSITION_FAMILIES).
  */
 export interface KeyedEvent {
   key: string;
@@ -39,10 +39,15 @@ export interface KeyedEvent {
   event: WebhookEvent;
 }
 
-/** Event types whose events carry a transition number, by the pairs they alternate in. */
-export const TRANSITION_PAIRS: ReadonlyArray<readonly [WebhookEventType, WebhookEventType]> = [
-  ['user.online', 'user.offline'],
-  ['channel.occupied', 'channel.vacated'],
+/**
+ * Event types that carry a transition number `seq`, by family: the engine numbers a family's transitions of one key
+ * in the order it decided them (one more each time). Users' online/offline and channels' occupied/vacated alternate
+ * (odd, even); a channel's presence transitions count every user's joins and leaves together.
+ */
+export const TRANSITION_FAMILIES: ReadonlyArray<{ name: string; types: readonly [WebhookEventType, WebhookEventType]; alternates: boolean }> = [
+  { name: 'user', types: ['user.online', 'user.offline'], alternates: true },
+  { name: 'occupancy', types: ['channel.occupied', 'channel.vacated'], alternates: true },
+  { name: 'presence', types: ['presence.joined', 'presence.left'], alternates: false },
 ];
 
 export const EventKey = {

@@ -4,10 +4,15 @@ import type { WebhookEvent } from './events.js';
 export interface BatchItem {
   /** Events of one key are delivered in order; see `KeyedEvent.key`. */
   key: string;
-  /** Transition number (user online/offline, channel occupied/vacated). */
+  /** Transition number, counted per `family` of the key. */
   seq?: number;
-  /** How much `seq` grows between two transitions the endpoint receives: 1 when it takes both of a pair, else 2. */
-  step: number;
+  /** Names the sequence `seq` belongs to (the key and the transition family). */
+  family?: string;
+  /**
+   * How much `seq` grows between two transitions of the family that the endpoint receives (1: it takes every one; 2:
+   * one of an alternating pair); null when that cannot be known, and transitions are not held back.
+   */
+  step: number | null;
   partition: number;
   entryId: string;
   event: WebhookEvent;
@@ -158,9 +163,9 @@ export class KeyedBatcher {
       this.ready.delete(key);
       this.readyCount -= state.items.length;
       let took = 0;
-      while (state.items.length > 0 && batch.length < this.options.batchSize && this.mayGo(key, state, state.items[0]!)) {
+      while (state.items.length > 0 && batch.length < this.options.batchSize && this.mayGo(state, state.items[0]!)) {
         const item = state.items.shift()!;
-        if (item.seq !== undefined) this.remember(key, item.seq);
+        if (item.seq !== undefined && item.family !== undefined) this.remember(item.family, item.seq);
         batch.push(item);
         took++;
       }
@@ -194,9 +199,9 @@ export class KeyedBatcher {
   }
 
   /** A transition goes when it follows the last one delivered (or nothing is known), or once it waited long enough. */
-  private mayGo(key: string, state: KeyState, item: BatchItem): boolean {
-    if (item.seq === undefined) return true;
-    const last = this.lastSeq.get(key);
+  private mayGo(state: KeyState, item: BatchItem): boolean {
+    if (item.seq === undefined || item.family === undefined || item.step === null) return true;
+    const last = this.lastSeq.get(item.family);
     if (last === undefined || item.seq <= last + item.step || (state.heldSince !== null && this.now() - state.heldSince >= this.options.reorderWindowMs)) {
       state.heldSince = null;
       return true;
@@ -221,9 +226,9 @@ export class KeyedBatcher {
     }, Math.max(1, this.options.reorderWindowMs));
   }
 
-  private remember(key: string, seq: number): void {
-    this.lastSeq.delete(key);
-    this.lastSeq.set(key, seq);
+  private remember(family: string, seq: number): void {
+    this.lastSeq.delete(family);
+    this.lastSeq.set(family, seq);
     if (this.lastSeq.size > REMEMBERED_KEYS) this.lastSeq.delete(this.lastSeq.keys().next().value!);
   }
 
@@ -236,10 +241,10 @@ export class KeyedBatcher {
   }
 }
 
-/** Appends, except that a transition goes before waiting transitions with a higher number (it arrived late). */
+/** Appends, except that a transition goes before waiting transitions of its family with a higher number (it arrived late). */
 function insertInOrder(items: BatchItem[], item: BatchItem): void {
-  if (item.seq !== undefined) {
-    const index = items.findIndex((other) => other.seq !== undefined && other.seq > item.seq!);
+  if (item.seq !== undefined && item.family !== undefined) {
+    const index = items.findIndex((other) => other.family === item.family && other.seq! > item.seq!);
     if (index !== -1) {
       items.splice(index, 0, item);
       return;

@@ -78,12 +78,13 @@ export class LifecycleEvents {
     this.emit('channel.vacated', EventKey.channel(channel), () => ({ channel, seq }), seq);
   }
 
-  presenceJoined(channel: string, user: string, session: string): void {
-    this.emit('presence.joined', EventKey.channel(channel), () => ({ channel, user, session }));
+  /** `seq` numbers the channel's presence transitions (every user's joins and leaves together). */
+  presenceJoined(channel: string, user: string, session: string, seq: number): void {
+    this.emit('presence.joined', EventKey.channel(channel), () => ({ channel, user, session, seq }), seq);
   }
 
-  presenceLeft(channel: string, user: string, session: string): void {
-    this.emit('presence.left', EventKey.channel(channel), () => ({ channel, user, session }));
+  presenceLeft(channel: string, user: string, session: string, seq: number): void {
+    this.emit('presence.left', EventKey.channel(channel), () => ({ channel, user, session, seq }), seq);
   }
 
   /** A client's publication; `dataJson` is the data as JSON text. */

@@ -15,6 +15,8 @@ export interface QueuedEvent {
 interface Append {
   endpoint: string;
   partition: string;
+  /** The event's id (for the trace log). */
+  id: string;
   entry: string;
 }
 
@@ -32,6 +34,7 @@ export class WebhookOutbox {
   private pumping: Promise<void> | null = null;
   private retryDelayMs = MIN_RETRY_MS;
   private readonly lastWarning = new Map<string, number>();
+  private readonly traceEnabled: boolean;
 
   constructor(
     private readonly queue: WebhookQueue,
@@ -41,7 +44,9 @@ export class WebhookOutbox {
     private readonly logger: Logger,
     /** Called once an entry is in a partition, so a local reader can pick it up without waiting for its poll. */
     private readonly onAppended: (partition: string) => void,
-  ) {}
+  ) {
+    this.traceEnabled = logger.isLevelEnabled('trace');
+  }
 
   /** Events held by this node, not yet in the engine. */
   get buffered(): number {
@@ -63,7 +68,7 @@ export class WebhookOutbox {
         continue;
       }
       entry ??= JSON.stringify({ k: keyed.key, ...(keyed.seq === undefined ? {} : { s: keyed.seq }), e: keyed.event } satisfies QueuedEvent);
-      this.waiting.push({ endpoint: endpoint.name, partition: partitionName(endpoint.name, this.partitionOf(keyed.key)), entry });
+      this.waiting.push({ endpoint: endpoint.name, partition: partitionName(endpoint.name, this.partitionOf(keyed.key)), id: keyed.event.id, entry });
     }
     if (this.waiting.length > 0) this.pumping ??= this.pump().finally(() => (this.pumping = null));
   }
@@ -71,7 +76,7 @@ export class WebhookOutbox {
   /** Re-enters dead letters (replay) with their original ids: appended like new events, after the ones waiting. */
   requeue(endpoint: string, events: readonly QueuedEvent[]): void {
     for (const event of events) {
-      this.waiting.push({ endpoint, partition: partitionName(endpoint, this.partitionOf(event.k)), entry: JSON.stringify(event) });
+      this.waiting.push({ endpoint, partition: partitionName(endpoint, this.partitionOf(event.k)), id: event.e.id, entry: JSON.stringify(event) });
     }
     if (this.waiting.length > 0) this.pumping ??= this.pump().finally(() => (this.pumping = null));
   }
@@ -90,7 +95,11 @@ export class WebhookOutbox {
         const append = chunk[index]!;
         if (result.status === 'rejected') failed.push(append);
         else if (result.value === null) this.drop(append.endpoint, 'queue_full', 'a webhook queue partition is full; dropping new events');
-        else this.onAppended(append.partition);
+        else {
+          // The event is durable from here on (trace level: tests read these lines as the ledger of emitted events).
+          if (this.traceEnabled) this.logger.trace({ endpoint: append.endpoint, event: append.id }, 'webhook event queued');
+          this.onAppended(append.partition);
+        }
       });
       if (failed.length === 0) {
         this.retryDelayMs = MIN_RETRY_MS;

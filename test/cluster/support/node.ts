@@ -55,7 +55,7 @@ export type NodeConfig = Record<string, unknown> & { nodeId: string };
  * read from its `wsgate listening` log line) and `/readyz` answers 200. Rejects with the node's output when it exits
  * or is not ready in time.
  */
-export async function startNode(config: NodeConfig, readyTimeoutMs = 15_000): Promise<NodeProcess> {
+export async function startNode(config: NodeConfig, readyTimeoutMs = 15_000, onLine?: (line: string) => void): Promise<NodeProcess> {
   if (!existsSync(CLI_PATH)) throw new Error(`${CLI_PATH} is missing: run \`npm run build\` first`);
   const dir = await mkdtemp(join(tmpdir(), 'wsgate-node-'));
   const file = join(dir, 'wsgate.yaml');
@@ -72,7 +72,8 @@ export async function startNode(config: NodeConfig, readyTimeoutMs = 15_000): Pr
 
   const port = await new Promise<number>((resolvePort, reject) => {
     const timer = setTimeout(() => reject(failure(`node ${config.nodeId} did not listen within ${readyTimeoutMs} ms`)), readyTimeoutMs);
-    const onLine = (line: string) => {
+    const onListening = (line: string) => {
+      onLine?.(line);
       if (!line.includes('"wsgate listening"')) return;
       try {
         const entry = JSON.parse(line) as { port?: number };
@@ -84,7 +85,7 @@ export async function startNode(config: NodeConfig, readyTimeoutMs = 15_000): Pr
         // Not a log line of ours.
       }
     };
-    child.stdout!.setEncoding('utf8').on('data', (chunk: string) => tail.push(chunk, onLine));
+    child.stdout!.setEncoding('utf8').on('data', (chunk: string) => tail.push(chunk, onListening));
     child.stderr!.setEncoding('utf8').on('data', (chunk: string) => tail.push(chunk));
     void done.then(({ code, signal }) => {
       clearTimeout(timer);
