@@ -153,9 +153,11 @@ export class Gateway implements GatewayContext {
       onHealthChange: (healthy) => {
         if (!healthy) {
           this.engineWasDown = true;
+          this.lease.engineLost();
           this.logger.warn('engine connection lost');
         } else if (this.engineWasDown) {
           this.engineWasDown = false;
+          this.lease.engineRestored();
           this.logger.warn('engine connection restored');
           void this.reassertState();
         }

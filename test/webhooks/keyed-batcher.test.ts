@@ -66,3 +66,18 @@ test('a missing transition is waited for only up to the reorder window; an endpo
   assert.deepEqual(batches.flat().map((entry) => entry.seq), [1, 3, 7], 'then goes without it');
   batcher.close();
 });
+
+test('a transition whose predecessor was never seen here (a partition taken over) waits for it; a family’s first goes at once', async () => {
+  const batches: BatchItem[][] = [];
+  const batcher = new KeyedBatcher({ ...options, batchSize: 10, reorderWindowMs: 60 }, async (batch) => {
+    batches.push(batch);
+  });
+  batcher.add(item('user:new', 1));
+  batcher.add(item('channel:known-elsewhere', 26));
+  await new Promise((resolve) => setTimeout(resolve, 5));
+  assert.deepEqual(batches.flat().map((entry) => entry.seq), [1]);
+  batcher.add(item('channel:known-elsewhere', 25));
+  await new Promise((resolve) => setTimeout(resolve, 120));
+  assert.deepEqual(batches.flat().map((entry) => entry.seq), [1, 25, 26], 'held for the window, then in order');
+  batcher.close();
+});

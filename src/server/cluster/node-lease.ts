@@ -13,6 +13,8 @@ import type { LifecycleEvents } from '../webhooks/lifecycle-events.js';
 export class NodeLease {
   private heartbeatTimer?: NodeJS.Timeout;
   private sweepTimer?: NodeJS.Timeout;
+  /** No node is judged dead before this time (epoch ms). */
+  private sweepsFrom = 0;
 
   constructor(
     private readonly info: NodeInfo,
@@ -36,6 +38,18 @@ export class NodeLease {
   /** Renews the lease now (after a store outage, before this node's sessions are registered again). */
   renew(): Promise<void> {
     return this.engine.registry.heartbeat(this.info, this.leaseMs);
+  }
+
+  /**
+   * The store went away: every lease may lapse meanwhile, the live nodes' too. Until the store is back and a whole
+   * lease has passed — time for every live node to renew — no node is taken for dead.
+   */
+  engineLost(): void {
+    this.sweepsFrom = Number.POSITIVE_INFINITY;
+  }
+
+  engineRestored(): void {
+    this.sweepsFrom = Date.now() + this.leaseMs;
   }
 
   private beat(): void {
@@ -66,6 +80,7 @@ export class NodeLease {
 
   /** Finds dead nodes and cleans up those this node wins the claim for. */
   async sweep(): Promise<void> {
+    if (Date.now() < this.sweepsFrom) return;
     try {
       const dead = await this.engine.registry.deadNodes();
       for (const node of dead) {

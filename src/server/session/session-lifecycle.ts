@@ -168,7 +168,7 @@ export class SessionLifecycle {
   /** Takes the session out of the registry, reporting the user offline when it was their last session anywhere. */
   private async unregister(facts: SessionFacts): Promise<void> {
     try {
-      const removed = await this.engine.registry.removeSession(facts.session);
+      const removed = await this.engine.registry.removeSession({ session: facts.session, user: facts.user, node: this.nodeId });
       if (removed?.offline && facts.user !== null) this.events.userOffline(facts.user, facts.session, removed.offline.seq);
     } catch (error) {
       this.unremoved.set(facts.session, facts);

@@ -30,6 +30,8 @@ export interface DeadLetter {
 interface OwnedPartition {
   /** XAUTOCLAIM cursor while taking over what earlier owners left pending; null once reading new entries. */
   cursor: string | null;
+  /** Entries taken over from earlier owners. */
+  claimed: number;
   pumping: boolean;
   /** Woken while pumping: read once more before stopping. */
   again: boolean;
@@ -164,7 +166,7 @@ export class WebhookDispatcher {
       const index = unit % this.options.partitions;
       if (worker.owned.has(index)) continue;
       if (!(await this.queue.lease(partitionName(worker.endpoint.name, index), this.nodeId, this.options.leaseMs))) continue;
-      const owned: OwnedPartition = { cursor: '0-0', pumping: false, again: false, releasing: false };
+      const owned: OwnedPartition = { cursor: '0-0', claimed: 0, pumping: false, again: false, releasing: false };
       worker.owned.set(index, owned);
       held++;
       this.pump(worker, index, owned);
@@ -210,6 +212,10 @@ export class WebhookDispatcher {
               const claimed = await this.queue.claimPending(name, this.nodeId, owned.cursor, count);
               entries = claimed.entries;
               owned.cursor = claimed.next;
+              owned.claimed += entries.length;
+              if (owned.cursor === null && owned.claimed > 0) {
+                this.logger.info({ endpoint: worker.endpoint.name, partition: index, events: owned.claimed }, 'took over pending webhook events');
+              }
             } else entries = await this.queue.readNew(name, this.nodeId, count);
             if (worker.owned.get(index) !== owned) break;
             await this.accept(worker, index, entries);
@@ -254,7 +260,9 @@ export class WebhookDispatcher {
     const messageId = `msg_${createHash('sha256').update(events.map((event) => event.id).join(',')).digest('base64url').slice(0, 24)}`;
     const oldest = Math.min(...events.map((event) => Date.parse(event.timestamp)));
     const giveUpAt = oldest + this.options.retry.periodMs;
-    for (let attempt = 0; !this.stopped; attempt++) {
+    // A batch is retried only while this node still owns its partitions; otherwise their next owner has the events.
+    const owned = () => batch.every((item) => worker.owned.has(item.partition));
+    for (let attempt = 0; !this.stopped && (attempt === 0 || owned()); attempt++) {
       if (attempt > 0) this.metrics.retried.inc({ endpoint: endpoint.name }, batch.length);
       const result = await postBatch(endpoint, events, messageId);
       this.metrics.attempts.inc({ endpoint: endpoint.name, outcome: result.outcome });

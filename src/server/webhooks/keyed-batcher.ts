@@ -45,8 +45,8 @@ const REMEMBERED_KEYS = 100_000;
  * Forms an endpoint's batches so that no key's events are ever reordered: a batch takes each key's events in order,
  * and a key's next events wait until the batch holding its previous ones is done (delivered or dead-lettered), so
  * retries and concurrency (batches of other keys) cannot overtake them. A transition (`seq`) that arrived before the
- * one it follows — two nodes deciding a user's or channel's transitions within moments — waits up to
- * `reorderWindowMs` for it, then goes anyway.
+ * one it follows — two nodes deciding a user's or channel's transitions within moments, or a partition taken over
+ * from a node that died — waits up to `reorderWindowMs` for it, then goes anyway.
  */
 export class KeyedBatcher {
   private readonly keys = new Map<string, KeyState>();
@@ -198,11 +198,16 @@ export class KeyedBatcher {
     this.onDone();
   }
 
-  /** A transition goes when it follows the last one delivered (or nothing is known), or once it waited long enough. */
+  /**
+   * A transition goes when it follows the last one delivered, or is its family's first, or once it waited long
+   * enough. One whose predecessor this node never saw (it just took the partition over, or forgot the family) waits
+   * too: an earlier transition may still be on its way.
+   */
   private mayGo(state: KeyState, item: BatchItem): boolean {
     if (item.seq === undefined || item.family === undefined || item.step === null) return true;
     const last = this.lastSeq.get(item.family);
-    if (last === undefined || item.seq <= last + item.step || (state.heldSince !== null && this.now() - state.heldSince >= this.options.reorderWindowMs)) {
+    const follows = last === undefined ? item.seq <= 1 : item.seq <= last + item.step;
+    if (follows || (state.heldSince !== null && this.now() - state.heldSince >= this.options.reorderWindowMs)) {
       state.heldSince = null;
       return true;
     }

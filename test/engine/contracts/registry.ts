@@ -31,9 +31,9 @@ export function registryContract(name: string, factory: WorldFactory<Registry>):
         assert.deepEqual(await registry.getUserSessions('bob'), []);
         assert.deepEqual(sorted(ids(await registry.getNodeSessions('n1'))), ['s2', 's3']);
         assert.deepEqual(ids(await registry.getNodeSessions('n2')), ['s1']);
-        assert.deepEqual(await registry.removeSession('s1'), { record: s1, offline: null });
-        assert.equal(await registry.removeSession('s1'), null);
-        assert.deepEqual(await registry.removeSession('s3'), { record: anon, offline: null });
+        assert.deepEqual(await registry.removeSession(s1), { offline: null });
+        assert.equal(await registry.removeSession(s1), null);
+        assert.deepEqual(await registry.removeSession(anon), { offline: null });
         assert.equal(await registry.getSession('s1'), null);
         assert.deepEqual(await registry.getUserSessions('alice'), [s2]);
         assert.deepEqual(ids(await registry.getNodeSessions('n1')), ['s2']);
@@ -55,9 +55,9 @@ export function registryContract(name: string, factory: WorldFactory<Registry>):
         assert.equal(await registry.getSession('b'), null);
         assert.deepEqual(ids(await registry.getNodeSessions('n1')), ['a']);
         // A kicked session's node later removes it: already gone.
-        assert.equal(await registry.removeSession('b'), null);
+        assert.equal(await registry.removeSession(record('b', 'u', 'n1', 10)), null);
         // Under the limit nobody is kicked; anonymous sessions ignore the policy.
-        await registry.removeSession('a');
+        await registry.removeSession(record('a', 'u', 'n1', 30));
         assert.deepEqual(await registry.addSession(record('e', 'u', 'n1', 50), { max: 2, onLimit: 'kick-oldest' }), { accepted: true, kicked: [], online: null });
         assert.deepEqual(await registry.addSession(record('f', null, 'n1', 60), { max: 1, onLimit: 'reject-new' }), { accepted: true, kicked: [], online: null });
         assert.deepEqual(await registry.addSession(record('g', null, 'n1', 70), { max: 1, onLimit: 'reject-new' }), { accepted: true, kicked: [], online: null });
@@ -162,15 +162,15 @@ export function registryContract(name: string, factory: WorldFactory<Registry>):
         // Registering a session again is not a transition.
         assert.deepEqual(await registries[0]!.addSession(record('s0', 'racer', 'n0', 0), unlimited), { accepted: true, kicked: [], online: null });
         // They all leave at once: one removal took the last session.
-        const removed = await Promise.all(registries.map((registry, i) => registry.removeSession(`s${i}`)));
+        const removed = await Promise.all(registries.map((registry, i) => registry.removeSession(record(`s${i}`, 'racer', `n${i}`, i))));
         assert.deepEqual(removed.flatMap((result) => (result?.offline ? [result.offline] : [])), [{ seq: 2 }]);
         // The next time is transition 3; a kick replacing the only session keeps the user online.
         const back = await registries[1]!.addSession(record('t1', 'racer', 'n1', 10), { max: 1, onLimit: 'kick-oldest' });
         assert.deepEqual(back.accepted && back.online, { seq: 3 });
         const replaced = await registries[2]!.addSession(record('t2', 'racer', 'n2', 11), { max: 1, onLimit: 'kick-oldest' });
         assert.deepEqual(replaced.accepted && [ids(replaced.kicked), replaced.online], [['t1'], null]);
-        assert.equal(await registries[1]!.removeSession('t1'), null);
-        assert.deepEqual((await registries[2]!.removeSession('t2'))?.offline, { seq: 4 });
+        assert.equal(await registries[1]!.removeSession(record('t1', 'racer', 'n1', 10)), null);
+        assert.deepEqual((await registries[2]!.removeSession(record('t2', 'racer', 'n2', 11)))?.offline, { seq: 4 });
       }));
 
     it('removeNode drops the node’s lease and sessions', () =>

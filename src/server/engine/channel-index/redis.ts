@@ -1,25 +1,11 @@
-import { LuaScript } from '../keyspace/lua-script.js';
 import type { RedisKeyspace } from '../keyspace/keyspace.js';
 import { RoutingTag } from '../keyspace/tags.js';
-import { takeMember } from '../keyspace/transitions.js';
+import { addMember, takeMember } from '../keyspace/transitions.js';
 import type { ChannelIndex, ChannelTransition } from './channel-index.js';
 
 /**
- * Adds a node to a channel's hash and, when it is the first, counts the occupied transition.
- * KEYS[1] the channel's node hash (node -> since, epoch ms), KEYS[2] its transition counter. ARGV node, now.
- * Returns 0 when the node was there already or others hold the channel, else the transition's number.
- */
-const ADD_NODE = new LuaScript(`
-if redis.call('HSETNX', KEYS[1], ARGV[1], ARGV[2]) == 0 then return 0 end
-if redis.call('HLEN', KEYS[1]) > 1 then return 0 end
-local seq = redis.call('INCR', KEYS[2])
-redis.call('PERSIST', KEYS[2])
-return seq
-`);
-
-/**
- * Channel index in Redis: per channel a hash `{c:<channel>}:nodes` (node -> since) and its transition counter
- * `{c:<channel>}:occupancy`, changed by Lua scripts on the channel's shard (slot), so occupied/vacated are decided
+ * Channel index in Redis: per channel a hash `{c:<channel>}:nodes` (node -> since, epoch ms) and its transition
+ * counter `{c:<channel>}:occupancy` (see keyspace/transitions.ts), changed by Lua scripts on the channel's shard (slot), so occupied/vacated are decided
  * atomically; per node a set `{n:<node>}:channels`, written before a node is added and after it is removed, so a
  * crash in between leaves an entry `removeNodeEverywhere` still finds.
  */
@@ -36,8 +22,8 @@ export class RedisChannelIndex implements ChannelIndex {
 
   async addNode(channel: string, node: string): Promise<{ occupied: ChannelTransition | null }> {
     await this.keyspace.client(RoutingTag.node(node)).sadd(this.nodeKey(node), channel);
-    const seq = (await ADD_NODE.run(this.keyspace.client(RoutingTag.channel(channel)), this.channelKeys(channel), [node, Date.now()])) as number;
-    return { occupied: seq > 0 ? { seq } : null };
+    const [hash, counter] = this.channelKeys(channel);
+    return { occupied: await addMember(this.keyspace.client(RoutingTag.channel(channel)), hash, counter, node, String(Date.now())) };
   }
 
   async removeNode(channel: string, node: string): Promise<{ vacated: ChannelTransition | null } | null> {

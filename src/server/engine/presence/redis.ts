@@ -1,37 +1,38 @@
 import { LuaScript } from '../keyspace/lua-script.js';
 import type { RedisKeyspace } from '../keyspace/keyspace.js';
 import { RoutingTag } from '../keyspace/tags.js';
+import { callToken, TRANSITION_FUNCTIONS } from '../keyspace/transitions.js';
 import { TRANSITION_MEMORY_MS } from '../transition-counter.js';
 import type { PresenceEntry, PresenceLeave, PresenceStore } from './presence.js';
 
 /**
  * KEYS[1] channel members (session -> entry), KEYS[2] per-user session counts, KEYS[3] the channel's presence
- * transition counter. ARGV session, entry JSON, user, counter lifetime (ms). Returns the transition's number when this
+ * transition counter. ARGV session, entry JSON, user, counter lifetime (ms), call token. Returns the transition's number when this
  * is the user's first session in the channel, else 0.
  */
-const JOIN = new LuaScript(`
-if redis.call('HSETNX', KEYS[1], ARGV[1], ARGV[2]) == 0 then return 0 end
+const JOIN = new LuaScript(`${TRANSITION_FUNCTIONS}
+if redis.call('HSETNX', KEYS[1], ARGV[1], ARGV[2]) == 0 then return recall(KEYS[3], 'on', ARGV[5]) or 0 end
 if redis.call('HINCRBY', KEYS[2], ARGV[3], 1) > 1 then return 0 end
-local seq = redis.call('INCR', KEYS[3])
-redis.call('PEXPIRE', KEYS[3], ARGV[4])
-return seq
+return transition(KEYS[3], 'on', ARGV[5], ARGV[4])
 `);
 
 /**
- * Same keys; ARGV session, counter lifetime. Returns {user, lastForUser 0|1, seq} or false when the session was not
+ * Same keys; ARGV session, counter lifetime, call token. Returns {user, lastForUser 0|1, seq} or false when the session was not
  * present.
  */
-const LEAVE = new LuaScript(`
+const LEAVE = new LuaScript(`${TRANSITION_FUNCTIONS}
 local entry = redis.call('HGET', KEYS[1], ARGV[1])
-if not entry then return false end
+if not entry then
+  local seq, user = recall(KEYS[3], 'off', ARGV[3])
+  if seq then return { user, 1, seq } end
+  return false
+end
 redis.call('HDEL', KEYS[1], ARGV[1])
 local user = cjson.decode(entry).user
 local left = redis.call('HINCRBY', KEYS[2], user, -1)
 if left > 0 then return { user, 0, 0 } end
 redis.call('HDEL', KEYS[2], user)
-local seq = redis.call('INCR', KEYS[3])
-redis.call('PEXPIRE', KEYS[3], ARGV[2])
-return { user, 1, seq }
+return { user, 1, transition(KEYS[3], 'off', ARGV[3], ARGV[2], user) }
 `);
 
 /**
@@ -58,6 +59,7 @@ export class RedisPresenceStore implements PresenceStore {
       JSON.stringify({ user: member.user, node: member.node }),
       member.user,
       TRANSITION_MEMORY_MS,
+      callToken(),
     ])) as number;
     return seq > 0 ? { firstForUser: true, seq } : { firstForUser: false };
   }
@@ -69,7 +71,7 @@ export class RedisPresenceStore implements PresenceStore {
   }
 
   private async remove(channel: string, session: string): Promise<PresenceLeave | null> {
-    const reply = (await LEAVE.run(this.keyspace.client(RoutingTag.channel(channel)), this.channelKeys(channel), [session, TRANSITION_MEMORY_MS])) as
+    const reply = (await LEAVE.run(this.keyspace.client(RoutingTag.channel(channel)), this.channelKeys(channel), [session, TRANSITION_MEMORY_MS, callToken()])) as
       | [string, number, number]
       | null;
     if (!reply) return null;

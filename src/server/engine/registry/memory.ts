@@ -1,5 +1,5 @@
 import { TransitionCounter } from '../transition-counter.js';
-import type { AddSessionResult, NodeInfo, Registry, RemovedSession, SessionPolicy, SessionRecord, UserTransition } from './registry.js';
+import type { AddSessionResult, NodeInfo, Registry, RemovedSession, SessionKey, SessionPolicy, SessionRecord, SessionRemoval, UserTransition } from './registry.js';
 
 /** Shared state of memory registries, so several nodes in one process see one registry. */
 export class MemoryRegistryState {
@@ -52,8 +52,9 @@ export class MemoryRegistry implements Registry {
     return { accepted: true, kicked, online };
   }
 
-  async removeSession(sessionId: string): Promise<RemovedSession | null> {
-    return this.remove(sessionId);
+  async removeSession(session: SessionKey): Promise<SessionRemoval | null> {
+    const removed = this.remove(session.session);
+    return removed && { offline: removed.offline };
   }
 
   /** `transitions` false: a kick, whose user gets a new session in the same step (the emptied list is kept for it). */

@@ -1,20 +1,20 @@
 import { LuaScript } from '../keyspace/lua-script.js';
 import type { RedisKeyspace } from '../keyspace/keyspace.js';
 import { RoutingTag } from '../keyspace/tags.js';
-import { takeMember } from '../keyspace/transitions.js';
-import type { AddSessionResult, NodeInfo, Registry, RemovedSession, SessionPolicy, SessionRecord, UserTransition } from './registry.js';
+import { callToken, takeMember, TRANSITION_FUNCTIONS } from '../keyspace/transitions.js';
+import type { AddSessionResult, NodeInfo, Registry, RemovedSession, SessionKey, SessionPolicy, SessionRecord, SessionRemoval, UserTransition } from './registry.js';
 
 /**
  * Decides the user's session policy and registers the session in one step on the user's shard (slot), and with it
  * whether this session made the user online.
- * KEYS[1] user hash (session -> record JSON), KEYS[2] the user's transition counter. ARGV: session, record JSON, max,
- * onLimit. Returns {0} when refused, else {1, online seq (0: the user was online already), kicked record JSON...}
- * oldest first.
+ * KEYS[1] user hash (session -> record JSON), KEYS[2] the user's transition counter (see keyspace/transitions.ts).
+ * ARGV: session, record JSON, max, onLimit, call token. Returns {0} when refused, else {1, online seq (0: the user was
+ * online already), kicked record JSON...} oldest first.
  */
-const ADD_SESSION = new LuaScript(`
+const ADD_SESSION = new LuaScript(`${TRANSITION_FUNCTIONS}
 if redis.call('HEXISTS', KEYS[1], ARGV[1]) == 1 then
   redis.call('HSET', KEYS[1], ARGV[1], ARGV[2])
-  return {1, 0}
+  return {1, recall(KEYS[2], 'on', ARGV[5]) or 0}
 end
 local max = tonumber(ARGV[3])
 local count = redis.call('HLEN', KEYS[1])
@@ -39,9 +39,7 @@ if max > 0 and count >= max then
 end
 redis.call('HSET', KEYS[1], ARGV[1], ARGV[2])
 if count > 0 then return {1, 0} end
-local seq = redis.call('INCR', KEYS[2])
-redis.call('PERSIST', KEYS[2])
-return {1, seq}
+return {1, transition(KEYS[2], 'on', ARGV[5], false)}
 `);
 
 /**
@@ -101,7 +99,7 @@ export class RedisRegistry implements Registry {
   }
 
   /** Removes the session's lookup and index entries (not the user hash entry). */
-  private async unindex(record: SessionRecord): Promise<number> {
+  private async unindex(record: SessionKey): Promise<number> {
     const [deleted] = await Promise.all([
       this.keyspace.client(RoutingTag.session(record.session)).del(this.sessionKey(record.session)),
       this.keyspace.client(RoutingTag.node(record.node)).hdel(this.nodeIndexKey(record.node), record.session),
@@ -119,6 +117,7 @@ export class RedisRegistry implements Registry {
       json,
       max,
       policy.onLimit,
+      callToken(),
     ])) as [number, number?, ...string[]];
     if (reply[0] === 0) {
       await this.unindex(record);
@@ -130,17 +129,15 @@ export class RedisRegistry implements Registry {
     return { accepted: true, kicked, online: seq > 0 ? { seq } : null };
   }
 
-  async removeSession(sessionId: string): Promise<RemovedSession | null> {
-    const record = await this.getSession(sessionId);
-    if (!record) return null;
+  async removeSession(session: SessionKey): Promise<SessionRemoval | null> {
     // For a user's session the user hash decides: a kick may have removed it first.
-    const [unindexed, fromUser] = await Promise.all([this.unindex(record), this.removeFromUser(record)]);
-    if (record.user === null) return unindexed === 1 ? { record, offline: null } : null;
-    return fromUser === undefined ? null : { record, offline: fromUser };
+    const [unindexed, fromUser] = await Promise.all([this.unindex(session), this.removeFromUser(session)]);
+    if (session.user === null) return unindexed === 1 ? { offline: null } : null;
+    return fromUser === undefined ? null : { offline: fromUser };
   }
 
   /** Takes the session out of its user's hash: undefined when it was not there, else the offline transition if last. */
-  private async removeFromUser(record: SessionRecord): Promise<UserTransition | null | undefined> {
+  private async removeFromUser(record: SessionKey): Promise<UserTransition | null | undefined> {
     if (record.user === null) return null;
     return takeMember(this.keyspace.client(RoutingTag.user(record.user)), this.userKey(record.user), this.transitionsKey(record.user), record.session);
   }

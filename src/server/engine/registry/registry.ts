@@ -16,8 +16,12 @@ export interface Registry {
    * With `kick-oldest`, the returned `kicked` sessions were removed from the registry and must be closed by their nodes.
    */
   addSession(session: SessionRecord, policy: SessionPolicy): Promise<AddSessionResult>;
-  /** Removes a session. Returns null when it was not registered (already removed, for example by a kick). */
-  removeSession(sessionId: string): Promise<RemovedSession | null>;
+  /**
+   * Removes a session. Returns null when it was not registered (already removed, for example by a kick). Asked
+   * again after the removal that took the user offline, it answers that transition again (a caller whose answer was
+   * lost retries), as long as the user has had no transition since.
+   */
+  removeSession(session: SessionKey): Promise<SessionRemoval | null>;
   /** The session, wherever it lives. */
   getSession(sessionId: string): Promise<SessionRecord | null>;
   /** Every session of the user, on every node, oldest first. */
@@ -70,6 +74,14 @@ export type AddSessionResult =
 /** A user's cluster-wide transition (online or offline) and its number in the user's sequence of transitions. */
 export interface UserTransition {
   seq: number;
+}
+
+/** What names a session in the registry. */
+export type SessionKey = Pick<SessionRecord, 'session' | 'user' | 'node'>;
+
+/** A removal; `offline` is set when it was the user's last session anywhere. */
+export interface SessionRemoval {
+  offline: UserTransition | null;
 }
 
 /** A session taken out of the registry; `offline` is set when it was the user's last session anywhere. */
