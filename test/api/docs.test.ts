@@ -24,7 +24,7 @@ test('docs/openapi.yaml and docs/api.md describe routes the API has, each with a
       assert.ok(heading, `${method} ${path} has a section in api.md`);
     }
   }
-  assert.equal(documented.length, 18, "every server API route");
+  assert.equal(documented.length, 21, "every server API route");
   const sections = guide.split('\n### ').slice(1);
   for (const section of sections) assert.match(section, /curl -sS/, `section ${section.split('\n')[0]} has a curl example`);
 });
