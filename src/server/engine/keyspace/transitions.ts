@@ -60,14 +60,14 @@ return transition(KEYS[2], 'on', ARGV[3], false)
  * Takes `member` out of the hash at `hashKey` in one atomic step on its server: undefined when it was not there,
  * null when other members remain, else the number of the transition its removal made.
  */
-export async function takeMember(client: RedisClient, hashKey: string, counterKey: string, member: string): Promise<{ seq: number } | null | undefined> {
-  const reply = (await TAKE_MEMBER.run(client, [hashKey, counterKey], [member, TRANSITION_MEMORY_MS, callToken()])) as number | null;
+export async function takeMember(client: RedisClient, hashKey: string, counterKey: string, member: string, token = callToken()): Promise<{ seq: number } | null | undefined> {
+  const reply = (await TAKE_MEMBER.run(client, [hashKey, counterKey], [member, TRANSITION_MEMORY_MS, token])) as number | null;
   if (reply === null) return undefined;
   return reply > 0 ? { seq: reply } : null;
 }
 
 /** Adds `member` (with `value`) to the hash at `hashKey` in one atomic step: the transition its addition made, if any. */
-export async function addMember(client: RedisClient, hashKey: string, counterKey: string, member: string, value: string): Promise<{ seq: number } | null> {
-  const reply = (await ADD_MEMBER.run(client, [hashKey, counterKey], [member, value, callToken()])) as number;
+export async function addMember(client: RedisClient, hashKey: string, counterKey: string, member: string, value: string, token = callToken()): Promise<{ seq: number } | null> {
+  const reply = (await ADD_MEMBER.run(client, [hashKey, counterKey], [member, value, token])) as number;
   return reply > 0 ? { seq: reply } : null;
 }
