@@ -85,6 +85,20 @@ describe('webhooks on one node', { timeout: 60_000 }, () => {
     assert.equal(new Set(events.map((event) => event.id)).size, events.length, 'no duplicates without failures');
   });
 
+  test('a session the policy replaces is reported evicted (policy-kick) before its end; the user stays online', async () => {
+    const { receiver, running } = await setup();
+    // The credential's sessionPolicy claim: one session at a time, the newest wins.
+    const first = await connectAs(running, 'erin', { sessionPolicy: { max: 1, onLimit: 'kick-oldest' } });
+    const second = await connectAs(running, 'erin', { sessionPolicy: { max: 1, onLimit: 'kick-oldest' } });
+    assert.equal((await first.closed).code, 4501);
+    await receiver.waitFor(() => receiver.delivered().some((event) => event.type === 'session.disconnected' && event.data.session === first.welcome!.session), 5_000, 'the kicked session’s end');
+    const erin = receiver.delivered().filter(forUser('erin'));
+    assert.deepEqual(erin.map((event) => event.type), ['user.online', 'session.connected', 'session.connected', 'session.evicted', 'session.disconnected']);
+    assert.deepEqual(erin[3]!.data, { session: first.welcome!.session, user: 'erin', code: 4501, cause: 'policy-kick', reason: 'replaced by a newer session of the same user', client: erin[3]!.data.client });
+    await second.close();
+    await receiver.waitFor(() => receiver.delivered().some((event) => event.type === 'user.offline' && event.data.user === 'erin'), 5_000, 'erin offline once');
+  });
+
   test('a failing endpoint gets the same batches (same webhook-id, same event ids) again until it takes them', async () => {
     const { receiver, running } = await setup(({ index }) => ({ status: index < 3 ? 500 : 204 }));
     const bob = await connectAs(running, 'bob');
