@@ -6,6 +6,7 @@
  * - events/s the webhook node emits and delivers when publishers go as fast as the node answers.
  *
  *   npm run build && node --import tsx bench/webhooks.ts [--rate 2000] [--seconds 10] [--clients 20]
+ *   WSGATE_BENCH_NODE_FLAGS="--cpu-prof --cpu-prof-dir=/tmp/webhooks-prof" node --import tsx bench/webhooks.ts
  */
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -26,6 +27,8 @@ const { values } = parseArgs({
 const rate = Number(values.rate);
 const seconds = Number(values.seconds);
 const clientCount = Number(values.clients);
+/** Extra Node flags for both nodes, e.g. `WSGATE_BENCH_NODE_FLAGS="--cpu-prof --cpu-prof-dir=/tmp/prof"`. */
+const extraNodeFlags = (process.env.WSGATE_BENCH_NODE_FLAGS ?? '').split(/\s+/).filter(Boolean);
 const SECRET = `whsec_${Buffer.from('wsgate-bench-webhook-secret-0000').toString('base64')}`;
 
 interface Node {
@@ -45,7 +48,7 @@ async function startNode(name: string, webhookUrl: string | null): Promise<Node>
   };
   const file = join(logDir, `${name}.yaml`);
   writeFileSync(file, stringify(config));
-  const child = spawnServer(name, [join(repoRoot, 'dist', 'cli', 'main.js'), 'serve', '--config', file]);
+  const child = spawnServer(name, [...extraNodeFlags, join(repoRoot, 'dist', 'cli', 'main.js'), 'serve', '--config', file]);
   const url = `http://127.0.0.1:${port}`;
   for (let attempt = 0; ; attempt++) {
     if ((await fetch(`${url}/readyz`).then((response) => response.status, () => 0)) === 200) break;

@@ -67,7 +67,7 @@ describe('webhooks on one node', { timeout: 60_000 }, () => {
     assert.deepEqual(typesOf(events, forChannel('chat:room')), ['channel.occupied', 'presence.joined', 'channel.published', 'presence.left', 'channel.vacated']);
     const byType = Object.fromEntries(events.map((event) => [event.type, event]));
     for (const event of events) {
-      assert.match(event.id, /^evt_[0-9a-z]{9}[0-9a-f]{16}$/);
+      assert.match(event.id, /^evt_[0-9a-z]{9}[0-9a-f]{18}$/);
       assert.equal(event.node, running.gateway.nodeId);
       assert.ok(Math.abs(Date.parse(event.timestamp) - Date.now()) < 60_000);
     }

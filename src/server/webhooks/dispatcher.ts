@@ -268,7 +268,8 @@ export class WebhookDispatcher {
       this.metrics.attempts.inc({ endpoint: endpoint.name, outcome: result.outcome });
       if (result.outcome === 'ok') {
         const now = Date.now();
-        for (const event of events) this.metrics.latency.observe({ endpoint: endpoint.name }, (now - Date.parse(event.timestamp)) / 1000);
+        const latency = this.metrics.latencyOf(endpoint.name);
+        for (const event of events) latency.observe((now - Date.parse(event.timestamp)) / 1000);
         this.metrics.delivered.inc({ endpoint: endpoint.name }, batch.length);
         await this.settle(worker, batch, null);
         return;

@@ -58,9 +58,30 @@ export const EventKey = {
   ofSession: (session: string, user: string | null) => (user === null ? `session:${session}` : `user:${user}`),
 } as const;
 
-/** `evt_` + time (so ids sort roughly by emission) + 64 random bits. */
+/** 48 random bits per process: with the time and a counter, ids never repeat across nodes and restarts. */
+const PROCESS_TAG = randomBytes(6).toString('hex');
+let counter = 0;
+
+/**
+ * `evt_` + time (so ids sort roughly by emission) + this process's random tag + a counter. Unique without asking the
+ * kernel for randomness per event, which costs more than the rest of the id.
+ */
 export function newEventId(now = Date.now()): string {
-  return `evt_${now.toString(36).padStart(9, '0')}${randomBytes(8).toString('hex')}`;
+  counter = (counter + 1) % 0x1000000;
+  return `evt_${now.toString(36).padStart(9, '0')}${PROCESS_TAG}${counter.toString(16).padStart(6, '0')}`;
+}
+
+/**
+ * The partition of an event key among `partitions`: FNV-1a of the key, the same on every node. (Not the keyspace's
+ * SHA-1 jump hash: this runs once per event, and partitions are not resized while a queue holds events.)
+ */
+export function partitionOfKey(key: string, partitions: number): number {
+  let hash = 0x811c9dc5;
+  for (let i = 0; i < key.length; i++) {
+    hash ^= key.charCodeAt(i);
+    hash = Math.imul(hash, 0x01000193);
+  }
+  return (hash >>> 0) % partitions;
 }
 
 /**

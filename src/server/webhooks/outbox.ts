@@ -1,8 +1,7 @@
-import { shardOf } from '../engine/keyspace/jump-hash.js';
 import type { WebhookQueue } from '../engine/webhook-queue/webhook-queue.js';
 import type { Logger } from '../observability/logger.js';
 import { partitionName, type WebhookEndpoint } from './endpoints.js';
-import type { KeyedEvent } from './events.js';
+import { partitionOfKey, type KeyedEvent } from './events.js';
 import type { WebhookMetrics } from './webhook-metrics.js';
 
 /** What an entry of the engine's webhook queue holds: the event with its ordering key and transition number. */
@@ -55,11 +54,11 @@ export class WebhookOutbox {
 
   /** The partition number of a key. */
   partitionOf(key: string): number {
-    return shardOf(key, this.options.partitions);
+    return partitionOfKey(key, this.options.partitions);
   }
 
   emit(keyed: KeyedEvent): void {
-    this.metrics.emitted.inc({ type: keyed.event.type });
+    this.metrics.emittedOf(keyed.event.type).inc();
     let entry: string | undefined;
     for (const endpoint of this.endpoints) {
       if (!endpoint.events.has(keyed.event.type)) continue;

@@ -1,4 +1,5 @@
 import { Counter, Gauge, Histogram, type Registry } from 'prom-client';
+import type { WebhookEventType } from './events.js';
 
 /** The webhook side of a node's Prometheus metrics. */
 export class WebhookMetrics {
@@ -11,6 +12,9 @@ export class WebhookMetrics {
   readonly latency: Histogram<'endpoint'>;
   readonly backlog: Gauge<'endpoint'>;
   readonly buffered: Gauge;
+  /** Per-event series, bound once: a label lookup per event is measurable at thousands of events a second. */
+  private readonly emittedByType = new Map<WebhookEventType, Counter.Internal>();
+  private readonly latencyByEndpoint = new Map<string, Histogram.Internal<'endpoint'>>();
 
   constructor(registry: Registry, backlog: () => Promise<Array<{ endpoint: string; events: number }>>, buffered: () => number) {
     const registers = [registry];
@@ -48,5 +52,17 @@ export class WebhookMetrics {
       collect: () => bufferedGauge.set(buffered()),
     });
     this.buffered = bufferedGauge;
+  }
+
+  emittedOf(type: WebhookEventType): Counter.Internal {
+    let child = this.emittedByType.get(type);
+    if (!child) this.emittedByType.set(type, (child = this.emitted.labels({ type })));
+    return child;
+  }
+
+  latencyOf(endpoint: string): Histogram.Internal<'endpoint'> {
+    let child = this.latencyByEndpoint.get(endpoint);
+    if (!child) this.latencyByEndpoint.set(endpoint, (child = this.latency.labels({ endpoint })));
+    return child;
   }
 }
