@@ -2,6 +2,9 @@ import type { ChannelIndex } from '../engine/channel-index/channel-index.js';
 import type { Logger } from '../observability/logger.js';
 import type { LifecycleEvents } from '../webhooks/lifecycle-events.js';
 
+/** Channels re-recorded at once after an engine outage. */
+const RECONCILE_BATCH = 100;
+
 /**
  * Keeps the cluster-wide channel index in step with the channels this node holds (the hub reports its first and last
  * local subscriber of a channel) and reports `channel.occupied` / `channel.vacated` when the index says this node's
@@ -74,12 +77,17 @@ export class ChannelOccupancy {
   async reconcile(localChannels: Iterable<string>): Promise<void> {
     const local = new Set(localChannels);
     await Promise.all([...this.chains.values()]);
-    for (const channel of [...this.unremoved]) if (!local.has(channel)) this.chain(channel, () => this.unrecord(channel));
+    const changes: Array<[string, () => Promise<void>]> = [];
+    for (const channel of [...this.unremoved]) if (!local.has(channel)) changes.push([channel, () => this.unrecord(channel)]);
     for (const channel of local) {
-      if (this.unrecorded.delete(channel)) this.chain(channel, () => this.record(channel));
-      else this.chain(channel, () => this.index.addNode(channel, this.nodeId).then(() => undefined, () => undefined));
+      if (this.unrecorded.delete(channel)) changes.push([channel, () => this.record(channel)]);
+      else changes.push([channel, () => this.index.addNode(channel, this.nodeId).then(() => undefined, () => undefined)]);
     }
-    await Promise.all([...this.chains.values()]);
+    // In batches, like the sessions' re-registration: a node with many channels must not burst them all at once.
+    for (let i = 0; i < changes.length; i += RECONCILE_BATCH) {
+      for (const [channel, change] of changes.slice(i, i + RECONCILE_BATCH)) this.chain(channel, change);
+      await Promise.all([...this.chains.values()]);
+    }
   }
 
   /** Waits for changes in flight (drain), then takes this node out of every channel it still holds. */
