@@ -71,7 +71,11 @@ export async function startNode(config: NodeConfig, readyTimeoutMs = 15_000, onL
   void done.then(() => rm(dir, { recursive: true, force: true }));
 
   const port = await new Promise<number>((resolvePort, reject) => {
-    const timer = setTimeout(() => reject(failure(`node ${config.nodeId} did not listen within ${readyTimeoutMs} ms`)), readyTimeoutMs);
+    const timer = setTimeout(() => {
+      reject(failure(`node ${config.nodeId} did not listen within ${readyTimeoutMs} ms`));
+      // A node that never listened is nobody's to stop: left running, its pipes would keep the test process alive.
+      child.kill('SIGKILL');
+    }, readyTimeoutMs);
     const onListening = (line: string) => {
       onLine?.(line);
       if (!line.includes('"wsgate listening"')) return;
