@@ -55,6 +55,7 @@ describe('configuration', () => {
     assert.throws(() => loadConfig({ overrides: { ws: { maxPayloadd: 1 } } }), /ws\.maxPayloadd: unknown key/);
     assert.throws(() => loadConfig({ env: { WSGATE_API_KEYS: 'short' } }), /apiKeys\.0/);
     assert.throws(() => loadConfig({ file: '/nonexistent/wsgate.yaml' }), /cannot read config file/);
+    assert.throws(() => loadConfig({ overrides: { reusePort: true } }), /reusePort: needs a shared engine/);
   });
 
   test('the CLI refuses a bad value at start with exit code 2 and the key in the message', async () => {

@@ -46,7 +46,11 @@ export function loadConfig(sources: ConfigSources = {}): Readonly<Config> {
 
   const merged = layers.reduce<Record<string, unknown>>((acc, layer) => deepMerge(acc, layer), {});
   if (!validate(merged)) throw new ConfigError(formatErrors(validate.errors ?? []));
-  return deepFreeze(merged as Config);
+  const config = merged as Config;
+  if (config.reusePort && config.engine.kind === 'memory') {
+    throw new ConfigError('reusePort: needs a shared engine (engine.kind redis, redis-cluster or nats); on the memory engine every process would be a gateway of its own');
+  }
+  return deepFreeze(config);
 }
 
 function readConfigFile(path: string): Record<string, unknown> {
