@@ -97,6 +97,11 @@ export function envName(path: string): string {
 const ENV_KEYS = new Map<string, string>([...KEY_TYPES.keys()].map((path) => [envName(path), path]));
 for (const [name, path] of Object.entries(ENV_ALIASES)) ENV_KEYS.set(name, path);
 
+/** Every environment variable the configuration reads, with the key it sets. */
+export function configEnvironment(): ReadonlyMap<string, string> {
+  return ENV_KEYS;
+}
+
 function fromEnvironment(env: NodeJS.ProcessEnv): Record<string, unknown> {
   const out: Record<string, unknown> = {};
   // Aliases first, so the canonical name wins when both are set.
