@@ -98,7 +98,7 @@ export class Gateway implements GatewayContext {
     this.registeredRoutes = new RegisteredRoutes(engine.actionRoutes, this.logger);
     const actions = options.actions
       ?? new HttpActionRouter(new ActionRoutes(config.actions.routes), this.registeredRoutes, this.nodeId, config.actions.maxPending, this.logger);
-    this.requests = new RequestHandler(config, () => engine.isHealthy(), this.channels, this.delivery, actions, this.metrics, this.logger);
+    this.requests = new RequestHandler(config, () => engine.isHealthy(), this.channels, this.delivery, actions, this.metrics, this.logger, engine.rateLimits);
     this.tickets = new TicketService(engine.tickets, config.auth.tickets);
     const jwt = config.auth.jwt;
     this.authenticator = new Authenticator(
