@@ -38,7 +38,10 @@ export async function createHttpApp(context: GatewayContext): Promise<FastifyIns
     const wsgateError = toWsgateError(error);
     if (wsgateError.code === 'INTERNAL') context.logger.error({ err: error, path: stripQuery(request.url) }, 'request failed');
     const body: Record<string, unknown> = { code: wsgateError.code, message: wsgateError.message };
-    if (wsgateError.retryAfter !== undefined) body.retryAfter = wsgateError.retryAfter;
+    if (wsgateError.retryAfter !== undefined) {
+      body.retryAfter = wsgateError.retryAfter;
+      void reply.header('retry-after', String(Math.ceil(wsgateError.retryAfter)));
+    }
     void reply.status(wsgateError.status).send(body);
   });
   app.setNotFoundHandler((request, reply) => {
