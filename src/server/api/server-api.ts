@@ -87,7 +87,10 @@ function auditLine(context: GatewayContext, key: string, request: FastifyRequest
     if (Array.isArray(body.requests)) target.items = body.requests.length;
   }
   context.logger.info(
-    { audit: { key, method: request.method, route: request.routeOptions.url ?? request.url.split('?')[0], target, status: reply.statusCode } },
+    {
+      audit: { key, method: request.method, route: request.routeOptions.url ?? request.url.split('?')[0], target, status: reply.statusCode },
+      ip: context.clientAddresses.ofRequest(request.raw),
+    },
     'server API call',
   );
 }
