@@ -114,7 +114,7 @@ export class Gateway implements GatewayContext {
       new TokenVerifier({ secrets: config.auth.cookie.secrets }),
       { anonymous: config.auth.anonymous, cookieName: config.auth.cookie.name },
     );
-    this.origins = new OriginPolicy(config.allowedOrigins, config.port);
+    this.origins = new OriginPolicy(config.allowedOrigins, config.port, this.tls.enabled ? 'https' : 'http');
     this.liveness = new LivenessMonitor(this.hub.sessions, config.ws.pingIntervalMs, config.ws.pingTimeoutMs, (session) => {
       this.metrics.disconnects.inc({ reason: 'PING_TIMEOUT' });
       session.terminate();
