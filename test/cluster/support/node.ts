@@ -57,7 +57,12 @@ export type NodeConfig = Record<string, unknown> & { nodeId: string };
  * read from its `wsgate listening` log line) and `/readyz` answers 200. Rejects with the node's output when it exits
  * or is not ready in time.
  */
-export async function startNode(config: NodeConfig, readyTimeoutMs = 15_000): Promise<NodeProcess> {
+export interface StartNodeOptions {
+  /** Loopback address the test's own HTTP calls to the node come from (a node may trust 127.0.0.1 as its proxy). */
+  localAddress?: string;
+}
+
+export async function startNode(config: NodeConfig, readyTimeoutMs = 15_000, options: StartNodeOptions = {}): Promise<NodeProcess> {
   if (!existsSync(CLI_PATH)) throw new Error(`${CLI_PATH} is missing: run \`npm run build\` first`);
   const dir = await mkdtemp(join(tmpdir(), 'wsgate-node-'));
   const file = join(dir, 'wsgate.yaml');
@@ -114,7 +119,7 @@ export async function startNode(config: NodeConfig, readyTimeoutMs = 15_000): Pr
       return done;
     },
     async readiness() {
-      const response = await call('GET', `${httpUrl}/readyz`, {}, undefined, ca);
+      const response = await call('GET', `${httpUrl}/readyz`, {}, undefined, ca, options.localAddress);
       return { status: response.status, body: JSON.parse(response.text) as NodeReadiness };
     },
     broker: async () => readBrokerCounters(httpUrl),
@@ -125,7 +130,7 @@ export async function startNode(config: NodeConfig, readyTimeoutMs = 15_000): Pr
     },
     async api(method, path, body) {
       const headers = { authorization: `Bearer ${API_KEY}`, ...(body === undefined ? {} : { 'content-type': 'application/json' }) };
-      const response = await call(method, `${httpUrl}${path}`, headers, body === undefined ? undefined : JSON.stringify(body), ca);
+      const response = await call(method, `${httpUrl}${path}`, headers, body === undefined ? undefined : JSON.stringify(body), ca, options.localAddress);
       const text = response.text;
       let parsed: unknown = text;
       try {
@@ -147,10 +152,10 @@ export async function startNode(config: NodeConfig, readyTimeoutMs = 15_000): Pr
 }
 
 /** One HTTP(S) request; over HTTPS only `ca` is trusted. */
-function call(method: string, url: string, headers: Record<string, string>, body: string | undefined, ca?: Buffer): Promise<{ status: number; text: string }> {
+function call(method: string, url: string, headers: Record<string, string>, body: string | undefined, ca?: Buffer, localAddress?: string): Promise<{ status: number; text: string }> {
   return new Promise((resolve, reject) => {
     const send = url.startsWith('https:') ? httpsRequest : httpRequest;
-    const req = send(url, { method, headers, ...(ca ? { ca } : {}) }, (response) => {
+    const req = send(url, { method, headers, localAddress, ...(ca ? { ca } : {}) }, (response) => {
       let text = '';
       response.setEncoding('utf8').on('data', (chunk: string) => (text += chunk));
       response.on('end', () => resolve({ status: response.statusCode ?? 0, text }));
