@@ -34,7 +34,7 @@ export const ErrorCatalogue = {
   TOO_MANY_SUBSCRIPTIONS: { status: 429, message: 'session holds the maximum number of subscriptions' },
 
   // Direct messages and application actions
-  SEND_FORBIDDEN: { status: 403, message: 'direct messages are not allowed' },
+  SEND_FORBIDDEN: { status: 403, message: 'not allowed to message this user' },
   USER_INVALID: { status: 400, message: 'user id is not valid' },
   NO_ROUTE: { status: 404, message: 'no backend handles this action type' },
   BACKEND_ERROR: { status: 502, message: 'the backend failed to handle the action' },

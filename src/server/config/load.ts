@@ -108,6 +108,14 @@ function fromEnvironment(env: NodeJS.ProcessEnv): Record<string, unknown> {
 
 /** Parses a string (environment, `--set`) into the key's type; validation does the rest. */
 export function parseEnvValue(name: string, raw: string, type: string): unknown {
+  // A JSON array for lists of objects (`actions.routes`, `limits.actionTypes`); comma-separated for lists of strings.
+  if (type === 'array' && raw.trimStart().startsWith('[')) {
+    try {
+      return JSON.parse(raw);
+    } catch {
+      throw new ConfigError(`${name} must be a JSON array or a comma-separated list`);
+    }
+  }
   if (type === 'array') return raw.split(',').map((item) => item.trim()).filter(Boolean);
   if (type === 'object') {
     try {

@@ -80,7 +80,7 @@ export const ConfigSchema = Type.Object(
     proxy: Type.Object(
       {
         /** Addresses and CIDRs (`10.0.0.0/8`, `::1`) of proxies whose word about the client address is believed. */
-        trustedProxies: Type.Array(Type.String({ minLength: 1 }), { default: [] }),
+        trustedProxies: Type.Array(Type.String({ pattern: '^[0-9A-Fa-f:.]+(/[0-9]{1,3})?$' }), { default: [] }),
         /** The header trusted proxies put the client address in. */
         header: Type.Union([Type.Literal('x-forwarded-for'), Type.Literal('forwarded'), Type.Literal('none')], { default: 'x-forwarded-for' }),
         /** Connections from trusted proxies start with a PROXY protocol header (v1 or v2, HAProxy `send-proxy-v2`). */
