@@ -123,6 +123,22 @@ describe('real client addresses', () => {
       const local = new V2ProxyProtocol(Command.LOCAL, TransportProtocol.UNSPEC, new IPv4ProxyAddress(IPv4Address.createFrom([0, 0, 0, 0]), 0, IPv4Address.createFrom([0, 0, 0, 0]), 0)).build();
       const health = await rawExchange(gw, Buffer.concat([Buffer.from(local), Buffer.from('GET /healthz HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n')]));
       assert.match(health, /^HTTP\/1.1 200/);
+      // A header that trickles in byte by byte is framed exactly: the request right behind it is intact.
+      const trickled = await new Promise<string>((resolve, reject) => {
+        const bytes = Buffer.concat([Buffer.from(ipv4.build()), Buffer.from('GET /healthz HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n')]);
+        let answer = '';
+        const socket = connectTcp(gw.port, '127.0.0.1', async () => {
+          for (let i = 0; i < 30; i++) {
+            socket.write(bytes.subarray(i, i + 1));
+            await new Promise((done) => setImmediate(done));
+          }
+          socket.end(bytes.subarray(30));
+        });
+        socket.setEncoding('utf8').on('data', (chunk: string) => (answer += chunk));
+        socket.on('close', () => resolve(answer));
+        socket.on('error', reject);
+      });
+      assert.match(trickled, /^HTTP\/1.1 200/);
       // A trusted peer that sends no header (or a broken one) is refused: its bytes are never taken for a client's.
       assert.equal(await rawExchange(gw, 'GET /healthz HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n'), '');
       assert.equal(await rawExchange(gw, 'PROXY TCP4 999.1.1.1 127.0.0.1 1 2\r\nGET /healthz HTTP/1.1\r\n\r\n'), '');
