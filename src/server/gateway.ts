@@ -172,6 +172,9 @@ export class Gateway implements GatewayContext {
     this.metrics.rates.start();
     const address = this.app.server.address() as AddressInfo;
     this.origins.bindPort(address.port);
+    if (this.config.proxy.protocol && this.config.proxy.trustedProxies.length === 0) {
+      this.logger.warn('proxy.protocol is on but proxy.trustedProxies is empty: no PROXY header will be read');
+    }
     this.logger.info({ port: address.port, host: address.address, engine: this.engine.kind, tls: this.tls.enabled }, 'wsgate listening');
     return address;
   }

@@ -1,6 +1,7 @@
 import type { IncomingMessage } from 'node:http';
 import { BlockList, isIP, type Socket } from 'node:net';
 import parseForwarded from 'forwarded-parse';
+import { parseAddressRange } from '../config/address-range.js';
 import type { Config } from '../config/schema.js';
 import { normalizeAddress } from './proxy-protocol.js';
 
@@ -74,14 +75,9 @@ function stripPort(hop: string): string {
   return colon !== -1 && hop.indexOf(':', colon + 1) === -1 ? hop.slice(0, colon) : hop;
 }
 
-/** `10.0.0.0/8`, `fd00::/8`, `127.0.0.1`, `::1`; anything else is a configuration error naming the entry. */
+/** Entries were checked when the configuration was loaded; one that is not a range here is a bug. */
 function addTrusted(list: BlockList, entry: string): void {
-  const [address, bits, ...extra] = entry.split('/');
-  const family = isIP(address ?? '');
-  const max = family === 6 ? 128 : 32;
-  const prefix = bits === undefined ? max : Number(bits);
-  if (family === 0 || extra.length > 0 || !Number.isInteger(prefix) || prefix < 0 || prefix > max || (bits !== undefined && !/^\d+$/.test(bits))) {
-    throw new Error(`proxy.trustedProxies: "${entry}" is not an address or CIDR`);
-  }
-  list.addSubnet(address!, prefix, family === 6 ? 'ipv6' : 'ipv4');
+  const range = parseAddressRange(entry);
+  if (!range) throw new Error(`proxy.trustedProxies: "${entry}" is not an address or CIDR`);
+  list.addSubnet(range.address, range.prefix, range.family);
 }

@@ -21,13 +21,25 @@ export class TlsFiles {
   }
 
   read(): TlsMaterial {
-    const material = { cert: readFileSync(this.config.cert), key: readFileSync(this.config.key) };
-    // Fails here, naming the problem, when the key does not belong to the certificate or either is not PEM.
-    createSecureContext(material);
+    const material = { cert: readPem(this.config.cert, 'tls.cert'), key: readPem(this.config.key, 'tls.key') };
+    try {
+      // Fails here when the key does not belong to the certificate or either is not PEM.
+      createSecureContext(material);
+    } catch (error) {
+      throw new Error(`tls.cert/tls.key: ${(error as Error).message}`, { cause: error });
+    }
     return material;
   }
 
   reload(server: TlsServer): void {
     server.setSecureContext(this.read());
+  }
+}
+
+function readPem(path: string, key: string): Buffer {
+  try {
+    return readFileSync(path);
+  } catch (error) {
+    throw new Error(`${key}: cannot read ${path}: ${(error as Error).message}`, { cause: error });
   }
 }
