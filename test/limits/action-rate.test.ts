@@ -2,6 +2,9 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { connectAs } from '../helpers/client.js';
 import { startGateway } from '../helpers/gateway.js';
+import { startRedis } from '../support/servers.js';
+import { uniquePrefix } from '../support/prefix.js';
+import { waitFor } from '../support/wait.js';
 
 // No backend owns these types: an admitted action is answered NO_ROUTE, a refused one RATE_LIMITED.
 test('action types have their own buckets, per session or per user across the user\'s sessions', async () => {
@@ -39,5 +42,29 @@ test('action types have their own buckets, per session or per user across the us
     for (const client of [tab1, tab2, bob]) await client.close();
   } finally {
     await gw.stop();
+  }
+});
+
+test('with Redis down, per-user buckets fall back to each session\'s own bucket (limited, never failing open or erroring)', async () => {
+  const redis = await startRedis();
+  const gw = await startGateway({
+    engine: { kind: 'redis', redisUrls: [redis.url], prefix: uniquePrefix('rate-degraded') },
+    limits: { actionTypes: [{ match: 'profile.*', rate: 0.01, burst: 2, per: 'user' }] },
+  });
+  try {
+    const [tab1, tab2] = [await connectAs(gw, 'alice'), await connectAs(gw, 'alice')];
+    await redis.stop();
+    await waitFor(async () => (await fetch(`${gw.httpUrl}/readyz`)).status === 503, 5_000, 'the engine down');
+    const codes = async (client: typeof tab1) => {
+      const out: string[] = [];
+      for (let i = 0; i < 3; i++) out.push(String((await client.request({ type: 'profile.rename', payload: i })).code));
+      return out;
+    };
+    assert.deepEqual(await codes(tab1), ['NO_ROUTE', 'NO_ROUTE', 'RATE_LIMITED']);
+    assert.deepEqual(await codes(tab2), ['NO_ROUTE', 'NO_ROUTE', 'RATE_LIMITED']);
+    for (const client of [tab1, tab2]) client.ws.terminate();
+  } finally {
+    await gw.stop();
+    await redis.stop();
   }
 });
