@@ -78,7 +78,11 @@ export async function startNode(config: NodeConfig, readyTimeoutMs = 15_000, opt
   void done.then(() => rm(dir, { recursive: true, force: true }));
 
   const port = await new Promise<number>((resolvePort, reject) => {
-    const timer = setTimeout(() => reject(failure(`node ${config.nodeId} did not listen within ${readyTimeoutMs} ms`)), readyTimeoutMs);
+    const timer = setTimeout(() => {
+      // A node that starts late would otherwise live on and keep the test process from exiting.
+      child.kill('SIGKILL');
+      reject(failure(`node ${config.nodeId} did not listen within ${readyTimeoutMs} ms`));
+    }, readyTimeoutMs);
     const onLine = (line: string) => {
       if (!line.includes('"wsgate listening"')) return;
       try {
