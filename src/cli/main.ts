@@ -103,6 +103,14 @@ async function serve(options: ServeOptions): Promise<void> {
       },
     );
   };
+  // SIGHUP: a renewed certificate (certbot, cert-manager) goes live without a restart; open sessions are untouched.
+  process.on('SIGHUP', () => {
+    try {
+      gateway.reloadTls();
+    } catch (error) {
+      logger.error({ err: error }, 'TLS reload failed: keeping the current certificate');
+    }
+  });
   process.on('SIGTERM', () => shutdown('SIGTERM'));
   process.on('SIGINT', () => shutdown('SIGINT'));
 }

@@ -34,7 +34,7 @@ export const ErrorCatalogue = {
   TOO_MANY_SUBSCRIPTIONS: { status: 429, message: 'session holds the maximum number of subscriptions' },
 
   // Direct messages and application actions
-  SEND_FORBIDDEN: { status: 403, message: 'direct messages are not allowed' },
+  SEND_FORBIDDEN: { status: 403, message: 'not allowed to message this user' },
   USER_INVALID: { status: 400, message: 'user id is not valid' },
   NO_ROUTE: { status: 404, message: 'no backend handles this action type' },
   BACKEND_ERROR: { status: 502, message: 'the backend failed to handle the action' },
@@ -46,6 +46,7 @@ export const ErrorCatalogue = {
   SLOW_CONSUMER: { status: 503, message: 'client did not read fast enough', close: CloseCode.SLOW_CONSUMER },
   NODE_FULL: { status: 503, message: 'node holds the maximum number of sessions', close: CloseCode.TRY_AGAIN_LATER },
   CONNECTION_RATE_LIMITED: { status: 429, message: 'too many connection attempts from this address' },
+  CONNECTION_LIMIT: { status: 429, message: 'too many open connections from this address' },
   DRAINING: { status: 503, message: 'node is draining', close: CloseCode.SERVICE_RESTART },
   ENGINE_UNAVAILABLE: { status: 503, message: 'shared state engine is unavailable' },
 

@@ -1,6 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { hostname } from 'node:os';
 import type { AddressInfo } from 'node:net';
+import type { Server as TlsServer } from 'node:tls';
 import type { FastifyInstance } from 'fastify';
 import type WebSocket from 'ws';
 import { CloseCode } from '../protocol/close-codes.js';
@@ -32,6 +33,8 @@ import { RequestHandler, type ActionRouter } from './session/request-handler.js'
 import { SessionLifecycle } from './session/session-lifecycle.js';
 import { Session, type SessionEnvironment } from './session/session.js';
 import { HandshakeHandler, type AcceptedConnection } from './transport/handshake.js';
+import { ClientAddresses } from './transport/client-address.js';
+import { TlsFiles } from './transport/tls-files.js';
 
 export interface GatewayOptions {
   /** An engine built by the caller (several in-process nodes sharing a MemoryCluster, tests); default from config. */
@@ -60,6 +63,8 @@ export class Gateway implements GatewayContext {
   readonly authenticator: Authenticator;
   readonly origins: OriginPolicy;
   readonly registeredRoutes: RegisteredRoutes;
+  readonly clientAddresses: ClientAddresses;
+  readonly tls: TlsFiles;
 
   private readonly requests: RequestHandler;
   private readonly scheduler = new FlushScheduler();
@@ -79,6 +84,8 @@ export class Gateway implements GatewayContext {
   private constructor(readonly config: Readonly<Config>, readonly engine: Engine, options: GatewayOptions) {
     this.nodeId = config.nodeId || `${hostname().replace(/[^A-Za-z0-9_.-]/g, '').slice(0, 32)}-${randomBytes(4).toString('hex')}`;
     this.logger = (options.logger ?? createLogger(config.log.level)).child({ node: this.nodeId });
+    this.clientAddresses = new ClientAddresses(config.proxy);
+    this.tls = new TlsFiles(config.tls);
     this.hub = new Hub(engine.broker, this.logger);
     registerBrokerMetrics(this.metrics.registry, engine.broker);
     this.rules = new ChannelRules(config.namespaces);
@@ -98,7 +105,7 @@ export class Gateway implements GatewayContext {
     this.registeredRoutes = new RegisteredRoutes(engine.actionRoutes, this.logger);
     const actions = options.actions
       ?? new HttpActionRouter(new ActionRoutes(config.actions.routes), this.registeredRoutes, this.nodeId, config.actions.maxPending, this.logger);
-    this.requests = new RequestHandler(config, () => engine.isHealthy(), this.channels, this.delivery, actions, this.metrics, this.logger);
+    this.requests = new RequestHandler(config, () => engine.isHealthy(), this.channels, this.delivery, actions, this.metrics, this.logger, engine.rateLimits);
     this.tickets = new TicketService(engine.tickets, config.auth.tickets);
     const jwt = config.auth.jwt;
     this.authenticator = new Authenticator(
@@ -107,7 +114,7 @@ export class Gateway implements GatewayContext {
       new TokenVerifier({ secrets: config.auth.cookie.secrets }),
       { anonymous: config.auth.anonymous, cookieName: config.auth.cookie.name },
     );
-    this.origins = new OriginPolicy(config.allowedOrigins, config.port);
+    this.origins = new OriginPolicy(config.allowedOrigins, config.port, this.tls.enabled ? 'https' : 'http');
     this.liveness = new LivenessMonitor(this.hub.sessions, config.ws.pingIntervalMs, config.ws.pingTimeoutMs, (session) => {
       this.metrics.disconnects.inc({ reason: 'PING_TIMEOUT' });
       session.terminate();
@@ -157,7 +164,7 @@ export class Gateway implements GatewayContext {
     this.app = await createHttpApp(this);
     this.handshake = new HandshakeHandler(
       this.config, this.origins, this.authenticator, { refusal: () => this.refusal() },
-      (connection) => this.accept(connection), this.metrics, this.logger,
+      (connection) => this.accept(connection), this.metrics, this.logger, this.clientAddresses,
     );
     this.app.server.on('upgrade', this.handshake.handleUpgrade);
     await this.app.listen({ port: this.config.port, host: this.config.host });
@@ -165,7 +172,10 @@ export class Gateway implements GatewayContext {
     this.metrics.rates.start();
     const address = this.app.server.address() as AddressInfo;
     this.origins.bindPort(address.port);
-    this.logger.info({ port: address.port, host: address.address, engine: this.engine.kind }, 'wsgate listening');
+    if (this.config.proxy.protocol && this.config.proxy.trustedProxies.length === 0) {
+      this.logger.warn('proxy.protocol is on but proxy.trustedProxies is empty: no PROXY header will be read');
+    }
+    this.logger.info({ port: address.port, host: address.address, engine: this.engine.kind, tls: this.tls.enabled }, 'wsgate listening');
     return address;
   }
 
@@ -184,6 +194,16 @@ export class Gateway implements GatewayContext {
   get http(): FastifyInstance {
     if (!this.app) throw new Error('gateway is not listening');
     return this.app;
+  }
+
+  /**
+   * Reads `tls.cert` and `tls.key` again (SIGHUP): new connections get the new certificate, open sessions stay. A bad
+   * file keeps the old certificate and throws.
+   */
+  reloadTls(): void {
+    if (!this.tls.enabled) return;
+    this.tls.reload(this.http.server as unknown as TlsServer);
+    this.logger.info('TLS certificate reloaded');
   }
 
   isDraining(): boolean {

@@ -55,6 +55,10 @@ describe('configuration', () => {
     assert.throws(() => loadConfig({ overrides: { ws: { maxPayloadd: 1 } } }), /ws\.maxPayloadd: unknown key/);
     assert.throws(() => loadConfig({ env: { WSGATE_API_KEYS: 'short' } }), /apiKeys\.0/);
     assert.throws(() => loadConfig({ file: '/nonexistent/wsgate.yaml' }), /cannot read config file/);
+    assert.throws(() => loadConfig({ overrides: { proxy: { trustedProxies: ['10.0.0.0/8', '300.1.1.1'] } } }), /proxy\.trustedProxies\.1: "300\.1\.1\.1" is not an address or CIDR/);
+    assert.throws(() => loadConfig({ env: { WSGATE_PROXY_TRUSTED_PROXIES: '10.0.0.0/33' } }), /proxy\.trustedProxies\.0/);
+    assert.throws(() => loadConfig({ overrides: { tls: { cert: '/etc/wsgate/cert.pem' } } }), /tls\.cert and tls\.key go together/);
+    assert.deepEqual(loadConfig({ env: { WSGATE_LIMITS_ACTION_TYPES: '[{"match":"chat.*","rate":5,"burst":10,"per":"user"}]' } }).limits.actionTypes, [{ match: 'chat.*', rate: 5, burst: 10, per: 'user' }]);
   });
 
   test('the CLI refuses a bad value at start with exit code 2 and the key in the message', async () => {

@@ -1,4 +1,5 @@
 import Fastify, { type FastifyError, type FastifyInstance } from 'fastify';
+import { acceptProxyProtocol } from '../transport/proxy-protocol.js';
 import { WsgateError } from '../../protocol/errors.js';
 import { stripQuery } from '../observability/logger.js';
 import type { GatewayContext } from './context.js';
@@ -11,12 +12,27 @@ import { registerWebRoutes } from './web-routes.js';
 /** The node's HTTP side: health, metrics, browser auth, the server API and the demo page. */
 export async function createHttpApp(context: GatewayContext): Promise<FastifyInstance> {
   const app = Fastify({
+    // With `tls.cert`/`tls.key` the node speaks HTTPS (and so `wss://`) itself.
+    ...(context.tls.enabled ? { https: context.tls.read() } : {}),
     bodyLimit: context.config.limits.apiBodyBytes,
     logger: false,
     return503OnClosing: false,
     // Channel names (up to 265 characters, URL-encoded longer) travel as path parameters.
     routerOptions: { maxParamLength: 1024 },
   });
+  if (context.clientAddresses.proxyProtocol) {
+    acceptProxyProtocol(app.server, {
+      trusted: (address) => context.clientAddresses.isTrusted(address),
+      timeoutMs: PROXY_HEADER_TIMEOUT_MS,
+      onHeader: (socket, header) => {
+        if (header.source !== null) context.clientAddresses.setConnectionSource(socket, header.source);
+      },
+      onRefused: (socket, error) => {
+        context.metrics.proxyHeaderFailures.inc();
+        context.logger.warn({ err: error, peer: socket.remoteAddress }, 'connection from a trusted proxy without a valid PROXY header dropped');
+      },
+    });
+  }
   app.setValidatorCompiler(validatorCompiler);
   // `curl -X POST -H 'content-type: application/json'` without a body is a request without a body, not an error.
   const parseJson = app.getDefaultJsonParser('error', 'error');
@@ -36,9 +52,12 @@ export async function createHttpApp(context: GatewayContext): Promise<FastifyIns
 
   app.setErrorHandler((error: FastifyError | WsgateError, request, reply) => {
     const wsgateError = toWsgateError(error);
-    if (wsgateError.code === 'INTERNAL') context.logger.error({ err: error, path: stripQuery(request.url) }, 'request failed');
+    if (wsgateError.code === 'INTERNAL') context.logger.error({ err: error, path: stripQuery(request.url), ip: context.clientAddresses.ofRequest(request.raw) }, 'request failed');
     const body: Record<string, unknown> = { code: wsgateError.code, message: wsgateError.message };
-    if (wsgateError.retryAfter !== undefined) body.retryAfter = wsgateError.retryAfter;
+    if (wsgateError.retryAfter !== undefined) {
+      body.retryAfter = wsgateError.retryAfter;
+      void reply.header('retry-after', String(Math.ceil(wsgateError.retryAfter)));
+    }
     void reply.status(wsgateError.status).send(body);
   });
   app.setNotFoundHandler((request, reply) => {
@@ -54,6 +73,9 @@ export async function createHttpApp(context: GatewayContext): Promise<FastifyIns
   if (context.config.web.demo) await registerWebRoutes(app);
   return app;
 }
+
+/** A trusted proxy sends its PROXY header at once; a connection silent this long is not one of its connections. */
+const PROXY_HEADER_TIMEOUT_MS = 5_000;
 
 /** Maps framework errors (parsing, body size, schema validation) onto the catalogue. */
 function toWsgateError(error: FastifyError | WsgateError): WsgateError {

@@ -11,8 +11,10 @@ import type { OriginPolicy } from '../auth/origin-policy.js';
 import type { Config } from '../config/schema.js';
 import type { ClientInfo } from '../engine/registry/registry.js';
 import { ConnectRateLimiter } from '../limits/connect-rate-limiter.js';
+import { ConnectionsPerAddress } from '../limits/connections-per-address.js';
 import type { Logger } from '../observability/logger.js';
 import type { Metrics } from '../observability/metrics.js';
+import type { ClientAddresses } from './client-address.js';
 
 export interface AcceptedConnection {
   ws: WebSocket;
@@ -28,12 +30,14 @@ export interface HandshakeGate {
 }
 
 /**
- * The WebSocket handshake: path, admission (draining, node full), connection rate per IP, Origin, subprotocol, and
- * finally authentication — in that order, so a refused handshake never consumes a ticket.
+ * The WebSocket handshake: path, admission (draining, node full), connection rate and open connections per client
+ * address (the real one, behind trusted proxies), Origin, subprotocol, and finally authentication — in that order, so
+ * a refused handshake never consumes a ticket.
  */
 export class HandshakeHandler {
   private readonly wss: WebSocketServer;
   private readonly connectLimiter: ConnectRateLimiter | null;
+  private readonly perAddress: ConnectionsPerAddress | null;
 
   constructor(
     private readonly config: Readonly<Config>,
@@ -43,6 +47,7 @@ export class HandshakeHandler {
     private readonly onAccepted: (connection: AcceptedConnection) => void,
     private readonly metrics: Metrics,
     private readonly logger: Logger,
+    private readonly addresses: ClientAddresses,
   ) {
     this.wss = new WebSocketServer({
       noServer: true,
@@ -54,6 +59,7 @@ export class HandshakeHandler {
       handleProtocols: (offered) => selectProtocol(offered) ?? false,
     } as ConstructorParameters<typeof WebSocketServer>[0]);
     this.connectLimiter = config.limits.connectRate > 0 ? new ConnectRateLimiter(config.limits.connectRate, config.limits.connectBurst) : null;
+    this.perAddress = config.limits.maxConnectionsPerIp > 0 ? new ConnectionsPerAddress(config.limits.maxConnectionsPerIp) : null;
   }
 
   /** Shared by every socket, so a connection does not keep a closure of its own for it. */
@@ -64,7 +70,7 @@ export class HandshakeHandler {
     socket.on('error', this.onSocketError);
     this.upgrade(req, socket as Socket, head).catch((error: unknown) => {
       const wsgateError = error instanceof WsgateError ? error : new WsgateError('INTERNAL', undefined, { cause: error });
-      if (!(error instanceof WsgateError)) this.logger.error({ err: error }, 'handshake failed');
+      if (!(error instanceof WsgateError)) this.logger.error({ err: error, ip: this.addresses.ofRequest(req) }, 'handshake failed');
       this.refuse(socket, wsgateError);
     });
   };
@@ -74,8 +80,14 @@ export class HandshakeHandler {
     if (url.pathname !== this.config.ws.path) throw new WsgateError('NOT_FOUND');
     const refusal = this.gate.refusal();
     if (refusal) throw new WsgateError(refusal);
-    const ip = socket.remoteAddress ?? 'unknown';
+    const ip = this.addresses.ofRequest(req);
     if (this.connectLimiter && !this.connectLimiter.allow(ip)) throw new WsgateError('CONNECTION_RATE_LIMITED');
+    if (this.perAddress) {
+      if (!this.perAddress.acquire(ip)) throw new WsgateError('CONNECTION_LIMIT', `${this.perAddress.max} connections from this address are open`);
+      // Refused, dropped or closed after a long session: the TCP socket closes exactly once.
+      const perAddress = this.perAddress;
+      socket.once('close', () => perAddress.release(ip));
+    }
     const origin = req.headers.origin;
     if (!this.origins.allows(origin)) throw new WsgateError('ORIGIN_FORBIDDEN', `origin ${origin} is not allowed`);
     const protocol = offeredProtocol(req.headers['sec-websocket-protocol']);
