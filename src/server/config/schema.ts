@@ -10,6 +10,20 @@ const RateLimit = Type.Object(
   { additionalProperties: false },
 );
 
+/**
+ * A default bucket: each field has its own default, so a layer that sets only `rate` (or only `burst`) keeps the
+ * other, and a layer that sets one bucket keeps the rest.
+ */
+function defaultBucket(rate: number, burst: number) {
+  return Type.Object(
+    {
+      rate: Type.Number({ exclusiveMinimum: 0, default: rate }),
+      burst: Type.Integer({ minimum: 1, default: burst }),
+    },
+    { additionalProperties: false, default: {} },
+  );
+}
+
 const Namespace = Type.Object(
   {
     private: Type.Boolean({ default: false }),
@@ -148,20 +162,12 @@ export const ConfigSchema = Type.Object(
         /** Default per-session buckets; namespaces may override publish and subscribe. */
         rate: Type.Object(
           {
-            publish: RateLimit,
-            subscribe: RateLimit,
-            send: RateLimit,
-            action: RateLimit,
+            publish: defaultBucket(100, 200),
+            subscribe: defaultBucket(50, 100),
+            send: defaultBucket(50, 100),
+            action: defaultBucket(100, 200),
           },
-          {
-            additionalProperties: false,
-            default: {
-              publish: { rate: 100, burst: 200 },
-              subscribe: { rate: 50, burst: 100 },
-              send: { rate: 50, burst: 100 },
-              action: { rate: 100, burst: 200 },
-            },
-          },
+          { additionalProperties: false, default: {} },
         ),
         /** Rate-limited requests in a row before the session is closed with RATE_LIMITED. */
         maxRateLimitStrikes: Type.Integer({ minimum: 1, default: 50 }),
