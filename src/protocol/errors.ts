@@ -60,6 +60,11 @@ export const ErrorCatalogue = {
   KICKED: { status: 409, message: 'replaced by a newer session of the same user', close: CloseCode.KICKED },
   LOGIN_DISABLED: { status: 404, message: 'the development login is disabled' },
 
+  // HTTP requests (server API, browser auth, handshakes) the node cannot take
+  REQUEST_INVALID: { status: 400, message: 'request is not valid HTTP or its target is not a valid URL' },
+  REQUEST_TIMEOUT: { status: 408, message: 'request did not arrive in time' },
+  HEADERS_TOO_LARGE: { status: 431, message: 'request headers are too large' },
+
   // Server API
   UNAUTHORIZED: { status: 401, message: 'missing or invalid API key' },
   NOT_FOUND: { status: 404, message: 'no such route' },

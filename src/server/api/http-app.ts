@@ -1,6 +1,11 @@
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import { Socket } from 'node:net';
+import type { Duplex } from 'node:stream';
 import Fastify, { type FastifyError, type FastifyInstance } from 'fastify';
 import { WsgateError } from '../../protocol/errors.js';
+import type { Config } from '../config/schema.js';
 import { stripQuery } from '../observability/logger.js';
+import { writeErrorResponse } from '../transport/error-response.js';
 import type { GatewayContext } from './context.js';
 import { validatorCompiler } from './validation.js';
 import { registerAuthRoutes } from './auth-routes.js';
@@ -10,14 +15,25 @@ import { registerWebRoutes } from './web-routes.js';
 
 /** The node's HTTP side: health, metrics, browser auth, the server API and the demo page. */
 export async function createHttpApp(context: GatewayContext): Promise<FastifyInstance> {
+  const timeouts = context.config.http;
   const app = Fastify({
     bodyLimit: context.config.limits.apiBodyBytes,
     logger: false,
     return503OnClosing: false,
     // Channel names (up to 265 characters, URL-encoded longer) travel as path parameters.
     routerOptions: { maxParamLength: 1024 },
+    requestTimeout: timeouts.requestTimeoutMs,
+    keepAliveTimeout: timeouts.keepAliveTimeoutMs,
+    maxRequestsPerSocket: timeouts.maxRequestsPerSocket,
+    http: {
+      // Node refuses a headers timeout longer than the request timeout.
+      headersTimeout: Math.min(timeouts.headersTimeoutMs, timeouts.requestTimeoutMs),
+      connectionsCheckingInterval: checkingInterval(timeouts),
+    },
+    clientErrorHandler: (error: NodeJS.ErrnoException, socket: Duplex) => answerClientError(context, error, socket),
   });
   app.setValidatorCompiler(validatorCompiler);
+  app.addHook('onRequest', async (request, reply) => watchBody(app, request.raw, reply.raw, timeouts.bodyTimeoutMs));
   // `curl -X POST -H 'content-type: application/json'` without a body is a request without a body, not an error.
   const parseJson = app.getDefaultJsonParser('error', 'error');
   app.addContentTypeParser('application/json', { parseAs: 'string' }, (request, body, done) => {
@@ -71,4 +87,49 @@ function toWsgateError(error: FastifyError | WsgateError): WsgateError {
   if (error.statusCode === 405) return new WsgateError('METHOD_NOT_ALLOWED');
   if (error.statusCode === 413) return new WsgateError('BODY_TOO_LARGE');
   return new WsgateError('INTERNAL', undefined, { cause: error });
+}
+
+/**
+ * Node checks the header and request timeouts of open requests on an interval (30 s by default); check often enough
+ * that a timeout fires within a quarter of itself (at most every second).
+ */
+function checkingInterval(timeouts: Config['http']): number {
+  return Math.max(50, Math.min(1_000, Math.floor(Math.min(timeouts.headersTimeoutMs, timeouts.requestTimeoutMs) / 4)));
+}
+
+/**
+ * Arms the body timeout while a request body arrives: the socket's idle timer, reset by every chunk, cleared once the
+ * body is complete. A body that stalls longer is answered like an expired request.
+ */
+function watchBody(app: FastifyInstance, req: IncomingMessage, res: ServerResponse, timeoutMs: number): void {
+  const socket = req.socket;
+  // inject() (batches, tests) has no real socket and its body is already complete.
+  if (!(socket instanceof Socket) || req.complete || !hasBody(req)) return;
+  const onTimeout = () => {
+    if (res.headersSent) socket.destroy();
+    else app.server.emit('clientError', Object.assign(new Error('request body timed out'), { code: 'ERR_HTTP_REQUEST_TIMEOUT' }), socket);
+  };
+  socket.setTimeout(timeoutMs);
+  // Node emits 'timeout' on the request only while it is incomplete, so a late timer does not fire this.
+  req.once('timeout', onTimeout);
+  req.once('end', () => {
+    req.off('timeout', onTimeout);
+    socket.setTimeout(0);
+  });
+}
+
+function hasBody(req: IncomingMessage): boolean {
+  const length = req.headers['content-length'];
+  return req.headers['transfer-encoding'] !== undefined || (length !== undefined && length !== '0');
+}
+
+/**
+ * Requests the HTTP parser gave up on (malformed, headers too large, timed out) get a catalogue answer. Logged
+ * without the error's raw packet: it holds the request line, query string and all.
+ */
+function answerClientError(context: GatewayContext, error: NodeJS.ErrnoException, socket: Duplex): void {
+  if (error.code === 'ECONNRESET' || socket.destroyed) return;
+  const code = error.code === 'ERR_HTTP_REQUEST_TIMEOUT' ? 'REQUEST_TIMEOUT' : error.code === 'HPE_HEADER_OVERFLOW' ? 'HEADERS_TOO_LARGE' : 'REQUEST_INVALID';
+  context.logger.debug({ code: error.code, answer: code }, 'HTTP request refused by the parser');
+  writeErrorResponse(socket, new WsgateError(code));
 }

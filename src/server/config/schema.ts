@@ -85,6 +85,21 @@ export const ConfigSchema = Type.Object(
       },
       { additionalProperties: false, default: {} },
     ),
+    http: Type.Object(
+      {
+        /** The request line and headers must arrive within this; slower requests get 408. */
+        headersTimeoutMs: Type.Integer({ minimum: 1, default: 10_000 }),
+        /** The whole request, headers and body, must arrive within this; slower requests get 408. */
+        requestTimeoutMs: Type.Integer({ minimum: 1, default: 30_000 }),
+        /** Longest pause between two parts of a request body; a body that stalls longer gets 408. */
+        bodyTimeoutMs: Type.Integer({ minimum: 1, default: 10_000 }),
+        /** An idle keep-alive connection is closed after this. */
+        keepAliveTimeoutMs: Type.Integer({ minimum: 1, default: 5_000 }),
+        /** Requests one keep-alive connection may carry before the node closes it (0 = unlimited). */
+        maxRequestsPerSocket: Type.Integer({ minimum: 0, default: 1_000 }),
+      },
+      { additionalProperties: false, default: {} },
+    ),
     ws: Type.Object(
       {
         path: Type.String({ pattern: '^/', default: '/ws' }),

@@ -1,9 +1,8 @@
 import type { IncomingMessage } from 'node:http';
 import type { Duplex } from 'node:stream';
 import type { Socket } from 'node:net';
-import { STATUS_CODES } from 'node:http';
 import { WebSocketServer, type WebSocket } from 'ws';
-import { ErrorCatalogue, WsgateError, type ErrorCode } from '../../protocol/errors.js';
+import { WsgateError, type ErrorCode } from '../../protocol/errors.js';
 import { DEFAULT_SUBPROTOCOL, SUPPORTED_SUBPROTOCOLS, type SubprotocolName } from '../../protocol/subprotocol.js';
 import type { Authenticator } from '../auth/authenticator.js';
 import type { Identity } from '../auth/identity.js';
@@ -13,6 +12,7 @@ import type { ClientInfo } from '../engine/registry/registry.js';
 import { ConnectRateLimiter } from '../limits/connect-rate-limiter.js';
 import type { Logger } from '../observability/logger.js';
 import type { Metrics } from '../observability/metrics.js';
+import { writeErrorResponse } from './error-response.js';
 
 export interface AcceptedConnection {
   ws: WebSocket;
@@ -93,19 +93,7 @@ export class HandshakeHandler {
 
   private refuse(socket: Duplex, error: WsgateError): void {
     this.metrics.handshakeFailures.inc({ reason: error.code });
-    if (!socket.writable) {
-      socket.destroy();
-      return;
-    }
-    const status = ErrorCatalogue[error.code].status;
-    const body = JSON.stringify({ code: error.code, message: error.message });
-    socket.end(
-      `HTTP/1.1 ${status} ${STATUS_CODES[status] ?? 'Error'}\r\n` +
-        'Connection: close\r\nContent-Type: application/json\r\n' +
-        `Content-Length: ${Buffer.byteLength(body)}\r\nX-Wsgate-Error: ${error.code}\r\n` +
-        (error.status === 503 ? 'Retry-After: 5\r\n' : '') +
-        `\r\n${body}`,
-    );
+    writeErrorResponse(socket, error);
   }
 
   close(): void {
