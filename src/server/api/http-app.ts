@@ -4,6 +4,7 @@ import type { Duplex } from 'node:stream';
 import Fastify, { type FastifyError, type FastifyInstance } from 'fastify';
 import { WsgateError } from '../../protocol/errors.js';
 import type { Config } from '../config/schema.js';
+import { classifyFailure } from '../engine/failure.js';
 import { stripQuery } from '../observability/logger.js';
 import { writeErrorResponse } from '../transport/error-response.js';
 import type { GatewayContext } from './context.js';
@@ -51,7 +52,7 @@ export async function createHttpApp(context: GatewayContext): Promise<FastifyIns
   });
 
   app.setErrorHandler((error: FastifyError | WsgateError, request, reply) => {
-    const wsgateError = toWsgateError(error);
+    const wsgateError = toWsgateError(error, context.engine.isHealthy());
     if (wsgateError.code === 'INTERNAL') context.logger.error({ err: error, path: stripQuery(request.url) }, 'request failed');
     const body: Record<string, unknown> = { code: wsgateError.code, message: wsgateError.message };
     if (wsgateError.retryAfter !== undefined) body.retryAfter = wsgateError.retryAfter;
@@ -71,8 +72,8 @@ export async function createHttpApp(context: GatewayContext): Promise<FastifyIns
   return app;
 }
 
-/** Maps framework errors (parsing, body size, schema validation) onto the catalogue. */
-function toWsgateError(error: FastifyError | WsgateError): WsgateError {
+/** Maps framework errors (parsing, body size, schema validation) onto the catalogue; other failures are classified. */
+function toWsgateError(error: FastifyError | WsgateError, engineHealthy: boolean): WsgateError {
   if (error instanceof WsgateError) return error;
   if (error.validation) return new WsgateError('BODY_INVALID', `body ${error.message.replace(/^body\/?/, '')}`, { cause: error });
   switch (error.code) {
@@ -86,7 +87,7 @@ function toWsgateError(error: FastifyError | WsgateError): WsgateError {
   if (error instanceof SyntaxError || error.statusCode === 400) return new WsgateError('BODY_INVALID', 'body is not valid JSON', { cause: error });
   if (error.statusCode === 405) return new WsgateError('METHOD_NOT_ALLOWED');
   if (error.statusCode === 413) return new WsgateError('BODY_TOO_LARGE');
-  return new WsgateError('INTERNAL', undefined, { cause: error });
+  return classifyFailure(error, engineHealthy);
 }
 
 /**

@@ -4,6 +4,7 @@ import type { ClientRequest, DirectFrame, RequestId } from '../../protocol/frame
 import { isValidUserId } from '../../protocol/names.js';
 import type { ChannelService } from '../channels/channel-service.js';
 import type { Config, RateLimitConfig } from '../config/schema.js';
+import { classifyFailure } from '../engine/failure.js';
 import type { DeliveryService } from '../hub/delivery.js';
 import type { Logger } from '../observability/logger.js';
 import type { Metrics } from '../observability/metrics.js';
@@ -57,12 +58,9 @@ export class RequestHandler {
         if (payload !== undefined && id !== undefined) session.send({ type: 'reply', id, payload });
       }
     } catch (error) {
-      if (error instanceof WsgateError) session.send(errorFrame(error, id));
-      else if (!this.engineHealthy()) session.send(errorFrame(new WsgateError('ENGINE_UNAVAILABLE', undefined, { cause: error }), id));
-      else {
-        this.logger.error({ err: error, type, session: session.id }, 'request failed');
-        session.send(errorFrame(error, id));
-      }
+      const failure = classifyFailure(error, this.engineHealthy());
+      if (failure.code === 'INTERNAL') this.logger.error({ err: error, type, session: session.id }, 'request failed');
+      session.send(errorFrame(failure, id));
     }
   }
 

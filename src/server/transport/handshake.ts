@@ -8,6 +8,7 @@ import type { Authenticator } from '../auth/authenticator.js';
 import type { Identity } from '../auth/identity.js';
 import type { OriginPolicy } from '../auth/origin-policy.js';
 import type { Config } from '../config/schema.js';
+import { classifyFailure } from '../engine/failure.js';
 import type { ClientInfo } from '../engine/registry/registry.js';
 import { ConnectRateLimiter } from '../limits/connect-rate-limiter.js';
 import type { Logger } from '../observability/logger.js';
@@ -25,6 +26,8 @@ export interface AcceptedConnection {
 export interface HandshakeGate {
   /** Null when the node accepts sessions; otherwise the error to refuse with. */
   refusal(): ErrorCode | null;
+  /** False while the shared store is unreachable: a failed authentication is then ENGINE_UNAVAILABLE. */
+  engineHealthy(): boolean;
 }
 
 /**
@@ -63,9 +66,9 @@ export class HandshakeHandler {
   readonly handleUpgrade = (req: IncomingMessage, socket: Duplex, head: Buffer): void => {
     socket.on('error', this.onSocketError);
     this.upgrade(req, socket as Socket, head).catch((error: unknown) => {
-      const wsgateError = error instanceof WsgateError ? error : new WsgateError('INTERNAL', undefined, { cause: error });
-      if (!(error instanceof WsgateError)) this.logger.error({ err: error }, 'handshake failed');
-      this.refuse(socket, wsgateError);
+      const failure = classifyFailure(error, this.gate.engineHealthy());
+      if (failure.code === 'INTERNAL') this.logger.error({ err: error }, 'handshake failed');
+      this.refuse(socket, failure);
     });
   };
 
