@@ -1,12 +1,13 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
-import Fastify, { type FastifyError, type FastifyInstance } from 'fastify';
+import Fastify, { type FastifyError, type FastifyInstance, type FastifyReply } from 'fastify';
 import { WsgateError } from '../../protocol/errors.js';
 import type { Config } from '../config/schema.js';
 import { classifyFailure } from '../engine/failure.js';
 import { stripQuery } from '../observability/logger.js';
 import { writeErrorResponse } from '../transport/error-response.js';
+import { parseRequestTarget } from '../transport/request-target.js';
 import type { GatewayContext } from './context.js';
 import { validatorCompiler } from './validation.js';
 import { registerAuthRoutes } from './auth-routes.js';
@@ -32,6 +33,8 @@ export async function createHttpApp(context: GatewayContext): Promise<FastifyIns
       connectionsCheckingInterval: checkingInterval(timeouts),
     },
     clientErrorHandler: (error: NodeJS.ErrnoException, socket: Duplex) => answerClientError(context, error, socket),
+    // A path with malformed percent-encoding never reaches routing.
+    frameworkErrors: (_error, _request, reply: FastifyReply) => void reply.status(400).send(errorBody(new WsgateError('REQUEST_INVALID'))),
   });
   app.setValidatorCompiler(validatorCompiler);
   app.addHook('onRequest', async (request, reply) => watchBody(app, request.raw, reply.raw, timeouts.bodyTimeoutMs));
@@ -54,12 +57,14 @@ export async function createHttpApp(context: GatewayContext): Promise<FastifyIns
   app.setErrorHandler((error: FastifyError | WsgateError, request, reply) => {
     const wsgateError = toWsgateError(error, context.engine.isHealthy());
     if (wsgateError.code === 'INTERNAL') context.logger.error({ err: error, path: stripQuery(request.url) }, 'request failed');
-    const body: Record<string, unknown> = { code: wsgateError.code, message: wsgateError.message };
-    if (wsgateError.retryAfter !== undefined) body.retryAfter = wsgateError.retryAfter;
-    void reply.status(wsgateError.status).send(body);
+    void reply.status(wsgateError.status).send(errorBody(wsgateError));
   });
   app.setNotFoundHandler((request, reply) => {
-    void reply.status(404).send({ code: 'NOT_FOUND', message: `no route ${request.method} ${stripQuery(request.url)}` });
+    // A target that is not a URL (`//[bad/…`) matches no route: it is bad input, not a missing page.
+    const error = isRequestTarget(request.url)
+      ? new WsgateError('NOT_FOUND', `no route ${request.method} ${stripQuery(request.url)}`)
+      : new WsgateError('REQUEST_INVALID', 'request target is not a valid URL');
+    void reply.status(error.status).send(errorBody(error));
   });
 
   registerHealthRoutes(app, context);
@@ -72,11 +77,28 @@ export async function createHttpApp(context: GatewayContext): Promise<FastifyIns
   return app;
 }
 
+function errorBody(error: WsgateError): Record<string, unknown> {
+  const body: Record<string, unknown> = { code: error.code, message: error.message };
+  if (error.retryAfter !== undefined) body.retryAfter = error.retryAfter;
+  return body;
+}
+
+function isRequestTarget(target: string): boolean {
+  try {
+    parseRequestTarget(target);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
 /** Maps framework errors (parsing, body size, schema validation) onto the catalogue; other failures are classified. */
 function toWsgateError(error: FastifyError | WsgateError, engineHealthy: boolean): WsgateError {
   if (error instanceof WsgateError) return error;
   if (error.validation) return new WsgateError('BODY_INVALID', `body ${error.message.replace(/^body\/?/, '')}`, { cause: error });
   switch (error.code) {
+    case 'FST_ERR_BAD_URL':
+      return new WsgateError('REQUEST_INVALID', undefined, { cause: error });
     case 'FST_ERR_CTP_BODY_TOO_LARGE':
       return new WsgateError('BODY_TOO_LARGE', undefined, { cause: error });
     case 'FST_ERR_CTP_INVALID_MEDIA_TYPE':

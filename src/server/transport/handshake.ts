@@ -14,6 +14,7 @@ import { ConnectRateLimiter } from '../limits/connect-rate-limiter.js';
 import type { Logger } from '../observability/logger.js';
 import type { Metrics } from '../observability/metrics.js';
 import { writeErrorResponse } from './error-response.js';
+import { parseRequestTarget } from './request-target.js';
 
 export interface AcceptedConnection {
   ws: WebSocket;
@@ -73,7 +74,7 @@ export class HandshakeHandler {
   };
 
   private async upgrade(req: IncomingMessage, socket: Socket, head: Buffer): Promise<void> {
-    const url = new URL(req.url ?? '/', 'http://gateway');
+    const url = parseRequestTarget(req.url);
     if (url.pathname !== this.config.ws.path) throw new WsgateError('NOT_FOUND');
     const refusal = this.gate.refusal();
     if (refusal) throw new WsgateError(refusal);
