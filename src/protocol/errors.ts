@@ -52,6 +52,7 @@ export const ErrorCatalogue = {
   // Handshake and authentication
   ORIGIN_FORBIDDEN: { status: 403, message: 'origin is not allowed' },
   SUBPROTOCOL_UNSUPPORTED: { status: 400, message: 'none of the offered subprotocols is supported' },
+  HANDSHAKE_INVALID: { status: 400, message: 'not a valid WebSocket handshake' },
   AUTH_REQUIRED: { status: 401, message: 'authentication required' },
   TICKET_INVALID: { status: 401, message: 'ticket is unknown, expired or already used' },
   TOKEN_INVALID: { status: 401, message: 'token is not valid', close: CloseCode.UNAUTHORIZED },

@@ -1,7 +1,7 @@
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { connect as connectTcp, type Socket } from 'node:net';
 import { connectAs, type TestClient } from '../helpers/client.js';
+import { rawConnection, statusOf, type RawConnection } from '../helpers/raw-http.js';
 import { API_KEY, startGateway, type RunningGateway } from '../helpers/gateway.js';
 import { within } from '../support/wait.js';
 
@@ -11,31 +11,6 @@ const BODY_TIMEOUT_MS = 400;
 const KEEP_ALIVE_TIMEOUT_MS = 400;
 /** Far above every timeout: a connection the node does not drop by then was never going to be dropped. */
 const PATIENCE_MS = 10_000;
-
-interface RawConnection {
-  socket: Socket;
-  /** Everything the node sent. */
-  received(): string;
-  /** Resolves when the node closed the connection, with the time since it was opened. */
-  closed: Promise<{ afterMs: number; data: string }>;
-}
-
-/** A plain TCP connection to the node: the test decides every byte and every pause. */
-async function rawConnection(port: number): Promise<RawConnection> {
-  const socket = connectTcp(port, '127.0.0.1');
-  await new Promise<void>((resolve, reject) => socket.once('connect', resolve).once('error', reject));
-  const openedAt = Date.now();
-  let data = '';
-  socket.on('data', (chunk: Buffer) => (data += chunk.toString('latin1')));
-  socket.on('error', () => {});
-  const closed = new Promise<{ afterMs: number; data: string }>((resolve) =>
-    socket.once('close', () => resolve({ afterMs: Date.now() - openedAt, data })));
-  return { socket, received: () => data, closed };
-}
-
-function statusOf(response: string): number {
-  return Number(/^HTTP\/1\.1 (\d{3})/.exec(response)?.[1] ?? 0);
-}
 
 describe('HTTP timeouts', { concurrency: true }, () => {
   let gw: RunningGateway;

@@ -1,10 +1,10 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { connect as connectTcp } from 'node:net';
 import { Writable } from 'node:stream';
 import { signToken } from '../../src/server/auth/token-verifier.js';
 import { createLogger, serializeRequest } from '../../src/server/observability/logger.js';
 import { connect, open } from '../helpers/client.js';
+import { rawExchange, statusOf, UPGRADE_HEADERS } from '../helpers/raw-http.js';
 import { API_KEY, COOKIE_SECRET, JWT_SECRET, mintTicket, startGateway } from '../helpers/gateway.js';
 
 test('credentials never reach the log, even at trace level', async () => {
@@ -22,13 +22,12 @@ test('credentials never reach the log, even at trace level', async () => {
     (await connect(gw.wsUrl, { headers: { cookie: `wsgate_session=${cookie}` } })).ws.terminate();
     await open(gw.wsUrl, { headers: { authorization: `Bearer ${token}x` } }).catch(() => undefined);
     // Malformed requests carrying credentials in their query: each is a 4xx, and its target is logged nowhere.
-    const upgrade = 'Upgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n';
     const malformed: Array<[string, number]> = [
-      [`GET //[bad/ws?token=${token} HTTP/1.1\r\nHost: gw\r\n${upgrade}Sec-WebSocket-Version: 13\r\n\r\n`, 400],
-      [`GET http://[bad/ws?ticket=${ticket} HTTP/1.1\r\nHost: gw\r\n${upgrade}Sec-WebSocket-Version: 13\r\n\r\n`, 400],
-      [`GET /ws?token=${token} HTTP/1.1\r\nHost: gw\r\n${upgrade}Sec-WebSocket-Version: 99\r\n\r\n`, 400],
-      [`GET /ws?token=${token}%zz HTTP/1.1\r\nHost: gw\r\n${upgrade}Sec-WebSocket-Version: 13\r\n\r\n`, 401],
-      [`GET /ws?ticket=${ticket} x HTTP/1.1\r\nHost: gw\r\n${upgrade}Sec-WebSocket-Version: 13\r\n\r\n`, 400],
+      [`GET //[bad/ws?token=${token} HTTP/1.1\r\nHost: gw\r\n${UPGRADE_HEADERS}Sec-WebSocket-Version: 13\r\n\r\n`, 400],
+      [`GET http://[bad/ws?ticket=${ticket} HTTP/1.1\r\nHost: gw\r\n${UPGRADE_HEADERS}Sec-WebSocket-Version: 13\r\n\r\n`, 400],
+      [`GET /ws?token=${token} HTTP/1.1\r\nHost: gw\r\n${UPGRADE_HEADERS}Sec-WebSocket-Version: 99\r\n\r\n`, 400],
+      [`GET /ws?token=${token}%zz HTTP/1.1\r\nHost: gw\r\n${UPGRADE_HEADERS}Sec-WebSocket-Version: 13\r\n\r\n`, 401],
+      [`GET /ws?ticket=${ticket} x HTTP/1.1\r\nHost: gw\r\n${UPGRADE_HEADERS}Sec-WebSocket-Version: 13\r\n\r\n`, 400],
       [`GET //[bad/auth/ticket?ticket=${ticket} HTTP/1.1\r\nHost: gw\r\n\r\n`, 400],
       [`POST //[bad/auth/ticket?token=${token} HTTP/1.1\r\nHost: gw\r\nContent-Length: 0\r\n\r\n`, 400],
       [`POST /auth/ticket?token=${token} HTTP/1.1\r\nHost: gw\r\nContent-Type: application/json\r\nContent-Length: 5\r\n\r\n{oops`, 400],
@@ -37,7 +36,7 @@ test('credentials never reach the log, even at trace level', async () => {
     ];
     for (const [request, status] of malformed) {
       const answer = await rawExchange(gw.port, request);
-      assert.equal(Number(/^HTTP\/1\.1 (\d{3})/.exec(answer)?.[1]), status, `${JSON.stringify(request.split('\r\n')[0])}: ${answer}`);
+      assert.equal(statusOf(answer), status, `${JSON.stringify(request.split('\r\n')[0])}: ${answer}`);
     }
   } finally {
     await gw.stop();
@@ -58,18 +57,3 @@ test('credentials never reach the log, even at trace level', async () => {
   assert.deepEqual(serializeRequest({ method: 'GET', url: `/ws?ticket=${ticket}` }), { method: 'GET', path: '/ws', ip: undefined });
 });
 
-/** Sends one raw request and resolves with whatever the node answered before it closed the connection. */
-function rawExchange(port: number, request: string): Promise<string> {
-  return new Promise((resolve, reject) => {
-    const socket = connectTcp(port, '127.0.0.1');
-    let answer = '';
-    socket.on('data', (chunk: Buffer) => {
-      answer += chunk.toString('latin1');
-      // Answers without a close (keep-alive) are complete once the body is in.
-      if (/\r\n\r\n[\s\S]*\}$/.test(answer)) socket.end();
-    });
-    socket.once('close', () => resolve(answer));
-    socket.once('error', reject);
-    socket.write(request, 'latin1');
-  });
-}
