@@ -3,6 +3,7 @@ import { Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
 import Fastify, { type FastifyError, type FastifyInstance, type FastifyReply } from 'fastify';
 import { WsgateError } from '../../protocol/errors.js';
+import { exceedsJsonDepth, MAX_JSON_DEPTH } from '../../protocol/json-depth.js';
 import type { Config } from '../config/schema.js';
 import { classifyFailure } from '../engine/failure.js';
 import { stripQuery } from '../observability/logger.js';
@@ -43,6 +44,8 @@ export async function createHttpApp(context: GatewayContext): Promise<FastifyIns
   app.addContentTypeParser('application/json', { parseAs: 'string' }, (request, body, done) => {
     const text = body as string;
     if (text.trim() === '') done(null, undefined);
+    // Deep data parses, but serializing it again overflows the stack: refused before any handler sees it.
+    else if (exceedsJsonDepth(text)) done(new WsgateError('BODY_INVALID', `body nests deeper than ${MAX_JSON_DEPTH} levels`), undefined);
     else parseJson(request, text, done);
   });
 
