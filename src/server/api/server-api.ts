@@ -22,6 +22,8 @@ const TicketBody = Type.Object(
 export function registerServerApi(api: FastifyInstance, context: GatewayContext): void {
   const keys = new ApiKeyCheck(context.config.apiKeys);
   api.addHook('onRequest', async (request) => keys.assert(request.headers.authorization));
+  // The same check a batch runs for each item before any runs (see route-check.ts).
+  api.addHook('preHandler', async (request) => request.routeOptions.config.check?.({ params: request.params as Record<string, string>, body: request.body }));
   const routes = new RouteTable();
   routes.install(api);
 
