@@ -118,6 +118,7 @@ export class Gateway implements GatewayContext {
     this.lease = new NodeLease({ node: this.nodeId, startedAt: this.startedAt, host: hostname() }, engine, this.channels, config.engine.leaseMs, this.logger);
     this.sessionEnvironment = {
       sendQueueBytes: config.ws.sendQueueBytes,
+      closeTimeoutMs: config.ws.closeTimeoutMs,
       rawWrites: !config.ws.perMessageDeflate,
       scheduler: this.scheduler,
       traffic: this.metrics.traffic,

@@ -115,6 +115,8 @@ export const ConfigSchema = Type.Object(
         sendQueueBytes: Type.Integer({ minimum: 1024, default: 1024 * 1024 }),
         /** Consecutive malformed frames before the session is closed with PROTOCOL_ERROR. */
         maxBadFrames: Type.Integer({ minimum: 1, default: 10 }),
+        /** A closing session whose client has not finished the close handshake within this is dropped. */
+        closeTimeoutMs: Type.Integer({ minimum: 100, default: 10_000 }),
       },
       { additionalProperties: false, default: {} },
     ),
