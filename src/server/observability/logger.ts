@@ -1,4 +1,5 @@
 import { pino, stdSerializers, type Logger } from 'pino';
+import { stdoutLogSink } from './log-sink.js';
 
 export type { Logger };
 
@@ -10,6 +11,7 @@ const REDACT = [
   'res.headers["set-cookie"]',
 ];
 
+/** A pino logger; without a destination it writes to the process's stdout sink, which never blocks (see log-sink.ts). */
 export function createLogger(level: string, destination?: NodeJS.WritableStream): Logger {
   return pino(
     {
@@ -18,7 +20,7 @@ export function createLogger(level: string, destination?: NodeJS.WritableStream)
       redact: { paths: REDACT, censor: '[redacted]' },
       serializers: { req: serializeRequest, err: serializeError },
     },
-    destination as pino.DestinationStream | undefined,
+    (destination ?? stdoutLogSink()) as pino.DestinationStream,
   );
 }
 
