@@ -53,6 +53,7 @@ export const ErrorCatalogue = {
   // Handshake and authentication
   ORIGIN_FORBIDDEN: { status: 403, message: 'origin is not allowed' },
   SUBPROTOCOL_UNSUPPORTED: { status: 400, message: 'none of the offered subprotocols is supported' },
+  HANDSHAKE_INVALID: { status: 400, message: 'not a valid WebSocket handshake' },
   AUTH_REQUIRED: { status: 401, message: 'authentication required' },
   TICKET_INVALID: { status: 401, message: 'ticket is unknown, expired or already used' },
   TOKEN_INVALID: { status: 401, message: 'token is not valid', close: CloseCode.UNAUTHORIZED },
@@ -60,6 +61,11 @@ export const ErrorCatalogue = {
   SESSION_LIMIT: { status: 409, message: 'user holds the maximum number of sessions', close: CloseCode.SESSION_LIMIT },
   KICKED: { status: 409, message: 'replaced by a newer session of the same user', close: CloseCode.KICKED },
   LOGIN_DISABLED: { status: 404, message: 'the development login is disabled' },
+
+  // HTTP requests (server API, browser auth, handshakes) the node cannot take
+  REQUEST_INVALID: { status: 400, message: 'request is not valid HTTP or its target is not a valid URL' },
+  REQUEST_TIMEOUT: { status: 408, message: 'request did not arrive in time' },
+  HEADERS_TOO_LARGE: { status: 431, message: 'request headers are too large' },
 
   // Server API
   UNAUTHORIZED: { status: 401, message: 'missing or invalid API key' },

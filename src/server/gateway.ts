@@ -17,6 +17,7 @@ import { ChannelService } from './channels/channel-service.js';
 import { NodeLease } from './cluster/node-lease.js';
 import type { Config } from './config/schema.js';
 import { createEngine } from './engine/create.js';
+import { classifyFailure } from './engine/failure.js';
 import { HttpActionRouter } from './rpc/http-action-router.js';
 import { ActionRoutes } from './rpc/action-routes.js';
 import { RegisteredRoutes } from './rpc/registered-routes.js';
@@ -124,6 +125,7 @@ export class Gateway implements GatewayContext {
     this.lease = new NodeLease({ node: this.nodeId, startedAt: this.startedAt, host: hostname() }, engine, this.channels, config.engine.leaseMs, this.logger);
     this.sessionEnvironment = {
       sendQueueBytes: config.ws.sendQueueBytes,
+      closeTimeoutMs: config.ws.closeTimeoutMs,
       rawWrites: !config.ws.perMessageDeflate,
       scheduler: this.scheduler,
       traffic: this.metrics.traffic,
@@ -163,7 +165,7 @@ export class Gateway implements GatewayContext {
     await this.lease.start();
     this.app = await createHttpApp(this);
     this.handshake = new HandshakeHandler(
-      this.config, this.origins, this.authenticator, { refusal: () => this.refusal() },
+      this.config, this.origins, this.authenticator, { refusal: () => this.refusal(), engineHealthy: () => this.engine.isHealthy() },
       (connection) => this.accept(connection), this.metrics, this.logger, this.clientAddresses,
     );
     this.app.server.on('upgrade', this.handshake.handleUpgrade);
@@ -226,7 +228,8 @@ export class Gateway implements GatewayContext {
       return;
     }
     this.lifecycle.open(session).catch((error: unknown) => {
-      this.logger.error({ err: error, session: session.id }, 'session registration failed');
+      const failure = classifyFailure(error, this.engine.isHealthy());
+      this.logger[failure.code === 'INTERNAL' ? 'error' : 'warn']({ err: error, session: session.id }, 'session registration failed');
       this.lifecycle.disconnect(session, { code: CloseCode.TRY_AGAIN_LATER, reason: 'session could not be registered', reconnect: true });
     });
   }

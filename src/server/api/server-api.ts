@@ -30,6 +30,8 @@ export function registerServerApi(api: FastifyInstance, context: GatewayContext)
     callers.set(request, keyId);
     await limit(keyId);
   });
+  // The same check a batch runs for each item before any runs (see route-check.ts).
+  api.addHook('preHandler', async (request) => request.routeOptions.config.check?.({ params: request.params as Record<string, string>, body: request.body }));
   if (context.config.api.audit) {
     api.addHook('onResponse', async (request, reply) => {
       const key = callers.get(request);

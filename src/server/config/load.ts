@@ -118,22 +118,17 @@ function fromEnvironment(env: NodeJS.ProcessEnv): Record<string, unknown> {
   return out;
 }
 
-/** Parses a string (environment, `--set`) into the key's type; validation does the rest. */
+/**
+ * Parses a string (environment, `--set`) into the key's type; validation does the rest. Lists are comma-separated, or
+ * JSON when they start with `[` (lists of objects such as `actions.routes` need JSON).
+ */
 export function parseEnvValue(name: string, raw: string, type: string): unknown {
-  // A JSON array for lists of objects (`actions.routes`, `limits.actionTypes`); comma-separated for lists of strings.
-  if (type === 'array' && raw.trimStart().startsWith('[')) {
+  if (type === 'array' && !raw.trimStart().startsWith('[')) return raw.split(',').map((item) => item.trim()).filter(Boolean);
+  if (type === 'object' || type === 'array') {
     try {
       return JSON.parse(raw);
     } catch {
-      throw new ConfigError(`${name} must be a JSON array or a comma-separated list`);
-    }
-  }
-  if (type === 'array') return raw.split(',').map((item) => item.trim()).filter(Boolean);
-  if (type === 'object') {
-    try {
-      return JSON.parse(raw);
-    } catch {
-      throw new ConfigError(`${name} must be a JSON object`);
+      throw new ConfigError(`${name} must be ${type === 'array' ? 'a comma-separated list or a JSON array' : 'a JSON object'}`);
     }
   }
   return raw;

@@ -35,6 +35,19 @@ const ActionTypeLimit = Type.Object(
   },
   { additionalProperties: false },
 );
+/**
+ * A default bucket: each field has its own default, so a layer that sets only `rate` (or only `burst`) keeps the
+ * other, and a layer that sets one bucket keeps the rest.
+ */
+function defaultBucket(rate: number, burst: number) {
+  return Type.Object(
+    {
+      rate: Type.Number({ exclusiveMinimum: 0, default: rate }),
+      burst: Type.Integer({ minimum: 1, default: burst }),
+    },
+    { additionalProperties: false, default: {} },
+  );
+}
 
 const Namespace = Type.Object(
   {
@@ -107,6 +120,21 @@ export const ConfigSchema = Type.Object(
       },
       { additionalProperties: false, default: {} },
     ),
+    http: Type.Object(
+      {
+        /** The request line and headers must arrive within this; slower requests get 408. */
+        headersTimeoutMs: Type.Integer({ minimum: 1, default: 10_000 }),
+        /** The whole request, headers and body, must arrive within this; slower requests get 408. */
+        requestTimeoutMs: Type.Integer({ minimum: 1, default: 30_000 }),
+        /** Longest pause between two parts of a request body; a body that stalls longer gets 408. */
+        bodyTimeoutMs: Type.Integer({ minimum: 1, default: 10_000 }),
+        /** An idle keep-alive connection is closed after this. */
+        keepAliveTimeoutMs: Type.Integer({ minimum: 1, default: 5_000 }),
+        /** Requests one keep-alive connection may carry before the node closes it (0 = unlimited). */
+        maxRequestsPerSocket: Type.Integer({ minimum: 0, default: 1_000 }),
+      },
+      { additionalProperties: false, default: {} },
+    ),
     ws: Type.Object(
       {
         path: Type.String({ pattern: '^/', default: '/ws' }),
@@ -122,6 +150,8 @@ export const ConfigSchema = Type.Object(
         sendQueueBytes: Type.Integer({ minimum: 1024, default: 1024 * 1024 }),
         /** Consecutive malformed frames before the session is closed with PROTOCOL_ERROR. */
         maxBadFrames: Type.Integer({ minimum: 1, default: 10 }),
+        /** A closing session whose client has not finished the close handshake within this is dropped. */
+        closeTimeoutMs: Type.Integer({ minimum: 100, default: 10_000 }),
       },
       { additionalProperties: false, default: {} },
     ),
@@ -197,20 +227,12 @@ export const ConfigSchema = Type.Object(
         /** Default per-session buckets; namespaces may override publish and subscribe. */
         rate: Type.Object(
           {
-            publish: RateLimit,
-            subscribe: RateLimit,
-            send: RateLimit,
-            action: RateLimit,
+            publish: defaultBucket(100, 200),
+            subscribe: defaultBucket(50, 100),
+            send: defaultBucket(50, 100),
+            action: defaultBucket(100, 200),
           },
-          {
-            additionalProperties: false,
-            default: {
-              publish: { rate: 100, burst: 200 },
-              subscribe: { rate: 50, burst: 100 },
-              send: { rate: 50, burst: 100 },
-              action: { rate: 100, burst: 200 },
-            },
-          },
+          { additionalProperties: false, default: {} },
         ),
         /** Buckets for application action types; the first matching entry wins, others use `rate.action`. */
         actionTypes: Type.Array(ActionTypeLimit, { default: [] }),

@@ -5,6 +5,7 @@ import { isValidUserId } from '../../protocol/names.js';
 import type { ChannelService } from '../channels/channel-service.js';
 import { DirectMessagePolicy } from '../auth/direct-message-policy.js';
 import type { ActionTypeLimitConfig, Config, RateLimitConfig } from '../config/schema.js';
+import { classifyFailure } from '../engine/failure.js';
 import type { RateLimitStore } from '../engine/rate-limits/rate-limits.js';
 import { TypePatterns } from '../rpc/type-patterns.js';
 import type { DeliveryService } from '../hub/delivery.js';
@@ -69,12 +70,9 @@ export class RequestHandler {
         if (payload !== undefined && id !== undefined) session.send({ type: 'reply', id, payload });
       }
     } catch (error) {
-      if (error instanceof WsgateError) session.send(errorFrame(error, id));
-      else if (!this.engineHealthy()) session.send(errorFrame(new WsgateError('ENGINE_UNAVAILABLE', undefined, { cause: error }), id));
-      else {
-        this.logger.error({ err: error, type, session: session.id }, 'request failed');
-        session.send(errorFrame(error, id));
-      }
+      const failure = classifyFailure(error, this.engineHealthy());
+      if (failure.code === 'INTERNAL') this.logger.error({ err: error, type, session: session.id }, 'request failed');
+      session.send(errorFrame(failure, id));
     }
   }
 

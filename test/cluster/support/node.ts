@@ -79,9 +79,9 @@ export async function startNode(config: NodeConfig, readyTimeoutMs = 15_000, opt
 
   const port = await new Promise<number>((resolvePort, reject) => {
     const timer = setTimeout(() => {
-      // A node that starts late would otherwise live on and keep the test process from exiting.
-      child.kill('SIGKILL');
       reject(failure(`node ${config.nodeId} did not listen within ${readyTimeoutMs} ms`));
+      // Nobody holds this node: left running, its pipes would keep the test process alive for ever.
+      child.kill('SIGKILL');
     }, readyTimeoutMs);
     const onLine = (line: string) => {
       if (!line.includes('"wsgate listening"')) return;
