@@ -1,11 +1,19 @@
 #!/usr/bin/env node
 import { readFileSync } from 'node:fs';
 import { Command } from 'commander';
+import { stdoutLogSink } from '../server/observability/log-sink.js';
 import { registerConfigCommands } from './config-command.js';
 import { configFromOptions, exitOnConfigError, ExitCode, withConfigOptions, type ConfigOptions } from './config-options.js';
 
 // The package root holds package.json, from dist/cli as from src/cli.
 const { version } = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string };
+
+/** How long an exit waits for log lines still on their way out; a reader that is gone or stuck never holds it longer. */
+const LOG_FLUSH_MS = 250;
+
+function exitAfterLogs(code: number): void {
+  void stdoutLogSink().flush(LOG_FLUSH_MS).then(() => process.exit(code));
+}
 
 const program = new Command('wsgate').description('Real-time WebSocket gateway').version(version);
 
@@ -36,23 +44,32 @@ async function serve(options: ConfigOptions): Promise<void> {
     signals++;
     if (signals > 1) {
       logger.warn({ signal }, 'second signal: exiting now');
-      process.exit(1);
+      exitAfterLogs(1);
+      return;
     }
     logger.info({ signal }, 'shutting down');
     // The drain keeps within the timeout by itself; this is the backstop for a stuck engine or server close.
     const hardStop = setTimeout(() => {
       logger.error('drain timed out: exiting');
-      process.exit(1);
+      exitAfterLogs(1);
     }, config.drain.timeoutMs);
     hardStop.unref();
     gateway.stop().then(
-      () => process.exit(0),
+      () => exitAfterLogs(0),
       (error: unknown) => {
         logger.error({ err: error }, 'shutdown failed');
-        process.exit(1);
+        exitAfterLogs(1);
       },
     );
   };
+  // SIGHUP: a renewed certificate (certbot, cert-manager) goes live without a restart; open sessions are untouched.
+  process.on('SIGHUP', () => {
+    try {
+      gateway.reloadTls();
+    } catch (error) {
+      logger.error({ err: error }, 'TLS reload failed: keeping the current certificate');
+    }
+  });
   process.on('SIGTERM', () => shutdown('SIGTERM'));
   process.on('SIGINT', () => shutdown('SIGINT'));
 }

@@ -14,6 +14,8 @@ import { actionRoutesContract } from './contracts/action-routes.js';
 import { MemoryActionRouteStore } from '../../src/server/engine/action-routes/memory.js';
 import { MemoryIdempotencyStore } from '../../src/server/engine/idempotency/memory.js';
 import type { World } from './contracts/world.js';
+import { rateLimitsContract } from './contracts/rate-limits.js';
+import { MemoryRateLimitStore } from '../../src/server/engine/rate-limits/memory.js';
 
 /** A world of memory stores sharing one state object, closing every instance it handed out. */
 function memoryWorld<S, T extends { close(): Promise<void> }>(state: S, make: (state: S) => T): World<T> {
@@ -60,5 +62,10 @@ idempotencyContract('memory', async () => {
 });
 actionRoutesContract('memory', async () => {
   const store = new MemoryActionRouteStore();
+  return { instance: async () => store, close: async () => {} };
+});
+// One rate-limit store per MemoryCluster, like tickets.
+rateLimitsContract('memory', async () => {
+  const store = new MemoryRateLimitStore();
   return { instance: async () => store, close: async () => {} };
 });

@@ -7,6 +7,7 @@ import { MemoryActionRouteStore } from './action-routes/memory.js';
 import { MemoryPresenceState, MemoryPresenceStore } from './presence/memory.js';
 import { MemoryRegistry, MemoryRegistryState } from './registry/memory.js';
 import { MemoryTicketStore } from './tickets/memory.js';
+import { MemoryRateLimitStore } from './rate-limits/memory.js';
 
 /** State several in-process nodes can share to behave as one cluster. */
 export class MemoryCluster {
@@ -17,6 +18,7 @@ export class MemoryCluster {
   readonly tickets = new MemoryTicketStore();
   readonly idempotency = new MemoryIdempotencyStore();
   readonly actionRoutes = new MemoryActionRouteStore();
+  readonly rateLimits = new MemoryRateLimitStore();
 }
 
 /** Everything in this process's memory: the default engine, and the reference for the others. */
@@ -29,6 +31,7 @@ export class MemoryEngine implements Engine {
   readonly tickets: MemoryTicketStore;
   readonly idempotency: MemoryIdempotencyStore;
   readonly actionRoutes: MemoryActionRouteStore;
+  readonly rateLimits: MemoryRateLimitStore;
   private readonly ownsTickets: boolean;
 
   constructor(cluster?: MemoryCluster) {
@@ -39,6 +42,7 @@ export class MemoryEngine implements Engine {
     this.tickets = cluster?.tickets ?? new MemoryTicketStore();
     this.idempotency = cluster?.idempotency ?? new MemoryIdempotencyStore();
     this.actionRoutes = cluster?.actionRoutes ?? new MemoryActionRouteStore();
+    this.rateLimits = cluster?.rateLimits ?? new MemoryRateLimitStore();
     this.ownsTickets = !cluster;
   }
 

@@ -7,6 +7,7 @@ import type { RedisKeyspace } from './keyspace/keyspace.js';
 import { RedisPresenceStore } from './presence/redis.js';
 import { RedisRegistry } from './registry/redis.js';
 import { RedisTicketStore } from './tickets/redis.js';
+import { RedisRateLimitStore } from './rate-limits/redis.js';
 
 export interface RedisEngineParts {
   kind: Exclude<EngineKind, 'memory'>;
@@ -31,6 +32,7 @@ export class RedisEngine implements Engine {
   readonly tickets: RedisTicketStore;
   readonly idempotency: RedisIdempotencyStore;
   readonly actionRoutes: RedisActionRouteStore;
+  readonly rateLimits: RedisRateLimitStore;
   private readonly keyspace: RedisKeyspace;
 
   constructor(parts: RedisEngineParts) {
@@ -43,6 +45,7 @@ export class RedisEngine implements Engine {
     this.tickets = new RedisTicketStore(parts.keyspace);
     this.idempotency = new RedisIdempotencyStore(parts.keyspace);
     this.actionRoutes = new RedisActionRouteStore(parts.keyspace);
+    this.rateLimits = new RedisRateLimitStore(parts.keyspace);
   }
 
   /** Connects the stores, then the broker (inbox subscribed). Rejects, naming the server, when one is unreachable. */
