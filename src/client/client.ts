@@ -43,7 +43,7 @@ export interface WsgateClientOptions {
   getTicket?: CredentialSource;
   /** Returns a JWT (sent as `?token=`). Without either callback the browser's session cookie authenticates. */
   getToken?: CredentialSource;
-  /** WebSocket implementation. Default `globalThis.WebSocket`; in Node 20 pass `WebSocket` from the `ws` package. */
+  /** WebSocket implementation. Default `globalThis.WebSocket` (browsers, Node 22 and later); `ws`'s works too. */
   WebSocket?: WebSocketConstructor;
   /** Reconnect delays. Default `{ minDelay: 500, maxDelay: 20000, factor: 2 }`. */
   backoff?: Partial<BackoffOptions>;
