@@ -1,43 +1,24 @@
 #!/usr/bin/env node
-import { Command, InvalidArgumentError } from 'commander';
-import { ConfigError, loadConfig } from '../server/config/load.js';
-import { keyType, parseEnvValue, setPath } from '../server/config/load.js';
-import { Gateway } from '../server/gateway.js';
-import { createLogger } from '../server/observability/logger.js';
-import { DEV_WEBHOOK_SECRET } from '../server/config/presets.js';
-import { tailWebhooks } from './webhooks-tail.js';
+import { readFileSync } from 'node:fs';
+import { Command } from 'commander';
+import { stdoutLogSink } from '../server/observability/log-sink.js';
+import { registerConfigCommands } from './config-command.js';
+import { configFromOptions, exitOnConfigError, ExitCode, withConfigOptions, type ConfigOptions } from './config-options.js';
 
-const program = new Command('wsgate').description('Real-time WebSocket gateway');
+// The package root holds package.json, from dist/cli as from src/cli.
+const { version } = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string };
 
-interface ServeOptions {
-  config?: string;
-  dev?: boolean;
-  port?: string;
-  host?: string;
-  engine?: string;
-  redisUrl?: string;
-  natsUrl?: string;
-  nodeId?: string;
-  logLevel?: string;
-  webhook: string[];
-  set: string[];
+/** How long an exit waits for log lines still on their way out; a reader that is gone or stuck never holds it longer. */
+const LOG_FLUSH_MS = 250;
+
+function exitAfterLogs(code: number): void {
+  void stdoutLogSink().flush(LOG_FLUSH_MS).then(() => process.exit(code));
 }
 
-program
-  .command('serve')
-  .description('run a gateway node')
-  .option('-c, --config <file>', 'YAML or JSON config file (also WSGATE_CONFIG)')
-  .option('--dev', 'development preset: chat/org/user namespaces, anonymous access, dev login, demo page')
-  .option('-p, --port <port>', 'port (also WSGATE_PORT, PORT)')
-  .option('--host <host>', 'address to bind (also WSGATE_HOST)')
-  .option('--engine <kind>', 'memory | redis | redis-cluster | nats (also WSGATE_ENGINE)')
-  .option('--redis-url <urls>', 'comma-separated Redis URLs (also WSGATE_REDIS_URL)')
-  .option('--nats-url <urls>', 'comma-separated NATS URLs (also WSGATE_NATS_URL)')
-  .option('--node-id <id>', 'node id, unique in the cluster (also WSGATE_NODE_ID)')
-  .option('--log-level <level>', 'fatal | error | warn | info | debug | trace | silent')
-  .option('--webhook <url>', 'send lifecycle webhooks to this URL (repeatable; sets webhooks.endpoints)', append, [])
-  .option('--set <key=value>', 'any config key by its path, e.g. --set ws.maxPayload=131072 (repeatable)', collect, [])
-  .action(serve);
+const program = new Command('wsgate').description('Real-time WebSocket gateway').version(version);
+
+withConfigOptions(program.command('serve').description('run a gateway node')).action(serve);
+registerConfigCommands(program, version);
 
 program
   .command('webhooks')
@@ -46,10 +27,12 @@ program
   .description('a tiny receiver that verifies webhook signatures and prints the events (for development)')
   .option('-p, --port <port>', 'port to listen on', '9000')
   .option('--host <host>', 'address to bind', '127.0.0.1')
-  .option('--secret <whsec>', 'signing secret (repeatable); default: the --dev preset\'s', append, [])
+  .option('--secret <whsec>', 'signing secret (repeatable); default: the --dev preset\'s', (value: string, previous: string[]) => [...previous, value], [])
   .option('--status <code>', 'answer with this HTTP status (e.g. 500, to watch retries)', '204')
   .option('--json', 'one JSON line per event')
   .action(async (options: { port: string; host: string; secret: string[]; status: string; json?: boolean }) => {
+    // Loaded when used, like the server: the other commands do not need it.
+    const [{ tailWebhooks }, { DEV_WEBHOOK_SECRET }] = await Promise.all([import('./webhooks-tail.js'), import('../server/config/presets.js')]);
     await tailWebhooks({
       port: Number(options.port), host: options.host, secrets: options.secret.length > 0 ? options.secret : [DEV_WEBHOOK_SECRET],
       status: Number(options.status), json: options.json ?? false,
@@ -58,45 +41,13 @@ program
 
 program.parseAsync(process.argv).catch((error: unknown) => {
   console.error(error instanceof Error ? error.message : error);
-  process.exit(1);
+  process.exit(ExitCode.FAILURE);
 });
 
-function append(value: string, previous: string[]): string[] {
-  return [...previous, value];
-}
-
-function collect(value: string, previous: string[]): string[] {
-  if (!value.includes('=')) throw new InvalidArgumentError('expected key=value');
-  return [...previous, value];
-}
-
-async function serve(options: ServeOptions): Promise<void> {
-  const overrides: Record<string, unknown> = {};
-  const flag = (path: string, value: string | undefined) => {
-    if (value !== undefined) setPath(overrides, path, parseEnvValue(`--${path}`, value, keyType(path) ?? 'string'));
-  };
-  flag('port', options.port);
-  flag('host', options.host);
-  flag('engine.kind', options.engine);
-  flag('engine.redisUrls', options.redisUrl);
-  flag('engine.natsUrls', options.natsUrl);
-  flag('nodeId', options.nodeId);
-  flag('log.level', options.logLevel);
-  if (options.webhook.length > 0) setPath(overrides, 'webhooks.endpoints', options.webhook.map((url) => ({ url })));
-  for (const assignment of options.set) {
-    const [path, ...rest] = assignment.split('=');
-    const type = keyType(path!);
-    if (!type) throw new ConfigError(`--set ${path}: unknown key`);
-    flag(path!, rest.join('='));
-  }
-
-  let config;
-  try {
-    config = loadConfig({ file: options.config, env: process.env, overrides, dev: options.dev });
-  } catch (error) {
-    console.error(`wsgate: ${(error as Error).message}`);
-    process.exit(2);
-  }
+async function serve(options: ConfigOptions): Promise<void> {
+  const config = exitOnConfigError(() => configFromOptions(options, process.env));
+  // Loaded to serve only, so `--version` and `config` answer without loading the server and its clients.
+  const [{ Gateway }, { createLogger }] = await Promise.all([import('../server/gateway.js'), import('../server/observability/logger.js')]);
   const logger = createLogger(config.log.level);
   // A promise that nobody awaited failing is a bug to fix, not a reason to drop every session of the node.
   process.on('unhandledRejection', (reason) => logger.error({ err: reason }, 'unhandled rejection'));
@@ -112,23 +63,32 @@ async function serve(options: ServeOptions): Promise<void> {
     signals++;
     if (signals > 1) {
       logger.warn({ signal }, 'second signal: exiting now');
-      process.exit(1);
+      exitAfterLogs(1);
+      return;
     }
     logger.info({ signal }, 'shutting down');
     // The drain keeps within the timeout by itself; this is the backstop for a stuck engine or server close.
     const hardStop = setTimeout(() => {
       logger.error('drain timed out: exiting');
-      process.exit(1);
+      exitAfterLogs(1);
     }, config.drain.timeoutMs);
     hardStop.unref();
     gateway.stop().then(
-      () => process.exit(0),
+      () => exitAfterLogs(0),
       (error: unknown) => {
         logger.error({ err: error }, 'shutdown failed');
-        process.exit(1);
+        exitAfterLogs(1);
       },
     );
   };
+  // SIGHUP: a renewed certificate (certbot, cert-manager) goes live without a restart; open sessions are untouched.
+  process.on('SIGHUP', () => {
+    try {
+      gateway.reloadTls();
+    } catch (error) {
+      logger.error({ err: error }, 'TLS reload failed: keeping the current certificate');
+    }
+  });
   process.on('SIGTERM', () => shutdown('SIGTERM'));
   process.on('SIGINT', () => shutdown('SIGINT'));
 }

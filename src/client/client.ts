@@ -43,7 +43,7 @@ export interface WsgateClientOptions {
   getTicket?: CredentialSource;
   /** Returns a JWT (sent as `?token=`). Without either callback the browser's session cookie authenticates. */
   getToken?: CredentialSource;
-  /** WebSocket implementation. Default `globalThis.WebSocket`; in Node 20 pass `WebSocket` from the `ws` package. */
+  /** WebSocket implementation. Default `globalThis.WebSocket` (browsers, Node 22 and later); `ws`'s works too. */
   WebSocket?: WebSocketConstructor;
   /** Reconnect delays. Default `{ minDelay: 500, maxDelay: 20000, factor: 2 }`. */
   backoff?: Partial<BackoffOptions>;
@@ -229,10 +229,13 @@ export class WsgateClient {
     return position;
   }
 
-  /** Sends a direct message to every session of `user`; resolves with how many sessions it reached. */
-  async send(user: string, data: unknown, options: RequestOptions = {}): Promise<{ sessions: number }> {
+  /**
+   * Sends a direct message to every session of `user`; resolves with how many sessions it reached where the gateway
+   * reveals that (`sessions` is absent otherwise).
+   */
+  async send(user: string, data: unknown, options: RequestOptions = {}): Promise<{ sessions?: number }> {
     const reply = await this.#call<SentFrame>({ type: 'send', user, data }, 'sent', options.timeout);
-    return { sessions: reply.sessions };
+    return reply.sessions === undefined ? {} : { sessions: reply.sessions };
   }
 
   /**

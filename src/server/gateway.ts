@@ -1,7 +1,8 @@
 import { randomBytes } from 'node:crypto';
 import { hostname } from 'node:os';
-import type { AddressInfo } from 'node:net';
-import type { FastifyInstance } from 'fastify';
+import type { AddressInfo, ListenOptions } from 'node:net';
+import type { Server as TlsServer } from 'node:tls';
+import type { FastifyInstance, FastifyListenOptions } from 'fastify';
 import type WebSocket from 'ws';
 import { CloseCode } from '../protocol/close-codes.js';
 import type { ErrorCode } from '../protocol/errors.js';
@@ -17,6 +18,7 @@ import { ChannelService } from './channels/channel-service.js';
 import { NodeLease } from './cluster/node-lease.js';
 import type { Config } from './config/schema.js';
 import { createEngine } from './engine/create.js';
+import { classifyFailure } from './engine/failure.js';
 import { HttpActionRouter } from './rpc/http-action-router.js';
 import { ActionRoutes } from './rpc/action-routes.js';
 import { RegisteredRoutes } from './rpc/registered-routes.js';
@@ -33,6 +35,8 @@ import { RequestHandler, type ActionRouter } from './session/request-handler.js'
 import { SessionLifecycle } from './session/session-lifecycle.js';
 import { Session, type SessionEnvironment } from './session/session.js';
 import { HandshakeHandler, type AcceptedConnection } from './transport/handshake.js';
+import { ClientAddresses } from './transport/client-address.js';
+import { TlsFiles } from './transport/tls-files.js';
 import { Webhooks } from './webhooks/webhooks.js';
 
 export interface GatewayOptions {
@@ -62,6 +66,8 @@ export class Gateway implements GatewayContext {
   readonly authenticator: Authenticator;
   readonly origins: OriginPolicy;
   readonly registeredRoutes: RegisteredRoutes;
+  readonly clientAddresses: ClientAddresses;
+  readonly tls: TlsFiles;
   readonly webhooks: Webhooks;
 
   private readonly occupancy: ChannelOccupancy;
@@ -83,6 +89,8 @@ export class Gateway implements GatewayContext {
   private constructor(readonly config: Readonly<Config>, readonly engine: Engine, options: GatewayOptions) {
     this.nodeId = config.nodeId || `${hostname().replace(/[^A-Za-z0-9_.-]/g, '').slice(0, 32)}-${randomBytes(4).toString('hex')}`;
     this.logger = (options.logger ?? createLogger(config.log.level)).child({ node: this.nodeId });
+    this.clientAddresses = new ClientAddresses(config.proxy);
+    this.tls = new TlsFiles(config.tls);
     this.webhooks = new Webhooks(config.webhooks, this.nodeId, engine, this.metrics.registry, this.logger);
     const events = this.webhooks.events;
     this.occupancy = new ChannelOccupancy(this.nodeId, engine.channelIndex, events, this.logger);
@@ -105,7 +113,7 @@ export class Gateway implements GatewayContext {
     this.registeredRoutes = new RegisteredRoutes(engine.actionRoutes, this.logger);
     const actions = options.actions
       ?? new HttpActionRouter(new ActionRoutes(config.actions.routes), this.registeredRoutes, this.nodeId, config.actions.maxPending, this.logger);
-    this.requests = new RequestHandler(config, () => engine.isHealthy(), this.channels, this.delivery, actions, this.metrics, this.logger);
+    this.requests = new RequestHandler(config, () => engine.isHealthy(), this.channels, this.delivery, actions, this.metrics, this.logger, engine.rateLimits);
     this.tickets = new TicketService(engine.tickets, config.auth.tickets);
     const jwt = config.auth.jwt;
     this.authenticator = new Authenticator(
@@ -114,7 +122,7 @@ export class Gateway implements GatewayContext {
       new TokenVerifier({ secrets: config.auth.cookie.secrets }),
       { anonymous: config.auth.anonymous, cookieName: config.auth.cookie.name },
     );
-    this.origins = new OriginPolicy(config.allowedOrigins, config.port);
+    this.origins = new OriginPolicy(config.allowedOrigins, config.port, this.tls.enabled ? 'https' : 'http');
     this.liveness = new LivenessMonitor(this.hub.sessions, config.ws.pingIntervalMs, config.ws.pingTimeoutMs, (session) => {
       this.metrics.disconnects.inc({ reason: 'PING_TIMEOUT' });
       session.endedWith ??= { code: CloseCode.PING_TIMEOUT, reason: 'no pong within the ping timeout' };
@@ -125,6 +133,7 @@ export class Gateway implements GatewayContext {
     this.lease = new NodeLease({ node: this.nodeId, startedAt: this.startedAt, host: hostname() }, engine, this.channels, config.engine.leaseMs, this.logger, events);
     this.sessionEnvironment = {
       sendQueueBytes: config.ws.sendQueueBytes,
+      closeTimeoutMs: config.ws.closeTimeoutMs,
       rawWrites: !config.ws.perMessageDeflate,
       scheduler: this.scheduler,
       traffic: this.metrics.traffic,
@@ -167,16 +176,23 @@ export class Gateway implements GatewayContext {
     this.webhooks.start();
     this.app = await createHttpApp(this);
     this.handshake = new HandshakeHandler(
-      this.config, this.origins, this.authenticator, { refusal: () => this.refusal() },
-      (connection) => this.accept(connection), this.metrics, this.logger,
+      this.config, this.origins, this.authenticator, { refusal: () => this.refusal(), engineHealthy: () => this.engine.isHealthy() },
+      (connection) => this.accept(connection), this.metrics, this.logger, this.clientAddresses,
     );
     this.app.server.on('upgrade', this.handshake.handleUpgrade);
-    await this.app.listen({ port: this.config.port, host: this.config.host });
+    // fastify hands the options to net.Server#listen as they are; its type predates `reusePort` (Node 22.12).
+    const listenOptions: FastifyListenOptions & Pick<ListenOptions, 'reusePort'> = {
+      port: this.config.port, host: this.config.host, reusePort: this.config.reusePort,
+    };
+    await this.app.listen(listenOptions);
     this.liveness.start();
     this.metrics.rates.start();
     const address = this.app.server.address() as AddressInfo;
     this.origins.bindPort(address.port);
-    this.logger.info({ port: address.port, host: address.address, engine: this.engine.kind }, 'wsgate listening');
+    if (this.config.proxy.protocol && this.config.proxy.trustedProxies.length === 0) {
+      this.logger.warn('proxy.protocol is on but proxy.trustedProxies is empty: no PROXY header will be read');
+    }
+    this.logger.info({ port: address.port, host: address.address, engine: this.engine.kind, tls: this.tls.enabled, runtime: process.version }, 'wsgate listening');
     return address;
   }
 
@@ -196,6 +212,16 @@ export class Gateway implements GatewayContext {
   get http(): FastifyInstance {
     if (!this.app) throw new Error('gateway is not listening');
     return this.app;
+  }
+
+  /**
+   * Reads `tls.cert` and `tls.key` again (SIGHUP): new connections get the new certificate, open sessions stay. A bad
+   * file keeps the old certificate and throws.
+   */
+  reloadTls(): void {
+    if (!this.tls.enabled) return;
+    this.tls.reload(this.http.server as unknown as TlsServer);
+    this.logger.info('TLS certificate reloaded');
   }
 
   isDraining(): boolean {
@@ -218,7 +244,8 @@ export class Gateway implements GatewayContext {
       return;
     }
     this.lifecycle.open(session).catch((error: unknown) => {
-      this.logger.error({ err: error, session: session.id }, 'session registration failed');
+      const failure = classifyFailure(error, this.engine.isHealthy());
+      this.logger[failure.code === 'INTERNAL' ? 'error' : 'warn']({ err: error, session: session.id }, 'session registration failed');
       this.lifecycle.disconnect(session, { code: CloseCode.TRY_AGAIN_LATER, reason: 'session could not be registered', reconnect: true });
     });
   }
@@ -273,6 +300,9 @@ export class Gateway implements GatewayContext {
 
   private async drainAndClose(): Promise<void> {
     this.draining = true;
+    // On a shared port the siblings take every new connection once this listener is gone (its accept queue is reset:
+    // those clients retry). A node alone on its port keeps listening, so its /readyz tells the balancer it drains.
+    if (this.config.reusePort) this.app?.server.close();
     const { batchSize, batchIntervalMs, timeoutMs } = this.config.drain;
     // Sessions get most of the budget; the rest is for removing state, handing webhook partitions over and closing.
     const reserve = Math.min(1_000, Math.floor(timeoutMs / 4));

@@ -18,6 +18,8 @@ import { channelIndexContract } from './contracts/channel-index.js';
 import { webhookQueueContract } from './contracts/webhook-queue.js';
 import { MemoryChannelIndex, MemoryChannelIndexState } from '../../src/server/engine/channel-index/memory.js';
 import { MemoryWebhookQueue } from '../../src/server/engine/webhook-queue/memory.js';
+import { rateLimitsContract } from './contracts/rate-limits.js';
+import { MemoryRateLimitStore } from '../../src/server/engine/rate-limits/memory.js';
 
 /** A world of memory stores sharing one state object, closing every instance it handed out. */
 function memoryWorld<S, T extends { close(): Promise<void> }>(state: S, make: (state: S) => T): World<T> {
@@ -71,4 +73,9 @@ channelIndexContract('memory', async () => memoryWorld(new MemoryChannelIndexSta
 webhookQueueContract('memory', async () => {
   const queue = new MemoryWebhookQueue();
   return { instance: async () => queue, close: async () => {} };
+});
+// One rate-limit store per MemoryCluster, like tickets.
+rateLimitsContract('memory', async () => {
+  const store = new MemoryRateLimitStore();
+  return { instance: async () => store, close: async () => {} };
 });

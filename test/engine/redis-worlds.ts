@@ -9,6 +9,8 @@ import { RedisIdempotencyStore } from '../../src/server/engine/idempotency/redis
 import { RedisPresenceStore } from '../../src/server/engine/presence/redis.js';
 import { RedisRegistry } from '../../src/server/engine/registry/redis.js';
 import { RedisTicketStore } from '../../src/server/engine/tickets/redis.js';
+import { RedisRateLimitStore } from '../../src/server/engine/rate-limits/redis.js';
+import { rateLimitsContract } from './contracts/rate-limits.js';
 import { actionRoutesContract } from './contracts/action-routes.js';
 import { channelIndexContract } from './contracts/channel-index.js';
 import { webhookQueueContract } from './contracts/webhook-queue.js';
@@ -70,8 +72,8 @@ export async function deleteKeys(url: string, prefix: string): Promise<void> {
 }
 
 /**
- * Runs every store contract (registry, presence, history, tickets, idempotency, action routes, channel index, webhook
- * queue) on the keyspaces `makeKeyspace` builds.
+ * Runs every store contract (registry, presence, history, tickets, idempotency, action routes, rate limits, channel
+ * index, webhook queue) on the keyspaces `makeKeyspace` builds.
  */
 export function redisStoreContracts(name: string, makeKeyspace: KeyspaceMaker, cleanupUrls?: () => string[]): void {
   registryContract(name, redisWorlds('registry', makeKeyspace, (keyspace) => new RedisRegistry(keyspace), cleanupUrls));
@@ -80,6 +82,7 @@ export function redisStoreContracts(name: string, makeKeyspace: KeyspaceMaker, c
   ticketsContract(name, redisWorlds('tickets', makeKeyspace, (keyspace) => new RedisTicketStore(keyspace), cleanupUrls));
   idempotencyContract(name, redisWorlds('idempotency', makeKeyspace, (keyspace) => new RedisIdempotencyStore(keyspace), cleanupUrls));
   actionRoutesContract(name, redisWorlds('routes', makeKeyspace, (keyspace) => new RedisActionRouteStore(keyspace), cleanupUrls));
+  rateLimitsContract(name, redisWorlds('rates', makeKeyspace, (keyspace) => new RedisRateLimitStore(keyspace), cleanupUrls));
   channelIndexContract(name, redisWorlds('channel-index', makeKeyspace, (keyspace) => new RedisChannelIndex(keyspace), cleanupUrls));
   webhookQueueContract(name, redisWorlds('webhook-queue', makeKeyspace, (keyspace) => new RedisWebhookQueue(keyspace), cleanupUrls));
 }

@@ -13,6 +13,8 @@ import type { Metrics } from '../observability/metrics.js';
 import type { SessionLifecycle } from '../session/session-lifecycle.js';
 import type { RegisteredRoutes } from '../rpc/registered-routes.js';
 import type { Webhooks } from '../webhooks/webhooks.js';
+import type { ClientAddresses } from '../transport/client-address.js';
+import type { TlsFiles } from '../transport/tls-files.js';
 
 /** What the HTTP routes may use of the node. */
 export interface GatewayContext {
@@ -33,6 +35,10 @@ export interface GatewayContext {
   readonly registeredRoutes: RegisteredRoutes;
   readonly webhooks: Webhooks;
   readonly logger: Logger;
+  /** Real client addresses behind trusted proxies. */
+  readonly clientAddresses: ClientAddresses;
+  /** The node's own certificate, when it terminates TLS. */
+  readonly tls: TlsFiles;
   /** Where idempotent publications are remembered; a per-node memory store when absent. */
   /** True from the first shutdown signal on. */
   isDraining(): boolean;

@@ -6,9 +6,10 @@ import type { LifecycleEvents } from '../webhooks/lifecycle-events.js';
 
 /**
  * Keeps this node's lease alive and purges nodes whose lease expired: exactly one live node claims a dead node,
- * removes its sessions from the registry and presence, and announces each `leave` once. The purge reports what the
- * dead node could not: its sessions' ends, the users it took offline, the presence it held and the channels it held
- * alone — each decided once by the engine, however many nodes sweep.
+ * removes its sessions from the registry, then from presence, and only then announces each `leave` once — so a
+ * `leave` for a dead node's session proves both are gone. The purge reports what the dead node could not: its
+ * sessions' ends, the users it took offline, the presence it held and the channels it held alone — each decided once
+ * by the engine, however many nodes sweep.
  */
 export class NodeLease {
   private heartbeatTimer?: NodeJS.Timeout;

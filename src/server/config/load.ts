@@ -4,6 +4,7 @@ import { parse as parseYaml } from 'yaml';
 import { ConfigSchema, type Config } from './schema.js';
 import { DEV_PRESET } from './presets.js';
 import { resolveEndpoints } from '../webhooks/endpoints.js';
+import { parseAddressRange } from './address-range.js';
 
 export class ConfigError extends Error {
   override readonly name = 'ConfigError';
@@ -47,13 +48,27 @@ export function loadConfig(sources: ConfigSources = {}): Readonly<Config> {
 
   const merged = layers.reduce<Record<string, unknown>>((acc, layer) => deepMerge(acc, layer), {});
   if (!validate(merged)) throw new ConfigError(formatErrors(validate.errors ?? []));
-  try {
-    // Secrets and event patterns are checked here, so a bad one stops the node at start like any other bad value.
-    resolveEndpoints(merged.webhooks);
-  } catch (error) {
-    throw new ConfigError(`invalid configuration: ${(error as Error).message}`, { cause: error });
-  }
+  checkRelations(merged as Config);
   return deepFreeze(merged as Config);
+}
+
+/** What the schema cannot say: values that must parse, keys that go together. */
+function checkRelations(config: Config): void {
+  const problems: string[] = [];
+  config.proxy.trustedProxies.forEach((entry, index) => {
+    if (!parseAddressRange(entry)) problems.push(`proxy.trustedProxies.${index}: "${entry}" is not an address or CIDR`);
+  });
+  if ((config.tls.cert === '') !== (config.tls.key === '')) problems.push('tls: tls.cert and tls.key go together (set both, or neither)');
+  if (config.reusePort && config.engine.kind === 'memory') {
+    problems.push('reusePort: needs a shared engine (engine.kind redis, redis-cluster or nats); on the memory engine every process would be a gateway of its own');
+  }
+  try {
+    // Webhook secrets and event patterns are checked here, so a bad one stops the node at start like any other.
+    resolveEndpoints(config.webhooks);
+  } catch (error) {
+    problems.push((error as Error).message);
+  }
+  if (problems.length > 0) throw new ConfigError(`invalid configuration: ${problems.join('; ')}`);
 }
 
 function readConfigFile(path: string): Record<string, unknown> {
@@ -100,6 +115,11 @@ export function envName(path: string): string {
 const ENV_KEYS = new Map<string, string>([...KEY_TYPES.keys()].map((path) => [envName(path), path]));
 for (const [name, path] of Object.entries(ENV_ALIASES)) ENV_KEYS.set(name, path);
 
+/** Every environment variable the configuration reads, with the key it sets. */
+export function configEnvironment(): ReadonlyMap<string, string> {
+  return ENV_KEYS;
+}
+
 function fromEnvironment(env: NodeJS.ProcessEnv): Record<string, unknown> {
   const out: Record<string, unknown> = {};
   // Aliases first, so the canonical name wins when both are set.
@@ -113,24 +133,17 @@ function fromEnvironment(env: NodeJS.ProcessEnv): Record<string, unknown> {
   return out;
 }
 
-/** Parses a string (environment, `--set`) into the key's type; validation does the rest. */
+/**
+ * Parses a string (environment, `--set`) into the key's type; validation does the rest. Lists are comma-separated, or
+ * JSON when they start with `[` (lists of objects such as `actions.routes` need JSON).
+ */
 export function parseEnvValue(name: string, raw: string, type: string): unknown {
-  if (type === 'array') {
-    // Lists of objects (`actions.routes`, `webhooks.endpoints`) come as JSON; lists of strings comma-separated.
-    if (raw.trimStart().startsWith('[')) {
-      try {
-        return JSON.parse(raw) as unknown;
-      } catch {
-        throw new ConfigError(`${name} must be a JSON array or a comma-separated list`);
-      }
-    }
-    return raw.split(',').map((item) => item.trim()).filter(Boolean);
-  }
-  if (type === 'object') {
+  if (type === 'array' && !raw.trimStart().startsWith('[')) return raw.split(',').map((item) => item.trim()).filter(Boolean);
+  if (type === 'object' || type === 'array') {
     try {
       return JSON.parse(raw);
     } catch {
-      throw new ConfigError(`${name} must be a JSON object`);
+      throw new ConfigError(`${name} must be ${type === 'array' ? 'a comma-separated list or a JSON array' : 'a JSON object'}`);
     }
   }
   return raw;

@@ -25,6 +25,8 @@ export const DEV_PRESET = {
     },
     user: { private: true, allow: ['user:{user}'], presence: false, publish: false },
   },
+  // Anyone may message anyone, and learns whether they are online: a demo, not a policy.
+  directMessages: { allow: ['*'], revealSessions: true },
   web: { demo: true },
   // Signs webhooks to endpoints added with `--webhook <url>`; `wsgate webhooks tail` knows it.
   webhooks: { secrets: [DEV_WEBHOOK_SECRET] },

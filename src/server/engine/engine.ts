@@ -4,6 +4,7 @@ import type { ChannelIndex } from './channel-index/channel-index.js';
 import type { HistoryStore } from './history/history.js';
 import type { IdempotencyStore } from './idempotency/idempotency.js';
 import type { PresenceStore } from './presence/presence.js';
+import type { RateLimitStore } from './rate-limits/rate-limits.js';
 import type { Registry } from './registry/registry.js';
 import type { TicketStore } from './tickets/tickets.js';
 import type { WebhookQueue } from './webhook-queue/webhook-queue.js';
@@ -24,6 +25,8 @@ export interface Engine {
   readonly channelIndex: ChannelIndex;
   /** Webhook events waiting for delivery, and dead letters. */
   readonly webhookQueue: WebhookQueue;
+  /** Rate buckets per user and per API key, shared by the cluster. */
+  readonly rateLimits: RateLimitStore;
   start(nodeId: string, handler: BrokerHandler): Promise<void>;
   /** False while the backing store is unreachable (`/readyz` reports it). */
   isHealthy(): boolean;

@@ -9,6 +9,7 @@ import { MemoryRegistry, MemoryRegistryState } from './registry/memory.js';
 import { MemoryTicketStore } from './tickets/memory.js';
 import { MemoryChannelIndex, MemoryChannelIndexState } from './channel-index/memory.js';
 import { MemoryWebhookQueue } from './webhook-queue/memory.js';
+import { MemoryRateLimitStore } from './rate-limits/memory.js';
 
 /** State several in-process nodes can share to behave as one cluster. */
 export class MemoryCluster {
@@ -21,6 +22,7 @@ export class MemoryCluster {
   readonly actionRoutes = new MemoryActionRouteStore();
   readonly channelIndex = new MemoryChannelIndexState();
   readonly webhookQueue = new MemoryWebhookQueue();
+  readonly rateLimits = new MemoryRateLimitStore();
 }
 
 /**
@@ -38,6 +40,7 @@ export class MemoryEngine implements Engine {
   readonly actionRoutes: MemoryActionRouteStore;
   readonly channelIndex: MemoryChannelIndex;
   readonly webhookQueue: MemoryWebhookQueue;
+  readonly rateLimits: MemoryRateLimitStore;
   private readonly ownsTickets: boolean;
 
   constructor(cluster?: MemoryCluster) {
@@ -50,6 +53,7 @@ export class MemoryEngine implements Engine {
     this.actionRoutes = cluster?.actionRoutes ?? new MemoryActionRouteStore();
     this.channelIndex = new MemoryChannelIndex(cluster?.channelIndex);
     this.webhookQueue = cluster?.webhookQueue ?? new MemoryWebhookQueue();
+    this.rateLimits = cluster?.rateLimits ?? new MemoryRateLimitStore();
     this.ownsTickets = !cluster;
   }
 

@@ -9,6 +9,7 @@ import { RedisRegistry } from './registry/redis.js';
 import { RedisTicketStore } from './tickets/redis.js';
 import { RedisChannelIndex } from './channel-index/redis.js';
 import { RedisWebhookQueue } from './webhook-queue/redis.js';
+import { RedisRateLimitStore } from './rate-limits/redis.js';
 
 export interface RedisEngineParts {
   kind: Exclude<EngineKind, 'memory'>;
@@ -36,6 +37,7 @@ export class RedisEngine implements Engine {
   readonly actionRoutes: RedisActionRouteStore;
   readonly channelIndex: RedisChannelIndex;
   readonly webhookQueue: RedisWebhookQueue;
+  readonly rateLimits: RedisRateLimitStore;
   private readonly keyspace: RedisKeyspace;
 
   constructor(parts: RedisEngineParts) {
@@ -50,6 +52,7 @@ export class RedisEngine implements Engine {
     this.actionRoutes = new RedisActionRouteStore(parts.keyspace);
     this.channelIndex = new RedisChannelIndex(parts.keyspace);
     this.webhookQueue = new RedisWebhookQueue(parts.keyspace);
+    this.rateLimits = new RedisRateLimitStore(parts.keyspace);
   }
 
   /** Connects the stores, then the broker (inbox subscribed). Rejects, naming the server, when one is unreachable. */

@@ -1,18 +1,22 @@
 import type { IncomingMessage } from 'node:http';
 import type { Duplex } from 'node:stream';
 import type { Socket } from 'node:net';
-import { STATUS_CODES } from 'node:http';
 import { WebSocketServer, type WebSocket } from 'ws';
-import { ErrorCatalogue, WsgateError, type ErrorCode } from '../../protocol/errors.js';
+import { WsgateError, type ErrorCode } from '../../protocol/errors.js';
 import { DEFAULT_SUBPROTOCOL, SUPPORTED_SUBPROTOCOLS, type SubprotocolName } from '../../protocol/subprotocol.js';
 import type { Authenticator } from '../auth/authenticator.js';
 import type { Identity } from '../auth/identity.js';
 import type { OriginPolicy } from '../auth/origin-policy.js';
 import type { Config } from '../config/schema.js';
+import { classifyFailure } from '../engine/failure.js';
 import type { ClientInfo } from '../engine/registry/registry.js';
 import { ConnectRateLimiter } from '../limits/connect-rate-limiter.js';
+import { ConnectionsPerAddress } from '../limits/connections-per-address.js';
 import type { Logger } from '../observability/logger.js';
 import type { Metrics } from '../observability/metrics.js';
+import type { ClientAddresses } from './client-address.js';
+import { errorResponse, writeErrorResponse } from './error-response.js';
+import { parseRequestTarget } from './request-target.js';
 
 export interface AcceptedConnection {
   ws: WebSocket;
@@ -25,15 +29,22 @@ export interface AcceptedConnection {
 export interface HandshakeGate {
   /** Null when the node accepts sessions; otherwise the error to refuse with. */
   refusal(): ErrorCode | null;
+  /** False while the shared store is unreachable: a failed authentication is then ENGINE_UNAVAILABLE. */
+  engineHealthy(): boolean;
 }
 
 /**
- * The WebSocket handshake: path, admission (draining, node full), connection rate per IP, Origin, subprotocol, and
- * finally authentication — in that order, so a refused handshake never consumes a ticket.
+ * The WebSocket handshake: path, admission (draining, node full), connection rate and open connections per client
+ * address (the real one, behind trusted proxies), Origin, subprotocol, the request's WebSocket headers, and finally
+ * authentication — which runs inside ws's own client verification, after ws has checked everything it checks. So a
+ * refused handshake, whatever it is refused for, never consumes a ticket.
  */
 export class HandshakeHandler {
   private readonly wss: WebSocketServer;
   private readonly connectLimiter: ConnectRateLimiter | null;
+  private readonly perAddress: ConnectionsPerAddress | null;
+  /** What the checks before authentication found, for ws's verification step and the accepted connection. */
+  private readonly pending = new WeakMap<IncomingMessage, PendingHandshake>();
 
   constructor(
     private readonly config: Readonly<Config>,
@@ -43,6 +54,7 @@ export class HandshakeHandler {
     private readonly onAccepted: (connection: AcceptedConnection) => void,
     private readonly metrics: Metrics,
     private readonly logger: Logger,
+    private readonly addresses: ClientAddresses,
   ) {
     this.wss = new WebSocketServer({
       noServer: true,
@@ -52,8 +64,10 @@ export class HandshakeHandler {
       maxBufferedChunks: config.ws.maxBufferedChunks,
       perMessageDeflate: config.ws.perMessageDeflate,
       handleProtocols: (offered) => selectProtocol(offered) ?? false,
+      verifyClient: (info, done) => this.authenticate(info.req, done),
     } as ConstructorParameters<typeof WebSocketServer>[0]);
     this.connectLimiter = config.limits.connectRate > 0 ? new ConnectRateLimiter(config.limits.connectRate, config.limits.connectBurst) : null;
+    this.perAddress = config.limits.maxConnectionsPerIp > 0 ? new ConnectionsPerAddress(config.limits.maxConnectionsPerIp) : null;
   }
 
   /** Shared by every socket, so a connection does not keep a closure of its own for it. */
@@ -62,50 +76,77 @@ export class HandshakeHandler {
   /** The HTTP server's `upgrade` listener. */
   readonly handleUpgrade = (req: IncomingMessage, socket: Duplex, head: Buffer): void => {
     socket.on('error', this.onSocketError);
-    this.upgrade(req, socket as Socket, head).catch((error: unknown) => {
-      const wsgateError = error instanceof WsgateError ? error : new WsgateError('INTERNAL', undefined, { cause: error });
-      if (!(error instanceof WsgateError)) this.logger.error({ err: error }, 'handshake failed');
-      this.refuse(socket, wsgateError);
-    });
-  };
-
-  private async upgrade(req: IncomingMessage, socket: Socket, head: Buffer): Promise<void> {
-    const url = new URL(req.url ?? '/', 'http://gateway');
-    if (url.pathname !== this.config.ws.path) throw new WsgateError('NOT_FOUND');
-    const refusal = this.gate.refusal();
-    if (refusal) throw new WsgateError(refusal);
-    const ip = socket.remoteAddress ?? 'unknown';
-    if (this.connectLimiter && !this.connectLimiter.allow(ip)) throw new WsgateError('CONNECTION_RATE_LIMITED');
-    const origin = req.headers.origin;
-    if (!this.origins.allows(origin)) throw new WsgateError('ORIGIN_FORBIDDEN', `origin ${origin} is not allowed`);
-    const protocol = offeredProtocol(req.headers['sec-websocket-protocol']);
-    if (!protocol) throw new WsgateError('SUBPROTOCOL_UNSUPPORTED', `supported subprotocols: ${SUPPORTED_SUBPROTOCOLS.join(', ')}`);
-
-    const identity = await this.authenticator.authenticate(req, url.searchParams);
-    if (socket.destroyed) return;
-    const client: ClientInfo = { ip, userAgent: req.headers['user-agent']?.slice(0, 256), origin };
+    let pending: PendingHandshake;
+    try {
+      pending = this.admit(req, socket as Socket);
+    } catch (error) {
+      this.refuse(socket, this.failure(error, req));
+      return;
+    }
+    this.pending.set(req, pending);
     this.wss.handleUpgrade(req, socket, head, (ws) => {
       // From here ws handles the socket's errors (and re-emits them on the WebSocket).
       socket.off('error', this.onSocketError);
-      this.onAccepted({ ws, socket, identity, protocol, client });
+      const { identity, protocol, client } = this.pending.get(req)!;
+      this.pending.delete(req);
+      this.onAccepted({ ws, socket: socket as Socket, identity: identity!, protocol, client });
     });
+  };
+
+  /** Every check that needs no credential, cheapest first. Throws the refusal. */
+  private admit(req: IncomingMessage, socket: Socket): PendingHandshake {
+    const url = parseRequestTarget(req.url);
+    if (url.pathname !== this.config.ws.path) throw new WsgateError('NOT_FOUND');
+    const refusal = this.gate.refusal();
+    if (refusal) throw new WsgateError(refusal);
+    const ip = this.addresses.ofRequest(req);
+    if (this.connectLimiter && !this.connectLimiter.allow(ip)) throw new WsgateError('CONNECTION_RATE_LIMITED');
+    if (this.perAddress) {
+      if (!this.perAddress.acquire(ip)) throw new WsgateError('CONNECTION_LIMIT', `${this.perAddress.max} connections from this address are open`);
+      // Refused, dropped or closed after a long session: the TCP socket closes exactly once.
+      const perAddress = this.perAddress;
+      socket.once('close', () => perAddress.release(ip));
+    }
+    const origin = req.headers.origin;
+    if (!this.origins.allows(origin)) throw new WsgateError('ORIGIN_FORBIDDEN', `origin ${origin} is not allowed`);
+    assertWebSocketRequest(req);
+    const protocol = offeredProtocol(req.headers['sec-websocket-protocol']);
+    if (!protocol) throw new WsgateError('SUBPROTOCOL_UNSUPPORTED', `supported subprotocols: ${SUPPORTED_SUBPROTOCOLS.join(', ')}`);
+    const client: ClientInfo = { ip, userAgent: req.headers['user-agent']?.slice(0, 256), origin };
+    return { query: url.searchParams, protocol, client };
+  }
+
+  /** ws's verification step: the credential is checked (a ticket taken) only once ws would accept the request. */
+  private authenticate(req: IncomingMessage, done: (accept: boolean, status?: number, body?: string, headers?: Record<string, string>) => void): void {
+    const pending = this.pending.get(req);
+    if (!pending) {
+      done(false, 500);
+      return;
+    }
+    this.authenticator.authenticate(req, pending.query).then(
+      (identity) => {
+        pending.identity = identity;
+        done(true);
+      },
+      (error: unknown) => {
+        this.pending.delete(req);
+        const failure = this.failure(error, req);
+        this.metrics.handshakeFailures.inc({ reason: failure.code });
+        const response = errorResponse(failure, refusalHeaders(failure));
+        done(false, response.status, response.body, response.headers);
+      },
+    );
+  }
+
+  private failure(error: unknown, req: IncomingMessage): WsgateError {
+    const failure = classifyFailure(error, this.gate.engineHealthy());
+    if (failure.code === 'INTERNAL') this.logger.error({ err: error, ip: this.addresses.ofRequest(req) }, 'handshake failed');
+    return failure;
   }
 
   private refuse(socket: Duplex, error: WsgateError): void {
     this.metrics.handshakeFailures.inc({ reason: error.code });
-    if (!socket.writable) {
-      socket.destroy();
-      return;
-    }
-    const status = ErrorCatalogue[error.code].status;
-    const body = JSON.stringify({ code: error.code, message: error.message });
-    socket.end(
-      `HTTP/1.1 ${status} ${STATUS_CODES[status] ?? 'Error'}\r\n` +
-        'Connection: close\r\nContent-Type: application/json\r\n' +
-        `Content-Length: ${Buffer.byteLength(body)}\r\nX-Wsgate-Error: ${error.code}\r\n` +
-        (error.status === 503 ? 'Retry-After: 5\r\n' : '') +
-        `\r\n${body}`,
-    );
+    writeErrorResponse(socket, error, refusalHeaders(error));
   }
 
   close(): void {
@@ -113,10 +154,49 @@ export class HandshakeHandler {
   }
 }
 
-/** The protocol a `Sec-WebSocket-Protocol` header asks for: v1 JSON when none is offered, null when none is known. */
+interface PendingHandshake {
+  query: URLSearchParams;
+  protocol: SubprotocolName;
+  client: ClientInfo;
+  identity?: Identity;
+}
+
+const WEBSOCKET_KEY = /^[+/0-9A-Za-z]{22}==$/;
+
+/**
+ * The request is a WebSocket opening handshake (RFC 6455 4.2.1) as ws will check it: answered here, from the catalogue,
+ * rather than by ws in its own words.
+ */
+function assertWebSocketRequest(req: IncomingMessage): void {
+  if (req.method !== 'GET') throw new WsgateError('METHOD_NOT_ALLOWED', 'a WebSocket handshake is a GET request');
+  if (req.headers.upgrade?.toLowerCase() !== 'websocket') throw new WsgateError('HANDSHAKE_INVALID', 'Upgrade must be websocket');
+  const key = req.headers['sec-websocket-key'];
+  if (key === undefined || !WEBSOCKET_KEY.test(key)) throw new WsgateError('HANDSHAKE_INVALID', 'Sec-WebSocket-Key is missing or not 16 bytes in base64');
+  const version = req.headers['sec-websocket-version'];
+  if (version !== '13' && version !== '8') throw new WsgateError('HANDSHAKE_INVALID', 'Sec-WebSocket-Version must be 13');
+}
+
+/** Headers that tell the client how to fix the request. */
+function refusalHeaders(error: WsgateError): Record<string, string> {
+  if (error.code === 'METHOD_NOT_ALLOWED') return { Allow: 'GET' };
+  if (error.code === 'HANDSHAKE_INVALID') return { 'Sec-WebSocket-Version': '13' };
+  return {};
+}
+
+/** A token as RFC 7230 defines it: what a subprotocol name must be. */
+const TOKEN = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/;
+
+/**
+ * The protocol a `Sec-WebSocket-Protocol` header asks for: v1 JSON when none is offered, null when none is known.
+ * A list that is not a list of distinct tokens is refused (as ws would).
+ */
 export function offeredProtocol(header: string | undefined): SubprotocolName | null {
   if (header === undefined || header.trim() === '') return DEFAULT_SUBPROTOCOL;
-  return selectProtocol(new Set(header.split(',').map((name) => name.trim())));
+  const names = header.split(',').map((name) => name.trim());
+  if (names.some((name) => !TOKEN.test(name)) || new Set(names).size !== names.length) {
+    throw new WsgateError('HANDSHAKE_INVALID', 'Sec-WebSocket-Protocol is not a list of distinct protocol names');
+  }
+  return selectProtocol(new Set(names));
 }
 
 function selectProtocol(offered: Set<string>): SubprotocolName | null {

@@ -103,7 +103,7 @@ export async function startCluster(world: EngineWorld, label: string, options: C
           ...options.config,
           engine: engineConfig,
         };
-        return startNode(config, undefined, options.onLine && ((line) => options.onLine!(config.nodeId, line)));
+        return startNode(config, undefined, { onLine: options.onLine && ((line) => options.onLine!(config.nodeId, line)) });
       }),
     );
     for (const result of started) if (result.status === 'fulfilled') nodes.push(result.value);
