@@ -52,12 +52,7 @@ async function serve(options: ConfigOptions): Promise<void> {
   // A promise that nobody awaited failing is a bug to fix, not a reason to drop every session of the node.
   process.on('unhandledRejection', (reason) => logger.error({ err: reason }, 'unhandled rejection'));
   const gateway = await Gateway.create(config, { logger });
-  const address = await gateway.listen();
-  if (options.dev) {
-    logger.warn('development preset: dev login and public secrets are on — never use --dev in production');
-    if (config.web.demo) logger.info(`demo chat: open http://localhost:${address.port}/ in two browsers`);
-  }
-
+  // Signals are handled before the node says it listens: a SIGTERM right after that line must drain, not kill.
   let signals = 0;
   const shutdown = (signal: string) => {
     signals++;
@@ -91,4 +86,10 @@ async function serve(options: ConfigOptions): Promise<void> {
   });
   process.on('SIGTERM', () => shutdown('SIGTERM'));
   process.on('SIGINT', () => shutdown('SIGINT'));
+
+  const address = await gateway.listen();
+  if (options.dev) {
+    logger.warn('development preset: dev login and public secrets are on — never use --dev in production');
+    if (config.web.demo) logger.info(`demo chat: open http://localhost:${address.port}/ in two browsers`);
+  }
 }
