@@ -13,6 +13,8 @@ import { idempotencyContract } from './contracts/idempotency.js';
 import { actionRoutesContract } from './contracts/action-routes.js';
 import { MemoryActionRouteStore } from '../../src/server/engine/action-routes/memory.js';
 import { MemoryIdempotencyStore } from '../../src/server/engine/idempotency/memory.js';
+import { MemoryRevocationStore } from '../../src/server/engine/revocations/memory.js';
+import { revocationsContract } from './contracts/revocations.js';
 import type { World } from './contracts/world.js';
 
 /** A world of memory stores sharing one state object, closing every instance it handed out. */
@@ -60,5 +62,10 @@ idempotencyContract('memory', async () => {
 });
 actionRoutesContract('memory', async () => {
   const store = new MemoryActionRouteStore();
+  return { instance: async () => store, close: async () => {} };
+});
+// One revocation store serves every in-process node of a MemoryCluster.
+revocationsContract('memory', async () => {
+  const store = new MemoryRevocationStore();
   return { instance: async () => store, close: async () => {} };
 });

@@ -8,12 +8,14 @@ import { RedisHistoryStore } from '../../src/server/engine/history/redis.js';
 import { RedisIdempotencyStore } from '../../src/server/engine/idempotency/redis.js';
 import { RedisPresenceStore } from '../../src/server/engine/presence/redis.js';
 import { RedisRegistry } from '../../src/server/engine/registry/redis.js';
+import { RedisRevocationStore } from '../../src/server/engine/revocations/redis.js';
 import { RedisTicketStore } from '../../src/server/engine/tickets/redis.js';
 import { actionRoutesContract } from './contracts/action-routes.js';
 import { historyContract } from './contracts/history.js';
 import { idempotencyContract } from './contracts/idempotency.js';
 import { presenceContract } from './contracts/presence.js';
 import { registryContract } from './contracts/registry.js';
+import { revocationsContract } from './contracts/revocations.js';
 import { ticketsContract } from './contracts/tickets.js';
 import type { BrokerWorldFactory, World, WorldFactory } from './contracts/world.js';
 
@@ -65,7 +67,7 @@ export async function deleteKeys(url: string, prefix: string): Promise<void> {
   }
 }
 
-/** Runs every store contract (registry, presence, history, tickets, idempotency, action routes) on the keyspaces `makeKeyspace` builds. */
+/** Runs every store contract (registry, presence, history, tickets, idempotency, action routes, revocations) on the keyspaces `makeKeyspace` builds. */
 export function redisStoreContracts(name: string, makeKeyspace: KeyspaceMaker, cleanupUrls?: () => string[]): void {
   registryContract(name, redisWorlds('registry', makeKeyspace, (keyspace) => new RedisRegistry(keyspace), cleanupUrls));
   presenceContract(name, redisWorlds('presence', makeKeyspace, (keyspace) => new RedisPresenceStore(keyspace), cleanupUrls));
@@ -73,6 +75,7 @@ export function redisStoreContracts(name: string, makeKeyspace: KeyspaceMaker, c
   ticketsContract(name, redisWorlds('tickets', makeKeyspace, (keyspace) => new RedisTicketStore(keyspace), cleanupUrls));
   idempotencyContract(name, redisWorlds('idempotency', makeKeyspace, (keyspace) => new RedisIdempotencyStore(keyspace), cleanupUrls));
   actionRoutesContract(name, redisWorlds('routes', makeKeyspace, (keyspace) => new RedisActionRouteStore(keyspace), cleanupUrls));
+  revocationsContract(name, redisWorlds('revocations', makeKeyspace, (keyspace) => new RedisRevocationStore(keyspace), cleanupUrls));
 }
 
 /** A broker world: each node gets its own keyspace (own connections) under one prefix, and its own broker on it. */

@@ -4,6 +4,7 @@ import type { HistoryStore } from './history/history.js';
 import type { IdempotencyStore } from './idempotency/idempotency.js';
 import type { PresenceStore } from './presence/presence.js';
 import type { Registry } from './registry/registry.js';
+import type { RevocationStore } from './revocations/revocations.js';
 import type { TicketStore } from './tickets/tickets.js';
 
 /** The shared-state backend of a node: one implementation of each contract, started and closed together. */
@@ -18,6 +19,8 @@ export interface Engine {
   readonly idempotency: IdempotencyStore;
   /** Action routes backends registered at run time. */
   readonly actionRoutes: ActionRouteStore;
+  /** Users and token ids refused until a given time. */
+  readonly revocations: RevocationStore;
   start(nodeId: string, handler: BrokerHandler): Promise<void>;
   /** False while the backing store is unreachable (`/readyz` reports it). */
   isHealthy(): boolean;

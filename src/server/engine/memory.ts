@@ -6,6 +6,7 @@ import { MemoryIdempotencyStore } from './idempotency/memory.js';
 import { MemoryActionRouteStore } from './action-routes/memory.js';
 import { MemoryPresenceState, MemoryPresenceStore } from './presence/memory.js';
 import { MemoryRegistry, MemoryRegistryState } from './registry/memory.js';
+import { MemoryRevocationStore } from './revocations/memory.js';
 import { MemoryTicketStore } from './tickets/memory.js';
 
 /** State several in-process nodes can share to behave as one cluster. */
@@ -17,6 +18,7 @@ export class MemoryCluster {
   readonly tickets = new MemoryTicketStore();
   readonly idempotency = new MemoryIdempotencyStore();
   readonly actionRoutes = new MemoryActionRouteStore();
+  readonly revocations = new MemoryRevocationStore();
 }
 
 /** Everything in this process's memory: the default engine, and the reference for the others. */
@@ -29,6 +31,7 @@ export class MemoryEngine implements Engine {
   readonly tickets: MemoryTicketStore;
   readonly idempotency: MemoryIdempotencyStore;
   readonly actionRoutes: MemoryActionRouteStore;
+  readonly revocations: MemoryRevocationStore;
   private readonly ownsTickets: boolean;
 
   constructor(cluster?: MemoryCluster) {
@@ -39,6 +42,7 @@ export class MemoryEngine implements Engine {
     this.tickets = cluster?.tickets ?? new MemoryTicketStore();
     this.idempotency = cluster?.idempotency ?? new MemoryIdempotencyStore();
     this.actionRoutes = cluster?.actionRoutes ?? new MemoryActionRouteStore();
+    this.revocations = cluster?.revocations ?? new MemoryRevocationStore();
     this.ownsTickets = !cluster;
   }
 
