@@ -3,6 +3,7 @@ import type { Duplex } from 'node:stream';
 import type { Socket } from 'node:net';
 import { STATUS_CODES } from 'node:http';
 import { WebSocketServer, type WebSocket } from 'ws';
+import { CloseCode, shouldReconnect } from '../../protocol/close-codes.js';
 import { ErrorCatalogue, WsgateError, type ErrorCode } from '../../protocol/errors.js';
 import { DEFAULT_SUBPROTOCOL, SUPPORTED_SUBPROTOCOLS, type SubprotocolName } from '../../protocol/subprotocol.js';
 import type { Authenticator } from '../auth/authenticator.js';
@@ -13,6 +14,7 @@ import type { ClientInfo } from '../engine/registry/registry.js';
 import { ConnectRateLimiter } from '../limits/connect-rate-limiter.js';
 import type { Logger } from '../observability/logger.js';
 import type { Metrics } from '../observability/metrics.js';
+import { closeReason, disconnectFrame } from '../session/server-frames.js';
 
 export interface AcceptedConnection {
   ws: WebSocket;
@@ -20,6 +22,8 @@ export interface AcceptedConnection {
   identity: Identity;
   protocol: SubprotocolName;
   client: ClientInfo;
+  /** Channels the session joins at once (the connect hook's answer). */
+  channels?: string[];
 }
 
 export interface HandshakeGate {
@@ -29,7 +33,9 @@ export interface HandshakeGate {
 
 /**
  * The WebSocket handshake: path, admission (draining, node full), connection rate per IP, Origin, subprotocol, and
- * finally authentication — in that order, so a refused handshake never consumes a ticket.
+ * finally authentication — in that order, so a refused handshake never consumes a ticket. A handshake the connect
+ * hook decides is upgraded first and asked about afterwards, so its refusal reaches the client as a close code with
+ * a reason (4503 refused, 1013 backend unavailable) — which browsers can read, unlike an HTTP status.
  */
 export class HandshakeHandler {
   private readonly wss: WebSocketServer;
@@ -81,14 +87,44 @@ export class HandshakeHandler {
     const protocol = offeredProtocol(req.headers['sec-websocket-protocol']);
     if (!protocol) throw new WsgateError('SUBPROTOCOL_UNSUPPORTED', `supported subprotocols: ${SUPPORTED_SUBPROTOCOLS.join(', ')}`);
 
+    const client: ClientInfo = { ip, userAgent: req.headers['user-agent']?.slice(0, 256), origin };
+    if (this.authenticator.usesConnectHook(req, url.searchParams)) {
+      this.wss.handleUpgrade(req, socket, head, (ws) => {
+        socket.off('error', this.onSocketError);
+        void this.admitThroughHook(req, ws, socket, protocol, client);
+      });
+      return;
+    }
     const identity = await this.authenticator.authenticate(req, url.searchParams);
     if (socket.destroyed) return;
-    const client: ClientInfo = { ip, userAgent: req.headers['user-agent']?.slice(0, 256), origin };
     this.wss.handleUpgrade(req, socket, head, (ws) => {
       // From here ws handles the socket's errors (and re-emits them on the WebSocket).
       socket.off('error', this.onSocketError);
       this.onAccepted({ ws, socket, identity, protocol, client });
     });
+  }
+
+  /** Holds the open socket's frames back while the connect hook decides, then admits or closes with the reason. */
+  private async admitThroughHook(req: IncomingMessage, ws: WebSocket, socket: Socket, protocol: SubprotocolName, client: ClientInfo): Promise<void> {
+    socket.pause();
+    ws.on('error', this.onSocketError);
+    try {
+      const { identity, channels } = await this.authenticator.admitThroughHook(req, client.ip ?? 'unknown');
+      ws.off('error', this.onSocketError);
+      socket.resume();
+      if (ws.readyState !== ws.OPEN) return;
+      this.onAccepted({ ws, socket, identity, protocol, client, channels });
+    } catch (error) {
+      const wsgateError = error instanceof WsgateError ? error : new WsgateError('INTERNAL', undefined, { cause: error });
+      if (!(error instanceof WsgateError)) this.logger.error({ err: error }, 'connect hook failed');
+      this.metrics.handshakeFailures.inc({ reason: wsgateError.code });
+      socket.resume();
+      if (ws.readyState !== ws.OPEN) return;
+      const code = closeCodeOf(wsgateError);
+      ws.send(JSON.stringify(disconnectFrame(code, wsgateError.message, shouldReconnect(code))));
+      ws.close(code, closeReason(wsgateError.message));
+      setTimeout(() => ws.terminate(), 2_000).unref();
+    }
   }
 
   private refuse(socket: Duplex, error: WsgateError): void {
@@ -111,6 +147,13 @@ export class HandshakeHandler {
   close(): void {
     this.wss.close();
   }
+}
+
+/** The close code an error ends an open socket with: the catalogue's, else by kind (unavailable: try again later). */
+function closeCodeOf(error: WsgateError): number {
+  const close = (ErrorCatalogue[error.code] as { close?: number }).close;
+  if (close !== undefined) return close;
+  return error.status >= 500 ? CloseCode.TRY_AGAIN_LATER : CloseCode.UNAUTHORIZED;
 }
 
 /** The protocol a `Sec-WebSocket-Protocol` header asks for: v1 JSON when none is offered, null when none is known. */
