@@ -71,7 +71,11 @@ export async function startNode(config: NodeConfig, readyTimeoutMs = 15_000): Pr
   void done.then(() => rm(dir, { recursive: true, force: true }));
 
   const port = await new Promise<number>((resolvePort, reject) => {
-    const timer = setTimeout(() => reject(failure(`node ${config.nodeId} did not listen within ${readyTimeoutMs} ms`)), readyTimeoutMs);
+    const timer = setTimeout(() => {
+      reject(failure(`node ${config.nodeId} did not listen within ${readyTimeoutMs} ms`));
+      // Nobody holds this node: left running, its output pipes would keep the test process alive for good.
+      child.kill('SIGKILL');
+    }, readyTimeoutMs);
     const onLine = (line: string) => {
       if (!line.includes('"wsgate listening"')) return;
       try {
