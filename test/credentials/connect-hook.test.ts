@@ -36,7 +36,7 @@ class SessionBackend {
         setTimeout(() => {
           if (response.destroyed) return;
           response.writeHead(status, { 'content-type': 'application/json' }).end(answer === undefined ? '' : JSON.stringify(answer));
-        }, delayMs);
+        }, delayMs).unref();
       });
     });
     await new Promise<void>((resolve) => this.server.listen(0, '127.0.0.1', resolve));
@@ -56,7 +56,7 @@ describe('connect hook', () => {
   before(async () => {
     await backend.start();
     gw = await startGateway({
-      auth: { anonymous: false, connectHook: { url: backend.url, apiKey: 'hook-key', headers: ['X-Tenant', 'user-agent'], timeoutMs: 300 } },
+      auth: { anonymous: false, connectHook: { url: backend.url, apiKey: 'hook-key', headers: ['X-Tenant', 'user-agent'], timeoutMs: 1_500 } },
       namespaces: { team: { private: true, presence: true } },
     });
   });
@@ -112,13 +112,13 @@ describe('connect hook', () => {
 
   for (const [what, answer] of [
     ['answers 500', () => ({ status: 500, body: { error: 'oops' } })],
-    ['is slower than its timeout', () => ({ status: 200, body: { user: 'carol' }, delayMs: 1_000 })],
+    ['is slower than its timeout', () => ({ status: 200, body: { user: 'carol' }, delayMs: 5_000 })],
     ['answers something that does not fit', () => ({ status: 200, body: { user: 42 } })],
   ] as const) {
     test(`a backend that ${what} refuses with 1013: try again later, never admitted`, async () => {
       backend.answer = answer;
       const client = track(await open(gw.wsUrl));
-      const disconnect = await client.seen('disconnect', () => true, 3_000);
+      const disconnect = await client.seen('disconnect', () => true, 4_000);
       assert.deepEqual([disconnect.code, disconnect.reconnect], [1013, true]);
       assert.equal((await client.closed).code, 1013);
       assert.equal(client.count('welcome'), 0);

@@ -107,7 +107,7 @@ describe('JWKS over HTTPS', () => {
       attempts++;
       dave = await connect(gw.wsUrl, { token: await tokenSignedBy(k2, 'dave') }).catch(() => undefined);
       return dave !== undefined;
-    }, 5_000, 'k2 to verify');
+    }, 8_000, 'k2 to verify');
     track(dave!);
     assert.ok(idp.fetches - before <= 2, `${idp.fetches - before} fetches for ${attempts + 10} handshakes`);
     // The rotated key refreshes a session opened with the old one, in band.
@@ -121,7 +121,7 @@ describe('JWKS over HTTPS', () => {
     await waitFor(async () => {
       const result = await open(gw.wsUrl, { token: await tokenSignedBy(k1, 'frank') }).then((client) => (client.ws.terminate(), 'open'), (error: HandshakeRefused) => error.code);
       return result === 'TOKEN_INVALID';
-    }, 5_000, 'k1 to be refused');
+    }, 8_000, 'k1 to be refused');
     assert.ok(idp.fetches > fetched);
     track(await connect(gw.wsUrl, { token: await tokenSignedBy(k2, 'frank') }));
   });
@@ -133,14 +133,14 @@ describe('JWKS over HTTPS', () => {
     await waitFor(async () => {
       const result = await open(gw.wsUrl, { token: await tokenSignedBy(k2, 'gina') }).then((client) => (client.ws.terminate(), 'open'), (error: HandshakeRefused) => error.code);
       return result === 'KEYS_UNAVAILABLE';
-    }, 5_000, 'KEYS_UNAVAILABLE');
+    }, 8_000, 'KEYS_UNAVAILABLE');
     const failedAt = idp.fetches;
     const burst = await Promise.all(Array.from({ length: 10 }, async () => refusal(open(gw.wsUrl, { token: await tokenSignedBy(k2, 'gina') }))));
     for (const error of burst) assert.deepEqual([error.status, error.code], [503, 'KEYS_UNAVAILABLE']);
     assert.ok(idp.fetches - failedAt <= 1, `${idp.fetches - failedAt} fetches for 10 handshakes right after a failure`);
     assert.ok(failedAt > fetched);
     idp.status = 200;
-    await waitFor(async () => open(gw.wsUrl, { token: await tokenSignedBy(k2, 'gina') }).then((client) => (client.ws.terminate(), true), () => false), 5_000, 'the keys to be back');
+    await waitFor(async () => open(gw.wsUrl, { token: await tokenSignedBy(k2, 'gina') }).then((client) => (client.ws.terminate(), true), () => false), 8_000, 'the keys to be back');
   });
 
   test('a key server whose certificate is not trusted is as good as none', async () => {

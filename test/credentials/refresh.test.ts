@@ -42,13 +42,13 @@ describe('in-band refresh', () => {
     const client = track(await connect(gw.wsUrl, { token: await tokenFor('alice', 3_000, { tier: 'silver' }) }));
     const expiresIn = client.welcome!.expiresIn as number;
     assert.ok(expiresIn > 1_000 && expiresIn <= 3_000, `welcome says expiresIn ${expiresIn}`);
-    const required = await client.next('refresh_required', () => true, 4_000);
+    assert.equal((await client.request({ type: 'subscribe', channel: 'vip:gold' })).code, 'CHANNEL_FORBIDDEN');
+    const required = await client.seen('refresh_required', () => true, 4_000);
     const elapsed = Date.now() - started;
     assert.ok(elapsed >= expiresIn / 2 - 100, `refresh_required after ${elapsed} ms, not before half of ${expiresIn}`);
     assert.ok((required.expiresIn as number) <= expiresIn / 2 + 50 && (required.expiresIn as number) > 0);
     assert.equal(required.channel, undefined);
 
-    assert.equal((await client.request({ type: 'subscribe', channel: 'vip:gold' })).code, 'CHANNEL_FORBIDDEN');
     const refreshed = await client.request({ type: 'refresh', token: await tokenFor('alice', 60_000, { tier: 'gold' }) });
     assert.equal(refreshed.type, 'refreshed');
     assert.ok((refreshed.expiresIn as number) > 50_000);
@@ -59,8 +59,8 @@ describe('in-band refresh', () => {
   });
 
   test('bad, expired and wrong-user tokens get an error and change nothing: the session still closes with 4004 at its deadline', async () => {
-    const client = track(await connect(gw.wsUrl, { token: await tokenFor('bob', 2_000) }));
-    await client.next('refresh_required', () => true, 3_000);
+    const client = track(await connect(gw.wsUrl, { token: await tokenFor('bob', 4_000) }));
+    await client.seen('refresh_required', () => true, 5_000);
     const wrongUser = await client.request({ type: 'refresh', token: await tokenFor('mallory', 60_000) });
     assert.equal(wrongUser.code, 'TOKEN_INVALID');
     assert.match(String(wrongUser.message), /another user/);
@@ -69,7 +69,7 @@ describe('in-band refresh', () => {
     const expired = await new SignJWT({}).setProtectedHeader({ alg: 'HS256' }).setSubject('bob').setExpirationTime(Math.floor(Date.now() / 1000) - 5).sign(secret);
     assert.equal((await client.request({ type: 'refresh', token: expired })).code, 'TOKEN_EXPIRED');
     assert.equal((await client.request({ type: 'refresh' })).code, 'BAD_REQUEST');
-    const disconnect = await client.next('disconnect', () => true, 3_000);
+    const disconnect = await client.seen('disconnect', () => true, 4_000);
     assert.equal(disconnect.code, 4004);
     assert.equal(disconnect.reconnect, true);
     assert.equal((await client.closed).code, 4004);
@@ -92,7 +92,7 @@ describe('in-band refresh', () => {
     const client = track(await connect(gw.wsUrl, { ticket: response.body.ticket as string }));
     const expiresIn = client.welcome!.expiresIn as number;
     assert.ok(expiresIn > 1_800 && expiresIn <= 2_000, `expiresIn ${expiresIn}`);
-    await client.next('refresh_required', () => true, 3_000);
+    await client.seen('refresh_required', () => true, 3_000);
     const next = await api(gw, '/api/tickets', { user: 'erin', sessionTtlSeconds: 600 });
     const refreshed = await client.request({ type: 'refresh', token: next.body.ticket as string });
     assert.ok((refreshed.expiresIn as number) > 590_000);
@@ -105,7 +105,7 @@ describe('in-band refresh', () => {
 
     const cut = await api(gw, `/api/sessions/${session}/refresh`, { ttlSeconds: 2 });
     assert.deepEqual(cut, { status: 200, body: { sessions: 1 } });
-    const required = await first.next('refresh_required', () => true, 2_000);
+    const required = await first.seen('refresh_required', () => true, 2_000);
     assert.ok((required.expiresIn as number) <= 1_000, 'a cut to 2 s asks for the refresh within a second');
     const lifted = await api(gw, '/api/users/frank/refresh', { ttlSeconds: null });
     assert.deepEqual(lifted.body, { sessions: 2 });
