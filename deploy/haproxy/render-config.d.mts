@@ -1,5 +1,5 @@
 export declare const TEMPLATE_PATH: string;
-export declare const DEFAULTS: Readonly<{ bind: string; statsBind: string; adminSocket: string; checkInterval: string; maxconn: number; connRateLimit: number }>;
+export declare const DEFAULTS: Readonly<{ bind: string; statsBind: string; adminSocket: string; checkInterval: string; maxconn: number; connRateLimit: number; tlsCert: string; sendProxy: boolean }>;
 export interface RenderOptions {
   /** `host:port` of each wsgate node, named node1, node2, ... in order. */
   nodes: string[];
@@ -10,5 +10,9 @@ export interface RenderOptions {
   checkInterval?: string;
   maxconn?: number;
   connRateLimit?: number;
+  /** PEM file (certificate and key): the public bind speaks TLS (`ssl crt ... alpn http/1.1`). */
+  tlsCert?: string;
+  /** `send-proxy-v2` on every server: the nodes get each client's address in a PROXY v2 header. */
+  sendProxy?: boolean;
 }
 export declare function renderHaproxyConfig(options: RenderOptions): string;

@@ -1,7 +1,8 @@
 #!/usr/bin/env node
 // Renders haproxy.cfg.template for a list of wsgate nodes. Plain Node, no dependencies, so it runs on the LB host.
 //   node render-config.mjs [--bind :80] [--stats-bind 127.0.0.1:8404] [--admin-socket /run/haproxy/admin.sock] [--check-interval 2s] [--maxconn 100000]
-//                          [--conn-rate-limit 200] host:port [host:port ...] > haproxy.cfg
+//                          [--conn-rate-limit 200] [--tls-cert /etc/haproxy/certs/wsgate.pem] [--send-proxy]
+//                          host:port [host:port ...] > haproxy.cfg
 import { readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -16,15 +17,20 @@ export const DEFAULTS = Object.freeze({
   checkInterval: '2s',
   maxconn: 100000,
   connRateLimit: 200,
+  /** PEM (certificate and key) for TLS on the public bind; empty: plain HTTP. */
+  tlsCert: '',
+  /** Send a PROXY v2 header to the nodes. */
+  sendProxy: false,
 });
 
 /**
- * @param {{ nodes: string[], bind?: string, statsBind?: string, adminSocket?: string, checkInterval?: string, maxconn?: number, connRateLimit?: number }} options
+ * @param {{ nodes: string[], bind?: string, statsBind?: string, adminSocket?: string, checkInterval?: string, maxconn?: number, connRateLimit?: number, tlsCert?: string, sendProxy?: boolean }} options
  *   `nodes` are `host:port` addresses of wsgate nodes, named node1, node2, ... in order.
  * @returns {string} the HAProxy configuration
  */
 export function renderHaproxyConfig(options) {
   const settings = { ...DEFAULTS, ...options };
+  if (/\s/.test(settings.tlsCert)) throw new Error(`the certificate path must not contain spaces: ${settings.tlsCert}`);
   if (!Array.isArray(settings.nodes) || settings.nodes.length === 0) throw new Error('at least one node address (host:port) is needed');
   for (const node of settings.nodes) {
     if (!/^[A-Za-z0-9_.\-[\]:]+:\d{1,5}$/.test(node)) throw new Error(`not a host:port address: ${node}`);
@@ -36,6 +42,8 @@ export function renderHaproxyConfig(options) {
     check_interval: settings.checkInterval,
     maxconn: String(settings.maxconn),
     conn_rate_limit: String(settings.connRateLimit),
+    bind_options: settings.tlsCert ? ` ssl crt ${settings.tlsCert} alpn http/1.1` : '',
+    server_options: settings.sendProxy ? ' send-proxy-v2' : '',
     servers: settings.nodes.map((node, index) => `    server node${index + 1} ${node}`).join('\n'),
   };
   return readFileSync(TEMPLATE_PATH, 'utf8').replace(/\{\{(\w+)\}\}/g, (placeholder, name) => {
@@ -46,10 +54,11 @@ export function renderHaproxyConfig(options) {
 
 function main(argv) {
   const options = { nodes: [] };
-  const flags = { '--bind': 'bind', '--stats-bind': 'statsBind', '--admin-socket': 'adminSocket', '--check-interval': 'checkInterval', '--maxconn': 'maxconn', '--conn-rate-limit': 'connRateLimit' };
+  const flags = { '--bind': 'bind', '--stats-bind': 'statsBind', '--admin-socket': 'adminSocket', '--check-interval': 'checkInterval', '--maxconn': 'maxconn', '--conn-rate-limit': 'connRateLimit', '--tls-cert': 'tlsCert' };
   for (let i = 0; i < argv.length; i++) {
     const arg = argv[i];
-    if (arg in flags) {
+    if (arg === '--send-proxy') options.sendProxy = true;
+    else if (arg in flags) {
       if (argv[i + 1] === undefined) throw new Error(`${arg} needs a value`);
       options[flags[arg]] = argv[++i];
     } else if (arg.startsWith('--')) throw new Error(`unknown option ${arg}`);

@@ -3,7 +3,15 @@ import { Command, InvalidArgumentError } from 'commander';
 import { ConfigError, loadConfig } from '../server/config/load.js';
 import { keyType, parseEnvValue, setPath } from '../server/config/load.js';
 import { Gateway } from '../server/gateway.js';
+import { stdoutLogSink } from '../server/observability/log-sink.js';
 import { createLogger } from '../server/observability/logger.js';
+
+/** How long an exit waits for log lines still on their way out; a reader that is gone or stuck never holds it longer. */
+const LOG_FLUSH_MS = 250;
+
+function exitAfterLogs(code: number): void {
+  void stdoutLogSink().flush(LOG_FLUSH_MS).then(() => process.exit(code));
+}
 
 const program = new Command('wsgate').description('Real-time WebSocket gateway');
 
@@ -86,23 +94,32 @@ async function serve(options: ServeOptions): Promise<void> {
     signals++;
     if (signals > 1) {
       logger.warn({ signal }, 'second signal: exiting now');
-      process.exit(1);
+      exitAfterLogs(1);
+      return;
     }
     logger.info({ signal }, 'shutting down');
     // The drain keeps within the timeout by itself; this is the backstop for a stuck engine or server close.
     const hardStop = setTimeout(() => {
       logger.error('drain timed out: exiting');
-      process.exit(1);
+      exitAfterLogs(1);
     }, config.drain.timeoutMs);
     hardStop.unref();
     gateway.stop().then(
-      () => process.exit(0),
+      () => exitAfterLogs(0),
       (error: unknown) => {
         logger.error({ err: error }, 'shutdown failed');
-        process.exit(1);
+        exitAfterLogs(1);
       },
     );
   };
+  // SIGHUP: a renewed certificate (certbot, cert-manager) goes live without a restart; open sessions are untouched.
+  process.on('SIGHUP', () => {
+    try {
+      gateway.reloadTls();
+    } catch (error) {
+      logger.error({ err: error }, 'TLS reload failed: keeping the current certificate');
+    }
+  });
   process.on('SIGTERM', () => shutdown('SIGTERM'));
   process.on('SIGINT', () => shutdown('SIGINT'));
 }

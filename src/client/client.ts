@@ -266,10 +266,13 @@ export class WsgateClient {
     return position;
   }
 
-  /** Sends a direct message to every session of `user`; resolves with how many sessions it reached. */
-  async send(user: string, data: unknown, options: RequestOptions = {}): Promise<{ sessions: number }> {
+  /**
+   * Sends a direct message to every session of `user`; resolves with how many sessions it reached where the gateway
+   * reveals that (`sessions` is absent otherwise).
+   */
+  async send(user: string, data: unknown, options: RequestOptions = {}): Promise<{ sessions?: number }> {
     const reply = await this.#call<SentFrame>({ type: 'send', user, data }, 'sent', options.timeout);
-    return { sessions: reply.sessions };
+    return reply.sessions === undefined ? {} : { sessions: reply.sessions };
   }
 
   /**

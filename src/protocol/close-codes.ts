@@ -10,6 +10,11 @@
 export const CloseCode = {
   /** Normal closure, initiated by the client. */
   NORMAL: 1000,
+  /**
+   * A message broke a transport limit other than its size: more than `ws.maxFragments` fragments, or more than
+   * `ws.maxBufferedChunks` chunks waiting to be parsed (sent by the WebSocket layer itself).
+   */
+  POLICY_VIOLATION: 1008,
   /** A frame larger than `maxPayload` arrived (sent by the WebSocket layer itself). */
   MESSAGE_TOO_BIG: 1009,
   /** Unexpected server-side failure while serving the session. */

@@ -34,7 +34,7 @@ export const ErrorCatalogue = {
   TOO_MANY_SUBSCRIPTIONS: { status: 429, message: 'session holds the maximum number of subscriptions' },
 
   // Direct messages and application actions
-  SEND_FORBIDDEN: { status: 403, message: 'direct messages are not allowed' },
+  SEND_FORBIDDEN: { status: 403, message: 'not allowed to message this user' },
   USER_INVALID: { status: 400, message: 'user id is not valid' },
   NO_ROUTE: { status: 404, message: 'no backend handles this action type' },
   BACKEND_ERROR: { status: 502, message: 'the backend failed to handle the action' },
@@ -46,12 +46,14 @@ export const ErrorCatalogue = {
   SLOW_CONSUMER: { status: 503, message: 'client did not read fast enough', close: CloseCode.SLOW_CONSUMER },
   NODE_FULL: { status: 503, message: 'node holds the maximum number of sessions', close: CloseCode.TRY_AGAIN_LATER },
   CONNECTION_RATE_LIMITED: { status: 429, message: 'too many connection attempts from this address' },
+  CONNECTION_LIMIT: { status: 429, message: 'too many open connections from this address' },
   DRAINING: { status: 503, message: 'node is draining', close: CloseCode.SERVICE_RESTART },
   ENGINE_UNAVAILABLE: { status: 503, message: 'shared state engine is unavailable' },
 
   // Handshake and authentication
   ORIGIN_FORBIDDEN: { status: 403, message: 'origin is not allowed' },
   SUBPROTOCOL_UNSUPPORTED: { status: 400, message: 'none of the offered subprotocols is supported' },
+  HANDSHAKE_INVALID: { status: 400, message: 'not a valid WebSocket handshake' },
   AUTH_REQUIRED: { status: 401, message: 'authentication required' },
   TICKET_INVALID: { status: 401, message: 'ticket is unknown, expired or already used' },
   TOKEN_INVALID: { status: 401, message: 'token is not valid', close: CloseCode.UNAUTHORIZED },
@@ -63,6 +65,11 @@ export const ErrorCatalogue = {
   SESSION_LIMIT: { status: 409, message: 'user holds the maximum number of sessions', close: CloseCode.SESSION_LIMIT },
   KICKED: { status: 409, message: 'replaced by a newer session of the same user', close: CloseCode.KICKED },
   LOGIN_DISABLED: { status: 404, message: 'the development login is disabled' },
+
+  // HTTP requests (server API, browser auth, handshakes) the node cannot take
+  REQUEST_INVALID: { status: 400, message: 'request is not valid HTTP or its target is not a valid URL' },
+  REQUEST_TIMEOUT: { status: 408, message: 'request did not arrive in time' },
+  HEADERS_TOO_LARGE: { status: 431, message: 'request headers are too large' },
 
   // Server API
   UNAUTHORIZED: { status: 401, message: 'missing or invalid API key' },

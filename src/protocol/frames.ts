@@ -147,8 +147,11 @@ export interface HistoryFrame {
 export interface SentFrame {
   type: 'sent';
   id: RequestId;
-  /** Sessions of the recipient the message was delivered to (across the cluster). */
-  sessions: number;
+  /**
+   * Sessions of the recipient the message was sent to (across the cluster), present only where the gateway reveals it
+   * (`directMessages.revealSessions`): the count tells whether the recipient is online.
+   */
+  sessions?: number;
 }
 export interface MessageFrame {
   type: 'message';

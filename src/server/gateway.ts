@@ -1,6 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { hostname } from 'node:os';
 import type { AddressInfo } from 'node:net';
+import type { Server as TlsServer } from 'node:tls';
 import type { FastifyInstance } from 'fastify';
 import type WebSocket from 'ws';
 import { CloseCode } from '../protocol/close-codes.js';
@@ -19,6 +20,7 @@ import { ChannelService } from './channels/channel-service.js';
 import { NodeLease } from './cluster/node-lease.js';
 import type { Config } from './config/schema.js';
 import { createEngine } from './engine/create.js';
+import { classifyFailure } from './engine/failure.js';
 import { HttpActionRouter } from './rpc/http-action-router.js';
 import { ActionRoutes } from './rpc/action-routes.js';
 import { RegisteredRoutes } from './rpc/registered-routes.js';
@@ -36,6 +38,8 @@ import { RequestHandler, type ActionRouter } from './session/request-handler.js'
 import { SessionLifecycle } from './session/session-lifecycle.js';
 import { Session, type SessionEnvironment } from './session/session.js';
 import { HandshakeHandler, type AcceptedConnection } from './transport/handshake.js';
+import { ClientAddresses } from './transport/client-address.js';
+import { TlsFiles } from './transport/tls-files.js';
 
 export interface GatewayOptions {
   /** An engine built by the caller (several in-process nodes sharing a MemoryCluster, tests); default from config. */
@@ -64,6 +68,8 @@ export class Gateway implements GatewayContext {
   readonly authenticator: Authenticator;
   readonly origins: OriginPolicy;
   readonly registeredRoutes: RegisteredRoutes;
+  readonly clientAddresses: ClientAddresses;
+  readonly tls: TlsFiles;
 
   private readonly requests: RequestHandler;
   private readonly scheduler = new FlushScheduler();
@@ -83,6 +89,8 @@ export class Gateway implements GatewayContext {
   private constructor(readonly config: Readonly<Config>, readonly engine: Engine, options: GatewayOptions) {
     this.nodeId = config.nodeId || `${hostname().replace(/[^A-Za-z0-9_.-]/g, '').slice(0, 32)}-${randomBytes(4).toString('hex')}`;
     this.logger = (options.logger ?? createLogger(config.log.level)).child({ node: this.nodeId });
+    this.clientAddresses = new ClientAddresses(config.proxy);
+    this.tls = new TlsFiles(config.tls);
     this.hub = new Hub(engine.broker, this.logger);
     registerBrokerMetrics(this.metrics.registry, engine.broker);
     this.rules = new ChannelRules(config.namespaces);
@@ -115,8 +123,8 @@ export class Gateway implements GatewayContext {
     const credentials = new CredentialRefresh(this.authenticator, new SubscriptionTokens(jwtVerifier, revocations), this.channels, this.lifecycle, this.metrics);
     const actions = options.actions
       ?? new HttpActionRouter(new ActionRoutes(config.actions.routes), this.registeredRoutes, this.nodeId, config.actions.maxPending, this.logger);
-    this.requests = new RequestHandler(config, () => engine.isHealthy(), this.channels, this.delivery, actions, credentials, this.metrics, this.logger);
-    this.origins = new OriginPolicy(config.allowedOrigins, config.port);
+    this.requests = new RequestHandler(config, () => engine.isHealthy(), this.channels, this.delivery, actions, credentials, this.metrics, this.logger, engine.rateLimits);
+    this.origins = new OriginPolicy(config.allowedOrigins, config.port, this.tls.enabled ? 'https' : 'http');
     this.liveness = new LivenessMonitor(this.hub.sessions, config.ws.pingIntervalMs, config.ws.pingTimeoutMs, (session) => {
       this.metrics.disconnects.inc({ reason: 'PING_TIMEOUT' });
       session.terminate();
@@ -126,6 +134,7 @@ export class Gateway implements GatewayContext {
     this.lease = new NodeLease({ node: this.nodeId, startedAt: this.startedAt, host: hostname() }, engine, this.channels, config.engine.leaseMs, this.logger);
     this.sessionEnvironment = {
       sendQueueBytes: config.ws.sendQueueBytes,
+      closeTimeoutMs: config.ws.closeTimeoutMs,
       rawWrites: !config.ws.perMessageDeflate,
       scheduler: this.scheduler,
       traffic: this.metrics.traffic,
@@ -165,8 +174,8 @@ export class Gateway implements GatewayContext {
     await this.lease.start();
     this.app = await createHttpApp(this);
     this.handshake = new HandshakeHandler(
-      this.config, this.origins, this.authenticator, { refusal: () => this.refusal() },
-      (connection) => this.accept(connection), this.metrics, this.logger,
+      this.config, this.origins, this.authenticator, { refusal: () => this.refusal(), engineHealthy: () => this.engine.isHealthy() },
+      (connection) => this.accept(connection), this.metrics, this.logger, this.clientAddresses,
     );
     this.app.server.on('upgrade', this.handshake.handleUpgrade);
     await this.app.listen({ port: this.config.port, host: this.config.host });
@@ -174,7 +183,10 @@ export class Gateway implements GatewayContext {
     this.metrics.rates.start();
     const address = this.app.server.address() as AddressInfo;
     this.origins.bindPort(address.port);
-    this.logger.info({ port: address.port, host: address.address, engine: this.engine.kind }, 'wsgate listening');
+    if (this.config.proxy.protocol && this.config.proxy.trustedProxies.length === 0) {
+      this.logger.warn('proxy.protocol is on but proxy.trustedProxies is empty: no PROXY header will be read');
+    }
+    this.logger.info({ port: address.port, host: address.address, engine: this.engine.kind, tls: this.tls.enabled }, 'wsgate listening');
     return address;
   }
 
@@ -193,6 +205,16 @@ export class Gateway implements GatewayContext {
   get http(): FastifyInstance {
     if (!this.app) throw new Error('gateway is not listening');
     return this.app;
+  }
+
+  /**
+   * Reads `tls.cert` and `tls.key` again (SIGHUP): new connections get the new certificate, open sessions stay. A bad
+   * file keeps the old certificate and throws.
+   */
+  reloadTls(): void {
+    if (!this.tls.enabled) return;
+    this.tls.reload(this.http.server as unknown as TlsServer);
+    this.logger.info('TLS certificate reloaded');
   }
 
   isDraining(): boolean {
@@ -220,7 +242,8 @@ export class Gateway implements GatewayContext {
         if (opened && channels) for (const channel of channels) await this.inbox.changeSubscription('subscribe', session, channel);
       },
       (error: unknown) => {
-        this.logger.error({ err: error, session: session.id }, 'session registration failed');
+        const failure = classifyFailure(error, this.engine.isHealthy());
+        this.logger[failure.code === 'INTERNAL' ? 'error' : 'warn']({ err: error, session: session.id }, 'session registration failed');
         this.lifecycle.disconnect(session, { code: CloseCode.TRY_AGAIN_LATER, reason: 'session could not be registered', reconnect: true });
       },
     );

@@ -45,6 +45,29 @@ describe('server API: batch', () => {
     assert.deepEqual(data.slice(-2), ['one', 'two']);
   });
 
+  test('names, namespaces and ids of every item are checked before the first item runs', async () => {
+    const start = await offset();
+    const good = { method: 'POST', path: '/api/publish', body: { channel: 'chat:batch', data: 'must not run' } };
+    const refusals: Array<[string, unknown, string]> = [
+      ['a bad channel name', { method: 'POST', path: '/api/publish', body: { channel: 'bad channel!', data: 1 } }, 'CHANNEL_INVALID'],
+      ['an unknown namespace', { method: 'POST', path: '/api/publish', body: { channel: 'nowhere:x', data: 1 } }, 'NAMESPACE_UNKNOWN'],
+      ['a bad channel in the path', { method: 'POST', path: '/api/channels/bad%20channel!/subscribe', body: { user: 'reader' } }, 'CHANNEL_INVALID'],
+      ['an unknown namespace in the path', { method: 'GET', path: '/api/channels/nowhere%3Ax/presence' }, 'NAMESPACE_UNKNOWN'],
+      ['an invalid user in the path', { method: 'POST', path: '/api/users/not%20a%20user/send', body: { type: 'hello' } }, 'USER_INVALID'],
+      ['an invalid user to disconnect', { method: 'POST', path: '/api/users/not%20a%20user/disconnect' }, 'USER_INVALID'],
+      ['a protocol frame type', { method: 'POST', path: '/api/users/reader/send', body: { type: 'disconnect' } }, 'ACTION_RESERVED'],
+      ['a protocol frame type to a session', { method: 'POST', path: '/api/sessions/any/send', body: { type: 'message' } }, 'ACTION_RESERVED'],
+      ['a malformed path escape', { method: 'GET', path: '/api/users/%zz' }, 'REQUEST_INVALID'],
+    ];
+    for (const [what, item, reason] of refusals) {
+      const answer = await api(running, 'POST', '/api/batch', { requests: [good, item] });
+      assert.equal(answer.status, 400, `${what}: ${JSON.stringify(answer.body)}`);
+      assert.equal(answer.body.code, 'BODY_INVALID', what);
+      assert.match(answer.body.message, new RegExp(`^body/requests/1: ${reason}`), what);
+    }
+    assert.equal(await offset(), start + 1, 'the valid first items never ran');
+  });
+
   test('one invalid item refuses the whole batch before anything runs', async () => {
     const start = await offset();
     const refusals: Array<[string, unknown]> = [

@@ -107,9 +107,12 @@ describe('node loss behind HAProxy', { timeout: 90_000 }, () => {
     const reconnectMs = Date.now() - killedAt;
     for (const status of back) assert.ok([n1.nodeId, n2.nodeId, n4.nodeId].includes(status.node));
 
-    await waitFor(async () => (await online('gone-user')).length === 0, PURGE_BOUND_MS + 2_000, 'gone-user purged from the registry');
+    // The purge removes the dead node's sessions from the registry, then their presence, then announces each leave:
+    // a watcher's `leave` is the event that proves both are gone.
+    await Promise.all(watchers.map((watcher) => watcher.waitFor((frame) => frame.type === 'leave' && frame.user === 'gone-user', PURGE_BOUND_MS + 2_000)));
     const purgedMs = Date.now() - killedAt;
-    assert.ok(purgedMs <= PURGE_BOUND_MS, `registry purged after ${purgedMs} ms (bound ${PURGE_BOUND_MS} ms)`);
+    assert.ok(purgedMs <= PURGE_BOUND_MS, `registry and presence purged after ${purgedMs} ms (bound ${PURGE_BOUND_MS} ms)`);
+    assert.deepEqual(await online('gone-user'), [], 'registry purged');
     assert.ok(!(await presentUsers()).includes('gone-user'), 'presence purged');
     for (const victim of victims) {
       const sessions = await online(victim.user);

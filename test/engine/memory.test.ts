@@ -16,6 +16,8 @@ import { MemoryIdempotencyStore } from '../../src/server/engine/idempotency/memo
 import { MemoryRevocationStore } from '../../src/server/engine/revocations/memory.js';
 import { revocationsContract } from './contracts/revocations.js';
 import type { World } from './contracts/world.js';
+import { rateLimitsContract } from './contracts/rate-limits.js';
+import { MemoryRateLimitStore } from '../../src/server/engine/rate-limits/memory.js';
 
 /** A world of memory stores sharing one state object, closing every instance it handed out. */
 function memoryWorld<S, T extends { close(): Promise<void> }>(state: S, make: (state: S) => T): World<T> {
@@ -67,5 +69,10 @@ actionRoutesContract('memory', async () => {
 // One revocation store serves every in-process node of a MemoryCluster.
 revocationsContract('memory', async () => {
   const store = new MemoryRevocationStore();
+  return { instance: async () => store, close: async () => {} };
+});
+// One rate-limit store per MemoryCluster, like tickets.
+rateLimitsContract('memory', async () => {
+  const store = new MemoryRateLimitStore();
   return { instance: async () => store, close: async () => {} };
 });

@@ -10,6 +10,8 @@ import { RedisPresenceStore } from '../../src/server/engine/presence/redis.js';
 import { RedisRegistry } from '../../src/server/engine/registry/redis.js';
 import { RedisRevocationStore } from '../../src/server/engine/revocations/redis.js';
 import { RedisTicketStore } from '../../src/server/engine/tickets/redis.js';
+import { RedisRateLimitStore } from '../../src/server/engine/rate-limits/redis.js';
+import { rateLimitsContract } from './contracts/rate-limits.js';
 import { actionRoutesContract } from './contracts/action-routes.js';
 import { historyContract } from './contracts/history.js';
 import { idempotencyContract } from './contracts/idempotency.js';
@@ -67,7 +69,7 @@ export async function deleteKeys(url: string, prefix: string): Promise<void> {
   }
 }
 
-/** Runs every store contract (registry, presence, history, tickets, idempotency, action routes, revocations) on the keyspaces `makeKeyspace` builds. */
+/** Runs every store contract (registry, presence, history, tickets, idempotency, action routes, revocations, rate limits) on the keyspaces `makeKeyspace` builds. */
 export function redisStoreContracts(name: string, makeKeyspace: KeyspaceMaker, cleanupUrls?: () => string[]): void {
   registryContract(name, redisWorlds('registry', makeKeyspace, (keyspace) => new RedisRegistry(keyspace), cleanupUrls));
   presenceContract(name, redisWorlds('presence', makeKeyspace, (keyspace) => new RedisPresenceStore(keyspace), cleanupUrls));
@@ -76,6 +78,7 @@ export function redisStoreContracts(name: string, makeKeyspace: KeyspaceMaker, c
   idempotencyContract(name, redisWorlds('idempotency', makeKeyspace, (keyspace) => new RedisIdempotencyStore(keyspace), cleanupUrls));
   actionRoutesContract(name, redisWorlds('routes', makeKeyspace, (keyspace) => new RedisActionRouteStore(keyspace), cleanupUrls));
   revocationsContract(name, redisWorlds('revocations', makeKeyspace, (keyspace) => new RedisRevocationStore(keyspace), cleanupUrls));
+  rateLimitsContract(name, redisWorlds('rates', makeKeyspace, (keyspace) => new RedisRateLimitStore(keyspace), cleanupUrls));
 }
 
 /** A broker world: each node gets its own keyspace (own connections) under one prefix, and its own broker on it. */

@@ -16,6 +16,8 @@ export interface ConnectOptions {
   query?: string;
   /** Set false to leave pings unanswered (a dead peer). */
   autoPong?: boolean;
+  /** Socket options passed to `ws` (`localAddress`, `ca` for wss://, `createConnection`). */
+  socket?: WebSocket.ClientOptions;
 }
 
 /**
@@ -109,6 +111,7 @@ export function open(url: string, options: ConnectOptions = {}): Promise<TestCli
     headers: options.headers,
     origin: options.origin,
     autoPong: options.autoPong ?? true,
+    ...options.socket,
   });
   const client = new TestClient(ws);
   return new Promise((resolve, reject) => {

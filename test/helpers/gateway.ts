@@ -30,6 +30,7 @@ export function testConfig(overrides: DeepPartial<Config> = {}): Readonly<Config
       news: { publish: false },
     },
     drain: { timeoutMs: 5_000, batchIntervalMs: 0, reconnectSpreadMs: 1_000 },
+    directMessages: { allow: ['*'], revealSessions: true },
   };
   return loadConfig({ overrides: deepMerge(base, overrides) as Record<string, unknown> });
 }

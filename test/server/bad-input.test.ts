@@ -3,6 +3,7 @@ import assert from 'node:assert/strict';
 import { connectAs, type TestClient } from '../helpers/client.js';
 import { waitFor } from '../support/wait.js';
 import { startGateway, type RunningGateway } from '../helpers/gateway.js';
+import { CloseCode, closeCodeName } from '../../src/protocol/close-codes.js';
 
 describe('bad input from clients', () => {
   let gw: RunningGateway;
@@ -77,13 +78,20 @@ describe('bad input from clients', () => {
     await waitFor(() => gw.gateway.hub.userSessions('huge').length === 0);
   });
 
-  test('a message split into more fragments than ws.maxFragments closes the session', async () => {
-    const client = await connectAs(gw, 'fragments');
-    // 1,024 fragments are allowed by default; a flood of tiny ones is refused before it can cost the node.
-    for (let i = 0; i < 1_100; i++) client.ws.send('x', { fin: false });
-    const { code } = await client.closed;
-    assert.equal(code, 1009);
-    await waitFor(() => gw.gateway.hub.userSessions('fragments').length === 0);
+  test('a message split into more fragments than ws.maxFragments closes the session with a documented code', async () => {
+    // The default maxPayload, so the fragment count (not the size) is what refuses the message.
+    const defaults = await startGateway();
+    try {
+      const client = await connectAs(defaults, 'fragments');
+      // 1,024 fragments are allowed by default; a flood of tiny ones is refused before it can cost the node.
+      for (let i = 0; i < 2_000; i++) client.ws.send('x', { fin: false });
+      const { code } = await client.closed;
+      assert.equal(code, CloseCode.POLICY_VIOLATION);
+      assert.equal(closeCodeName(code), 'POLICY_VIOLATION', `close code ${code} is in the close-code table`);
+      await waitFor(() => defaults.gateway.hub.userSessions('fragments').length === 0);
+    } finally {
+      await defaults.stop();
+    }
   });
 
   test('too many bad frames in a row closes the session with 4005', async () => {

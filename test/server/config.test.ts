@@ -6,7 +6,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { ConfigSchema } from '../../src/server/config/schema.js';
-import { envName, loadConfig } from '../../src/server/config/load.js';
+import { envName, keyType, loadConfig, parseEnvValue, setPath } from '../../src/server/config/load.js';
 
 const run = promisify(execFile);
 
@@ -55,6 +55,10 @@ describe('configuration', () => {
     assert.throws(() => loadConfig({ overrides: { ws: { maxPayloadd: 1 } } }), /ws\.maxPayloadd: unknown key/);
     assert.throws(() => loadConfig({ env: { WSGATE_API_KEYS: 'short' } }), /apiKeys\.0/);
     assert.throws(() => loadConfig({ file: '/nonexistent/wsgate.yaml' }), /cannot read config file/);
+    assert.throws(() => loadConfig({ overrides: { proxy: { trustedProxies: ['10.0.0.0/8', '300.1.1.1'] } } }), /proxy\.trustedProxies\.1: "300\.1\.1\.1" is not an address or CIDR/);
+    assert.throws(() => loadConfig({ env: { WSGATE_PROXY_TRUSTED_PROXIES: '10.0.0.0/33' } }), /proxy\.trustedProxies\.0/);
+    assert.throws(() => loadConfig({ overrides: { tls: { cert: '/etc/wsgate/cert.pem' } } }), /tls\.cert and tls\.key go together/);
+    assert.deepEqual(loadConfig({ env: { WSGATE_LIMITS_ACTION_TYPES: '[{"match":"chat.*","rate":5,"burst":10,"per":"user"}]' } }).limits.actionTypes, [{ match: 'chat.*', rate: 5, burst: 10, per: 'user' }]);
   });
 
   test('the CLI refuses a bad value at start with exit code 2 and the key in the message', async () => {
@@ -67,5 +71,118 @@ describe('configuration', () => {
       .then(() => assert.fail('should exit non-zero'), (e: { code: number; stderr: string }) => e);
     assert.equal(badEnv.code, 2);
     assert.match(badEnv.stderr, /engine\.kind/);
+  });
+});
+
+/** The schema node of a key path (`ws.maxPayload`). */
+function schemaAt(path: string): SchemaLeaf {
+  let node = ConfigSchema as unknown as SchemaLeaf & { properties?: Record<string, SchemaLeaf> };
+  for (const part of path.split('.')) node = node.properties![part] as typeof node;
+  return node;
+}
+
+interface SchemaLeaf {
+  type?: string;
+  default?: unknown;
+  minimum?: number;
+  maximum?: number;
+  exclusiveMinimum?: number;
+  anyOf?: Array<{ const?: unknown }>;
+}
+
+/** Values for keys whose type alone does not say what a valid value looks like. */
+const SAMPLES: Record<string, [raw: string, expected: unknown]> = {
+  host: ['127.0.0.1', '127.0.0.1'],
+  nodeId: ['node-7', 'node-7'],
+  allowedOrigins: ['https://a.example, https://b.example', ['https://a.example', 'https://b.example']],
+  apiKeys: ['key-aaaaaaaaaaaaaaaa,key-bbbbbbbbbbbbbbbb', ['key-aaaaaaaaaaaaaaaa', 'key-bbbbbbbbbbbbbbbb']],
+  'ws.path': ['/socket', '/socket'],
+  'auth.jwt.secrets': ['jwt-secret-0123456789', ['jwt-secret-0123456789']],
+  'auth.jwt.jwksFile': ['/etc/wsgate/jwks.json', '/etc/wsgate/jwks.json'],
+  'auth.jwt.issuer': ['https://issuer.example', 'https://issuer.example'],
+  'auth.jwt.audience': ['wsgate', 'wsgate'],
+  'auth.cookie.name': ['sid', 'sid'],
+  'auth.cookie.secrets': ['cookie-secret-0123456789', ['cookie-secret-0123456789']],
+  namespaces: ['{"room":{"publish":true}}', { room: { publish: true } }],
+  'actions.routes': ['[{"match":"order.*","url":"http://orders.internal/actions"}]', [{ match: 'order.*', url: 'http://orders.internal/actions' }]],
+  'engine.redisUrls': ['redis://a:6379,redis://b:6379', ['redis://a:6379', 'redis://b:6379']],
+  'engine.natsUrls': ['nats://a:4222', ['nats://a:4222']],
+  'engine.prefix': ['tenant-a', 'tenant-a'],
+};
+
+/** A valid value of the key that differs from its default, as an environment string and as the config should hold it. */
+function sampleFor(path: string): [string, unknown] {
+  if (SAMPLES[path]) return SAMPLES[path];
+  const node = schemaAt(path);
+  if (node.anyOf) {
+    const other = node.anyOf.map((option) => option.const).find((value) => value !== node.default);
+    assert.ok(typeof other === 'string', `${path}: an allowed value other than the default`);
+    return [other, other];
+  }
+  if (node.type === 'boolean') return [String(!node.default), !node.default];
+  if (node.type === 'integer' || node.type === 'number') {
+    const base = node.default as number;
+    const value = node.maximum !== undefined && base + 1 > node.maximum ? base - 1 : base + 1;
+    return [String(value), value];
+  }
+  assert.fail(`${path} (${node.type}): add a sample value to SAMPLES`);
+}
+
+function valueAt(config: unknown, path: string): unknown {
+  return path.split('.').reduce<unknown>((node, part) => (node as Record<string, unknown>)[part], config);
+}
+
+/** Only what `expected` names: namespaces and routes gain their defaults. */
+function includes(actual: unknown, expected: unknown): boolean {
+  if (typeof expected !== 'object' || expected === null) return actual === expected;
+  if (typeof actual !== 'object' || actual === null) return false;
+  return Object.entries(expected).every(([key, value]) => includes((actual as Record<string, unknown>)[key], value));
+}
+
+describe('partial layers', () => {
+  const DEFAULT_BUCKETS = {
+    publish: { rate: 100, burst: 200 },
+    subscribe: { rate: 50, burst: 100 },
+    send: { rate: 50, burst: 100 },
+    action: { rate: 100, burst: 200 },
+  };
+
+  test('one nested key from the environment, a flag or a file keeps the defaults of everything around it', () => {
+    const expected = { ...DEFAULT_BUCKETS, publish: { rate: 1000, burst: 200 } };
+    assert.deepEqual(loadConfig({ env: { WSGATE_LIMITS_RATE_PUBLISH_RATE: '1000' } }).limits.rate, expected);
+    // What `--set limits.rate.publish.rate=1000` builds.
+    const overrides: Record<string, unknown> = {};
+    setPath(overrides, 'limits.rate.publish.rate', parseEnvValue('--set', '1000', keyType('limits.rate.publish.rate')!));
+    assert.deepEqual(loadConfig({ overrides }).limits.rate, expected);
+    const dir = mkdtempSync(join(tmpdir(), 'wsgate-config-'));
+    const file = join(dir, 'wsgate.yaml');
+    writeFileSync(file, 'limits:\n  rate:\n    publish: { rate: 1000 }\n');
+    assert.deepEqual(loadConfig({ file }).limits.rate, expected);
+    writeFileSync(file, 'limits:\n  rate:\n    send: { burst: 7 }\n');
+    assert.deepEqual(loadConfig({ file }).limits.rate, { ...DEFAULT_BUCKETS, send: { rate: 50, burst: 7 } });
+  });
+
+  test('every documented environment variable works on its own and sets its key', () => {
+    const doc = readFileSync(new URL('../../docs/configuration.md', import.meta.url), 'utf8');
+    const keysSection = doc.slice(doc.indexOf('## Keys'), doc.indexOf('## Namespaces'));
+    const rows = keysSection.split('\n').map((line) => /^\| `([A-Za-z0-9.]+)` \| ([^|]+) \|/.exec(line)).filter((match) => match !== null);
+    assert.ok(rows.length >= leafPaths(ConfigSchema as never).length, 'every key has a row');
+    let checked = 0;
+    for (const [, path, envColumn] of rows) {
+      const names = [...envColumn!.matchAll(/`([A-Z][A-Z0-9_]*)`/g)].map((match) => match[1]!);
+      assert.ok(names.length > 0, `${path}: an environment variable is documented`);
+      const [raw, expected] = sampleFor(path!);
+      for (const name of names) {
+        let config;
+        try {
+          config = loadConfig({ env: { [name]: raw } });
+        } catch (error) {
+          assert.fail(`${name}=${raw} alone: ${(error as Error).message}`);
+        }
+        assert.ok(includes(valueAt(config, path!), expected), `${name}=${raw} sets ${path} (got ${JSON.stringify(valueAt(config, path!))})`);
+        checked++;
+      }
+    }
+    assert.ok(checked > 55, `${checked} variables checked`);
   });
 });

@@ -7,6 +7,7 @@ import { exportJWK, generateKeyPair, SignJWT } from 'jose';
 import { signToken } from '../../src/server/auth/token-verifier.js';
 import { connect, HandshakeRefused, open } from '../helpers/client.js';
 import { COOKIE_SECRET, JWT_SECRET, mintTicket, startGateway, type RunningGateway } from '../helpers/gateway.js';
+import { rawExchange, statusOf, UPGRADE_HEADERS } from '../helpers/raw-http.js';
 
 async function refused(promise: Promise<unknown>): Promise<HandshakeRefused> {
   const error = await promise.then(() => assert.fail('handshake should be refused'), (e: unknown) => e);
@@ -152,10 +153,54 @@ describe('handshake', () => {
     assert.equal((await client.closed).code, 4004);
   });
 
+  test('no refused handshake consumes the ticket it carried, whatever it was refused for', async () => {
+    const ticket = await mintTicket(gw, 'alice');
+    const target = `/ws?ticket=${ticket}`;
+    const key = 'Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n';
+    const upgrade = 'Upgrade: websocket\r\nConnection: Upgrade\r\n';
+    const version = 'Sec-WebSocket-Version: 13\r\n';
+    const refusals: Array<[what: string, request: string, status: number]> = [
+      ['an unknown WebSocket version', `GET ${target} HTTP/1.1\r\nHost: gw\r\n${upgrade}${key}Sec-WebSocket-Version: 99\r\n\r\n`, 400],
+      ['no WebSocket version', `GET ${target} HTTP/1.1\r\nHost: gw\r\n${upgrade}${key}\r\n`, 400],
+      ['the wrong method', `POST ${target} HTTP/1.1\r\nHost: gw\r\n${upgrade}${key}${version}Content-Length: 0\r\n\r\n`, 405],
+      ['no key', `GET ${target} HTTP/1.1\r\nHost: gw\r\n${upgrade}${version}\r\n`, 400],
+      ['a malformed key', `GET ${target} HTTP/1.1\r\nHost: gw\r\n${upgrade}Sec-WebSocket-Key: short\r\n${version}\r\n`, 400],
+      ['another protocol upgrade', `GET ${target} HTTP/1.1\r\nHost: gw\r\nUpgrade: h2c\r\nConnection: Upgrade\r\n${key}${version}\r\n`, 400],
+      ['a malformed subprotocol list', `GET ${target} HTTP/1.1\r\nHost: gw\r\n${upgrade}${key}${version}Sec-WebSocket-Protocol: wsgate.v1.json,,\r\n\r\n`, 400],
+      ['an unknown subprotocol', `GET ${target} HTTP/1.1\r\nHost: gw\r\n${upgrade}${key}${version}Sec-WebSocket-Protocol: mqtt\r\n\r\n`, 400],
+      ['a foreign origin', `GET ${target} HTTP/1.1\r\nHost: gw\r\n${upgrade}${key}${version}Origin: http://evil.example\r\n\r\n`, 403],
+      ['another path', `GET /wsx?ticket=${ticket} HTTP/1.1\r\nHost: gw\r\n${upgrade}${key}${version}\r\n`, 404],
+      ['a malformed target', `GET //[x/ws?ticket=${ticket} HTTP/1.1\r\nHost: gw\r\n${upgrade}${key}${version}\r\n`, 400],
+    ];
+    for (const [what, request, status] of refusals) {
+      const answer = await rawExchange(gw.port, request);
+      assert.equal(statusOf(answer), status, `${what}: ${answer}`);
+      assert.match(answer, /X-Wsgate-Error: [A-Z_]+/, `${what}: answered from the catalogue`);
+    }
+    const client = await connect(gw.wsUrl, { ticket });
+    assert.equal(client.welcome!.user, 'alice', 'the corrected retry gets in with the same ticket');
+    await client.close();
+  });
+
   test('a path other than /ws is not upgraded', async () => {
     const error = await refused(open(gw.wsUrl.replace('/ws', '/other')));
     assert.equal(error.status, 404);
   });
+});
+
+test('what only ws checks (a malformed permessage-deflate offer) is refused before the ticket is taken too', async () => {
+  const gw = await startGateway({ ws: { perMessageDeflate: true } });
+  try {
+    const ticket = await mintTicket(gw, 'alice');
+    const answer = await rawExchange(gw.port, `GET /ws?ticket=${ticket} HTTP/1.1\r\nHost: gw\r\n${UPGRADE_HEADERS}` +
+      'Sec-WebSocket-Version: 13\r\nSec-WebSocket-Extensions: permessage-deflate; server_max_window_bits=99\r\n\r\n');
+    assert.equal(statusOf(answer), 400, answer);
+    const client = await connect(gw.wsUrl, { ticket });
+    assert.equal(client.welcome!.user, 'alice');
+    await client.close();
+  } finally {
+    await gw.stop();
+  }
 });
 
 describe('anonymous access', () => {

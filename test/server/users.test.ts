@@ -84,13 +84,6 @@ describe('direct messages', () => {
     for (const client of [alice1, alice2, bob1, bob2, carol, anon]) await client.close();
   });
 
-  test('are refused where the config turns them off', async () => {
-    const off = await startGateway({ directMessages: { enabled: false } });
-    const alice = await connectAs(off, 'alice');
-    assert.equal((await alice.request({ type: 'send', user: 'bob', data: 1 })).code, 'SEND_FORBIDDEN');
-    await alice.close();
-    await off.stop();
-  });
 });
 
 describe('session policy', () => {

@@ -10,7 +10,8 @@ export class ApiKeyCheck {
     this.digests = keys.map(digest);
   }
 
-  assert(authorization: string | undefined): void {
+  /** Returns the key's id (see `apiKeyId`); throws UNAUTHORIZED. */
+  assert(authorization: string | undefined): string {
     const key = bearerToken(authorization);
     if (key === null) throw new WsgateError('UNAUTHORIZED');
     const candidate = digest(key);
@@ -18,7 +19,20 @@ export class ApiKeyCheck {
     let matched = false;
     for (const known of this.digests) matched = timingSafeEqual(known, candidate) || matched;
     if (!matched) throw new WsgateError('UNAUTHORIZED');
+    return idOf(candidate);
   }
+}
+
+/**
+ * What logs, metrics and rate buckets name a key by: the first 12 hex digits of its SHA-256. It tells keys apart
+ * (rotation: which backend still uses the old one) and reveals nothing usable of the key.
+ */
+export function apiKeyId(key: string): string {
+  return idOf(digest(key));
+}
+
+function idOf(keyDigest: Buffer): string {
+  return keyDigest.toString('hex').slice(0, 12);
 }
 
 function digest(key: string): Buffer {

@@ -12,6 +12,8 @@ import type { Logger } from '../observability/logger.js';
 import type { Metrics } from '../observability/metrics.js';
 import type { SessionLifecycle } from '../session/session-lifecycle.js';
 import type { RegisteredRoutes } from '../rpc/registered-routes.js';
+import type { ClientAddresses } from '../transport/client-address.js';
+import type { TlsFiles } from '../transport/tls-files.js';
 
 /** What the HTTP routes may use of the node. */
 export interface GatewayContext {
@@ -31,6 +33,10 @@ export interface GatewayContext {
   readonly metrics: Metrics;
   readonly registeredRoutes: RegisteredRoutes;
   readonly logger: Logger;
+  /** Real client addresses behind trusted proxies. */
+  readonly clientAddresses: ClientAddresses;
+  /** The node's own certificate, when it terminates TLS. */
+  readonly tls: TlsFiles;
   /** Where idempotent publications are remembered; a per-node memory store when absent. */
   /** True from the first shutdown signal on. */
   isDraining(): boolean;

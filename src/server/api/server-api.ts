@@ -1,4 +1,6 @@
-import type { FastifyInstance } from 'fastify';
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import { WsgateError } from '../../protocol/errors.js';
+import { TokenBucket } from '../limits/token-bucket.js';
 import { Type, type Static } from '@sinclair/typebox';
 import { ApiKeyCheck } from './api-key.js';
 import type { GatewayContext } from './context.js';
@@ -24,7 +26,21 @@ const TicketBody = Type.Object(
 /** The server API for backends, under `/api`, behind an API key (several may be configured, so keys can rotate). */
 export function registerServerApi(api: FastifyInstance, context: GatewayContext): void {
   const keys = new ApiKeyCheck(context.config.apiKeys);
-  api.addHook('onRequest', async (request) => keys.assert(request.headers.authorization));
+  const callers = new WeakMap<FastifyRequest, string>();
+  const limit = apiRateLimiter(context);
+  api.addHook('onRequest', async (request) => {
+    const keyId = keys.assert(request.headers.authorization);
+    callers.set(request, keyId);
+    await limit(keyId);
+  });
+  // The same check a batch runs for each item before any runs (see route-check.ts).
+  api.addHook('preHandler', async (request) => request.routeOptions.config.check?.({ params: request.params as Record<string, string>, body: request.body }));
+  if (context.config.api.audit) {
+    api.addHook('onResponse', async (request, reply) => {
+      const key = callers.get(request);
+      if (key !== undefined && request.method !== 'GET' && request.method !== 'HEAD') auditLine(context, key, request, reply);
+    });
+  }
   const routes = new RouteTable();
   routes.install(api);
 
@@ -39,4 +55,48 @@ export function registerServerApi(api: FastifyInstance, context: GatewayContext)
   registerInfoRoutes(api, context);
   registerActionRoutes(api, context);
   registerBatchRoute(api, routes);
+}
+
+/**
+ * Calls per API key across the cluster (`api.rateLimit`), in the engine's buckets so every node counts against one
+ * allowance; with the engine unreachable, each node counts alone. Over it: 429 RATE_LIMITED with `retryAfter`.
+ */
+function apiRateLimiter(context: GatewayContext): (keyId: string) => Promise<void> {
+  const { rate, burst } = context.config.api.rateLimit;
+  if (rate === 0) return async () => {};
+  const local = new Map<string, TokenBucket>();
+  return async (keyId) => {
+    let wait: number;
+    try {
+      wait = await context.engine.rateLimits.take({ kind: 'apiKey', id: keyId }, 'api', { rate, burst });
+    } catch {
+      let bucket = local.get(keyId);
+      if (!bucket) local.set(keyId, (bucket = new TokenBucket(rate, burst)));
+      wait = bucket.take();
+    }
+    if (wait > 0) {
+      context.metrics.rateLimited.inc({ class: 'api' });
+      throw new WsgateError('RATE_LIMITED', 'API key over its rate limit', { retryAfter: Math.max(0.001, Math.round(wait * 1000) / 1000) });
+    }
+  };
+}
+
+/** Body fields that name what a call acts on. */
+const TARGET_FIELDS = ['channel', 'user', 'session', 'match'] as const;
+
+/** One info line per state-changing call: who (key id, never the key), what (route, target) and how it ended. */
+function auditLine(context: GatewayContext, key: string, request: FastifyRequest, reply: FastifyReply): void {
+  const target: Record<string, unknown> = { ...(request.params as Record<string, unknown> | undefined) };
+  const body = request.body as Record<string, unknown> | undefined;
+  if (body && typeof body === 'object') {
+    for (const field of TARGET_FIELDS) if (typeof body[field] === 'string' || body[field] === null) target[field] ??= body[field];
+    if (Array.isArray(body.requests)) target.items = body.requests.length;
+  }
+  context.logger.info(
+    {
+      audit: { key, method: request.method, route: request.routeOptions.url ?? request.url.split('?')[0], target, status: reply.statusCode },
+      ip: context.clientAddresses.ofRequest(request.raw),
+    },
+    'server API call',
+  );
 }

@@ -6,8 +6,8 @@ export class OriginPolicy {
   private readonly allowAll: boolean;
   private allowed: Set<string>;
 
-  /** With an empty list, the gateway's own origin on localhost is allowed. */
-  constructor(private readonly configured: readonly string[], port: number) {
+  /** With an empty list, the gateway's own origin on localhost is allowed (`https` when the node terminates TLS). */
+  constructor(private readonly configured: readonly string[], port: number, private readonly scheme: 'http' | 'https' = 'http') {
     this.allowAll = configured.includes('*');
     this.allowed = this.allowList(port);
   }
@@ -18,7 +18,8 @@ export class OriginPolicy {
   }
 
   private allowList(port: number): Set<string> {
-    const list = this.configured.length > 0 ? this.configured : [`http://localhost:${port}`, `http://127.0.0.1:${port}`, `http://[::1]:${port}`];
+    const own = ['localhost', '127.0.0.1', '[::1]'].map((host) => `${this.scheme}://${host}:${port}`);
+    const list = this.configured.length > 0 ? this.configured : own;
     return new Set(list.map((origin) => normalise(origin)));
   }
 

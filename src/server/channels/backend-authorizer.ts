@@ -1,13 +1,14 @@
 import { WsgateError } from '../../protocol/errors.js';
 import type { Identity } from '../auth/identity.js';
-import type { NamespaceConfig } from '../config/schema.js';
+import type { AuthorizeBackendConfig } from '../config/schema.js';
 
 export type ChannelAction = 'subscribe' | 'publish' | 'presence' | 'history';
 
-/** What the backend receives for each decision. */
+/** What the backend receives for each decision: a channel action, or a direct message (`send`) to user `to`. */
 export interface AuthorizeCall {
-  channel: string;
-  action: ChannelAction;
+  channel?: string;
+  to?: string;
+  action: ChannelAction | 'send';
   user: string | null;
   claims: Record<string, unknown>;
   session: string;
@@ -17,16 +18,16 @@ export interface AuthorizeCall {
 const MAX_CACHED = 100_000;
 
 /**
- * Asks the namespace's backend whether an identity may use a channel: `POST <authorize.url>` with an AuthorizeCall;
+ * Asks a backend whether an identity may use a channel (or send to a user): `POST <authorize.url>` with an AuthorizeCall;
  * `200 {"allow": true}` or `204` grant, `200 {"allow": false}` or `403` deny. Anything else — an error status, a
  * timeout, an unreachable backend — denies (fail closed) with BACKEND_ERROR or BACKEND_TIMEOUT and is not remembered.
- * Definite answers are remembered per user (or session, for anonymous ones), channel and action.
+ * Definite answers are remembered per user (or session, for anonymous ones), channel (or recipient) and action.
  */
 export class BackendAuthorizer {
   private readonly cache = new Map<string, { allow: boolean; expiresAt: number }>();
 
-  async allows(rules: NonNullable<NamespaceConfig['authorize']>, call: AuthorizeCall): Promise<boolean> {
-    const key = `${call.user ?? `session:${call.session}`}\n${call.channel}\n${call.action}`;
+  async allows(rules: AuthorizeBackendConfig, call: AuthorizeCall): Promise<boolean> {
+    const key = `${call.user ?? `session:${call.session}`}\n${call.channel ?? `to:${call.to}`}\n${call.action}`;
     const cached = this.cache.get(key);
     if (cached && cached.expiresAt > Date.now()) return cached.allow;
     const allow = await this.ask(rules, call);
@@ -37,7 +38,7 @@ export class BackendAuthorizer {
     return allow;
   }
 
-  private async ask(rules: NonNullable<NamespaceConfig['authorize']>, call: AuthorizeCall): Promise<boolean> {
+  private async ask(rules: AuthorizeBackendConfig, call: AuthorizeCall): Promise<boolean> {
     let response: Response;
     try {
       response = await fetch(rules.url, {
@@ -47,14 +48,14 @@ export class BackendAuthorizer {
         signal: AbortSignal.timeout(rules.timeoutMs),
       });
     } catch (error) {
-      if ((error as Error).name === 'TimeoutError') throw new WsgateError('BACKEND_TIMEOUT', 'the channel authorization backend did not answer in time');
-      throw new WsgateError('BACKEND_ERROR', 'the channel authorization backend is unreachable', { cause: error });
+      if ((error as Error).name === 'TimeoutError') throw new WsgateError('BACKEND_TIMEOUT', 'the authorization backend did not answer in time');
+      throw new WsgateError('BACKEND_ERROR', 'the authorization backend is unreachable', { cause: error });
     }
     if (response.status === 204) return true;
     if (response.status === 403) return false;
-    if (response.status !== 200) throw new WsgateError('BACKEND_ERROR', `the channel authorization backend answered ${response.status}`);
+    if (response.status !== 200) throw new WsgateError('BACKEND_ERROR', `the authorization backend answered ${response.status}`);
     const body = (await response.json().catch(() => null)) as { allow?: unknown } | null;
-    if (typeof body?.allow !== 'boolean') throw new WsgateError('BACKEND_ERROR', 'the channel authorization backend answered without "allow"');
+    if (typeof body?.allow !== 'boolean') throw new WsgateError('BACKEND_ERROR', 'the authorization backend answered without "allow"');
     return body.allow;
   }
 }

@@ -2,6 +2,7 @@ import { WsgateError } from '../../protocol/errors.js';
 import { parseChannel } from '../../protocol/names.js';
 import type { NamespaceConfig } from '../config/schema.js';
 import type { Identity } from '../auth/identity.js';
+import { compileIdentityPattern, type IdentityPattern } from '../auth/identity-pattern.js';
 import { authorizeCall, BackendAuthorizer, type ChannelAction } from './backend-authorizer.js';
 
 export interface ResolvedChannel {
@@ -12,13 +13,13 @@ export interface ResolvedChannel {
 
 /** Applies the namespace rules of the configuration to channel names and identities. */
 export class ChannelRules {
-  private readonly compiled = new Map<string, CompiledPattern[]>();
+  private readonly compiled = new Map<string, IdentityPattern[]>();
 
   constructor(
     private readonly namespaces: Readonly<Record<string, NamespaceConfig>>,
     private readonly authorizer = new BackendAuthorizer(),
   ) {
-    for (const [name, rules] of Object.entries(namespaces)) this.compiled.set(name, rules.allow.map(compilePattern));
+    for (const [name, rules] of Object.entries(namespaces)) this.compiled.set(name, rules.allow.map(compileIdentityPattern));
   }
 
   /** Validates the name and finds its namespace; throws CHANNEL_INVALID or NAMESPACE_UNKNOWN. */
@@ -54,58 +55,4 @@ export class ChannelRules {
     if (identity.user === null) return false;
     return this.compiled.get(resolved.namespace)!.some((pattern) => pattern.matches(resolved.channel, identity));
   }
-}
-
-interface CompiledPattern {
-  matches(channel: string, identity: Identity): boolean;
-}
-
-/**
- * `org:{claims.org}/*` — placeholders `{user}` and `{claims.NAME}` (dotted paths allowed) expand to the identity's
- * values (an array expands to each element; a missing value never matches), `*` matches any characters.
- */
-function compilePattern(pattern: string): CompiledPattern {
-  const parts = pattern.split(/(\{[^}]+\})/).filter((part) => part !== '');
-  return {
-    matches(channel, identity) {
-      const expansions = expand(parts, identity);
-      return expansions.some((regex) => regex.test(channel));
-    },
-  };
-}
-
-function expand(parts: string[], identity: Identity): RegExp[] {
-  let sources = [''];
-  for (const part of parts) {
-    if (part.startsWith('{') && part.endsWith('}')) {
-      const values = placeholderValues(part.slice(1, -1), identity);
-      if (values.length === 0) return [];
-      sources = sources.flatMap((source) => values.map((value) => source + escapeRegex(value)));
-    } else {
-      const literal = part.split('*').map(escapeRegex).join('.*');
-      sources = sources.map((source) => source + literal);
-    }
-  }
-  return sources.map((source) => new RegExp(`^${source}$`));
-}
-
-function placeholderValues(name: string, identity: Identity): string[] {
-  let value: unknown;
-  if (name === 'user') value = identity.user;
-  else if (name.startsWith('claims.')) {
-    value = name
-      .slice('claims.'.length)
-      .split('.')
-      .reduce<unknown>((node, key) => (node && typeof node === 'object' ? (node as Record<string, unknown>)[key] : undefined), identity.claims);
-  }
-  const values = Array.isArray(value) ? value : [value];
-  // Only plain scalar values expand; a value containing a separator could widen the match, so it never matches.
-  return values
-    .filter((item): item is string | number => typeof item === 'string' || typeof item === 'number')
-    .map(String)
-    .filter((item) => item.length > 0 && !/[*/:]/.test(item));
-}
-
-function escapeRegex(text: string): string {
-  return text.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
 }

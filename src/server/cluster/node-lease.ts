@@ -5,7 +5,8 @@ import type { Logger } from '../observability/logger.js';
 
 /**
  * Keeps this node's lease alive and purges nodes whose lease expired: exactly one live node claims a dead node,
- * removes its sessions from the registry and presence, and announces each `leave` once.
+ * removes its sessions from the registry, then from presence, and only then announces each `leave` once — so a
+ * `leave` for a dead node's session proves both are gone.
  */
 export class NodeLease {
   private heartbeatTimer?: NodeJS.Timeout;

@@ -3,6 +3,7 @@ import { Ajv, type ErrorObject } from 'ajv';
 import { parse as parseYaml } from 'yaml';
 import { ConfigSchema, type Config } from './schema.js';
 import { DEV_PRESET } from './presets.js';
+import { parseAddressRange } from './address-range.js';
 
 export class ConfigError extends Error {
   override readonly name = 'ConfigError';
@@ -46,7 +47,18 @@ export function loadConfig(sources: ConfigSources = {}): Readonly<Config> {
 
   const merged = layers.reduce<Record<string, unknown>>((acc, layer) => deepMerge(acc, layer), {});
   if (!validate(merged)) throw new ConfigError(formatErrors(validate.errors ?? []));
+  checkRelations(merged as Config);
   return deepFreeze(merged as Config);
+}
+
+/** What the schema cannot say: values that must parse, keys that go together. */
+function checkRelations(config: Config): void {
+  const problems: string[] = [];
+  config.proxy.trustedProxies.forEach((entry, index) => {
+    if (!parseAddressRange(entry)) problems.push(`proxy.trustedProxies.${index}: "${entry}" is not an address or CIDR`);
+  });
+  if ((config.tls.cert === '') !== (config.tls.key === '')) problems.push('tls: tls.cert and tls.key go together (set both, or neither)');
+  if (problems.length > 0) throw new ConfigError(`invalid configuration: ${problems.join('; ')}`);
 }
 
 function readConfigFile(path: string): Record<string, unknown> {
@@ -106,14 +118,17 @@ function fromEnvironment(env: NodeJS.ProcessEnv): Record<string, unknown> {
   return out;
 }
 
-/** Parses a string (environment, `--set`) into the key's type; validation does the rest. */
+/**
+ * Parses a string (environment, `--set`) into the key's type; validation does the rest. Lists are comma-separated, or
+ * JSON when they start with `[` (lists of objects such as `actions.routes` need JSON).
+ */
 export function parseEnvValue(name: string, raw: string, type: string): unknown {
-  if (type === 'array') return raw.split(',').map((item) => item.trim()).filter(Boolean);
-  if (type === 'object') {
+  if (type === 'array' && !raw.trimStart().startsWith('[')) return raw.split(',').map((item) => item.trim()).filter(Boolean);
+  if (type === 'object' || type === 'array') {
     try {
       return JSON.parse(raw);
     } catch {
-      throw new ConfigError(`${name} must be a JSON object`);
+      throw new ConfigError(`${name} must be ${type === 'array' ? 'a comma-separated list or a JSON array' : 'a JSON object'}`);
     }
   }
   return raw;

@@ -22,5 +22,7 @@ export const DEV_PRESET = {
     },
     user: { private: true, allow: ['user:{user}'], presence: false, publish: false },
   },
+  // Anyone may message anyone, and learns whether they are online: a demo, not a policy.
+  directMessages: { allow: ['*'], revealSessions: true },
   web: { demo: true },
 } as const;

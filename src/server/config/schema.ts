@@ -10,6 +10,45 @@ const RateLimit = Type.Object(
   { additionalProperties: false },
 );
 
+/** A backend that decides what no pattern grants (channel access, direct messages). */
+const AuthorizeBackend = Type.Object(
+  {
+    url: Type.String({ pattern: '^https?://' }),
+    /** Sent as `Authorization: Bearer`. */
+    apiKey: Type.String({ default: '' }),
+    timeoutMs: Type.Integer({ minimum: 1, default: 2_000 }),
+    /** How long an answer holds for the same question (0: ask every time). */
+    cacheSeconds: Type.Integer({ minimum: 0, default: 60 }),
+  },
+  { additionalProperties: false },
+);
+
+/** A bucket for the application actions whose type matches `match`. */
+const ActionTypeLimit = Type.Object(
+  {
+    /** Action types, `*` matching any characters: `chat.*`, `PROFILE_RENAME`. */
+    match: Type.String({ minLength: 1, maxLength: 128 }),
+    rate: Type.Number({ exclusiveMinimum: 0 }),
+    burst: Type.Integer({ minimum: 1 }),
+    /** `session`: each session has its own bucket; `user`: one bucket per user across the cluster (in the engine). */
+    per: Type.Union([Type.Literal('session'), Type.Literal('user')], { default: 'session' }),
+  },
+  { additionalProperties: false },
+);
+/**
+ * A default bucket: each field has its own default, so a layer that sets only `rate` (or only `burst`) keeps the
+ * other, and a layer that sets one bucket keeps the rest.
+ */
+function defaultBucket(rate: number, burst: number) {
+  return Type.Object(
+    {
+      rate: Type.Number({ exclusiveMinimum: 0, default: rate }),
+      burst: Type.Integer({ minimum: 1, default: burst }),
+    },
+    { additionalProperties: false, default: {} },
+  );
+}
+
 const Namespace = Type.Object(
   {
     private: Type.Boolean({ default: false }),
@@ -28,19 +67,7 @@ const Namespace = Type.Object(
      * A backend decides access that no `allow` pattern grants: the gateway asks it before a subscribe, publish,
      * presence or history request, and remembers each answer for a while.
      */
-    authorize: Type.Optional(
-      Type.Object(
-        {
-          url: Type.String({ pattern: '^https?://' }),
-          /** Sent as `Authorization: Bearer`. */
-          apiKey: Type.String({ default: '' }),
-          timeoutMs: Type.Integer({ minimum: 1, default: 2_000 }),
-          /** How long an answer holds for the same user and channel (0: ask every time). */
-          cacheSeconds: Type.Integer({ minimum: 0, default: 60 }),
-        },
-        { additionalProperties: false },
-      ),
-    ),
+    authorize: Type.Optional(AuthorizeBackend),
     rateLimits: Type.Object(
       {
         publish: Type.Optional(RateLimit),
@@ -62,12 +89,49 @@ export const ConfigSchema = Type.Object(
     allowedOrigins: Type.Array(Type.String({ minLength: 1 }), { default: [] }),
     /** Keys accepted by the server API (`Authorization: Bearer`). Several, so they can rotate. */
     apiKeys: Type.Array(Type.String({ minLength: 16 }), { default: [] }),
+    /** Where the real client address comes from when the node sits behind proxies or load balancers. */
+    proxy: Type.Object(
+      {
+        /** Addresses and CIDRs (`10.0.0.0/8`, `::1`) of proxies whose word about the client address is believed. */
+        trustedProxies: Type.Array(Type.String({ pattern: '^[0-9A-Fa-f:.]+(/[0-9]{1,3})?$' }), { default: [] }),
+        /** The header trusted proxies put the client address in. */
+        header: Type.Union([Type.Literal('x-forwarded-for'), Type.Literal('forwarded'), Type.Literal('none')], { default: 'x-forwarded-for' }),
+        /** Connections from trusted proxies start with a PROXY protocol header (v1 or v2, HAProxy `send-proxy-v2`). */
+        protocol: Type.Boolean({ default: false }),
+      },
+      { additionalProperties: false, default: {} },
+    ),
+    /** The node terminates TLS itself (HTTPS and `wss://`) when both are set; SIGHUP reloads them. */
+    tls: Type.Object(
+      {
+        /** PEM file with the certificate (and its chain). */
+        cert: Type.String({ default: '' }),
+        /** PEM file with the private key. */
+        key: Type.String({ default: '' }),
+      },
+      { additionalProperties: false, default: {} },
+    ),
     log: Type.Object(
       {
         level: Type.Union(
           ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'].map((level) => Type.Literal(level)),
           { default: 'info' },
         ),
+      },
+      { additionalProperties: false, default: {} },
+    ),
+    http: Type.Object(
+      {
+        /** The request line and headers must arrive within this; slower requests get 408. */
+        headersTimeoutMs: Type.Integer({ minimum: 1, default: 10_000 }),
+        /** The whole request, headers and body, must arrive within this; slower requests get 408. */
+        requestTimeoutMs: Type.Integer({ minimum: 1, default: 30_000 }),
+        /** Longest pause between two parts of a request body; a body that stalls longer gets 408. */
+        bodyTimeoutMs: Type.Integer({ minimum: 1, default: 10_000 }),
+        /** An idle keep-alive connection is closed after this. */
+        keepAliveTimeoutMs: Type.Integer({ minimum: 1, default: 5_000 }),
+        /** Requests one keep-alive connection may carry before the node closes it (0 = unlimited). */
+        maxRequestsPerSocket: Type.Integer({ minimum: 0, default: 1_000 }),
       },
       { additionalProperties: false, default: {} },
     ),
@@ -86,6 +150,8 @@ export const ConfigSchema = Type.Object(
         sendQueueBytes: Type.Integer({ minimum: 1024, default: 1024 * 1024 }),
         /** Consecutive malformed frames before the session is closed with PROTOCOL_ERROR. */
         maxBadFrames: Type.Integer({ minimum: 1, default: 10 }),
+        /** A closing session whose client has not finished the close handshake within this is dropped. */
+        closeTimeoutMs: Type.Integer({ minimum: 100, default: 10_000 }),
       },
       { additionalProperties: false, default: {} },
     ),
@@ -170,8 +236,19 @@ export const ConfigSchema = Type.Object(
       },
       { additionalProperties: false, default: {} },
     ),
+    /** Who may `send` to whom. Nobody may, unless a pattern or the backend says so. */
     directMessages: Type.Object(
-      { enabled: Type.Boolean({ default: true }) },
+      {
+        /**
+         * Recipients a sender may message: patterns over the recipient's user id with the sender's `{user}` and
+         * `{claims.NAME}` placeholders and `*`, like channel `allow` (`*`: anyone; `{claims.contacts}`; `{claims.org}-*`).
+         */
+        allow: Type.Array(Type.String({ minLength: 1 }), { default: [] }),
+        /** A backend decides the sends no pattern allows. */
+        authorize: Type.Optional(AuthorizeBackend),
+        /** Tell the sender how many sessions of the recipient the message went to (reveals whether they are online). */
+        revealSessions: Type.Boolean({ default: false }),
+      },
       { additionalProperties: false, default: {} },
     ),
     namespaces: Type.Record(Type.String({ pattern: '^[a-z0-9_-]{1,64}$' }), Namespace, { default: {} }),
@@ -180,27 +257,23 @@ export const ConfigSchema = Type.Object(
         /** Sessions this node accepts (0 = unlimited). */
         maxSessions: Type.Integer({ minimum: 0, default: 0 }),
         maxSubscriptionsPerSession: Type.Integer({ minimum: 1, default: 256 }),
+        /** Open connections (and handshakes in progress) per client IP on this node; 0 = unlimited. */
+        maxConnectionsPerIp: Type.Integer({ minimum: 0, default: 0 }),
         /** Handshakes per client IP per second (token bucket; 0 = unlimited). */
         connectRate: Type.Number({ minimum: 0, default: 0 }),
         connectBurst: Type.Integer({ minimum: 1, default: 50 }),
         /** Default per-session buckets; namespaces may override publish and subscribe. */
         rate: Type.Object(
           {
-            publish: RateLimit,
-            subscribe: RateLimit,
-            send: RateLimit,
-            action: RateLimit,
+            publish: defaultBucket(100, 200),
+            subscribe: defaultBucket(50, 100),
+            send: defaultBucket(50, 100),
+            action: defaultBucket(100, 200),
           },
-          {
-            additionalProperties: false,
-            default: {
-              publish: { rate: 100, burst: 200 },
-              subscribe: { rate: 50, burst: 100 },
-              send: { rate: 50, burst: 100 },
-              action: { rate: 100, burst: 200 },
-            },
-          },
+          { additionalProperties: false, default: {} },
         ),
+        /** Buckets for application action types; the first matching entry wins, others use `rate.action`. */
+        actionTypes: Type.Array(ActionTypeLimit, { default: [] }),
         /** Rate-limited requests in a row before the session is closed with RATE_LIMITED. */
         maxRateLimitStrikes: Type.Integer({ minimum: 1, default: 50 }),
         /** Largest server API request body in bytes. */
@@ -210,6 +283,16 @@ export const ConfigSchema = Type.Object(
     ),
     api: Type.Object(
       {
+        /** Calls per API key across the cluster (token bucket; rate 0 = unlimited). */
+        rateLimit: Type.Object(
+          {
+            rate: Type.Number({ minimum: 0, default: 0 }),
+            burst: Type.Integer({ minimum: 1, default: 100 }),
+          },
+          { additionalProperties: false, default: {} },
+        ),
+        /** One info log line per state-changing call: key id, route, target, status (never the key). */
+        audit: Type.Boolean({ default: true }),
         idempotency: Type.Object(
           {
             /** How long the answer to a request with an `Idempotency-Key` is remembered; a retry within it counts once. */
@@ -284,3 +367,5 @@ export const ConfigSchema = Type.Object(
 export type Config = Static<typeof ConfigSchema>;
 export type NamespaceConfig = Static<typeof Namespace>;
 export type RateLimitConfig = Static<typeof RateLimit>;
+export type AuthorizeBackendConfig = Static<typeof AuthorizeBackend>;
+export type ActionTypeLimitConfig = Static<typeof ActionTypeLimit>;

@@ -3,6 +3,7 @@ import type { ActionRouteStore } from './action-routes/action-routes.js';
 import type { HistoryStore } from './history/history.js';
 import type { IdempotencyStore } from './idempotency/idempotency.js';
 import type { PresenceStore } from './presence/presence.js';
+import type { RateLimitStore } from './rate-limits/rate-limits.js';
 import type { Registry } from './registry/registry.js';
 import type { RevocationStore } from './revocations/revocations.js';
 import type { TicketStore } from './tickets/tickets.js';
@@ -21,6 +22,8 @@ export interface Engine {
   readonly actionRoutes: ActionRouteStore;
   /** Users and token ids refused until a given time. */
   readonly revocations: RevocationStore;
+  /** Rate buckets per user and per API key, shared by the cluster. */
+  readonly rateLimits: RateLimitStore;
   start(nodeId: string, handler: BrokerHandler): Promise<void>;
   /** False while the backing store is unreachable (`/readyz` reports it). */
   isHealthy(): boolean;

@@ -8,6 +8,7 @@ import { MemoryPresenceState, MemoryPresenceStore } from './presence/memory.js';
 import { MemoryRegistry, MemoryRegistryState } from './registry/memory.js';
 import { MemoryRevocationStore } from './revocations/memory.js';
 import { MemoryTicketStore } from './tickets/memory.js';
+import { MemoryRateLimitStore } from './rate-limits/memory.js';
 
 /** State several in-process nodes can share to behave as one cluster. */
 export class MemoryCluster {
@@ -19,6 +20,7 @@ export class MemoryCluster {
   readonly idempotency = new MemoryIdempotencyStore();
   readonly actionRoutes = new MemoryActionRouteStore();
   readonly revocations = new MemoryRevocationStore();
+  readonly rateLimits = new MemoryRateLimitStore();
 }
 
 /** Everything in this process's memory: the default engine, and the reference for the others. */
@@ -32,6 +34,7 @@ export class MemoryEngine implements Engine {
   readonly idempotency: MemoryIdempotencyStore;
   readonly actionRoutes: MemoryActionRouteStore;
   readonly revocations: MemoryRevocationStore;
+  readonly rateLimits: MemoryRateLimitStore;
   private readonly ownsTickets: boolean;
 
   constructor(cluster?: MemoryCluster) {
@@ -43,6 +46,7 @@ export class MemoryEngine implements Engine {
     this.idempotency = cluster?.idempotency ?? new MemoryIdempotencyStore();
     this.actionRoutes = cluster?.actionRoutes ?? new MemoryActionRouteStore();
     this.revocations = cluster?.revocations ?? new MemoryRevocationStore();
+    this.rateLimits = cluster?.rateLimits ?? new MemoryRateLimitStore();
     this.ownsTickets = !cluster;
   }
 

@@ -8,6 +8,7 @@ import { RedisPresenceStore } from './presence/redis.js';
 import { RedisRegistry } from './registry/redis.js';
 import { RedisRevocationStore } from './revocations/redis.js';
 import { RedisTicketStore } from './tickets/redis.js';
+import { RedisRateLimitStore } from './rate-limits/redis.js';
 
 export interface RedisEngineParts {
   kind: Exclude<EngineKind, 'memory'>;
@@ -33,6 +34,7 @@ export class RedisEngine implements Engine {
   readonly idempotency: RedisIdempotencyStore;
   readonly actionRoutes: RedisActionRouteStore;
   readonly revocations: RedisRevocationStore;
+  readonly rateLimits: RedisRateLimitStore;
   private readonly keyspace: RedisKeyspace;
 
   constructor(parts: RedisEngineParts) {
@@ -46,6 +48,7 @@ export class RedisEngine implements Engine {
     this.idempotency = new RedisIdempotencyStore(parts.keyspace);
     this.actionRoutes = new RedisActionRouteStore(parts.keyspace);
     this.revocations = new RedisRevocationStore(parts.keyspace);
+    this.rateLimits = new RedisRateLimitStore(parts.keyspace);
   }
 
   /** Connects the stores, then the broker (inbox subscribed). Rejects, naming the server, when one is unreachable. */

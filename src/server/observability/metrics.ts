@@ -46,6 +46,9 @@ export class Metrics {
     name: 'wsgate_deliveries_total', help: 'Frames delivered to local sessions by channel and user fan-out', registers: [this.registry],
     collect: catchUp(() => [[{}, this.hub.deliveries()]], () => this.deliveries),
   });
+  readonly proxyHeaderFailures = new Counter({
+    name: 'wsgate_proxy_header_failures_total', help: 'Connections from trusted proxies dropped for a missing or invalid PROXY header', registers: [this.registry],
+  });
   readonly badFrames = new Counter({ name: 'wsgate_bad_frames_total', help: 'Malformed frames received', registers: [this.registry] });
   readonly rateLimited = new Counter({ name: 'wsgate_rate_limited_total', help: 'Requests refused by rate limits', labelNames: ['class'], registers: [this.registry] });
   readonly disconnects = new Counter({ name: 'wsgate_disconnects_total', help: 'Sessions closed by the gateway, by close code name', labelNames: ['reason'], registers: [this.registry] });

@@ -1,6 +1,7 @@
 import { Type, type TSchema } from '@sinclair/typebox';
 import { Ajv, type ValidateFunction } from 'ajv';
 import { WsgateError } from '../../protocol/errors.js';
+import { exceedsJsonDepth, MAX_JSON_DEPTH } from '../../protocol/json-depth.js';
 import {
   ACTION_TYPE_PATTERN, isReservedType, type ApplicationAction, type ClientRequest, type RequestId,
 } from '../../protocol/frames.js';
@@ -45,6 +46,8 @@ export function parseClientFrame(text: string): ParsedFrame {
   }
   const frame = value as Record<string, unknown>;
   const id = readableId(frame.id);
+  // Before any schema or serializer walks it: deep data parses, but re-encoding it overflows the stack.
+  if (exceedsJsonDepth(text)) throw new RequestError(id, 'BAD_REQUEST', `frame nests deeper than ${MAX_JSON_DEPTH} levels`);
   if (typeof frame.type !== 'string') throw new RequestError(id, 'BAD_REQUEST', 'frame has no string "type"');
   const type: string = frame.type;
 

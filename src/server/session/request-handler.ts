@@ -3,7 +3,11 @@ import { WsgateError } from '../../protocol/errors.js';
 import type { ClientRequest, DirectFrame, RequestId } from '../../protocol/frames.js';
 import { isValidUserId } from '../../protocol/names.js';
 import type { ChannelService } from '../channels/channel-service.js';
-import type { Config, RateLimitConfig } from '../config/schema.js';
+import { DirectMessagePolicy } from '../auth/direct-message-policy.js';
+import type { ActionTypeLimitConfig, Config, RateLimitConfig } from '../config/schema.js';
+import { classifyFailure } from '../engine/failure.js';
+import type { RateLimitStore } from '../engine/rate-limits/rate-limits.js';
+import { TypePatterns } from '../rpc/type-patterns.js';
 import type { DeliveryService } from '../hub/delivery.js';
 import type { Logger } from '../observability/logger.js';
 import type { Metrics } from '../observability/metrics.js';
@@ -36,7 +40,15 @@ export class RequestHandler {
     private readonly credentials: CredentialRefresh,
     private readonly metrics: Metrics,
     private readonly logger: Logger,
-  ) {}
+    /** Where per-user buckets live (the engine's, shared by the cluster). */
+    private readonly rateLimits: RateLimitStore,
+  ) {
+    this.actionTypeLimits = new TypePatterns(config.limits.actionTypes);
+    this.directMessages = new DirectMessagePolicy(config.directMessages);
+  }
+
+  private readonly actionTypeLimits: TypePatterns<ActionTypeLimitConfig>;
+  private readonly directMessages: DirectMessagePolicy;
 
   async handleText(session: Session, text: string): Promise<void> {
     let parsed: ParsedFrame;
@@ -52,19 +64,17 @@ export class RequestHandler {
     this.metrics.messagesIn.inc({ type: parsed.kind === 'request' ? type : 'action' });
     this.metrics.traffic.framesIn++;
     try {
-      if (!this.admit(session, parsed, id)) return;
+      const admitted = this.admit(session, parsed, id);
+      if (admitted === false || (admitted !== true && !(await admitted))) return;
       if (parsed.kind === 'request') await this.handleRequest(session, parsed.request);
       else {
         const payload = await this.actions.route(session, parsed);
         if (payload !== undefined && id !== undefined) session.send({ type: 'reply', id, payload });
       }
     } catch (error) {
-      if (error instanceof WsgateError) session.send(errorFrame(error, id));
-      else if (!this.engineHealthy()) session.send(errorFrame(new WsgateError('ENGINE_UNAVAILABLE', undefined, { cause: error }), id));
-      else {
-        this.logger.error({ err: error, type, session: session.id }, 'request failed');
-        session.send(errorFrame(error, id));
-      }
+      const failure = classifyFailure(error, this.engineHealthy());
+      if (failure.code === 'INTERNAL') this.logger.error({ err: error, type, session: session.id }, 'request failed');
+      session.send(errorFrame(failure, id));
     }
   }
 
@@ -83,13 +93,37 @@ export class RequestHandler {
   }
 
   /**
-   * Rate limits by action class (namespace buckets where configured). A refused request gets `RATE_LIMITED` with
-   * `retryAfter`; more than `limits.maxRateLimitStrikes` refusals in a row end the session with close code 4003.
+   * Rate limits by action class (namespace buckets where configured, action-type buckets from `limits.actionTypes`,
+   * per session or per user across the cluster). A refused request gets `RATE_LIMITED` with `retryAfter`; more than
+   * `limits.maxRateLimitStrikes` refusals in a row end the session with close code 4003.
    */
-  private admit(session: Session, parsed: ParsedFrame, id: RequestId | undefined): boolean {
+  private admit(session: Session, parsed: ParsedFrame, id: RequestId | undefined): boolean | Promise<boolean> {
+    if (parsed.kind === 'action') {
+      const rule = this.actionTypeLimits.lookup(parsed.action.type);
+      if (rule) {
+        const bucket = `action:${rule.match}`;
+        if (rule.per === 'user' && session.user !== null) return this.admitPerUser(session, session.user, bucket, rule, id);
+        return this.verdict(session, 'action', session.takeToken(bucket, rule), id);
+      }
+    }
     const [actionClass, limit, key] = this.bucketFor(parsed);
     if (!limit) return true;
-    const wait = session.takeToken(key, limit);
+    return this.verdict(session, actionClass, session.takeToken(key, limit), id);
+  }
+
+  /** One bucket for all sessions of the user on every node; with the engine unreachable, the session's own bucket. */
+  private async admitPerUser(session: Session, user: string, bucket: string, limit: RateLimitConfig, id: RequestId | undefined): Promise<boolean> {
+    let wait: number;
+    try {
+      wait = await this.rateLimits.take({ kind: 'user', id: user }, bucket, limit);
+    } catch (error) {
+      this.logger.debug({ err: error, bucket }, 'per-user rate limit unavailable: using the session bucket');
+      wait = session.takeToken(bucket, limit);
+    }
+    return this.verdict(session, 'action', wait, id);
+  }
+
+  private verdict(session: Session, actionClass: ActionClass, wait: number, id: RequestId | undefined): boolean {
     if (wait === 0) {
       session.rateStrikes = 0;
       return true;
@@ -151,7 +185,8 @@ export class RequestHandler {
         return;
       case 'send': {
         const sessions = await this.sendDirect(session, request.user, request.data);
-        session.send({ type: 'sent', id: request.id, sessions });
+        // The count tells whether the recipient is online: only where the configuration says the sender may know.
+        session.send(this.config.directMessages.revealSessions ? { type: 'sent', id: request.id, sessions } : { type: 'sent', id: request.id });
         return;
       }
       case 'refresh':
@@ -160,10 +195,14 @@ export class RequestHandler {
     }
   }
 
-  /** A direct message reaches every session of the recipient and is mirrored to the sender's other sessions. */
+  /**
+   * A direct message reaches every session of the recipient and is mirrored to the sender's other sessions, when the
+   * direct-message policy lets the sender message the recipient.
+   */
   private async sendDirect(session: Session, to: string, data: unknown): Promise<number> {
-    if (!this.config.directMessages.enabled || session.user === null) throw new WsgateError('SEND_FORBIDDEN');
+    if (session.user === null) throw new WsgateError('SEND_FORBIDDEN');
     if (!isValidUserId(to)) throw new WsgateError('USER_INVALID');
+    await this.directMessages.assertMayMessage(session.identity, session.id, to);
     const frame: DirectFrame = { type: 'direct', from: { user: session.user, session: session.id }, to, data };
     const json = JSON.stringify(frame);
     const delivered = await this.delivery.toUser(to, json, session.id);

@@ -41,6 +41,8 @@ export interface SessionOptions {
 export interface SessionEnvironment {
   /** Bytes buffered (socket + queue) above which the session is evicted as a slow consumer. */
   sendQueueBytes: number;
+  /** How long a closing session's socket may take to finish the close handshake before it is destroyed. */
+  closeTimeoutMs: number;
   /** Write frames straight to the socket (no per-message compression negotiated). */
   rawWrites: boolean;
   scheduler: FlushScheduler;
@@ -54,6 +56,13 @@ const COALESCE_COPY_BYTES = 64 * 1024;
 
 /** Frames buffered for a subscription whose reply is not out yet; beyond this the session is a slow consumer. */
 const MAX_PENDING_FRAMES = 1000;
+
+/**
+ * Bytes the socket's own buffer may hold before frames wait in the session's queue instead (until it drains). Frames
+ * still in the queue when a slow consumer is evicted are dropped, so its `disconnect` and close frame are never stuck
+ * behind more than this (plus what the kernel holds).
+ */
+const SOCKET_WRITE_WATERMARK = 64 * 1024;
 
 /**
  * One WebSocket connection. Owns the outbound queue (bounded, coalesced), liveness state and rate buckets; what the
@@ -87,6 +96,10 @@ export class Session {
   private queue: PreparedFrame[] = [];
   private queuedBytes = 0;
   private dirty = false;
+  /** The socket's buffer is over the watermark; the queue is flushed again on its `drain`. */
+  private awaitingDrain = false;
+  /** Evicted as a slow consumer: what is still queued is dropped at close. */
+  private evicted = false;
   private buckets?: Map<string, TokenBucket>;
   private readonly traffic: TrafficCounters;
 
@@ -115,19 +128,21 @@ export class Session {
     const size = frame.wire.length;
     if (this.socket.writableLength + this.queuedBytes + size > this.env.sendQueueBytes) {
       this.traffic.framesDropped++;
-      this.env.onSlowConsumer(this);
+      this.evict();
       return;
     }
     this.push(frame, size);
   }
 
+  private evict(): void {
+    this.evicted = true;
+    this.env.onSlowConsumer(this);
+  }
+
   private push(frame: PreparedFrame, size: number): void {
     this.queue.push(frame);
     this.queuedBytes += size;
-    if (!this.dirty) {
-      this.dirty = true;
-      this.env.scheduler.schedule(this);
-    }
+    this.scheduleFlush();
   }
 
   send(frame: object): void {
@@ -139,7 +154,7 @@ export class Session {
     const subscription = this.subscriptions.get(channel);
     if (!subscription) return;
     if (subscription.pending) {
-      if (subscription.pending.length >= MAX_PENDING_FRAMES) this.env.onSlowConsumer(this);
+      if (subscription.pending.length >= MAX_PENDING_FRAMES) this.evict();
       else subscription.pending.push(frame);
       return;
     }
@@ -159,17 +174,71 @@ export class Session {
     }
   }
 
-  flush(): void {
+  /**
+   * Writes the queue to the socket, as far as the socket's buffer has room below the watermark (at least one frame);
+   * the rest waits for the socket to drain. `all` writes everything (closing: nothing comes after).
+   */
+  flush(all = false): void {
     this.dirty = false;
-    const queue = this.queue;
-    if (queue.length === 0) return;
-    const bytes = this.queuedBytes;
-    this.queue = [];
-    this.queuedBytes = 0;
+    if (this.queue.length === 0 || (this.awaitingDrain && !all)) return;
     if (this.socket.destroyed || this.ws.readyState !== this.ws.OPEN) {
-      this.traffic.framesDropped += queue.length;
+      this.traffic.framesDropped += this.queue.length;
+      this.queue = [];
+      this.queuedBytes = 0;
       return;
     }
+    // While the kernel takes what is written at once, the socket's buffer stays empty and writing goes on.
+    let wrote = false;
+    while (this.queue.length > 0) {
+      // With per-message deflate, ws compresses off the socket: its bufferedAmount counts what waits there too.
+      const room = all ? Infinity : SOCKET_WRITE_WATERMARK - (this.env.rawWrites ? this.socket.writableLength : this.ws.bufferedAmount);
+      if (room <= 0 && wrote) break;
+      this.writeUpTo(room);
+      wrote = true;
+    }
+    if (this.queue.length === 0) return;
+    // The socket emits 'drain' only after a write it could not take at once; when the kernel took everything, the
+    // rest goes out on the next turn.
+    if (this.socket.writableNeedDrain) this.awaitDrain();
+    else this.scheduleFlush();
+  }
+
+  /** Writes queued frames up to `room` bytes (at least one frame, so a frame larger than the room still goes). */
+  private writeUpTo(room: number): void {
+    let queue = this.queue;
+    let bytes = this.queuedBytes;
+    if (bytes <= room) {
+      this.queue = [];
+      this.queuedBytes = 0;
+    } else {
+      let count = 0;
+      let taken = 0;
+      while (count < queue.length && (count === 0 || taken + queue[count]!.wire.length <= room)) taken += queue[count++]!.wire.length;
+      this.queue = queue.slice(count);
+      this.queuedBytes -= taken;
+      queue = queue.slice(0, count);
+      bytes = taken;
+    }
+    this.write(queue, bytes);
+  }
+
+  private scheduleFlush(): void {
+    if (this.dirty) return;
+    this.dirty = true;
+    this.env.scheduler.schedule(this);
+  }
+
+  private awaitDrain(): void {
+    if (this.awaitingDrain) return;
+    this.awaitingDrain = true;
+    // A closure only while this socket is backed up; idle and healthy sessions never carry one.
+    this.socket.once('drain', () => {
+      this.awaitingDrain = false;
+      this.scheduleFlush();
+    });
+  }
+
+  private write(queue: PreparedFrame[], bytes: number): void {
     const traffic = this.traffic;
     for (const frame of queue) traffic.countOut(frame.payload, frame.wire.length);
     if (this.env.rawWrites) {
@@ -209,21 +278,28 @@ export class Session {
   }
 
   /**
-   * Tells the client why (a `disconnect` frame) and closes the connection. Queued frames are flushed first so the
-   * client reads the reason before the close. A socket that cannot take the frames is destroyed after a grace period.
+   * Tells the client why (a `disconnect` frame) and closes the connection. Queued frames go out first, so the client
+   * reads everything before the reason — except for an evicted slow consumer, whose queued frames are dropped: it gets
+   * what its socket already holds, then `disconnect` and the close frame. A socket that has not finished the close
+   * handshake within `closeTimeoutMs` is destroyed.
    */
   close(code: number, reason: string, reconnect: boolean, after?: number): void {
     if (this.closing) return;
     // Closing first, and the disconnect frame bypasses the queue bound: a slow consumer being evicted must not be
     // evicted again by its own disconnect frame.
     this.closing = true;
+    if (this.evicted) {
+      this.traffic.framesDropped += this.queue.length;
+      this.queue = [];
+      this.queuedBytes = 0;
+    }
     const frame = PreparedFrame.fromObject(disconnectFrame(code, reason, reconnect, after));
     this.push(frame, frame.wire.length);
-    this.flush();
+    this.flush(true);
     if (this.ws.readyState === this.ws.OPEN || this.ws.readyState === this.ws.CONNECTING) {
       this.ws.close(code, closeReason(reason));
     }
-    setTimeout(() => this.terminate(), 2_000).unref();
+    setTimeout(() => this.terminate(), this.env.closeTimeoutMs).unref();
   }
 
   /** Drops the connection without a closing handshake (dead or unresponsive peers). */

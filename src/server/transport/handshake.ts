@@ -1,7 +1,6 @@
 import type { IncomingMessage } from 'node:http';
 import type { Duplex } from 'node:stream';
 import type { Socket } from 'node:net';
-import { STATUS_CODES } from 'node:http';
 import { WebSocketServer, type WebSocket } from 'ws';
 import { CloseCode, shouldReconnect } from '../../protocol/close-codes.js';
 import { ErrorCatalogue, WsgateError, type ErrorCode } from '../../protocol/errors.js';
@@ -10,11 +9,16 @@ import type { Authenticator } from '../auth/authenticator.js';
 import type { Identity } from '../auth/identity.js';
 import type { OriginPolicy } from '../auth/origin-policy.js';
 import type { Config } from '../config/schema.js';
+import { classifyFailure } from '../engine/failure.js';
 import type { ClientInfo } from '../engine/registry/registry.js';
 import { ConnectRateLimiter } from '../limits/connect-rate-limiter.js';
+import { ConnectionsPerAddress } from '../limits/connections-per-address.js';
 import type { Logger } from '../observability/logger.js';
 import type { Metrics } from '../observability/metrics.js';
 import { closeReason, disconnectFrame } from '../session/server-frames.js';
+import type { ClientAddresses } from './client-address.js';
+import { errorResponse, writeErrorResponse } from './error-response.js';
+import { parseRequestTarget } from './request-target.js';
 
 export interface AcceptedConnection {
   ws: WebSocket;
@@ -29,17 +33,24 @@ export interface AcceptedConnection {
 export interface HandshakeGate {
   /** Null when the node accepts sessions; otherwise the error to refuse with. */
   refusal(): ErrorCode | null;
+  /** False while the shared store is unreachable: a failed authentication is then ENGINE_UNAVAILABLE. */
+  engineHealthy(): boolean;
 }
 
 /**
- * The WebSocket handshake: path, admission (draining, node full), connection rate per IP, Origin, subprotocol, and
- * finally authentication — in that order, so a refused handshake never consumes a ticket. A handshake the connect
- * hook decides is upgraded first and asked about afterwards, so its refusal reaches the client as a close code with
- * a reason (4503 refused, 1013 backend unavailable) — which browsers can read, unlike an HTTP status.
+ * The WebSocket handshake: path, admission (draining, node full), connection rate and open connections per client
+ * address (the real one, behind trusted proxies), Origin, subprotocol, the request's WebSocket headers, and finally
+ * authentication — which runs inside ws's own client verification, after ws has checked everything it checks. So a
+ * refused handshake, whatever it is refused for, never consumes a ticket. A handshake the connect hook decides is
+ * upgraded first and asked about afterwards, so its refusal reaches the client as a close code with a reason (4503
+ * refused, 1013 backend unavailable) — which browsers can read, unlike an HTTP status.
  */
 export class HandshakeHandler {
   private readonly wss: WebSocketServer;
   private readonly connectLimiter: ConnectRateLimiter | null;
+  private readonly perAddress: ConnectionsPerAddress | null;
+  /** What the checks before authentication found, for ws's verification step and the accepted connection. */
+  private readonly pending = new WeakMap<IncomingMessage, PendingHandshake>();
 
   constructor(
     private readonly config: Readonly<Config>,
@@ -49,6 +60,7 @@ export class HandshakeHandler {
     private readonly onAccepted: (connection: AcceptedConnection) => void,
     private readonly metrics: Metrics,
     private readonly logger: Logger,
+    private readonly addresses: ClientAddresses,
   ) {
     this.wss = new WebSocketServer({
       noServer: true,
@@ -58,8 +70,10 @@ export class HandshakeHandler {
       maxBufferedChunks: config.ws.maxBufferedChunks,
       perMessageDeflate: config.ws.perMessageDeflate,
       handleProtocols: (offered) => selectProtocol(offered) ?? false,
+      verifyClient: (info, done) => this.authenticate(info.req, done),
     } as ConstructorParameters<typeof WebSocketServer>[0]);
     this.connectLimiter = config.limits.connectRate > 0 ? new ConnectRateLimiter(config.limits.connectRate, config.limits.connectBurst) : null;
+    this.perAddress = config.limits.maxConnectionsPerIp > 0 ? new ConnectionsPerAddress(config.limits.maxConnectionsPerIp) : null;
   }
 
   /** Shared by every socket, so a connection does not keep a closure of its own for it. */
@@ -68,40 +82,78 @@ export class HandshakeHandler {
   /** The HTTP server's `upgrade` listener. */
   readonly handleUpgrade = (req: IncomingMessage, socket: Duplex, head: Buffer): void => {
     socket.on('error', this.onSocketError);
-    this.upgrade(req, socket as Socket, head).catch((error: unknown) => {
-      const wsgateError = error instanceof WsgateError ? error : new WsgateError('INTERNAL', undefined, { cause: error });
-      if (!(error instanceof WsgateError)) this.logger.error({ err: error }, 'handshake failed');
-      this.refuse(socket, wsgateError);
-    });
-  };
-
-  private async upgrade(req: IncomingMessage, socket: Socket, head: Buffer): Promise<void> {
-    const url = new URL(req.url ?? '/', 'http://gateway');
-    if (url.pathname !== this.config.ws.path) throw new WsgateError('NOT_FOUND');
-    const refusal = this.gate.refusal();
-    if (refusal) throw new WsgateError(refusal);
-    const ip = socket.remoteAddress ?? 'unknown';
-    if (this.connectLimiter && !this.connectLimiter.allow(ip)) throw new WsgateError('CONNECTION_RATE_LIMITED');
-    const origin = req.headers.origin;
-    if (!this.origins.allows(origin)) throw new WsgateError('ORIGIN_FORBIDDEN', `origin ${origin} is not allowed`);
-    const protocol = offeredProtocol(req.headers['sec-websocket-protocol']);
-    if (!protocol) throw new WsgateError('SUBPROTOCOL_UNSUPPORTED', `supported subprotocols: ${SUPPORTED_SUBPROTOCOLS.join(', ')}`);
-
-    const client: ClientInfo = { ip, userAgent: req.headers['user-agent']?.slice(0, 256), origin };
-    if (this.authenticator.usesConnectHook(req, url.searchParams)) {
-      this.wss.handleUpgrade(req, socket, head, (ws) => {
-        socket.off('error', this.onSocketError);
-        void this.admitThroughHook(req, ws, socket, protocol, client);
-      });
+    let pending: PendingHandshake;
+    try {
+      pending = this.admit(req, socket as Socket);
+    } catch (error) {
+      this.refuse(socket, this.failure(error, req));
       return;
     }
-    const identity = await this.authenticator.authenticate(req, url.searchParams);
-    if (socket.destroyed) return;
+    this.pending.set(req, pending);
     this.wss.handleUpgrade(req, socket, head, (ws) => {
       // From here ws handles the socket's errors (and re-emits them on the WebSocket).
       socket.off('error', this.onSocketError);
-      this.onAccepted({ ws, socket, identity, protocol, client });
+      const { identity, protocol, client, hook } = this.pending.get(req)!;
+      this.pending.delete(req);
+      if (hook) void this.admitThroughHook(req, ws, socket as Socket, protocol, client);
+      else this.onAccepted({ ws, socket: socket as Socket, identity: identity!, protocol, client });
     });
+  };
+
+  /** Every check that needs no credential, cheapest first. Throws the refusal. */
+  private admit(req: IncomingMessage, socket: Socket): PendingHandshake {
+    const url = parseRequestTarget(req.url);
+    if (url.pathname !== this.config.ws.path) throw new WsgateError('NOT_FOUND');
+    const refusal = this.gate.refusal();
+    if (refusal) throw new WsgateError(refusal);
+    const ip = this.addresses.ofRequest(req);
+    if (this.connectLimiter && !this.connectLimiter.allow(ip)) throw new WsgateError('CONNECTION_RATE_LIMITED');
+    if (this.perAddress) {
+      if (!this.perAddress.acquire(ip)) throw new WsgateError('CONNECTION_LIMIT', `${this.perAddress.max} connections from this address are open`);
+      // Refused, dropped or closed after a long session: the TCP socket closes exactly once.
+      const perAddress = this.perAddress;
+      socket.once('close', () => perAddress.release(ip));
+    }
+    const origin = req.headers.origin;
+    if (!this.origins.allows(origin)) throw new WsgateError('ORIGIN_FORBIDDEN', `origin ${origin} is not allowed`);
+    assertWebSocketRequest(req);
+    const protocol = offeredProtocol(req.headers['sec-websocket-protocol']);
+    if (!protocol) throw new WsgateError('SUBPROTOCOL_UNSUPPORTED', `supported subprotocols: ${SUPPORTED_SUBPROTOCOLS.join(', ')}`);
+    const client: ClientInfo = { ip, userAgent: req.headers['user-agent']?.slice(0, 256), origin };
+    return { query: url.searchParams, protocol, client };
+  }
+
+  /** ws's verification step: the credential is checked (a ticket taken) only once ws would accept the request. */
+  private authenticate(req: IncomingMessage, done: (accept: boolean, status?: number, body?: string, headers?: Record<string, string>) => void): void {
+    const pending = this.pending.get(req);
+    if (!pending) {
+      done(false, 500);
+      return;
+    }
+    if (this.authenticator.usesConnectHook(req, pending.query)) {
+      pending.hook = true;
+      done(true);
+      return;
+    }
+    this.authenticator.authenticate(req, pending.query).then(
+      (identity) => {
+        pending.identity = identity;
+        done(true);
+      },
+      (error: unknown) => {
+        this.pending.delete(req);
+        const failure = this.failure(error, req);
+        this.metrics.handshakeFailures.inc({ reason: failure.code });
+        const response = errorResponse(failure, refusalHeaders(failure));
+        done(false, response.status, response.body, response.headers);
+      },
+    );
+  }
+
+  private failure(error: unknown, req: IncomingMessage): WsgateError {
+    const failure = classifyFailure(error, this.gate.engineHealthy());
+    if (failure.code === 'INTERNAL') this.logger.error({ err: error, ip: this.addresses.ofRequest(req) }, 'handshake failed');
+    return failure;
   }
 
   /** Holds the open socket's frames back while the connect hook decides, then admits or closes with the reason. */
@@ -115,38 +167,34 @@ export class HandshakeHandler {
       if (ws.readyState !== ws.OPEN) return;
       this.onAccepted({ ws, socket, identity, protocol, client, channels });
     } catch (error) {
-      const wsgateError = error instanceof WsgateError ? error : new WsgateError('INTERNAL', undefined, { cause: error });
-      if (!(error instanceof WsgateError)) this.logger.error({ err: error }, 'connect hook failed');
-      this.metrics.handshakeFailures.inc({ reason: wsgateError.code });
+      const failure = this.failure(error, req);
+      this.metrics.handshakeFailures.inc({ reason: failure.code });
       socket.resume();
       if (ws.readyState !== ws.OPEN) return;
-      const code = closeCodeOf(wsgateError);
-      ws.send(JSON.stringify(disconnectFrame(code, wsgateError.message, shouldReconnect(code))));
-      ws.close(code, closeReason(wsgateError.message));
+      const code = closeCodeOf(failure);
+      ws.send(JSON.stringify(disconnectFrame(code, failure.message, shouldReconnect(code))));
+      ws.close(code, closeReason(failure.message));
       setTimeout(() => ws.terminate(), 2_000).unref();
     }
   }
 
   private refuse(socket: Duplex, error: WsgateError): void {
     this.metrics.handshakeFailures.inc({ reason: error.code });
-    if (!socket.writable) {
-      socket.destroy();
-      return;
-    }
-    const status = ErrorCatalogue[error.code].status;
-    const body = JSON.stringify({ code: error.code, message: error.message });
-    socket.end(
-      `HTTP/1.1 ${status} ${STATUS_CODES[status] ?? 'Error'}\r\n` +
-        'Connection: close\r\nContent-Type: application/json\r\n' +
-        `Content-Length: ${Buffer.byteLength(body)}\r\nX-Wsgate-Error: ${error.code}\r\n` +
-        (error.status === 503 ? 'Retry-After: 5\r\n' : '') +
-        `\r\n${body}`,
-    );
+    writeErrorResponse(socket, error, refusalHeaders(error));
   }
 
   close(): void {
     this.wss.close();
   }
+}
+
+interface PendingHandshake {
+  query: URLSearchParams;
+  protocol: SubprotocolName;
+  client: ClientInfo;
+  identity?: Identity;
+  /** Set when the connect hook decides, once the socket is open. */
+  hook?: boolean;
 }
 
 /** The close code an error ends an open socket with: the catalogue's, else by kind (unavailable: try again later). */
@@ -156,10 +204,42 @@ function closeCodeOf(error: WsgateError): number {
   return error.status >= 500 ? CloseCode.TRY_AGAIN_LATER : CloseCode.UNAUTHORIZED;
 }
 
-/** The protocol a `Sec-WebSocket-Protocol` header asks for: v1 JSON when none is offered, null when none is known. */
+const WEBSOCKET_KEY = /^[+/0-9A-Za-z]{22}==$/;
+
+/**
+ * The request is a WebSocket opening handshake (RFC 6455 4.2.1) as ws will check it: answered here, from the catalogue,
+ * rather than by ws in its own words.
+ */
+function assertWebSocketRequest(req: IncomingMessage): void {
+  if (req.method !== 'GET') throw new WsgateError('METHOD_NOT_ALLOWED', 'a WebSocket handshake is a GET request');
+  if (req.headers.upgrade?.toLowerCase() !== 'websocket') throw new WsgateError('HANDSHAKE_INVALID', 'Upgrade must be websocket');
+  const key = req.headers['sec-websocket-key'];
+  if (key === undefined || !WEBSOCKET_KEY.test(key)) throw new WsgateError('HANDSHAKE_INVALID', 'Sec-WebSocket-Key is missing or not 16 bytes in base64');
+  const version = req.headers['sec-websocket-version'];
+  if (version !== '13' && version !== '8') throw new WsgateError('HANDSHAKE_INVALID', 'Sec-WebSocket-Version must be 13');
+}
+
+/** Headers that tell the client how to fix the request. */
+function refusalHeaders(error: WsgateError): Record<string, string> {
+  if (error.code === 'METHOD_NOT_ALLOWED') return { Allow: 'GET' };
+  if (error.code === 'HANDSHAKE_INVALID') return { 'Sec-WebSocket-Version': '13' };
+  return {};
+}
+
+/** A token as RFC 7230 defines it: what a subprotocol name must be. */
+const TOKEN = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/;
+
+/**
+ * The protocol a `Sec-WebSocket-Protocol` header asks for: v1 JSON when none is offered, null when none is known.
+ * A list that is not a list of distinct tokens is refused (as ws would).
+ */
 export function offeredProtocol(header: string | undefined): SubprotocolName | null {
   if (header === undefined || header.trim() === '') return DEFAULT_SUBPROTOCOL;
-  return selectProtocol(new Set(header.split(',').map((name) => name.trim())));
+  const names = header.split(',').map((name) => name.trim());
+  if (names.some((name) => !TOKEN.test(name)) || new Set(names).size !== names.length) {
+    throw new WsgateError('HANDSHAKE_INVALID', 'Sec-WebSocket-Protocol is not a list of distinct protocol names');
+  }
+  return selectProtocol(new Set(names));
 }
 
 function selectProtocol(offered: Set<string>): SubprotocolName | null {

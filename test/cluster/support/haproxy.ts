@@ -30,7 +30,14 @@ export interface Balancer {
  * HAProxy in front of `nodes`, configured from deploy/haproxy/haproxy.cfg.template on free ports (fast health checks,
  * no per-IP connection limit worth the name). Resolves once every node is UP.
  */
-export async function startHaproxy(nodes: NodeProcess[], checkInterval = '300ms'): Promise<Balancer> {
+export interface HaproxyOptions {
+  /** PEM (certificate + key): the public bind terminates TLS, and the URLs are https/wss. */
+  tlsCert?: string;
+  /** `send-proxy-v2` to the nodes. */
+  sendProxy?: boolean;
+}
+
+export async function startHaproxy(nodes: NodeProcess[], checkInterval = '300ms', options: HaproxyOptions = {}): Promise<Balancer> {
   if (!existsSync(HAPROXY_PATH)) throw new Error(`${HAPROXY_PATH} is missing: run scripts/install-system-deps.sh`);
   const dir = await mkdtemp(join(tmpdir(), 'wsgate-haproxy-'));
   const [port, statsPort] = [await freePort(), await freePort()];
@@ -43,6 +50,8 @@ export async function startHaproxy(nodes: NodeProcess[], checkInterval = '300ms'
     checkInterval,
     maxconn: 2000,
     connRateLimit: 100_000,
+    tlsCert: options.tlsCert,
+    sendProxy: options.sendProxy,
   });
   const file = join(dir, 'haproxy.cfg');
   await writeFile(file, config);
@@ -57,8 +66,8 @@ export async function startHaproxy(nodes: NodeProcess[], checkInterval = '300ms'
   const statsUrl = `http://127.0.0.1:${statsPort}/stats;csv`;
   const balancer: Balancer = {
     port,
-    httpUrl: `http://127.0.0.1:${port}`,
-    wsUrl: `ws://127.0.0.1:${port}/ws`,
+    httpUrl: `${options.tlsCert ? 'https' : 'http'}://127.0.0.1:${port}`,
+    wsUrl: `${options.tlsCert ? 'wss' : 'ws'}://127.0.0.1:${port}/ws`,
     async states() {
       const csv = await (await fetch(statsUrl)).text();
       const [header, ...rows] = csv.replace(/^# /, '').trim().split('\n').map((line) => line.split(','));

@@ -1,6 +1,8 @@
 import { waitFor } from '../../support/wait.js';
 import { spawn } from 'node:child_process';
-import { existsSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
+import { request as httpRequest } from 'node:http';
+import { request as httpsRequest } from 'node:https';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
@@ -55,7 +57,12 @@ export type NodeConfig = Record<string, unknown> & { nodeId: string };
  * read from its `wsgate listening` log line) and `/readyz` answers 200. Rejects with the node's output when it exits
  * or is not ready in time.
  */
-export async function startNode(config: NodeConfig, readyTimeoutMs = 15_000): Promise<NodeProcess> {
+export interface StartNodeOptions {
+  /** Loopback address the test's own HTTP calls to the node come from (a node may trust 127.0.0.1 as its proxy). */
+  localAddress?: string;
+}
+
+export async function startNode(config: NodeConfig, readyTimeoutMs = 15_000, options: StartNodeOptions = {}): Promise<NodeProcess> {
   if (!existsSync(CLI_PATH)) throw new Error(`${CLI_PATH} is missing: run \`npm run build\` first`);
   const dir = await mkdtemp(join(tmpdir(), 'wsgate-node-'));
   const file = join(dir, 'wsgate.yaml');
@@ -73,7 +80,7 @@ export async function startNode(config: NodeConfig, readyTimeoutMs = 15_000): Pr
   const port = await new Promise<number>((resolvePort, reject) => {
     const timer = setTimeout(() => {
       reject(failure(`node ${config.nodeId} did not listen within ${readyTimeoutMs} ms`));
-      // Nobody holds this node: left running, its output pipes would keep the test process alive for good.
+      // Nobody holds this node: left running, its pipes would keep the test process alive for ever.
       child.kill('SIGKILL');
     }, readyTimeoutMs);
     const onLine = (line: string) => {
@@ -99,13 +106,16 @@ export async function startNode(config: NodeConfig, readyTimeoutMs = 15_000): Pr
     return new Error(`${message}\n--- node output ---\n${tail.toString()}`);
   }
 
-  const httpUrl = `http://127.0.0.1:${port}`;
+  // A node with `tls.cert` speaks HTTPS; the test trusts exactly that certificate.
+  const certFile = (config.tls as { cert?: string } | undefined)?.cert;
+  const ca = certFile ? readFileSync(certFile) : undefined;
+  const httpUrl = `${ca ? 'https' : 'http'}://127.0.0.1:${port}`;
   const node: NodeProcess = {
     nodeId: config.nodeId,
     port,
     pid: child.pid!,
     httpUrl,
-    wsUrl: `ws://127.0.0.1:${port}/ws`,
+    wsUrl: `${ca ? 'wss' : 'ws'}://127.0.0.1:${port}/ws`,
     exited: done,
     output: () => tail.toString(),
     async kill(signal = 'SIGKILL') {
@@ -113,8 +123,8 @@ export async function startNode(config: NodeConfig, readyTimeoutMs = 15_000): Pr
       return done;
     },
     async readiness() {
-      const response = await fetch(`${httpUrl}/readyz`);
-      return { status: response.status, body: (await response.json()) as NodeReadiness };
+      const response = await call('GET', `${httpUrl}/readyz`, {}, undefined, ca, options.localAddress);
+      return { status: response.status, body: JSON.parse(response.text) as NodeReadiness };
     },
     broker: async () => readBrokerCounters(httpUrl),
     async mintTicket(user, claims = {}) {
@@ -123,12 +133,9 @@ export async function startNode(config: NodeConfig, readyTimeoutMs = 15_000): Pr
       return (body as { ticket: string }).ticket;
     },
     async api(method, path, body) {
-      const response = await fetch(`${httpUrl}${path}`, {
-        method,
-        headers: { authorization: `Bearer ${API_KEY}`, ...(body === undefined ? {} : { 'content-type': 'application/json' }) },
-        body: body === undefined ? undefined : JSON.stringify(body),
-      });
-      const text = await response.text();
+      const headers = { authorization: `Bearer ${API_KEY}`, ...(body === undefined ? {} : { 'content-type': 'application/json' }) };
+      const response = await call(method, `${httpUrl}${path}`, headers, body === undefined ? undefined : JSON.stringify(body), ca, options.localAddress);
+      const text = response.text;
       let parsed: unknown = text;
       try {
         parsed = JSON.parse(text);
@@ -146,6 +153,21 @@ export async function startNode(config: NodeConfig, readyTimeoutMs = 15_000): Pr
     throw failure((error as Error).message);
   }
   return node;
+}
+
+/** One HTTP(S) request; over HTTPS only `ca` is trusted. */
+function call(method: string, url: string, headers: Record<string, string>, body: string | undefined, ca?: Buffer, localAddress?: string): Promise<{ status: number; text: string }> {
+  return new Promise((resolve, reject) => {
+    const send = url.startsWith('https:') ? httpsRequest : httpRequest;
+    const req = send(url, { method, headers, localAddress, ...(ca ? { ca } : {}) }, (response) => {
+      let text = '';
+      response.setEncoding('utf8').on('data', (chunk: string) => (text += chunk));
+      response.on('end', () => resolve({ status: response.statusCode ?? 0, text }));
+      response.on('error', reject);
+    });
+    req.on('error', reject);
+    req.end(body);
+  });
 }
 
 /** The broker counters a node exposes on `/metrics` (`wsgate_broker_*`). */

@@ -4,6 +4,7 @@ import type { Static } from '@sinclair/typebox';
 import { WsgateError } from '../../../protocol/errors.js';
 import type { SessionRecord } from '../../engine/registry/registry.js';
 import type { GatewayContext } from '../context.js';
+import { routeChecks } from '../route-check.js';
 import { ChannelListQuery, ChannelParams, HistoryQuery, PublishBody, SubscriptionTarget } from '../schemas.js';
 
 /** Visible ASCII, as Stripe and the IETF draft use it. */
@@ -11,11 +12,12 @@ const IDEMPOTENCY_KEY = /^[\x21-\x7e]{1,255}$/;
 
 /** Publications, server-side subscriptions and what this node knows about channels. */
 export function registerChannelRoutes(api: FastifyInstance, context: GatewayContext): void {
+  const { channelInBody, channelInPath } = routeChecks(context.rules);
   const ttlMs = context.config.api.idempotency.ttlSeconds * 1000;
   // Shared by the cluster's engine, so a retry that reaches another node still counts once.
   const idempotency = context.engine.idempotency;
 
-  api.post<{ Body: Static<typeof PublishBody> }>('/publish', { schema: { body: PublishBody } }, async (request, reply) => {
+  api.post<{ Body: Static<typeof PublishBody> }>('/publish', { schema: { body: PublishBody }, config: { check: channelInBody } }, async (request, reply) => {
     const { channel } = context.rules.resolve(request.body.channel);
     const dataJson = JSON.stringify(request.body.data ?? null);
     const publish = async () => {
@@ -36,7 +38,7 @@ export function registerChannelRoutes(api: FastifyInstance, context: GatewayCont
   for (const kind of ['subscribe', 'unsubscribe'] as const) {
     api.post<{ Params: Static<typeof ChannelParams>; Body: Static<typeof SubscriptionTarget> }>(
       `/channels/:channel/${kind}`,
-      { schema: { params: ChannelParams, body: SubscriptionTarget } },
+      { schema: { params: ChannelParams, body: SubscriptionTarget }, config: { check: channelInPath } },
       async (request) => {
         const { channel } = context.rules.resolve(request.params.channel);
         const target = request.body;
@@ -74,7 +76,7 @@ export function registerChannelRoutes(api: FastifyInstance, context: GatewayCont
     };
   });
 
-  api.get<{ Params: Static<typeof ChannelParams> }>('/channels/:channel', { schema: { params: ChannelParams } }, async (request) => {
+  api.get<{ Params: Static<typeof ChannelParams> }>('/channels/:channel', { schema: { params: ChannelParams }, config: { check: channelInPath } }, async (request) => {
     const { channel, rules } = context.rules.resolve(request.params.channel);
     return {
       channel,
@@ -84,7 +86,7 @@ export function registerChannelRoutes(api: FastifyInstance, context: GatewayCont
     };
   });
 
-  api.get<{ Params: Static<typeof ChannelParams> }>('/channels/:channel/presence', { schema: { params: ChannelParams } }, async (request) => {
+  api.get<{ Params: Static<typeof ChannelParams> }>('/channels/:channel/presence', { schema: { params: ChannelParams }, config: { check: channelInPath } }, async (request) => {
     const { channel, rules } = context.rules.resolve(request.params.channel);
     if (!rules.presence) throw new WsgateError('PRESENCE_DISABLED');
     return { channel, members: await context.engine.presence.members(channel) };
@@ -92,7 +94,7 @@ export function registerChannelRoutes(api: FastifyInstance, context: GatewayCont
 
   api.get<{ Params: Static<typeof ChannelParams>; Querystring: Static<typeof HistoryQuery> }>(
     '/channels/:channel/history',
-    { schema: { params: ChannelParams, querystring: HistoryQuery } },
+    { schema: { params: ChannelParams, querystring: HistoryQuery }, config: { check: channelInPath } },
     async (request) => {
       const { channel, rules } = context.rules.resolve(request.params.channel);
       if (rules.history.size === 0) throw new WsgateError('HISTORY_DISABLED');

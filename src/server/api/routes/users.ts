@@ -2,30 +2,26 @@ import type { FastifyInstance, FastifyRequest } from 'fastify';
 import type { Static } from '@sinclair/typebox';
 import { CloseCode } from '../../../protocol/close-codes.js';
 import { WsgateError } from '../../../protocol/errors.js';
-import { isValidUserId } from '../../../protocol/names.js';
 import type { DisconnectOrder } from '../../hub/delivery.js';
 import type { GatewayContext } from '../context.js';
+import { allOf, routeChecks } from '../route-check.js';
 import { ActionBody, DisconnectBody, SessionParams, UserParams } from '../schemas.js';
 import { encodeActionFrame } from './action-frame.js';
 
 /** Pushing to users and sessions wherever they are connected, disconnecting them, and looking them up. */
 export function registerUserRoutes(api: FastifyInstance, context: GatewayContext): void {
-  const userParam = (user: string): string => {
-    if (!isValidUserId(user)) throw new WsgateError('USER_INVALID');
-    return user;
-  };
-
+  const { userInPath, actionType } = routeChecks(context.rules);
   api.post<{ Params: Static<typeof UserParams>; Body: Static<typeof ActionBody> }>(
-    '/users/:user/send', { schema: { params: UserParams, body: ActionBody } },
+    '/users/:user/send', { schema: { params: UserParams, body: ActionBody }, config: { check: allOf(userInPath, actionType) } },
     async (request) => {
-      const user = userParam(request.params.user);
+      const user = request.params.user;
       const frame = encodeActionFrame(request.body.type, request.body.payload);
       return { sessions: await context.delivery.toUser(user, frame) };
     },
   );
 
   api.post<{ Params: Static<typeof SessionParams>; Body: Static<typeof ActionBody> }>(
-    '/sessions/:session/send', { schema: { params: SessionParams, body: ActionBody } },
+    '/sessions/:session/send', { schema: { params: SessionParams, body: ActionBody }, config: { check: actionType } },
     async (request) => {
       const frame = encodeActionFrame(request.body.type, request.body.payload);
       if (!(await context.delivery.toSession(request.params.session, frame))) throw new WsgateError('SESSION_NOT_FOUND');
@@ -34,9 +30,9 @@ export function registerUserRoutes(api: FastifyInstance, context: GatewayContext
   );
 
   api.post<{ Params: Static<typeof UserParams>; Body: Static<typeof DisconnectBody> }>(
-    '/users/:user/disconnect', { schema: { params: UserParams, body: DisconnectBody }, preValidation: optionalBody },
+    '/users/:user/disconnect', { schema: { params: UserParams, body: DisconnectBody }, preValidation: optionalBody, config: { check: userInPath } },
     async (request) => {
-      const records = await context.engine.registry.getUserSessions(userParam(request.params.user));
+      const records = await context.engine.registry.getUserSessions(request.params.user);
       await context.delivery.disconnectSessions(records, disconnectOrder(request.body));
       return { sessions: records.length };
     },
@@ -52,8 +48,8 @@ export function registerUserRoutes(api: FastifyInstance, context: GatewayContext
     },
   );
 
-  api.get<{ Params: Static<typeof UserParams> }>('/users/:user', { schema: { params: UserParams } }, async (request) => {
-    const user = userParam(request.params.user);
+  api.get<{ Params: Static<typeof UserParams> }>('/users/:user', { schema: { params: UserParams }, config: { check: userInPath } }, async (request) => {
+    const user = request.params.user;
     const records = await context.engine.registry.getUserSessions(user);
     return {
       user,

@@ -12,6 +12,8 @@ export const RoutingTag = {
   idempotency: (key: string) => `i:${key}`,
   /** A token id (`jti`), for its revocation. */
   token: (jti: string) => `j:${jti}`,
+  /** A server API key, by its id (a digest prefix, never the key). */
+  apiKey: (keyId: string) => `k:${keyId}`,
   /** The routes backends registered: one key for the whole deployment. */
   actionRoutes: () => 'routes',
   /** The set of known nodes: one key for the whole deployment. */
