@@ -108,6 +108,22 @@ const SAMPLES: Record<string, [raw: string, expected: unknown]> = {
   'engine.redisUrls': ['redis://a:6379,redis://b:6379', ['redis://a:6379', 'redis://b:6379']],
   'engine.natsUrls': ['nats://a:4222', ['nats://a:4222']],
   'engine.prefix': ['tenant-a', 'tenant-a'],
+  'proxy.trustedProxies': ['10.0.0.0/8, ::1', ['10.0.0.0/8', '::1']],
+  'tls.cert': ['/etc/wsgate/cert.pem', '/etc/wsgate/cert.pem'],
+  'tls.key': ['/etc/wsgate/key.pem', '/etc/wsgate/key.pem'],
+  'directMessages.allow': ['{claims.org}.*, support', ['{claims.org}.*', 'support']],
+  'directMessages.authorize.url': ['http://policy.internal/send', 'http://policy.internal/send'],
+  'directMessages.authorize.apiKey': ['policy-key', 'policy-key'],
+  'limits.actionTypes': ['[{"match":"chat.*","rate":5,"burst":10}]', [{ match: 'chat.*', rate: 5, burst: 10 }]],
+};
+
+/** Keys valid only together with another: that one is set beside them. */
+const COMPANIONS: Record<string, Record<string, string>> = {
+  'tls.cert': { WSGATE_TLS_KEY: '/etc/wsgate/key.pem' },
+  'tls.key': { WSGATE_TLS_CERT: '/etc/wsgate/cert.pem' },
+  'directMessages.authorize.apiKey': { WSGATE_DIRECT_MESSAGES_AUTHORIZE_URL: 'http://policy.internal/send' },
+  'directMessages.authorize.timeoutMs': { WSGATE_DIRECT_MESSAGES_AUTHORIZE_URL: 'http://policy.internal/send' },
+  'directMessages.authorize.cacheSeconds': { WSGATE_DIRECT_MESSAGES_AUTHORIZE_URL: 'http://policy.internal/send' },
 };
 
 /** A valid value of the key that differs from its default, as an environment string and as the config should hold it. */
@@ -175,7 +191,7 @@ describe('partial layers', () => {
       for (const name of names) {
         let config;
         try {
-          config = loadConfig({ env: { [name]: raw } });
+          config = loadConfig({ env: { ...COMPANIONS[path!], [name]: raw } });
         } catch (error) {
           assert.fail(`${name}=${raw} alone: ${(error as Error).message}`);
         }
