@@ -82,7 +82,7 @@ function apiRateLimiter(context: GatewayContext): (keyId: string) => Promise<voi
 }
 
 /** Body fields that name what a call acts on. */
-const TARGET_FIELDS = ['channel', 'user', 'session', 'match'] as const;
+const TARGET_FIELDS = ['channel', 'user', 'session', 'match', 'jti'] as const;
 
 /** One info line per state-changing call: who (key id, never the key), what (route, target) and how it ended. */
 function auditLine(context: GatewayContext, key: string, request: FastifyRequest, reply: FastifyReply): void {
