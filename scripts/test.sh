@@ -3,11 +3,18 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
+# npm puts node_modules/.bin first on PATH, so `node` is the project's Node 24 (scripts/project-node); every process
+# the tests start runs on the same binary (process.execPath).
+if ! node -e 'process.exit(Number(process.versions.node.split(".")[0]) >= 22 ? 0 : 1)'; then
+  echo "wsgate: the tests need Node 22 or later, found $(node --version) at $(command -v node); run them with npm test" >&2
+  exit 1
+fi
+
 bash scripts/install-system-deps.sh
 # Sources, tests and benchmarks typecheck before anything runs.
-npm run --silent typecheck
+node --run typecheck
 # The gateway processes some tests spawn run the compiled CLI.
-npm run --silent build
+node --run build
 
 mapfile -t files < <(find test -name '*.test.ts' | sort)
 exec node --import tsx --test --test-reporter=spec --test-concurrency="${WSGATE_TEST_CONCURRENCY:-2}" "${files[@]}"

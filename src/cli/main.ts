@@ -1,10 +1,12 @@
 #!/usr/bin/env node
-import { Command, InvalidArgumentError } from 'commander';
-import { ConfigError, loadConfig } from '../server/config/load.js';
-import { keyType, parseEnvValue, setPath } from '../server/config/load.js';
-import { Gateway } from '../server/gateway.js';
+import { readFileSync } from 'node:fs';
+import { Command } from 'commander';
 import { stdoutLogSink } from '../server/observability/log-sink.js';
-import { createLogger } from '../server/observability/logger.js';
+import { registerConfigCommands } from './config-command.js';
+import { configFromOptions, exitOnConfigError, ExitCode, withConfigOptions, type ConfigOptions } from './config-options.js';
+
+// The package root holds package.json, from dist/cli as from src/cli.
+const { version } = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string };
 
 /** How long an exit waits for log lines still on their way out; a reader that is gone or stuck never holds it longer. */
 const LOG_FLUSH_MS = 250;
@@ -13,72 +15,20 @@ function exitAfterLogs(code: number): void {
   void stdoutLogSink().flush(LOG_FLUSH_MS).then(() => process.exit(code));
 }
 
-const program = new Command('wsgate').description('Real-time WebSocket gateway');
+const program = new Command('wsgate').description('Real-time WebSocket gateway').version(version);
 
-interface ServeOptions {
-  config?: string;
-  dev?: boolean;
-  port?: string;
-  host?: string;
-  engine?: string;
-  redisUrl?: string;
-  natsUrl?: string;
-  nodeId?: string;
-  logLevel?: string;
-  set: string[];
-}
-
-program
-  .command('serve')
-  .description('run a gateway node')
-  .option('-c, --config <file>', 'YAML or JSON config file (also WSGATE_CONFIG)')
-  .option('--dev', 'development preset: chat/org/user namespaces, anonymous access, dev login, demo page')
-  .option('-p, --port <port>', 'port (also WSGATE_PORT, PORT)')
-  .option('--host <host>', 'address to bind (also WSGATE_HOST)')
-  .option('--engine <kind>', 'memory | redis | redis-cluster | nats (also WSGATE_ENGINE)')
-  .option('--redis-url <urls>', 'comma-separated Redis URLs (also WSGATE_REDIS_URL)')
-  .option('--nats-url <urls>', 'comma-separated NATS URLs (also WSGATE_NATS_URL)')
-  .option('--node-id <id>', 'node id, unique in the cluster (also WSGATE_NODE_ID)')
-  .option('--log-level <level>', 'fatal | error | warn | info | debug | trace | silent')
-  .option('--set <key=value>', 'any config key by its path, e.g. --set ws.maxPayload=131072 (repeatable)', collect, [])
-  .action(serve);
+withConfigOptions(program.command('serve').description('run a gateway node')).action(serve);
+registerConfigCommands(program, version);
 
 program.parseAsync(process.argv).catch((error: unknown) => {
   console.error(error instanceof Error ? error.message : error);
-  process.exit(1);
+  process.exit(ExitCode.FAILURE);
 });
 
-function collect(value: string, previous: string[]): string[] {
-  if (!value.includes('=')) throw new InvalidArgumentError('expected key=value');
-  return [...previous, value];
-}
-
-async function serve(options: ServeOptions): Promise<void> {
-  const overrides: Record<string, unknown> = {};
-  const flag = (path: string, value: string | undefined) => {
-    if (value !== undefined) setPath(overrides, path, parseEnvValue(`--${path}`, value, keyType(path) ?? 'string'));
-  };
-  flag('port', options.port);
-  flag('host', options.host);
-  flag('engine.kind', options.engine);
-  flag('engine.redisUrls', options.redisUrl);
-  flag('engine.natsUrls', options.natsUrl);
-  flag('nodeId', options.nodeId);
-  flag('log.level', options.logLevel);
-  for (const assignment of options.set) {
-    const [path, ...rest] = assignment.split('=');
-    const type = keyType(path!);
-    if (!type) throw new ConfigError(`--set ${path}: unknown key`);
-    flag(path!, rest.join('='));
-  }
-
-  let config;
-  try {
-    config = loadConfig({ file: options.config, env: process.env, overrides, dev: options.dev });
-  } catch (error) {
-    console.error(`wsgate: ${(error as Error).message}`);
-    process.exit(2);
-  }
+async function serve(options: ConfigOptions): Promise<void> {
+  const config = exitOnConfigError(() => configFromOptions(options, process.env));
+  // Loaded to serve only, so `--version` and `config` answer without loading the server and its clients.
+  const [{ Gateway }, { createLogger }] = await Promise.all([import('../server/gateway.js'), import('../server/observability/logger.js')]);
   const logger = createLogger(config.log.level);
   // A promise that nobody awaited failing is a bug to fix, not a reason to drop every session of the node.
   process.on('unhandledRejection', (reason) => logger.error({ err: reason }, 'unhandled rejection'));

@@ -51,7 +51,7 @@ export interface WsgateClientOptions {
    * browser's session cookie authenticates, and a session whose credential expires reconnects.
    */
   getToken?: CredentialSource;
-  /** WebSocket implementation. Default `globalThis.WebSocket`; in Node 20 pass `WebSocket` from the `ws` package. */
+  /** WebSocket implementation. Default `globalThis.WebSocket` (browsers, Node 22 and later); `ws`'s works too. */
   WebSocket?: WebSocketConstructor;
   /** Reconnect delays. Default `{ minDelay: 500, maxDelay: 20000, factor: 2 }`. */
   backoff?: Partial<BackoffOptions>;

@@ -12,7 +12,7 @@ export interface WebSocketLike {
   addEventListener(type: 'error', listener: (event: unknown) => void): void;
 }
 
-/** A WebSocket constructor: `globalThis.WebSocket` in browsers, `WebSocket` from the `ws` package in Node. */
+/** A WebSocket constructor: `globalThis.WebSocket` in browsers and Node, or `WebSocket` from the `ws` package. */
 export type WebSocketConstructor = new (url: string, protocols?: string | string[]) => WebSocketLike;
 
 /** `WebSocket.OPEN`; a literal because not every implementation exposes the constant on instances. */

@@ -1,8 +1,8 @@
 import { randomBytes } from 'node:crypto';
 import { hostname } from 'node:os';
-import type { AddressInfo } from 'node:net';
+import type { AddressInfo, ListenOptions } from 'node:net';
 import type { Server as TlsServer } from 'node:tls';
-import type { FastifyInstance } from 'fastify';
+import type { FastifyInstance, FastifyListenOptions } from 'fastify';
 import type WebSocket from 'ws';
 import { CloseCode } from '../protocol/close-codes.js';
 import type { ErrorCode } from '../protocol/errors.js';
@@ -178,7 +178,11 @@ export class Gateway implements GatewayContext {
       (connection) => this.accept(connection), this.metrics, this.logger, this.clientAddresses,
     );
     this.app.server.on('upgrade', this.handshake.handleUpgrade);
-    await this.app.listen({ port: this.config.port, host: this.config.host });
+    // fastify hands the options to net.Server#listen as they are; its type predates `reusePort` (Node 22.12).
+    const listenOptions: FastifyListenOptions & Pick<ListenOptions, 'reusePort'> = {
+      port: this.config.port, host: this.config.host, reusePort: this.config.reusePort,
+    };
+    await this.app.listen(listenOptions);
     this.liveness.start();
     this.metrics.rates.start();
     const address = this.app.server.address() as AddressInfo;
@@ -186,7 +190,7 @@ export class Gateway implements GatewayContext {
     if (this.config.proxy.protocol && this.config.proxy.trustedProxies.length === 0) {
       this.logger.warn('proxy.protocol is on but proxy.trustedProxies is empty: no PROXY header will be read');
     }
-    this.logger.info({ port: address.port, host: address.address, engine: this.engine.kind, tls: this.tls.enabled }, 'wsgate listening');
+    this.logger.info({ port: address.port, host: address.address, engine: this.engine.kind, tls: this.tls.enabled, runtime: process.version }, 'wsgate listening');
     return address;
   }
 
@@ -297,6 +301,9 @@ export class Gateway implements GatewayContext {
 
   private async drainAndClose(): Promise<void> {
     this.draining = true;
+    // On a shared port the siblings take every new connection once this listener is gone (its accept queue is reset:
+    // those clients retry). A node alone on its port keeps listening, so its /readyz tells the balancer it drains.
+    if (this.config.reusePort) this.app?.server.close();
     const { batchSize, batchIntervalMs, timeoutMs } = this.config.drain;
     // Sessions get most of the budget; the rest is for removing state and closing the server and engine.
     const deadline = Date.now() + timeoutMs - Math.min(1_000, Math.floor(timeoutMs / 4));

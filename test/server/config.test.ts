@@ -59,6 +59,7 @@ describe('configuration', () => {
     assert.throws(() => loadConfig({ env: { WSGATE_PROXY_TRUSTED_PROXIES: '10.0.0.0/33' } }), /proxy\.trustedProxies\.0/);
     assert.throws(() => loadConfig({ overrides: { tls: { cert: '/etc/wsgate/cert.pem' } } }), /tls\.cert and tls\.key go together/);
     assert.deepEqual(loadConfig({ env: { WSGATE_LIMITS_ACTION_TYPES: '[{"match":"chat.*","rate":5,"burst":10,"per":"user"}]' } }).limits.actionTypes, [{ match: 'chat.*', rate: 5, burst: 10, per: 'user' }]);
+    assert.throws(() => loadConfig({ overrides: { reusePort: true } }), /reusePort: needs a shared engine/);
   });
 
   test('the CLI refuses a bad value at start with exit code 2 and the key in the message', async () => {
@@ -124,6 +125,7 @@ const SAMPLES: Record<string, [raw: string, expected: unknown]> = {
 
 /** Keys valid only together with another: that one is set beside them. */
 const COMPANIONS: Record<string, Record<string, string>> = {
+  reusePort: { WSGATE_ENGINE: 'redis', WSGATE_REDIS_URL: 'redis://127.0.0.1:6379' },
   'tls.cert': { WSGATE_TLS_KEY: '/etc/wsgate/key.pem' },
   'tls.key': { WSGATE_TLS_CERT: '/etc/wsgate/cert.pem' },
   'directMessages.authorize.apiKey': { WSGATE_DIRECT_MESSAGES_AUTHORIZE_URL: 'http://policy.internal/send' },

@@ -58,6 +58,9 @@ function checkRelations(config: Config): void {
     if (!parseAddressRange(entry)) problems.push(`proxy.trustedProxies.${index}: "${entry}" is not an address or CIDR`);
   });
   if ((config.tls.cert === '') !== (config.tls.key === '')) problems.push('tls: tls.cert and tls.key go together (set both, or neither)');
+  if (config.reusePort && config.engine.kind === 'memory') {
+    problems.push('reusePort: needs a shared engine (engine.kind redis, redis-cluster or nats); on the memory engine every process would be a gateway of its own');
+  }
   if (problems.length > 0) throw new ConfigError(`invalid configuration: ${problems.join('; ')}`);
 }
 
@@ -104,6 +107,11 @@ export function envName(path: string): string {
 
 const ENV_KEYS = new Map<string, string>([...KEY_TYPES.keys()].map((path) => [envName(path), path]));
 for (const [name, path] of Object.entries(ENV_ALIASES)) ENV_KEYS.set(name, path);
+
+/** Every environment variable the configuration reads, with the key it sets. */
+export function configEnvironment(): ReadonlyMap<string, string> {
+  return ENV_KEYS;
+}
 
 function fromEnvironment(env: NodeJS.ProcessEnv): Record<string, unknown> {
   const out: Record<string, unknown> = {};

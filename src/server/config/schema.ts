@@ -83,6 +83,11 @@ export const ConfigSchema = Type.Object(
   {
     port: Type.Integer({ minimum: 0, maximum: 65535, default: 8080 }),
     host: Type.String({ default: '0.0.0.0' }),
+    /**
+     * Several processes listen on the same port and the kernel spreads new connections over them (`SO_REUSEPORT`,
+     * Linux). They must share an engine: each process is a node of the cluster.
+     */
+    reusePort: Type.Boolean({ default: false }),
     /** Random per process when empty; must be unique in the cluster. */
     nodeId: Type.String({ default: '', pattern: '^[A-Za-z0-9_.-]{0,64}$' }),
     /** Origins allowed to open WebSockets. Empty = the gateway's own origin on localhost. `*` allows any. */
