@@ -13,6 +13,8 @@ import { idempotencyContract } from './contracts/idempotency.js';
 import { actionRoutesContract } from './contracts/action-routes.js';
 import { MemoryActionRouteStore } from '../../src/server/engine/action-routes/memory.js';
 import { MemoryIdempotencyStore } from '../../src/server/engine/idempotency/memory.js';
+import { MemoryRevocationStore } from '../../src/server/engine/revocations/memory.js';
+import { revocationsContract } from './contracts/revocations.js';
 import type { World } from './contracts/world.js';
 import { rateLimitsContract } from './contracts/rate-limits.js';
 import { MemoryRateLimitStore } from '../../src/server/engine/rate-limits/memory.js';
@@ -62,6 +64,11 @@ idempotencyContract('memory', async () => {
 });
 actionRoutesContract('memory', async () => {
   const store = new MemoryActionRouteStore();
+  return { instance: async () => store, close: async () => {} };
+});
+// One revocation store serves every in-process node of a MemoryCluster.
+revocationsContract('memory', async () => {
+  const store = new MemoryRevocationStore();
   return { instance: async () => store, close: async () => {} };
 });
 // One rate-limit store per MemoryCluster, like tickets.

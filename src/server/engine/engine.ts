@@ -5,6 +5,7 @@ import type { IdempotencyStore } from './idempotency/idempotency.js';
 import type { PresenceStore } from './presence/presence.js';
 import type { RateLimitStore } from './rate-limits/rate-limits.js';
 import type { Registry } from './registry/registry.js';
+import type { RevocationStore } from './revocations/revocations.js';
 import type { TicketStore } from './tickets/tickets.js';
 
 /** The shared-state backend of a node: one implementation of each contract, started and closed together. */
@@ -19,6 +20,8 @@ export interface Engine {
   readonly idempotency: IdempotencyStore;
   /** Action routes backends registered at run time. */
   readonly actionRoutes: ActionRouteStore;
+  /** Users and token ids refused until a given time. */
+  readonly revocations: RevocationStore;
   /** Rate buckets per user and per API key, shared by the cluster. */
   readonly rateLimits: RateLimitStore;
   start(nodeId: string, handler: BrokerHandler): Promise<void>;

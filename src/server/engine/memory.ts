@@ -6,6 +6,7 @@ import { MemoryIdempotencyStore } from './idempotency/memory.js';
 import { MemoryActionRouteStore } from './action-routes/memory.js';
 import { MemoryPresenceState, MemoryPresenceStore } from './presence/memory.js';
 import { MemoryRegistry, MemoryRegistryState } from './registry/memory.js';
+import { MemoryRevocationStore } from './revocations/memory.js';
 import { MemoryTicketStore } from './tickets/memory.js';
 import { MemoryRateLimitStore } from './rate-limits/memory.js';
 
@@ -18,6 +19,7 @@ export class MemoryCluster {
   readonly tickets = new MemoryTicketStore();
   readonly idempotency = new MemoryIdempotencyStore();
   readonly actionRoutes = new MemoryActionRouteStore();
+  readonly revocations = new MemoryRevocationStore();
   readonly rateLimits = new MemoryRateLimitStore();
 }
 
@@ -31,6 +33,7 @@ export class MemoryEngine implements Engine {
   readonly tickets: MemoryTicketStore;
   readonly idempotency: MemoryIdempotencyStore;
   readonly actionRoutes: MemoryActionRouteStore;
+  readonly revocations: MemoryRevocationStore;
   readonly rateLimits: MemoryRateLimitStore;
   private readonly ownsTickets: boolean;
 
@@ -42,6 +45,7 @@ export class MemoryEngine implements Engine {
     this.tickets = cluster?.tickets ?? new MemoryTicketStore();
     this.idempotency = cluster?.idempotency ?? new MemoryIdempotencyStore();
     this.actionRoutes = cluster?.actionRoutes ?? new MemoryActionRouteStore();
+    this.revocations = cluster?.revocations ?? new MemoryRevocationStore();
     this.rateLimits = cluster?.rateLimits ?? new MemoryRateLimitStore();
     this.ownsTickets = !cluster;
   }

@@ -6,6 +6,7 @@ import { RedisActionRouteStore } from './action-routes/redis.js';
 import type { RedisKeyspace } from './keyspace/keyspace.js';
 import { RedisPresenceStore } from './presence/redis.js';
 import { RedisRegistry } from './registry/redis.js';
+import { RedisRevocationStore } from './revocations/redis.js';
 import { RedisTicketStore } from './tickets/redis.js';
 import { RedisRateLimitStore } from './rate-limits/redis.js';
 
@@ -18,7 +19,7 @@ export interface RedisEngineParts {
 }
 
 /**
- * The shared-state engine of a cluster: registry, presence, history, tickets and idempotency keys in Redis (one instance, several
+ * The shared-state engine of a cluster: registry, presence, history, tickets, idempotency keys, action routes and revocations in Redis (one instance, several
  * instances by consistent hashing, or a Redis Cluster), with a broker beside them. With kind `nats` the broker is
  * NATS and the stores are still Redis. Every store shares the keyspace's command connections; the broker has its own
  * subscriber connections. Healthy while every connection is up and the broker holds all its subscriptions.
@@ -32,6 +33,7 @@ export class RedisEngine implements Engine {
   readonly tickets: RedisTicketStore;
   readonly idempotency: RedisIdempotencyStore;
   readonly actionRoutes: RedisActionRouteStore;
+  readonly revocations: RedisRevocationStore;
   readonly rateLimits: RedisRateLimitStore;
   private readonly keyspace: RedisKeyspace;
 
@@ -45,6 +47,7 @@ export class RedisEngine implements Engine {
     this.tickets = new RedisTicketStore(parts.keyspace);
     this.idempotency = new RedisIdempotencyStore(parts.keyspace);
     this.actionRoutes = new RedisActionRouteStore(parts.keyspace);
+    this.revocations = new RedisRevocationStore(parts.keyspace);
     this.rateLimits = new RedisRateLimitStore(parts.keyspace);
   }
 

@@ -10,6 +10,8 @@ export const RoutingTag = {
   session: (session: string) => `s:${session}`,
   ticket: (ticketHash: string) => `t:${ticketHash}`,
   idempotency: (key: string) => `i:${key}`,
+  /** A token id (`jti`), for its revocation. */
+  token: (jti: string) => `j:${jti}`,
   /** A server API key, by its id (a digest prefix, never the key). */
   apiKey: (keyId: string) => `k:${keyId}`,
   /** The routes backends registered: one key for the whole deployment. */
