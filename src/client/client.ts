@@ -13,6 +13,7 @@ import {
   type LeaveFrame,
   type MessageFrame,
   type PublishedFrame,
+  type RefreshRequiredFrame,
   type ReplyFrame,
   type SenderRef,
   type SentFrame,
@@ -22,12 +23,13 @@ import {
   type WelcomeFrame,
 } from '../protocol/index.js';
 import { backoffDelay, resolveBackoff, type BackoffOptions } from './backoff.js';
+import { CredentialRefresher, type CredentialStatus } from './credential-refresh.js';
 import { Emitter, type Listener } from './emitter.js';
 import { LocalErrorCode, WsgateClientError } from './errors.js';
 import { RequestTable, type OutgoingRequest } from './requests.js';
 import { resolveGatewayUrl, resolveWebSocket, type WebSocketConstructor, type WebSocketLike } from './socket.js';
 import type { ClientStatus } from './status.js';
-import { Subscription, type SubscriptionHost } from './subscription.js';
+import { Subscription, type SubscribeOptions, type SubscriptionHost } from './subscription.js';
 
 /** A credential callback; called before every connection attempt, because tickets are single-use. */
 export type CredentialSource = () => string | Promise<string>;
@@ -39,9 +41,15 @@ export interface WsgateClientOptions {
    * relative URLs resolve against the page; `http(s):` becomes `ws(s):`. Required in Node.
    */
   url?: string | URL;
-  /** Returns a one-time ticket (sent as `?ticket=`); takes precedence over `getToken`. */
+  /**
+   * Returns a one-time ticket (sent as `?ticket=`); takes precedence over `getToken`. Also called when the gateway asks
+   * for a refresh (`refresh_required`), so the session goes on without reconnecting.
+   */
   getTicket?: CredentialSource;
-  /** Returns a JWT (sent as `?token=`). Without either callback the browser's session cookie authenticates. */
+  /**
+   * Returns a JWT (sent as `?token=`, and in `refresh` when the gateway asks for one). Without either callback the
+   * browser's session cookie authenticates, and a session whose credential expires reconnects.
+   */
   getToken?: CredentialSource;
   /** WebSocket implementation. Default `globalThis.WebSocket` (browsers, Node 22 and later); `ws`'s works too. */
   WebSocket?: WebSocketConstructor;
@@ -51,6 +59,8 @@ export interface WsgateClientOptions {
   requestTimeout?: number;
   /** Time allowed from the start of an attempt (credential callback included) to `welcome`, in ms. Default 10 000. */
   connectTimeout?: number;
+  /** Longest random delay before answering `refresh_required` (at most half the time left), in ms. Default 10 000. */
+  refreshJitter?: number;
   /** Source of jitter in `[0, 1)`. Default `Math.random`. */
   random?: () => number;
 }
@@ -84,9 +94,12 @@ export interface ClientEvents {
   subscription: [subscription: Subscription];
   /** Failures not tied to a request: connection attempts, unreadable frames, `error` frames without an id. */
   error: [error: WsgateClientError];
+  /** The connection's credential, or a subscription's token, is being refreshed, was, or could not be. */
+  credential: [status: CredentialStatus];
 }
 
 const CLIENT_EVENTS: ReadonlySet<string> = new Set<keyof ClientEvents>([
+  'credential',
   'status',
   'direct',
   'action',
@@ -95,7 +108,7 @@ const CLIENT_EVENTS: ReadonlySet<string> = new Set<keyof ClientEvents>([
 ]);
 
 /** Defaults of {@link WsgateClientOptions}. */
-export const CLIENT_DEFAULTS = Object.freeze({ requestTimeout: 10_000, connectTimeout: 10_000 });
+export const CLIENT_DEFAULTS = Object.freeze({ requestTimeout: 10_000, connectTimeout: 10_000, refreshJitter: 10_000 });
 
 type ActionEvents = Record<string, [payload: unknown, action: PushedAction]>;
 
@@ -119,6 +132,7 @@ export class WsgateClient {
   readonly #requests = new RequestTable();
   readonly #subscriptions = new Map<string, Subscription<never>>();
   readonly #host: SubscriptionHost;
+  readonly #refresher: CredentialRefresher;
 
   #status: ClientStatus = { type: 'disconnected', code: CloseCode.NORMAL, reason: 'not connected' };
   #socket: WebSocketLike | undefined;
@@ -132,6 +146,8 @@ export class WsgateClient {
   /** The `disconnect` frame the current socket received, read when it closes. */
   #disconnectFrame: DisconnectFrame | undefined;
   #lastSocketError: unknown;
+  /** Bumped when a connection is welcomed and when it closes: refreshes belong to one connection. */
+  #connection = 0;
 
   constructor(options: WsgateClientOptions = {}) {
     this.#url = resolveGatewayUrl(options.url);
@@ -147,9 +163,29 @@ export class WsgateClient {
       publish: (channel, data) => this.publish(channel, data),
       isConnected: () => this.#connected,
       forget: (subscription) => {
-        if (this.#subscriptions.get(subscription.channel) === subscription) this.#subscriptions.delete(subscription.channel);
+        if (this.#subscriptions.get(subscription.channel) !== subscription) return;
+        this.#subscriptions.delete(subscription.channel);
+        this.#refresher.cancel(subscription.channel);
       },
     };
+    this.#refresher = new CredentialRefresher(
+      {
+        call: (request, expect) =>
+          this.#connected
+            ? this.#call(request, expect, this.#requestTimeout)
+            : Promise.reject(new WsgateClientError(LocalErrorCode.DISCONNECTED, 'refresh failed: not connected')),
+        connection: () => this.#connection,
+        source: (channel) => {
+          if (channel === undefined) return this.#getTicket ?? this.#getToken;
+          const source = this.#subscriptions.get(channel)?.tokenSource();
+          return source && (() => source(channel));
+        },
+        report: (status) => this.#events.emit('credential', status),
+      },
+      options.refreshJitter ?? CLIENT_DEFAULTS.refreshJitter,
+      this.#backoff,
+      this.#random,
+    );
   }
 
   /** The current connection status; `status` events report every change. */
@@ -173,7 +209,7 @@ export class WsgateClient {
     this.#stop(CloseCode.NORMAL, 'client disconnected');
   }
 
-  /** Listens to a client event (`status`, `direct`, `action`, `subscription`, `error`); returns a remover. */
+  /** Listens to a client event (`status`, `credential`, `direct`, `action`, `subscription`, `error`); returns a remover. */
   on<K extends keyof ClientEvents>(event: K, listener: Listener<ClientEvents[K]>): () => void;
   /** Listens to application actions of `type` that backends push to this session. */
   on(type: string, listener: (payload: unknown, action: PushedAction) => void): () => void;
@@ -198,14 +234,15 @@ export class WsgateClient {
 
   /**
    * Subscribes to a channel. The subscription is sent now when connected, else on connect, and restored after every
-   * reconnect. Throws `CHANNEL_INVALID` for a malformed name and `ALREADY_SUBSCRIBED` when this client already holds
-   * one for the channel (see {@link WsgateClient.subscription}).
+   * reconnect. With `getToken`, every subscribe carries a subscription token from it, and the token is refreshed
+   * through it when the gateway asks. Throws `CHANNEL_INVALID` for a malformed name and `ALREADY_SUBSCRIBED` when
+   * this client already holds one for the channel (see {@link WsgateClient.subscription}).
    */
-  subscribe<T = unknown>(channel: string): Subscription<T> {
+  subscribe<T = unknown>(channel: string, options: SubscribeOptions = {}): Subscription<T> {
     if (!parseChannel(channel)) throw new WsgateClientError('CHANNEL_INVALID', `not a channel name: ${channel}`);
     if (this.#subscriptions.has(channel))
       throw new WsgateClientError('ALREADY_SUBSCRIBED', `already subscribed to ${channel}`);
-    const subscription = new Subscription<T>(channel, this.#host);
+    const subscription = new Subscription<T>(channel, this.#host, options);
     this.#subscriptions.set(channel, subscription as unknown as Subscription<never>);
     if (this.#connected) subscription.subscribe();
     return subscription;
@@ -306,6 +343,7 @@ export class WsgateClient {
   #onWelcome(frame: WelcomeFrame): void {
     clearTimeout(this.#timer);
     this.#connected = true;
+    this.#connection++;
     this.#attempt = 0;
     // Subscriptions first, then waiting requests: a publish queued while offline lands after the channel is back.
     for (const subscription of this.#subscriptions.values()) subscription.subscribe();
@@ -321,6 +359,8 @@ export class WsgateClient {
     this.#connected = false;
     this.#disconnectFrame = undefined;
     clearTimeout(this.#timer);
+    this.#connection++;
+    this.#refresher.cancelAll();
     this.#requests.failSent(`connection closed (${frame?.code ?? code})`);
 
     // The `disconnect` frame is the gateway's own word; the close event may say 1006 if the socket broke meanwhile.
@@ -357,6 +397,8 @@ export class WsgateClient {
     this.#socket = undefined;
     this.#connected = false;
     this.#disconnectFrame = undefined;
+    this.#connection++;
+    this.#refresher.cancelAll();
     if (socket) {
       try {
         // 1000 is the only code a client sends: the gateway needs no more than "the client went away on purpose".
@@ -421,6 +463,9 @@ export class WsgateClient {
         return;
       case 'disconnect':
         this.#disconnectFrame = frame as DisconnectFrame;
+        return;
+      case 'refresh_required':
+        this.#refresher.onRefreshRequired(frame as RefreshRequiredFrame);
         return;
       case 'message':
       case 'join':

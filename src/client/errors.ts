@@ -10,6 +10,8 @@ export const LocalErrorCode = {
   CONNECT_FAILED: 'CONNECT_FAILED',
   /** The gateway sent a frame the client cannot read. */
   UNREADABLE_FRAME: 'UNREADABLE_FRAME',
+  /** A credential callback for a refresh or a subscription token (`getToken`, `getTicket`) failed, or none is set. */
+  CREDENTIAL_FAILED: 'CREDENTIAL_FAILED',
 } as const;
 
 export type LocalErrorCode = (typeof LocalErrorCode)[keyof typeof LocalErrorCode];

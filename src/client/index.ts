@@ -12,6 +12,7 @@ export type {
   WsgateClientOptions,
 } from './client.js';
 export { Subscription } from './subscription.js';
+export type { CredentialStatus } from './credential-refresh.js';
 export type {
   HistoryOptions,
   HistoryResult,
@@ -19,6 +20,7 @@ export type {
   Publication,
   RecoveredEvent,
   RecoveryFailedEvent,
+  SubscribeOptions,
   SubscribedEvent,
   SubscriptionEvents,
   SubscriptionState,

@@ -79,8 +79,11 @@ export interface SubscriptionEvents<T = unknown> {
   recovered: [event: RecoveredEvent];
   /** After a reconnect, the gateway could not replay what was missed; reload the state the channel feeds. */
   'recovery-failed': [event: RecoveryFailedEvent];
-  /** The subscription ended: by `unsubscribe()` or removed by the gateway (`byServer`). */
-  unsubscribed: [event: { byServer: boolean }];
+  /**
+   * The subscription ended: by `unsubscribe()` or removed by the gateway (`byServer`), with the gateway's `code` when
+   * it said why (`TOKEN_EXPIRED`: the subscription token ran out without a refresh; `CREDENTIAL_REVOKED`).
+   */
+  unsubscribed: [event: { byServer: boolean; code?: string }];
   /** Subscribing failed (`CHANNEL_FORBIDDEN`, `TIMEOUT`, ...); the subscription is over. */
   error: [error: WsgateClientError];
 }
@@ -90,6 +93,15 @@ export interface SubscriptionEvents<T = unknown> {
  * `failed` are final.
  */
 export type SubscriptionState = 'subscribing' | 'subscribed' | 'unsubscribed' | 'failed';
+
+/** Options of `client.subscribe(channel, options)`. */
+export interface SubscribeOptions {
+  /**
+   * Returns a subscription token for the channel (a JWT the application's backend signs). Called before every
+   * subscribe, restores after reconnects included, and when the gateway asks for a refresh of the token.
+   */
+  getToken?: (channel: string) => string | Promise<string>;
+}
 
 /** What a subscription needs from its client. @internal */
 export interface SubscriptionHost {
@@ -117,6 +129,7 @@ export class Subscription<T = unknown> {
   readonly ready: Promise<void>;
 
   readonly #host: SubscriptionHost;
+  readonly #getToken: SubscribeOptions['getToken'];
   readonly #events = new Emitter<SubscriptionEvents<T>>();
   #state: SubscriptionState = 'subscribing';
   #position: StreamPosition | undefined;
@@ -126,9 +139,10 @@ export class Subscription<T = unknown> {
   #rejectReady!: (error: WsgateClientError) => void;
 
   /** @internal Use `client.subscribe(channel)`. */
-  constructor(channel: string, host: SubscriptionHost) {
+  constructor(channel: string, host: SubscriptionHost, options: SubscribeOptions = {}) {
     this.channel = channel;
     this.#host = host;
+    this.#getToken = options.getToken;
     this.ready = new Promise<void>((resolve, reject) => {
       this.#resolveReady = resolve;
       this.#rejectReady = reject;
@@ -198,10 +212,26 @@ export class Subscription<T = unknown> {
     const recover = this.#position && { ...this.#position };
     const request: OutgoingRequest = { type: 'subscribe', channel: this.channel };
     if (recover) request.recover = recover;
-    this.#host.call<SubscribedFrame>(request, 'subscribed').then(
+    const sent = this.#getToken ? this.#withToken(request, this.#getToken) : this.#host.call<SubscribedFrame>(request, 'subscribed');
+    sent.then(
       (frame) => this.#onSubscribed(frame, recover),
       (error: WsgateClientError) => this.#onSubscribeFailed(error),
     );
+  }
+
+  /** Fetches a subscription token and sends the subscribe with it. */
+  async #withToken(request: OutgoingRequest, getToken: NonNullable<SubscribeOptions['getToken']>): Promise<SubscribedFrame> {
+    try {
+      request.token = await getToken(this.channel);
+    } catch (error) {
+      throw new WsgateClientError(LocalErrorCode.CREDENTIAL_FAILED, `getToken failed for ${this.channel}`, { cause: error });
+    }
+    return this.#host.call<SubscribedFrame>(request, 'subscribed');
+  }
+
+  /** @internal The callback that yields this subscription's tokens, if it has one. */
+  tokenSource(): SubscribeOptions['getToken'] {
+    return this.#getToken;
   }
 
   /**
@@ -224,8 +254,8 @@ export class Subscription<T = unknown> {
         this.#events.emit(frame.type, { channel: frame.channel, user: frame.user, session: frame.session });
         break;
       case 'unsubscribed':
-        // Without an id: the gateway removed the subscription (channel closed, permission revoked).
-        if (this.#end('unsubscribed')) this.#events.emit('unsubscribed', { byServer: true });
+        // Without an id: the gateway removed the subscription (a backend, an expired or revoked token).
+        if (this.#end('unsubscribed')) this.#events.emit('unsubscribed', frame.code === undefined ? { byServer: true } : { byServer: true, code: frame.code });
         break;
     }
   }

@@ -32,7 +32,7 @@ export const CloseCode = {
   PING_TIMEOUT: 4002,
   /** The session kept sending over its rate limit after being warned. */
   RATE_LIMITED: 4003,
-  /** The credential the session was opened with expired; reconnect with a fresh one. */
+  /** The session's credential expired without a `refresh`; reconnect with a fresh one. */
   TOKEN_EXPIRED: 4004,
   /** Too many malformed frames in a row; reconnecting with a fixed client is fine. */
   PROTOCOL_ERROR: 4005,
@@ -43,7 +43,7 @@ export const CloseCode = {
   KICKED: 4501,
   /** Session policy (`onLimit: reject-new`): the user already holds the maximum number of sessions. */
   SESSION_LIMIT: 4502,
-  /** The credential is not valid for this gateway (revoked, wrong audience). */
+  /** The user or the credential was revoked, or the connect backend refused the session. */
   UNAUTHORIZED: 4503,
 } as const;
 

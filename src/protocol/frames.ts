@@ -19,6 +19,8 @@ export interface SubscribeRequest {
   channel: string;
   /** Resume after this position: the gateway replays what was missed from history, or answers `recovered: false`. */
   recover?: StreamPosition;
+  /** A subscription token (a JWT naming the channel and the permitted actions) that grants access on its own. */
+  token?: string;
 }
 export interface UnsubscribeRequest {
   type: 'unsubscribe';
@@ -50,6 +52,16 @@ export interface SendRequest {
   user: string;
   data: unknown;
 }
+/**
+ * A fresh credential for the session (a JWT, or a one-time ticket) — or, with `channel`, a fresh subscription token
+ * for that subscription. The user may not change.
+ */
+export interface RefreshRequest {
+  type: 'refresh';
+  id: RequestId;
+  token: string;
+  channel?: string;
+}
 /** Any `type` that is not built in: routed to the backend that owns it. */
 export interface ApplicationAction {
   type: string;
@@ -63,7 +75,8 @@ export type ClientRequest =
   | PublishRequest
   | PresenceRequest
   | HistoryRequest
-  | SendRequest;
+  | SendRequest
+  | RefreshRequest;
 
 // ---- gateway -> client ---------------------------------------------------------------------------------------
 
@@ -81,6 +94,8 @@ export interface WelcomeFrame {
   protocol: string;
   /** Milliseconds between the gateway's pings; the client may use it to detect a dead link. */
   pingInterval: number;
+  /** Milliseconds until the credential expires (absent: it does not); `refresh_required` comes before then. */
+  expiresIn?: number;
 }
 export interface SubscribedFrame {
   type: 'subscribed';
@@ -95,9 +110,12 @@ export interface SubscribedFrame {
 }
 export interface UnsubscribedFrame {
   type: 'unsubscribed';
-  /** Absent when a backend removed the subscription (server API). */
+  /** Absent when the gateway removed the subscription on its own (server API, an expired subscription token). */
   id?: RequestId;
   channel: string;
+  /** Why the gateway removed it, a catalogue code (`TOKEN_EXPIRED`); absent on replies and server API removals. */
+  code?: string;
+  reason?: string;
 }
 export interface PublishedFrame {
   type: 'published';
@@ -176,6 +194,22 @@ export interface ErrorFrame {
   /** Seconds to wait before retrying (rate limits). */
   retryAfter?: number;
 }
+/**
+ * The session's credential (or, with `channel`, that subscription's token) expires in `expiresIn` ms: answer with
+ * `refresh`, or the session is closed with 4004 (the subscription dropped with `unsubscribed {code: TOKEN_EXPIRED}`).
+ */
+export interface RefreshRequiredFrame {
+  type: 'refresh_required';
+  expiresIn: number;
+  channel?: string;
+}
+/** Reply to `refresh`: the new credential is in force; `expiresIn` is null when it does not expire. */
+export interface RefreshedFrame {
+  type: 'refreshed';
+  id: RequestId;
+  expiresIn: number | null;
+  channel?: string;
+}
 export interface DisconnectFrame {
   type: 'disconnect';
   code: number;
@@ -199,15 +233,17 @@ export type ServerFrame =
   | DirectFrame
   | ReplyFrame
   | ErrorFrame
+  | RefreshRequiredFrame
+  | RefreshedFrame
   | DisconnectFrame;
 
 /** Built-in types a client may send. */
-export const CLIENT_REQUEST_TYPES = ['subscribe', 'unsubscribe', 'publish', 'presence', 'history', 'send'] as const;
+export const CLIENT_REQUEST_TYPES = ['subscribe', 'unsubscribe', 'publish', 'presence', 'history', 'send', 'refresh'] as const;
 
 /** Types the gateway sends; application actions pushed by backends may not use these. */
 export const SERVER_FRAME_TYPES = [
   'welcome', 'subscribed', 'unsubscribed', 'published', 'presence', 'history', 'sent', 'message', 'join', 'leave',
-  'direct', 'reply', 'error', 'disconnect',
+  'direct', 'reply', 'error', 'refresh_required', 'refreshed', 'disconnect',
 ] as const;
 
 const reservedTypes = new Set<string>([...CLIENT_REQUEST_TYPES, ...SERVER_FRAME_TYPES]);

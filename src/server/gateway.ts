@@ -9,7 +9,10 @@ import type { ErrorCode } from '../protocol/errors.js';
 import { createHttpApp } from './api/http-app.js';
 import type { GatewayContext } from './api/context.js';
 import { Authenticator } from './auth/authenticator.js';
+import { ConnectHook } from './auth/connect-hook.js';
 import { OriginPolicy } from './auth/origin-policy.js';
+import { RevocationGuard } from './auth/revocation-guard.js';
+import { SubscriptionTokens } from './auth/subscription-tokens.js';
 import { TicketService } from './auth/ticket-service.js';
 import { TokenVerifier } from './auth/token-verifier.js';
 import { ChannelRules } from './channels/channel-rules.js';
@@ -29,6 +32,7 @@ import { InboxDispatcher } from './hub/inbox.js';
 import { registerBrokerMetrics } from './observability/broker-metrics.js';
 import { createLogger, type Logger } from './observability/logger.js';
 import { Metrics } from './observability/metrics.js';
+import { CredentialRefresh } from './session/credential-refresh.js';
 import { FlushScheduler } from './session/flush-scheduler.js';
 import { LivenessMonitor } from './session/liveness.js';
 import { RequestHandler, type ActionRouter } from './session/request-handler.js';
@@ -108,20 +112,25 @@ export class Gateway implements GatewayContext {
       },
     );
     this.channels = new ChannelService(config, this.rules, engine, this.hub, this.delivery, this.nodeId, this.logger, events);
-    this.lifecycle = new SessionLifecycle(config, this.nodeId, engine, this.hub, this.channels, this.delivery, this.metrics, this.logger, events);
+    const revocations = new RevocationGuard(engine.revocations);
+    this.lifecycle = new SessionLifecycle(config, this.nodeId, engine, this.hub, this.channels, this.delivery, revocations, this.metrics, this.logger, events);
     this.inbox = new InboxDispatcher(this.hub, this.lifecycle, this.channels, this.logger);
     this.registeredRoutes = new RegisteredRoutes(engine.actionRoutes, this.logger);
-    const actions = options.actions
-      ?? new HttpActionRouter(new ActionRoutes(config.actions.routes), this.registeredRoutes, this.nodeId, config.actions.maxPending, this.logger);
-    this.requests = new RequestHandler(config, () => engine.isHealthy(), this.channels, this.delivery, actions, this.metrics, this.logger, engine.rateLimits);
     this.tickets = new TicketService(engine.tickets, config.auth.tickets);
-    const jwt = config.auth.jwt;
+    const jwtVerifier = new TokenVerifier(jwtVerifierOptions(config.auth.jwt));
+    const hook = config.auth.connectHook.url ? new ConnectHook(config.auth.connectHook, this.nodeId, this.metrics.connectHook) : undefined;
     this.authenticator = new Authenticator(
       this.tickets,
-      new TokenVerifier({ secrets: jwt.secrets, jwksFile: jwt.jwksFile || undefined, issuer: jwt.issuer, audience: jwt.audience }),
+      jwtVerifier,
       new TokenVerifier({ secrets: config.auth.cookie.secrets }),
+      revocations,
       { anonymous: config.auth.anonymous, cookieName: config.auth.cookie.name },
+      hook,
     );
+    const credentials = new CredentialRefresh(this.authenticator, new SubscriptionTokens(jwtVerifier, revocations), this.channels, this.lifecycle, this.metrics);
+    const actions = options.actions
+      ?? new HttpActionRouter(new ActionRoutes(config.actions.routes), this.registeredRoutes, this.nodeId, config.actions.maxPending, this.logger);
+    this.requests = new RequestHandler(config, () => engine.isHealthy(), this.channels, this.delivery, actions, credentials, this.metrics, this.logger, engine.rateLimits);
     this.origins = new OriginPolicy(config.allowedOrigins, config.port, this.tls.enabled ? 'https' : 'http');
     this.liveness = new LivenessMonitor(this.hub.sessions, config.ws.pingIntervalMs, config.ws.pingTimeoutMs, (session) => {
       this.metrics.disconnects.inc({ reason: 'PING_TIMEOUT' });
@@ -235,7 +244,7 @@ export class Gateway implements GatewayContext {
     return null;
   }
 
-  private accept({ ws, socket, identity, protocol, client }: AcceptedConnection): void {
+  private accept({ ws, socket, identity, protocol, client, channels }: AcceptedConnection): void {
     const session = new Session({ id: randomBytes(12).toString('base64url'), identity, ws, socket, client, protocol }, this.sessionEnvironment);
     this.wireSocket(session, ws);
     if (this.draining) {
@@ -243,11 +252,17 @@ export class Gateway implements GatewayContext {
       this.lifecycle.disconnect(session, this.drainOrder, this.drainDelay());
       return;
     }
-    this.lifecycle.open(session).catch((error: unknown) => {
-      const failure = classifyFailure(error, this.engine.isHealthy());
-      this.logger[failure.code === 'INTERNAL' ? 'error' : 'warn']({ err: error, session: session.id }, 'session registration failed');
-      this.lifecycle.disconnect(session, { code: CloseCode.TRY_AGAIN_LATER, reason: 'session could not be registered', reconnect: true });
-    });
+    this.lifecycle.open(session).then(
+      async (opened) => {
+        // The connect hook's channels, joined as a backend's server-side subscriptions would be.
+        if (opened && channels) for (const channel of channels) await this.inbox.changeSubscription('subscribe', session, channel);
+      },
+      (error: unknown) => {
+        const failure = classifyFailure(error, this.engine.isHealthy());
+        this.logger[failure.code === 'INTERNAL' ? 'error' : 'warn']({ err: error, session: session.id }, 'session registration failed');
+        this.lifecycle.disconnect(session, { code: CloseCode.TRY_AGAIN_LATER, reason: 'session could not be registered', reconnect: true });
+      },
+    );
   }
 
   private wireSocket(session: Session, ws: WebSocket): void {
@@ -373,6 +388,22 @@ export class Gateway implements GatewayContext {
   private async waitForSessions(deadline: number): Promise<void> {
     while ((this.hub.sessions.size > 0 || this.openSockets > 0) && Date.now() < deadline) await delay(20);
   }
+}
+
+/** The verifier of connection and subscription JWTs: HMAC secrets, a JWKS file and a JWKS URL, as configured. */
+function jwtVerifierOptions(jwt: Config['auth']['jwt']): ConstructorParameters<typeof TokenVerifier>[0] {
+  return {
+    secrets: jwt.secrets,
+    jwksFile: jwt.jwksFile || undefined,
+    jwks: jwt.jwksUrl
+      ? {
+          url: jwt.jwksUrl, caFile: jwt.jwksCaFile || undefined, cacheMs: jwt.jwksCacheSeconds * 1000,
+          cooldownMs: jwt.jwksCooldownSeconds * 1000, timeoutMs: jwt.jwksTimeoutMs,
+        }
+      : undefined,
+    issuer: jwt.issuer,
+    audience: jwt.audience,
+  };
 }
 
 const SESSION = Symbol('wsgate.session');

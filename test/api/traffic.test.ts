@@ -1,12 +1,14 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
+import { SERVER_FRAME_TYPES } from '../../src/protocol/frames.js';
 import { classify, OUTBOUND_TYPES, RateWindow } from '../../src/server/observability/traffic.js';
 
 test('outbound frames are classified by their type without parsing', () => {
   for (const type of OUTBOUND_TYPES.filter((candidate) => candidate !== 'action')) {
     assert.equal(OUTBOUND_TYPES[classify(Buffer.from(JSON.stringify({ type, x: 1 })))], type, type);
   }
-  for (const type of ['messages', 'mess', 'MEMBER_DEACTIVATED', 'sentinel', 'dir', 'subscribedX', 'p', 'order.updated']) {
+  for (const type of SERVER_FRAME_TYPES) assert.ok((OUTBOUND_TYPES as readonly string[]).includes(type), `${type} has its own count`);
+  for (const type of ['messages', 'mess', 'MEMBER_DEACTIVATED', 'sentinel', 'dir', 'subscribedX', 'p', 'order.updated', 'refreshes', 'refresh', 'refresh-required']) {
     assert.equal(OUTBOUND_TYPES[classify(Buffer.from(JSON.stringify({ type, payload: null })))], 'action', type);
   }
 });

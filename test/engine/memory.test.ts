@@ -13,6 +13,8 @@ import { idempotencyContract } from './contracts/idempotency.js';
 import { actionRoutesContract } from './contracts/action-routes.js';
 import { MemoryActionRouteStore } from '../../src/server/engine/action-routes/memory.js';
 import { MemoryIdempotencyStore } from '../../src/server/engine/idempotency/memory.js';
+import { MemoryRevocationStore } from '../../src/server/engine/revocations/memory.js';
+import { revocationsContract } from './contracts/revocations.js';
 import type { World } from './contracts/world.js';
 import { channelIndexContract } from './contracts/channel-index.js';
 import { webhookQueueContract } from './contracts/webhook-queue.js';
@@ -73,6 +75,11 @@ channelIndexContract('memory', async () => memoryWorld(new MemoryChannelIndexSta
 webhookQueueContract('memory', async () => {
   const queue = new MemoryWebhookQueue();
   return { instance: async () => queue, close: async () => {} };
+});
+// One revocation store serves every in-process node of a MemoryCluster.
+revocationsContract('memory', async () => {
+  const store = new MemoryRevocationStore();
+  return { instance: async () => store, close: async () => {} };
 });
 // One rate-limit store per MemoryCluster, like tickets.
 rateLimitsContract('memory', async () => {

@@ -8,6 +8,7 @@ import { RedisHistoryStore } from '../../src/server/engine/history/redis.js';
 import { RedisIdempotencyStore } from '../../src/server/engine/idempotency/redis.js';
 import { RedisPresenceStore } from '../../src/server/engine/presence/redis.js';
 import { RedisRegistry } from '../../src/server/engine/registry/redis.js';
+import { RedisRevocationStore } from '../../src/server/engine/revocations/redis.js';
 import { RedisTicketStore } from '../../src/server/engine/tickets/redis.js';
 import { RedisRateLimitStore } from '../../src/server/engine/rate-limits/redis.js';
 import { rateLimitsContract } from './contracts/rate-limits.js';
@@ -20,6 +21,7 @@ import { historyContract } from './contracts/history.js';
 import { idempotencyContract } from './contracts/idempotency.js';
 import { presenceContract } from './contracts/presence.js';
 import { registryContract } from './contracts/registry.js';
+import { revocationsContract } from './contracts/revocations.js';
 import { ticketsContract } from './contracts/tickets.js';
 import type { BrokerWorldFactory, World, WorldFactory } from './contracts/world.js';
 
@@ -72,8 +74,8 @@ export async function deleteKeys(url: string, prefix: string): Promise<void> {
 }
 
 /**
- * Runs every store contract (registry, presence, history, tickets, idempotency, action routes, rate limits, channel
- * index, webhook queue) on the keyspaces `makeKeyspace` builds.
+ * Runs every store contract (registry, presence, history, tickets, idempotency, action routes, revocations, rate
+ * limits, channel index, webhook queue) on the keyspaces `makeKeyspace` builds.
  */
 export function redisStoreContracts(name: string, makeKeyspace: KeyspaceMaker, cleanupUrls?: () => string[]): void {
   registryContract(name, redisWorlds('registry', makeKeyspace, (keyspace) => new RedisRegistry(keyspace), cleanupUrls));
@@ -82,6 +84,7 @@ export function redisStoreContracts(name: string, makeKeyspace: KeyspaceMaker, c
   ticketsContract(name, redisWorlds('tickets', makeKeyspace, (keyspace) => new RedisTicketStore(keyspace), cleanupUrls));
   idempotencyContract(name, redisWorlds('idempotency', makeKeyspace, (keyspace) => new RedisIdempotencyStore(keyspace), cleanupUrls));
   actionRoutesContract(name, redisWorlds('routes', makeKeyspace, (keyspace) => new RedisActionRouteStore(keyspace), cleanupUrls));
+  revocationsContract(name, redisWorlds('revocations', makeKeyspace, (keyspace) => new RedisRevocationStore(keyspace), cleanupUrls));
   rateLimitsContract(name, redisWorlds('rates', makeKeyspace, (keyspace) => new RedisRateLimitStore(keyspace), cleanupUrls));
   channelIndexContract(name, redisWorlds('channel-index', makeKeyspace, (keyspace) => new RedisChannelIndex(keyspace), cleanupUrls));
   webhookQueueContract(name, redisWorlds('webhook-queue', makeKeyspace, (keyspace) => new RedisWebhookQueue(keyspace), cleanupUrls));

@@ -21,7 +21,10 @@ export function registerAuthRoutes(app: FastifyInstance, context: GatewayContext
     // Browsers send Origin on POST; a foreign page must not mint tickets with the user's cookie.
     if (!context.origins.allows(request.headers.origin)) throw new WsgateError('ORIGIN_FORBIDDEN');
     const identity = await context.authenticator.fromCookie(request.raw);
-    const minted = await context.tickets.mint(identity.user, identity.claims);
+    // The session lives no longer than the cookie it came from (nor than the configured session lifetime).
+    const cookieLeft = Math.max(1, Math.ceil((identity.expiresAt! - Date.now()) / 1000));
+    const configured = config.auth.tickets.sessionTtlSeconds;
+    const minted = await context.tickets.mint(identity.user, identity.claims, { sessionTtlSeconds: configured > 0 ? Math.min(configured, cookieLeft) : cookieLeft });
     return { ticket: minted.ticket, expiresAt: minted.expiresAt.toISOString() };
   });
 

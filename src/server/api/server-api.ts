@@ -7,6 +7,7 @@ import type { GatewayContext } from './context.js';
 import { registerActionRoutes } from './routes/actions.js';
 import { registerBatchRoute, RouteTable } from './routes/batch.js';
 import { registerChannelRoutes } from './routes/channels.js';
+import { registerCredentialRoutes } from './routes/credentials.js';
 import { registerInfoRoutes } from './routes/info.js';
 import { registerUserRoutes } from './routes/users.js';
 import { registerWebhookRoutes } from './routes/webhooks.js';
@@ -17,6 +18,8 @@ const TicketBody = Type.Object(
     user: Type.Union([UserId, Type.Null()]),
     claims: Type.Optional(Type.Record(Type.String(), Type.Unknown())),
     ttlSeconds: Type.Optional(Type.Integer({ minimum: 1 })),
+    /** The session the ticket opens must refresh within this long; 0 = it does not expire. Default: config. */
+    sessionTtlSeconds: Type.Optional(Type.Integer({ minimum: 0 })),
   },
   { additionalProperties: false },
 );
@@ -43,12 +46,13 @@ export function registerServerApi(api: FastifyInstance, context: GatewayContext)
   routes.install(api);
 
   api.post<{ Body: Static<typeof TicketBody> }>('/tickets', { schema: { body: TicketBody } }, async (request) => {
-    const { user, claims = {}, ttlSeconds } = request.body;
-    const minted = await context.tickets.mint(user, claims, ttlSeconds);
+    const { user, claims = {}, ttlSeconds, sessionTtlSeconds } = request.body;
+    const minted = await context.tickets.mint(user, claims, { ttlSeconds, sessionTtlSeconds });
     return { ticket: minted.ticket, expiresAt: minted.expiresAt.toISOString() };
   });
   registerChannelRoutes(api, context);
   registerUserRoutes(api, context);
+  registerCredentialRoutes(api, context);
   registerInfoRoutes(api, context);
   registerActionRoutes(api, context);
   registerWebhookRoutes(api, context);
@@ -80,7 +84,7 @@ function apiRateLimiter(context: GatewayContext): (keyId: string) => Promise<voi
 }
 
 /** Body fields that name what a call acts on. */
-const TARGET_FIELDS = ['channel', 'user', 'session', 'match'] as const;
+const TARGET_FIELDS = ['channel', 'user', 'session', 'match', 'jti'] as const;
 
 /** One info line per state-changing call: who (key id, never the key), what (route, target) and how it ended. */
 function auditLine(context: GatewayContext, key: string, request: FastifyRequest, reply: FastifyReply): void {

@@ -1,14 +1,16 @@
 import type { SessionPolicy } from '../engine/registry/registry.js';
 
-/** Who a session is, as established at the handshake. */
+/** Who a session is: established at the handshake, renewed by `refresh` (the user never changes). */
 export interface Identity {
   /** Null for anonymous sessions. */
   user: string | null;
   claims: Record<string, unknown>;
-  /** Epoch milliseconds when the credential expires (JWT `exp`); the session is closed then. */
+  /** Epoch milliseconds when the credential expires; the session is asked to refresh before then and closed at it. */
   expiresAt?: number;
+  /** The JWT's `jti`, which can be revoked on its own. */
+  tokenId?: string;
   /** How the session authenticated, for metrics and logs. */
-  method: 'ticket' | 'jwt' | 'cookie' | 'anonymous';
+  method: 'ticket' | 'jwt' | 'cookie' | 'hook' | 'anonymous';
 }
 
 /**

@@ -8,30 +8,44 @@ export interface MintedTicket {
   expiresAt: Date;
 }
 
+export interface TicketLimits {
+  ttlSeconds: number;
+  maxTtlSeconds: number;
+  /** Lifetime of the session a ticket opens when the mint names none; 0 = the session does not expire. */
+  sessionTtlSeconds: number;
+}
+
+export interface MintOptions {
+  /** How long the ticket can be redeemed (capped by `maxTtlSeconds`). */
+  ttlSeconds?: number;
+  /** How long the session it opens lives before it must refresh; 0 = it does not expire. */
+  sessionTtlSeconds?: number;
+}
+
 /**
  * Mints and redeems one-time tickets. A ticket is 256 random bits; the store only ever sees its SHA-256, so neither a
  * store dump nor a log of store keys yields a usable ticket.
  */
 export class TicketService {
-  constructor(
-    private readonly store: TicketStore,
-    private readonly limits: { ttlSeconds: number; maxTtlSeconds: number },
-  ) {}
+  constructor(private readonly store: TicketStore, private readonly limits: TicketLimits) {}
 
-  async mint(user: string | null, claims: Record<string, unknown>, ttlSeconds?: number): Promise<MintedTicket> {
-    const ttl = Math.min(ttlSeconds ?? this.limits.ttlSeconds, this.limits.maxTtlSeconds);
+  async mint(user: string | null, claims: Record<string, unknown>, options: MintOptions = {}): Promise<MintedTicket> {
+    const ttl = Math.min(options.ttlSeconds ?? this.limits.ttlSeconds, this.limits.maxTtlSeconds);
+    const sessionTtlSeconds = options.sessionTtlSeconds ?? this.limits.sessionTtlSeconds;
     const ticket = randomBytes(32).toString('base64url');
     const expiresAt = Date.now() + ttl * 1000;
-    await this.store.put(hashTicket(ticket), { user, claims, expiresAt }, ttl * 1000);
+    await this.store.put(hashTicket(ticket), { user, claims, expiresAt, ...(sessionTtlSeconds > 0 ? { sessionTtlSeconds } : {}) }, ttl * 1000);
     return { ticket, expiresAt: new Date(expiresAt) };
   }
 
-  /** Takes the ticket (it cannot be used again) and returns the identity it grants. */
+  /** Takes the ticket (it cannot be used again) and returns the identity it grants, expiring when the grant says. */
   async redeem(ticket: string): Promise<Identity> {
     if (ticket.length < 16 || ticket.length > 128) throw new WsgateError('TICKET_INVALID');
     const grant = await this.store.take(hashTicket(ticket));
     if (!grant) throw new WsgateError('TICKET_INVALID');
-    return { user: grant.user, claims: grant.claims, method: 'ticket' };
+    const identity: Identity = { user: grant.user, claims: grant.claims, method: 'ticket' };
+    if (grant.sessionTtlSeconds) identity.expiresAt = Date.now() + grant.sessionTtlSeconds * 1000;
+    return identity;
   }
 }
 

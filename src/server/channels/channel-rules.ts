@@ -33,15 +33,16 @@ export class ChannelRules {
   }
 
   /**
-   * Whether the identity may use the channel for `action` (publishing also needs `publish` on): an `allow` pattern
-   * grants it; otherwise the namespace's `authorize` backend decides where one is configured (never for anonymous
-   * sessions in a private namespace); otherwise public namespaces are open and private ones closed. Throws
-   * PUBLISH_FORBIDDEN, CHANNEL_FORBIDDEN, or BACKEND_ERROR/BACKEND_TIMEOUT when the backend cannot answer.
+   * Whether the identity may use the channel for `action` (publishing also needs `publish` on): a subscription
+   * token's `granted` actions or an `allow` pattern grant it; otherwise the namespace's `authorize` backend decides
+   * where one is configured (never for anonymous sessions in a private namespace); otherwise public namespaces are
+   * open and private ones closed. Throws PUBLISH_FORBIDDEN, CHANNEL_FORBIDDEN, or BACKEND_ERROR/BACKEND_TIMEOUT when
+   * the backend cannot answer.
    */
-  async assertAccess(resolved: ResolvedChannel, identity: Identity, session: string, action: ChannelAction): Promise<void> {
+  async assertAccess(resolved: ResolvedChannel, identity: Identity, session: string, action: ChannelAction, granted?: readonly string[]): Promise<void> {
     const { rules } = resolved;
     if (action === 'publish' && !rules.publish) throw new WsgateError('PUBLISH_FORBIDDEN');
-    if (this.allowedByPattern(resolved, identity)) return;
+    if (granted?.includes(action) || this.allowedByPattern(resolved, identity)) return;
     if (rules.authorize) {
       if (!(rules.private && identity.user === null) && (await this.authorizer.allows(rules.authorize, authorizeCall(resolved.channel, action, identity, session)))) return;
       throw new WsgateError('CHANNEL_FORBIDDEN');

@@ -9,7 +9,7 @@ import type { PresenceLeave } from '../engine/presence/presence.js';
 import type { DeliveryService } from '../hub/delivery.js';
 import type { Hub } from '../hub/hub.js';
 import type { Logger } from '../observability/logger.js';
-import type { Session } from '../session/session.js';
+import type { GrantedSubscription, Session } from '../session/session.js';
 import { encodeSender } from '../session/server-frames.js';
 import type { LifecycleEvents } from '../webhooks/lifecycle-events.js';
 import type { ChannelRules, ResolvedChannel } from './channel-rules.js';
@@ -30,8 +30,11 @@ export class ChannelService {
     private readonly events: LifecycleEvents,
   ) {}
 
-  /** `trusted` subscriptions come from a backend (server API) and skip the namespace's permission check. */
-  async subscribe(session: Session, channelName: unknown, id: RequestId | undefined, recover?: StreamPosition, trusted = false): Promise<void> {
+  /**
+   * `trusted` subscriptions come from a backend (server API) and skip the namespace's permission check; so do those a
+   * subscription token granted, which keep the grant for the channel's other actions.
+   */
+  async subscribe(session: Session, channelName: unknown, id: RequestId | undefined, recover?: StreamPosition, trusted: boolean | GrantedSubscription = false): Promise<void> {
     const resolved = this.rules.resolve(channelName);
     if (!trusted) await this.rules.assertAccess(resolved, session.identity, session.id, 'subscribe');
     // The access check may have waited for a backend; a session that ended meanwhile must not be indexed again.
@@ -42,7 +45,7 @@ export class ChannelService {
     if (rules.maxSubscribers > 0 && this.hub.subscriberCount(channel) >= rules.maxSubscribers) throw new WsgateError('CHANNEL_FULL');
 
     // Live frames are buffered from here until the reply is queued, so nothing falls between history and live.
-    session.subscriptions.set(channel, { pending: [], namespace: resolved.namespace });
+    session.subscriptions.set(channel, typeof trusted === 'object' ? { pending: [], namespace: resolved.namespace, grant: trusted } : { pending: [], namespace: resolved.namespace });
     try {
       await this.hub.addSubscriber(channel, session);
       const reply = await this.subscribedReply(resolved, id, recover);
@@ -90,6 +93,7 @@ export class ChannelService {
   async leaveChannel(session: Session, channel: string): Promise<void> {
     const state = session.subscriptions.get(channel);
     if (!state) return;
+    state.grant?.expiry?.clear();
     session.subscriptions.delete(channel);
     this.hub.removeSubscriber(channel, session);
     if (session.user !== null && this.config.namespaces[state.namespace]?.presence) await this.leave(channel, session.id);
@@ -103,7 +107,7 @@ export class ChannelService {
 
   async publish(session: Session, channelName: unknown, data: unknown): Promise<{ channel: string } & StreamPosition> {
     const resolved = this.rules.resolve(channelName);
-    await this.rules.assertAccess(resolved, session.identity, session.id, 'publish');
+    await this.rules.assertAccess(resolved, session.identity, session.id, 'publish', grantedActions(session, resolved.channel));
     const dataJson = JSON.stringify(data ?? null);
     const position = await this.delivery.publish(
       resolved.channel, dataJson, encodeSender(session.user, session.id), session.id, historyOptions(resolved),
@@ -122,14 +126,14 @@ export class ChannelService {
   async presence(session: Session, channelName: unknown, id: RequestId): Promise<PresenceFrame> {
     const resolved = this.rules.resolve(channelName);
     if (!resolved.rules.presence) throw new WsgateError('PRESENCE_DISABLED');
-    await this.rules.assertAccess(resolved, session.identity, session.id, 'presence');
+    await this.rules.assertAccess(resolved, session.identity, session.id, 'presence', grantedActions(session, resolved.channel));
     return { type: 'presence', id, channel: resolved.channel, members: await this.engine.presence.members(resolved.channel) };
   }
 
   async history(session: Session, channelName: unknown, id: RequestId, since?: StreamPosition, limit?: number): Promise<HistoryFrame> {
     const resolved = this.rules.resolve(channelName);
     if (resolved.rules.history.size === 0) throw new WsgateError('HISTORY_DISABLED');
-    await this.rules.assertAccess(resolved, session.identity, session.id, 'history');
+    await this.rules.assertAccess(resolved, session.identity, session.id, 'history', grantedActions(session, resolved.channel));
     const max = resolved.rules.history.size;
     const page = await this.engine.history.read(resolved.channel, { since, limit: Math.min(limit ?? max, max) });
     return {
@@ -167,6 +171,11 @@ export class ChannelService {
       this.logger.warn({ err: error, channel }, 'could not announce leave');
     }
   }
+}
+
+/** What the subscription token of the session's subscription to `channel` permits, if one granted it. */
+function grantedActions(session: Session, channel: string): readonly string[] | undefined {
+  return session.subscriptions.get(channel)?.grant?.actions;
 }
 
 function historyOptions(resolved: ResolvedChannel) {

@@ -176,6 +176,8 @@ export const ConfigSchema = Type.Object(
           {
             ttlSeconds: Type.Integer({ minimum: 1, default: 30 }),
             maxTtlSeconds: Type.Integer({ minimum: 1, default: 300 }),
+            /** Lifetime of a session opened with a ticket that names none; 0 = it does not expire. */
+            sessionTtlSeconds: Type.Integer({ minimum: 0, default: 0 }),
           },
           { additionalProperties: false, default: {} },
         ),
@@ -185,8 +187,44 @@ export const ConfigSchema = Type.Object(
             secrets: Type.Array(Type.String({ minLength: 16 }), { default: [] }),
             /** Path of a JWKS file with public keys (RS*, ES*, EdDSA). */
             jwksFile: Type.String({ default: '' }),
+            /** `https://` URL of a JWKS with public keys, fetched and cached; rotation by `kid`. */
+            jwksUrl: Type.String({ pattern: '^(https://.+)?$', default: '' }),
+            /** PEM file of a CA trusted (besides the system's) for `jwksUrl`. */
+            jwksCaFile: Type.String({ default: '' }),
+            /** The keys are fetched again after this long. */
+            jwksCacheSeconds: Type.Integer({ minimum: 1, default: 600 }),
+            /** A token with an unknown `kid` fetches the keys again at most once per this long. */
+            jwksCooldownSeconds: Type.Integer({ minimum: 0, default: 30 }),
+            jwksTimeoutMs: Type.Integer({ minimum: 1, default: 5_000 }),
             issuer: Type.String({ default: '' }),
             audience: Type.String({ default: '' }),
+          },
+          { additionalProperties: false, default: {} },
+        ),
+        refresh: Type.Object(
+          {
+            /** `refresh_required` is sent this long before a credential expires (or halfway through, when sooner). */
+            leadSeconds: Type.Integer({ minimum: 1, default: 30 }),
+          },
+          { additionalProperties: false, default: {} },
+        ),
+        revocation: Type.Object(
+          {
+            /** How long a revocation lasts when the call names no `until`. */
+            defaultSeconds: Type.Integer({ minimum: 1, default: 86_400 }),
+          },
+          { additionalProperties: false, default: {} },
+        ),
+        /** A backend admits handshakes that carry no ticket or token (instead of the session cookie). */
+        connectHook: Type.Object(
+          {
+            /** Empty: no connect hook. */
+            url: Type.String({ pattern: '^(https?://.+)?$', default: '' }),
+            /** Sent as `Authorization: Bearer`. */
+            apiKey: Type.String({ default: '' }),
+            /** Handshake headers passed on to the backend, besides the cookies and the client address. */
+            headers: Type.Array(Type.String({ pattern: '^[A-Za-z0-9-]{1,64}$' }), { default: [] }),
+            timeoutMs: Type.Integer({ minimum: 1, default: 2_000 }),
           },
           { additionalProperties: false, default: {} },
         ),

@@ -6,6 +6,7 @@ import type { IdempotencyStore } from './idempotency/idempotency.js';
 import type { PresenceStore } from './presence/presence.js';
 import type { RateLimitStore } from './rate-limits/rate-limits.js';
 import type { Registry } from './registry/registry.js';
+import type { RevocationStore } from './revocations/revocations.js';
 import type { TicketStore } from './tickets/tickets.js';
 import type { WebhookQueue } from './webhook-queue/webhook-queue.js';
 
@@ -25,6 +26,8 @@ export interface Engine {
   readonly channelIndex: ChannelIndex;
   /** Webhook events waiting for delivery, and dead letters. */
   readonly webhookQueue: WebhookQueue;
+  /** Users and token ids refused until a given time. */
+  readonly revocations: RevocationStore;
   /** Rate buckets per user and per API key, shared by the cluster. */
   readonly rateLimits: RateLimitStore;
   start(nodeId: string, handler: BrokerHandler): Promise<void>;

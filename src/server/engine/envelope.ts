@@ -43,7 +43,11 @@ export type InboxMessage =
   /** Close local sessions (by id, or all of a user's) with a disconnect frame. */
   | { kind: 'disconnect'; sessions?: string[]; user?: string; code: number; reason: string; reconnect: boolean }
   /** Server-side subscription change for local sessions (by id, or all of a user's). */
-  | { kind: 'subscribe' | 'unsubscribe'; channel: string; sessions?: string[]; user?: string };
+  | { kind: 'subscribe' | 'unsubscribe'; channel: string; sessions?: string[]; user?: string }
+  /** Move the credential deadline of local sessions (by id, or all of a user's): `ttlMs` from now, or none. */
+  | { kind: 'expiry'; sessions?: string[]; user?: string; ttlMs: number | null }
+  /** A token id was revoked: end local sessions and subscriptions that rest on it. */
+  | { kind: 'revoke-token'; tokenId: string; reason: string };
 
 export function encodeInboxMessage(message: InboxMessage): Buffer {
   return Buffer.from(JSON.stringify(message), 'utf8');

@@ -6,6 +6,7 @@ import { MemoryIdempotencyStore } from './idempotency/memory.js';
 import { MemoryActionRouteStore } from './action-routes/memory.js';
 import { MemoryPresenceState, MemoryPresenceStore } from './presence/memory.js';
 import { MemoryRegistry, MemoryRegistryState } from './registry/memory.js';
+import { MemoryRevocationStore } from './revocations/memory.js';
 import { MemoryTicketStore } from './tickets/memory.js';
 import { MemoryChannelIndex, MemoryChannelIndexState } from './channel-index/memory.js';
 import { MemoryWebhookQueue } from './webhook-queue/memory.js';
@@ -22,6 +23,7 @@ export class MemoryCluster {
   readonly actionRoutes = new MemoryActionRouteStore();
   readonly channelIndex = new MemoryChannelIndexState();
   readonly webhookQueue = new MemoryWebhookQueue();
+  readonly revocations = new MemoryRevocationStore();
   readonly rateLimits = new MemoryRateLimitStore();
 }
 
@@ -40,6 +42,7 @@ export class MemoryEngine implements Engine {
   readonly actionRoutes: MemoryActionRouteStore;
   readonly channelIndex: MemoryChannelIndex;
   readonly webhookQueue: MemoryWebhookQueue;
+  readonly revocations: MemoryRevocationStore;
   readonly rateLimits: MemoryRateLimitStore;
   private readonly ownsTickets: boolean;
 
@@ -53,6 +56,7 @@ export class MemoryEngine implements Engine {
     this.actionRoutes = cluster?.actionRoutes ?? new MemoryActionRouteStore();
     this.channelIndex = new MemoryChannelIndex(cluster?.channelIndex);
     this.webhookQueue = cluster?.webhookQueue ?? new MemoryWebhookQueue();
+    this.revocations = cluster?.revocations ?? new MemoryRevocationStore();
     this.rateLimits = cluster?.rateLimits ?? new MemoryRateLimitStore();
     this.ownsTickets = !cluster;
   }

@@ -6,6 +6,7 @@ import { RedisActionRouteStore } from './action-routes/redis.js';
 import type { RedisKeyspace } from './keyspace/keyspace.js';
 import { RedisPresenceStore } from './presence/redis.js';
 import { RedisRegistry } from './registry/redis.js';
+import { RedisRevocationStore } from './revocations/redis.js';
 import { RedisTicketStore } from './tickets/redis.js';
 import { RedisChannelIndex } from './channel-index/redis.js';
 import { RedisWebhookQueue } from './webhook-queue/redis.js';
@@ -20,8 +21,8 @@ export interface RedisEngineParts {
 }
 
 /**
- * The shared-state engine of a cluster: registry, presence, history, tickets, idempotency keys, the channel index and
- * the webhook queue in Redis (one instance, several
+ * The shared-state engine of a cluster: registry, presence, history, tickets, idempotency keys, action routes,
+ * revocations, the channel index and the webhook queue in Redis (one instance, several
  * instances by consistent hashing, or a Redis Cluster), with a broker beside them. With kind `nats` the broker is
  * NATS and the stores are still Redis. Every store shares the keyspace's command connections; the broker has its own
  * subscriber connections. Healthy while every connection is up and the broker holds all its subscriptions.
@@ -37,6 +38,7 @@ export class RedisEngine implements Engine {
   readonly actionRoutes: RedisActionRouteStore;
   readonly channelIndex: RedisChannelIndex;
   readonly webhookQueue: RedisWebhookQueue;
+  readonly revocations: RedisRevocationStore;
   readonly rateLimits: RedisRateLimitStore;
   private readonly keyspace: RedisKeyspace;
 
@@ -52,6 +54,7 @@ export class RedisEngine implements Engine {
     this.actionRoutes = new RedisActionRouteStore(parts.keyspace);
     this.channelIndex = new RedisChannelIndex(parts.keyspace);
     this.webhookQueue = new RedisWebhookQueue(parts.keyspace);
+    this.revocations = new RedisRevocationStore(parts.keyspace);
     this.rateLimits = new RedisRateLimitStore(parts.keyspace);
   }
 

@@ -119,7 +119,8 @@ export class DeliveryService {
     }
   }
 
-  private async sendToNodes(nodes: Iterable<string>, message: InboxMessage): Promise<void> {
+  /** One inbox message to each of `nodes` (remote ones; this node's own inbox is not a shortcut to itself). */
+  async sendToNodes(nodes: Iterable<string>, message: InboxMessage): Promise<void> {
     const payload = encodeInboxMessage(message);
     await Promise.all([...nodes].map((node) => this.engine.broker.sendToNode(node, payload)));
   }

@@ -42,6 +42,12 @@ export class InboxDispatcher {
       case 'unsubscribe':
         await Promise.all(this.targets(message).map((session) => this.changeSubscription(message.kind, session, message.channel)));
         return;
+      case 'expiry':
+        for (const session of this.targets(message)) this.lifecycle.setExpiry(session, message.ttlMs);
+        return;
+      case 'revoke-token':
+        this.lifecycle.revokeToken(message.tokenId, message.reason);
+        return;
     }
   }
 

@@ -53,6 +53,14 @@ export class Metrics {
   readonly rateLimited = new Counter({ name: 'wsgate_rate_limited_total', help: 'Requests refused by rate limits', labelNames: ['class'], registers: [this.registry] });
   readonly disconnects = new Counter({ name: 'wsgate_disconnects_total', help: 'Sessions closed by the gateway, by close code name', labelNames: ['reason'], registers: [this.registry] });
   readonly slowConsumers = new Counter({ name: 'wsgate_slow_consumers_total', help: 'Sessions evicted as slow consumers', registers: [this.registry] });
+  readonly refreshes = new Counter({
+    name: 'wsgate_refreshes_total', help: 'In-band credential refreshes by target (session, subscription) and result (ok or error code)',
+    labelNames: ['target', 'result'], registers: [this.registry],
+  });
+  readonly connectHook = new Histogram({
+    name: 'wsgate_connect_hook_seconds', help: 'Connect hook latency by outcome (admitted, refused, unavailable)', labelNames: ['outcome'],
+    registers: [this.registry], buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5],
+  });
   readonly apiRequests = new Counter({
     name: 'wsgate_api_requests_total', help: 'HTTP calls by route pattern, method and status', labelNames: ['route', 'method', 'status'], registers: [this.registry],
   });

@@ -5,7 +5,7 @@
  */
 export const OUTBOUND_TYPES = [
   'welcome', 'subscribed', 'unsubscribed', 'published', 'presence', 'history', 'sent', 'message', 'join', 'leave',
-  'direct', 'reply', 'error', 'disconnect', 'action',
+  'direct', 'reply', 'error', 'disconnect', 'refresh_required', 'refreshed', 'action',
 ] as const;
 
 export type OutboundType = (typeof OUTBOUND_TYPES)[number];
@@ -44,7 +44,10 @@ export function classify(payload: Buffer): number {
     case 0x6c: return ends(payload, 5) ? T.leave : ACTION; // l
     case 0x77: return ends(payload, 7) ? T.welcome : ACTION; // w
     case 0x68: return ends(payload, 7) ? T.history : ACTION; // h
-    case 0x72: return ends(payload, 5) ? T.reply : ACTION; // r
+    case 0x72: // r: reply | refreshed | refresh_required
+      if (payload[TYPE_START + 2] === 0x70) return ends(payload, 5) ? T.reply : ACTION;
+      if (ends(payload, 9)) return payload[TYPE_START + 8] === 0x64 ? T.refreshed : ACTION;
+      return ends(payload, 16) && payload[TYPE_START + 7] === 0x5f ? T.refresh_required : ACTION;
     case 0x65: return ends(payload, 5) ? T.error : ACTION; // e
     case 0x75: return ends(payload, 12) ? T.unsubscribed : ACTION; // u
     case 0x73: // s: subscribed | sent

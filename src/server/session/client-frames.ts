@@ -9,15 +9,18 @@ import {
 const Id = Type.Union([Type.String({ minLength: 1, maxLength: 64 }), Type.Integer()]);
 const Position = Type.Object({ offset: Type.Integer({ minimum: 0 }), epoch: Type.String({ maxLength: 64 }) });
 const Channel = Type.String({ minLength: 1, maxLength: 300 });
+/** A JWT or a ticket; JWTs with many claims run to a few kilobytes. */
+const Credential = Type.String({ minLength: 1, maxLength: 16_384 });
 
 /** Schemas of the built-in requests; unknown fields are ignored. */
 const REQUEST_SCHEMAS: Record<ClientRequest['type'], TSchema> = {
-  subscribe: Type.Object({ id: Id, channel: Channel, recover: Type.Optional(Position) }),
+  subscribe: Type.Object({ id: Id, channel: Channel, recover: Type.Optional(Position), token: Type.Optional(Credential) }),
   unsubscribe: Type.Object({ id: Id, channel: Channel }),
   publish: Type.Object({ id: Id, channel: Channel, data: Type.Unknown() }, { required: ['id', 'channel', 'data'] }),
   presence: Type.Object({ id: Id, channel: Channel }),
   history: Type.Object({ id: Id, channel: Channel, since: Type.Optional(Position), limit: Type.Optional(Type.Integer({ minimum: 1 })) }),
   send: Type.Object({ id: Id, user: Type.String({ minLength: 1, maxLength: 128 }), data: Type.Unknown() }, { required: ['id', 'user', 'data'] }),
+  refresh: Type.Object({ id: Id, token: Credential, channel: Type.Optional(Channel) }),
 };
 
 const ajv = new Ajv({ allErrors: false, strict: false });

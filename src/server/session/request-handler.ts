@@ -12,6 +12,7 @@ import type { DeliveryService } from '../hub/delivery.js';
 import type { Logger } from '../observability/logger.js';
 import type { Metrics } from '../observability/metrics.js';
 import { parseClientFrame, RequestError, type ParsedFrame } from './client-frames.js';
+import type { CredentialRefresh } from './credential-refresh.js';
 import { errorFrame } from './server-frames.js';
 import type { ActionClass, Session } from './session.js';
 
@@ -36,6 +37,7 @@ export class RequestHandler {
     private readonly channels: ChannelService,
     private readonly delivery: DeliveryService,
     private readonly actions: ActionRouter,
+    private readonly credentials: CredentialRefresh,
     private readonly metrics: Metrics,
     private readonly logger: Logger,
     /** Where per-user buckets live (the engine's, shared by the cluster). */
@@ -153,7 +155,7 @@ export class RequestHandler {
       case 'send':
         return ['send', defaults.send, 'send'];
       default:
-        // unsubscribe, presence and history are channel reads: they share the subscribe bucket.
+        // unsubscribe, presence, history and refresh are cheap reads: they share the subscribe bucket.
         return ['subscribe', defaults.subscribe, 'subscribe'];
     }
   }
@@ -161,7 +163,8 @@ export class RequestHandler {
   private async handleRequest(session: Session, request: ClientRequest): Promise<void> {
     switch (request.type) {
       case 'subscribe':
-        await this.channels.subscribe(session, request.channel, request.id, request.recover);
+        if (request.token !== undefined) await this.credentials.subscribe(session, { ...request, token: request.token });
+        else await this.channels.subscribe(session, request.channel, request.id, request.recover);
         return;
       case 'unsubscribe': {
         const channel = await this.channels.unsubscribe(session, request.channel);
@@ -186,6 +189,9 @@ export class RequestHandler {
         session.send(this.config.directMessages.revealSessions ? { type: 'sent', id: request.id, sessions } : { type: 'sent', id: request.id });
         return;
       }
+      case 'refresh':
+        session.send(await this.credentials.refresh(session, request));
+        return;
     }
   }
 

@@ -26,3 +26,11 @@ export function disconnectFrame(code: number, reason: string, reconnect: boolean
   if (after !== undefined) frame.after = after;
   return frame;
 }
+
+/** A close reason fits the 123 bytes a close frame allows, cut on a character boundary. */
+export function closeReason(reason: string): string {
+  if (Buffer.byteLength(reason) <= 123) return reason;
+  let cut = reason.slice(0, 123);
+  while (Buffer.byteLength(cut) > 123) cut = cut.slice(0, -1);
+  return cut;
+}

@@ -1,6 +1,8 @@
 import { CloseCode, closeCodeName } from '../../protocol/close-codes.js';
-import type { WelcomeFrame } from '../../protocol/frames.js';
-import { sessionPolicyFor } from '../auth/identity.js';
+import { WsgateError, type ErrorCode } from '../../protocol/errors.js';
+import type { RefreshRequiredFrame, UnsubscribedFrame, WelcomeFrame } from '../../protocol/frames.js';
+import { sessionPolicyFor, type Identity } from '../auth/identity.js';
+import type { RevocationGuard } from '../auth/revocation-guard.js';
 import type { ChannelService } from '../channels/channel-service.js';
 import type { Config } from '../config/schema.js';
 import type { Engine } from '../engine/engine.js';
@@ -10,7 +12,8 @@ import type { Hub } from '../hub/hub.js';
 import type { Logger } from '../observability/logger.js';
 import type { Metrics } from '../observability/metrics.js';
 import type { LifecycleEvents, SessionFacts } from '../webhooks/lifecycle-events.js';
-import type { Session } from './session.js';
+import { ExpiryTimer } from './expiry-timer.js';
+import type { GrantedSubscription, Session } from './session.js';
 
 /** Sessions re-registered at once after a store outage; bounds the burst of commands. */
 const REASSERT_BATCH = 100;
@@ -26,10 +29,12 @@ const EVICTIONS: ReadonlyMap<number, string> = new Map([
 
 /**
  * A session's life on the node: registration under the user's session policy (kicking or refusing), the welcome,
- * credential expiry, and one cleanup however it ends (client close, eviction, kick, ping timeout, drain). It reports
- * the session's lifecycle events, and the user's online/offline transitions the registry decided.
+ * credential expiry (`refresh_required` before it, 4004 at it unless refreshed; the same per subscription token, which
+ * drops the subscription), revocation, and one cleanup however it ends (client close, eviction, kick, ping timeout,
+ * drain). It reports the session's lifecycle events, and the user's online/offline transitions the registry decided.
  */
 export class SessionLifecycle {
+  private readonly refreshLeadMs: number;
   /** Sessions that ended while the store was away: their registry entry is removed once it is back. */
   private readonly unremoved = new Map<string, SessionFacts>();
 
@@ -40,10 +45,13 @@ export class SessionLifecycle {
     private readonly hub: Hub,
     private readonly channels: ChannelService,
     private readonly delivery: DeliveryService,
+    private readonly revocations: RevocationGuard,
     private readonly metrics: Metrics,
     private readonly logger: Logger,
     private readonly events: LifecycleEvents,
-  ) {}
+  ) {
+    this.refreshLeadMs = config.auth.refresh.leadSeconds * 1000;
+  }
 
   /** Registers a freshly opened session; false when the policy refused it (it is then being closed). */
   async open(session: Session): Promise<boolean> {
@@ -64,6 +72,10 @@ export class SessionLifecycle {
     const kicks = result.kicked.length > 0
       ? this.delivery.disconnectSessions(result.kicked, { code: CloseCode.KICKED, reason: 'replaced by a newer session of the same user', reconnect: false })
       : Promise.resolve();
+    // A revocation written while this handshake was past its own check missed the session in the registry: this
+    // check, made once the session is registered, closes that gap.
+    const revoked = await this.revokedNow(session);
+    if (revoked) this.disconnect(session, { code: CloseCode.UNAUTHORIZED, reason: revoked.message, reconnect: false });
     if (session.closing) {
       await Promise.all([kicks, this.cleanup(session)]);
       return false;
@@ -73,10 +85,24 @@ export class SessionLifecycle {
       type: 'welcome', session: session.id, user: session.user, node: this.nodeId, protocol: session.protocol,
       pingInterval: this.config.ws.pingIntervalMs,
     };
+    const expiresAt = session.identity.expiresAt;
+    if (expiresAt !== undefined) welcome.expiresIn = Math.max(0, expiresAt - Date.now());
     session.send(welcome);
-    this.scheduleExpiry(session);
+    this.armExpiry(session);
     await kicks;
     return true;
+  }
+
+  /** The revocation error when the session's user or token is revoked; a store that cannot answer fails closed. */
+  private async revokedNow(session: Session): Promise<WsgateError | null> {
+    try {
+      await this.revocations.assertAllowed(session.identity);
+      return null;
+    } catch (error) {
+      if (error instanceof WsgateError && error.code === 'CREDENTIAL_REVOKED') return error;
+      this.disconnect(session, { code: CloseCode.TRY_AGAIN_LATER, reason: 'the revocation check failed', reconnect: true });
+      return null;
+    }
   }
 
   private recordOf(session: Session): SessionRecord {
@@ -107,16 +133,90 @@ export class SessionLifecycle {
     }
   }
 
-  private scheduleExpiry(session: Session): void {
+  /** Arms (or re-arms) the session's credential deadline from its identity. */
+  private armExpiry(session: Session): void {
     const expiresAt = session.identity.expiresAt;
-    if (expiresAt === undefined) return;
-    // setTimeout cannot wait longer than ~24.8 days; credentials living longer are rechecked then.
-    const delay = Math.min(Math.max(0, expiresAt - Date.now()), 2 ** 31 - 1);
-    session.expiryTimer = setTimeout(() => {
-      if (Date.now() >= expiresAt) this.disconnect(session, { code: CloseCode.TOKEN_EXPIRED, reason: 'credential expired', reconnect: true });
-      else this.scheduleExpiry(session);
-    }, delay);
-    session.expiryTimer.unref();
+    if (expiresAt === undefined) {
+      session.expiry?.clear();
+      return;
+    }
+    session.expiry ??= new ExpiryTimer(
+      this.refreshLeadMs,
+      (expiresIn) => {
+        const frame: RefreshRequiredFrame = { type: 'refresh_required', expiresIn };
+        session.send(frame);
+      },
+      () => this.disconnect(session, { code: CloseCode.TOKEN_EXPIRED, reason: 'credential expired', reconnect: true }),
+    );
+    session.expiry.set(expiresAt);
+  }
+
+  /** A refresh brought a new identity (same user): its expiry replaces the old one. */
+  renew(session: Session, identity: Identity): void {
+    if (session.closing) return;
+    session.identity = identity;
+    this.armExpiry(session);
+  }
+
+  /**
+   * A backend moved the session's deadline (server API): `ttlMs` from now, or none with null. A deadline that is near
+   * asks the client to refresh at once; 0 closes the session with 4004 now.
+   */
+  setExpiry(session: Session, ttlMs: number | null): void {
+    if (session.closing) return;
+    const { expiresAt: _previous, ...rest } = session.identity;
+    session.identity = ttlMs === null ? rest : { ...rest, expiresAt: Date.now() + ttlMs };
+    this.armExpiry(session);
+  }
+
+  /** Arms the deadline of a subscription a token granted: warned before it, dropped with TOKEN_EXPIRED at it. */
+  armGrant(session: Session, channel: string, grant: GrantedSubscription): void {
+    const state = session.subscriptions.get(channel);
+    if (!state || session.closing) return;
+    state.grant?.expiry?.clear();
+    state.grant = grant;
+    grant.expiry = new ExpiryTimer(
+      this.refreshLeadMs,
+      (expiresIn) => {
+        const frame: RefreshRequiredFrame = { type: 'refresh_required', channel, expiresIn };
+        session.send(frame);
+      },
+      () => void this.dropSubscription(session, channel, 'TOKEN_EXPIRED', 'the subscription token expired', grant),
+    );
+    grant.expiry.set(grant.expiresAt);
+  }
+
+  /** Removes a subscription the gateway ends on its own, telling the client why; only while `grant` still holds it. */
+  async dropSubscription(session: Session, channel: string, code: ErrorCode, reason: string, grant?: GrantedSubscription): Promise<void> {
+    const state = session.subscriptions.get(channel);
+    if (!state || (grant && state.grant !== grant)) return;
+    await this.channels.leaveChannel(session, channel);
+    const frame: UnsubscribedFrame = { type: 'unsubscribed', channel, code, reason };
+    session.send(frame);
+  }
+
+  /**
+   * A token id was revoked: closes this node's sessions that authenticated with it (4503) and drops the subscriptions
+   * it granted. Returns how many sessions and subscriptions it ended.
+   */
+  revokeToken(tokenId: string, reason: string): number {
+    let ended = 0;
+    const message = `the token is revoked: ${reason}`;
+    for (const session of this.hub.sessions.values()) {
+      if (session.identity.tokenId === tokenId) {
+        this.disconnect(session, { code: CloseCode.UNAUTHORIZED, reason: message, reconnect: false });
+        ended++;
+        continue;
+      }
+      if (session.subscriptions.size === 0) continue;
+      for (const [channel, state] of session.subscriptions) {
+        if (state.grant?.tokenId !== tokenId) continue;
+        ended++;
+        void this.dropSubscription(session, channel, 'CREDENTIAL_REVOKED', message, state.grant).catch((error: unknown) =>
+          this.logger.warn({ err: error, session: session.id, channel }, 'could not drop a revoked subscription'));
+      }
+    }
+    return ended;
   }
 
   /** Closes a local session with a disconnect frame and cleans up at once. */
@@ -139,9 +239,10 @@ export class SessionLifecycle {
   /** Removes every trace of the session: local index, presence (leave events), registry. Idempotent. */
   async cleanup(session: Session): Promise<void> {
     session.closing = true;
-    if (session.expiryTimer) clearTimeout(session.expiryTimer);
+    session.expiry?.clear();
     if (!this.hub.sessions.has(session.id) && !session.registered) return;
     const channels = this.hub.removeSession(session);
+    for (const state of session.subscriptions.values()) state.grant?.expiry?.clear();
     session.subscriptions.clear();
     this.metrics.sessions.set(this.hub.sessions.size);
     const registered = session.registered;

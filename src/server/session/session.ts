@@ -2,12 +2,14 @@ import type { Socket } from 'node:net';
 import type WebSocket from 'ws';
 import type { StreamPosition } from '../../protocol/frames.js';
 import type { Identity } from '../auth/identity.js';
+import type { SubscriptionGrant } from '../auth/subscription-tokens.js';
 import type { ClientInfo } from '../engine/registry/registry.js';
 import { TokenBucket } from '../limits/token-bucket.js';
 import type { TrafficCounters } from '../observability/traffic.js';
 import { PreparedFrame } from '../transport/prepared-frame.js';
+import type { ExpiryTimer } from './expiry-timer.js';
 import type { FlushScheduler } from './flush-scheduler.js';
-import { disconnectFrame } from './server-frames.js';
+import { closeReason, disconnectFrame } from './server-frames.js';
 
 export type ActionClass = 'publish' | 'subscribe' | 'send' | 'action';
 
@@ -16,6 +18,13 @@ export interface SubscriptionState {
   pending: PreparedFrame[] | null;
   /** Where the namespace-specific buckets come from. */
   namespace: string;
+  /** Set when a subscription token granted the subscription; it lasts until the token's expiry (or its refresh). */
+  grant?: GrantedSubscription;
+}
+
+/** A subscription token's grant and the timer that warns before it expires and drops the subscription at expiry. */
+export interface GrantedSubscription extends SubscriptionGrant {
+  expiry?: ExpiryTimer;
 }
 
 /** What one connection brings. */
@@ -61,7 +70,8 @@ const SOCKET_WRITE_WATERMARK = 64 * 1024;
  */
 export class Session {
   readonly id: string;
-  readonly identity: Identity;
+  /** Replaced by a refresh; `user` never changes. */
+  identity: Identity;
   readonly user: string | null;
   readonly client: ClientInfo;
   readonly protocol: string;
@@ -80,7 +90,8 @@ export class Session {
   lastSeen = Date.now();
   pingSentAt = Date.now();
   awaitingPong = false;
-  expiryTimer?: NodeJS.Timeout;
+  /** The credential's deadline, for credentials that expire. */
+  expiry?: ExpiryTimer;
 
   private readonly ws: WebSocket;
   private readonly socket: Socket;
@@ -310,14 +321,6 @@ export class Session {
   get remoteAddress(): string | undefined {
     return this.client.ip;
   }
-}
-
-/** A close reason fits the 123 bytes a close frame allows, cut on a character boundary. */
-function closeReason(reason: string): string {
-  if (Buffer.byteLength(reason) <= 123) return reason;
-  let cut = reason.slice(0, 123);
-  while (Buffer.byteLength(cut) > 123) cut = cut.slice(0, -1);
-  return cut;
 }
 
 const OFFSET_MARKER = Buffer.from('"offset":');

@@ -2,7 +2,8 @@ import type { IncomingMessage } from 'node:http';
 import type { Duplex } from 'node:stream';
 import type { Socket } from 'node:net';
 import { WebSocketServer, type WebSocket } from 'ws';
-import { WsgateError, type ErrorCode } from '../../protocol/errors.js';
+import { CloseCode, shouldReconnect } from '../../protocol/close-codes.js';
+import { ErrorCatalogue, WsgateError, type ErrorCode } from '../../protocol/errors.js';
 import { DEFAULT_SUBPROTOCOL, SUPPORTED_SUBPROTOCOLS, type SubprotocolName } from '../../protocol/subprotocol.js';
 import type { Authenticator } from '../auth/authenticator.js';
 import type { Identity } from '../auth/identity.js';
@@ -14,6 +15,7 @@ import { ConnectRateLimiter } from '../limits/connect-rate-limiter.js';
 import { ConnectionsPerAddress } from '../limits/connections-per-address.js';
 import type { Logger } from '../observability/logger.js';
 import type { Metrics } from '../observability/metrics.js';
+import { closeReason, disconnectFrame } from '../session/server-frames.js';
 import type { ClientAddresses } from './client-address.js';
 import { errorResponse, writeErrorResponse } from './error-response.js';
 import { parseRequestTarget } from './request-target.js';
@@ -24,6 +26,8 @@ export interface AcceptedConnection {
   identity: Identity;
   protocol: SubprotocolName;
   client: ClientInfo;
+  /** Channels the session joins at once (the connect hook's answer). */
+  channels?: string[];
 }
 
 export interface HandshakeGate {
@@ -37,7 +41,9 @@ export interface HandshakeGate {
  * The WebSocket handshake: path, admission (draining, node full), connection rate and open connections per client
  * address (the real one, behind trusted proxies), Origin, subprotocol, the request's WebSocket headers, and finally
  * authentication — which runs inside ws's own client verification, after ws has checked everything it checks. So a
- * refused handshake, whatever it is refused for, never consumes a ticket.
+ * refused handshake, whatever it is refused for, never consumes a ticket. A handshake the connect hook decides is
+ * upgraded first and asked about afterwards, so its refusal reaches the client as a close code with a reason (4503
+ * refused, 1013 backend unavailable) — which browsers can read, unlike an HTTP status.
  */
 export class HandshakeHandler {
   private readonly wss: WebSocketServer;
@@ -87,9 +93,10 @@ export class HandshakeHandler {
     this.wss.handleUpgrade(req, socket, head, (ws) => {
       // From here ws handles the socket's errors (and re-emits them on the WebSocket).
       socket.off('error', this.onSocketError);
-      const { identity, protocol, client } = this.pending.get(req)!;
+      const { identity, protocol, client, hook } = this.pending.get(req)!;
       this.pending.delete(req);
-      this.onAccepted({ ws, socket: socket as Socket, identity: identity!, protocol, client });
+      if (hook) void this.admitThroughHook(req, ws, socket as Socket, protocol, client);
+      else this.onAccepted({ ws, socket: socket as Socket, identity: identity!, protocol, client });
     });
   };
 
@@ -123,6 +130,11 @@ export class HandshakeHandler {
       done(false, 500);
       return;
     }
+    if (this.authenticator.usesConnectHook(req, pending.query)) {
+      pending.hook = true;
+      done(true);
+      return;
+    }
     this.authenticator.authenticate(req, pending.query).then(
       (identity) => {
         pending.identity = identity;
@@ -144,6 +156,28 @@ export class HandshakeHandler {
     return failure;
   }
 
+  /** Holds the open socket's frames back while the connect hook decides, then admits or closes with the reason. */
+  private async admitThroughHook(req: IncomingMessage, ws: WebSocket, socket: Socket, protocol: SubprotocolName, client: ClientInfo): Promise<void> {
+    socket.pause();
+    ws.on('error', this.onSocketError);
+    try {
+      const { identity, channels } = await this.authenticator.admitThroughHook(req, client.ip ?? 'unknown');
+      ws.off('error', this.onSocketError);
+      socket.resume();
+      if (ws.readyState !== ws.OPEN) return;
+      this.onAccepted({ ws, socket, identity, protocol, client, channels });
+    } catch (error) {
+      const failure = this.failure(error, req);
+      this.metrics.handshakeFailures.inc({ reason: failure.code });
+      socket.resume();
+      if (ws.readyState !== ws.OPEN) return;
+      const code = closeCodeOf(failure);
+      ws.send(JSON.stringify(disconnectFrame(code, failure.message, shouldReconnect(code))));
+      ws.close(code, closeReason(failure.message));
+      setTimeout(() => ws.terminate(), 2_000).unref();
+    }
+  }
+
   private refuse(socket: Duplex, error: WsgateError): void {
     this.metrics.handshakeFailures.inc({ reason: error.code });
     writeErrorResponse(socket, error, refusalHeaders(error));
@@ -159,6 +193,15 @@ interface PendingHandshake {
   protocol: SubprotocolName;
   client: ClientInfo;
   identity?: Identity;
+  /** Set when the connect hook decides, once the socket is open. */
+  hook?: boolean;
+}
+
+/** The close code an error ends an open socket with: the catalogue's, else by kind (unavailable: try again later). */
+function closeCodeOf(error: WsgateError): number {
+  const close = (ErrorCatalogue[error.code] as { close?: number }).close;
+  if (close !== undefined) return close;
+  return error.status >= 500 ? CloseCode.TRY_AGAIN_LATER : CloseCode.UNAUTHORIZED;
 }
 
 const WEBSOCKET_KEY = /^[+/0-9A-Za-z]{22}==$/;

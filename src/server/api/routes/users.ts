@@ -64,8 +64,8 @@ export function registerUserRoutes(api: FastifyInstance, context: GatewayContext
   });
 }
 
-/** Every field of a disconnect is optional, so is the body. */
-async function optionalBody(request: FastifyRequest): Promise<void> {
+/** Every field of a disconnect (or a revocation) is optional, so is the body. */
+export async function optionalBody(request: FastifyRequest): Promise<void> {
   if (request.body === undefined || request.body === null) request.body = {};
 }
 

@@ -14,6 +14,8 @@ export const RoutingTag = {
   webhookPartition: (partition: string) => `w:${partition}`,
   /** A webhook endpoint's dead letters. */
   webhookDeadLetters: (list: string) => `wd:${list}`,
+  /** A token id (`jti`), for its revocation. */
+  token: (jti: string) => `j:${jti}`,
   /** A server API key, by its id (a digest prefix, never the key). */
   apiKey: (keyId: string) => `k:${keyId}`,
   /** The routes backends registered: one key for the whole deployment. */

@@ -16,4 +16,6 @@ export interface TicketGrant {
   claims: Record<string, unknown>;
   /** Epoch milliseconds. */
   expiresAt: number;
+  /** Lifetime of the session the ticket opens; absent: the session does not expire. */
+  sessionTtlSeconds?: number;
 }
