@@ -1,4 +1,5 @@
 import type { ChannelIndex } from '../engine/channel-index/channel-index.js';
+import { RetryTimer } from '../engine/retry-timer.js';
 import type { Logger } from '../observability/logger.js';
 import type { LifecycleEvents } from '../webhooks/lifecycle-events.js';
 
@@ -9,7 +10,8 @@ const RECONCILE_BATCH = 100;
  * Keeps the cluster-wide channel index in step with the channels this node holds (the hub reports its first and last
  * local subscriber of a channel) and reports `channel.occupied` / `channel.vacated` when the index says this node's
  * change was the channel's first or last across the cluster. Changes of one channel are applied in the order they
- * happened. A change the engine could not take is remembered and applied by `reconcile` once the engine is back.
+ * happened. A change the engine could not take is remembered and tried again: on its own with backoff, and by
+ * `reconcile` once the engine is back.
  */
 export class ChannelOccupancy {
   private readonly chains = new Map<string, Promise<void>>();
@@ -17,6 +19,7 @@ export class ChannelOccupancy {
   private readonly unrecorded = new Set<string>();
   /** Given up here, but still recorded in the index. */
   private readonly unremoved = new Set<string>();
+  private readonly retries = new RetryTimer(() => this.retry());
 
   constructor(
     private readonly nodeId: string,
@@ -24,6 +27,17 @@ export class ChannelOccupancy {
     private readonly events: LifecycleEvents,
     private readonly logger: Logger,
   ) {}
+
+  /** Applies the changes the engine failed to take (also without an outage being noticed); throws if some fail again. */
+  private async retry(): Promise<void> {
+    for (const channel of [...this.unrecorded]) {
+      this.unrecorded.delete(channel);
+      this.chain(channel, () => this.record(channel));
+    }
+    for (const channel of [...this.unremoved]) this.chain(channel, () => this.unrecord(channel));
+    await Promise.all([...this.chains.values()]);
+    if (this.unrecorded.size > 0 || this.unremoved.size > 0) throw new Error('channel index changes still pending');
+  }
 
   /** The node's first local subscriber of `channel`. */
   held(channel: string): void {
@@ -54,7 +68,8 @@ export class ChannelOccupancy {
       if (occupied) this.events.channelOccupied(channel, occupied.seq);
     } catch (error) {
       this.unrecorded.add(channel);
-      this.logger.debug({ err: error, channel }, 'channel index update failed; retried when the engine is back');
+      this.retries.schedule();
+      this.logger.debug({ err: error, channel }, 'channel index update failed; retried');
     }
   }
 
@@ -65,7 +80,8 @@ export class ChannelOccupancy {
       if (removed?.vacated) this.events.channelVacated(channel, removed.vacated.seq);
     } catch (error) {
       this.unremoved.add(channel);
-      this.logger.debug({ err: error, channel }, 'channel index update failed; retried when the engine is back');
+      this.retries.schedule();
+      this.logger.debug({ err: error, channel }, 'channel index update failed; retried');
     }
   }
 

@@ -13,6 +13,7 @@ import type { Logger } from '../observability/logger.js';
 import type { Metrics } from '../observability/metrics.js';
 import type { LifecycleEvents, SessionFacts } from '../webhooks/lifecycle-events.js';
 import { ExpiryTimer } from './expiry-timer.js';
+import { RetryTimer } from '../engine/retry-timer.js';
 import type { GrantedSubscription, Session } from './session.js';
 
 /** Sessions re-registered at once after a store outage; bounds the burst of commands. */
@@ -37,6 +38,7 @@ export class SessionLifecycle {
   private readonly refreshLeadMs: number;
   /** Sessions that ended while the store was away: their registry entry is removed once it is back. */
   private readonly unremoved = new Map<string, SessionFacts>();
+  private readonly retries: RetryTimer;
 
   constructor(
     private readonly config: Readonly<Config>,
@@ -51,6 +53,8 @@ export class SessionLifecycle {
     private readonly events: LifecycleEvents,
   ) {
     this.refreshLeadMs = config.auth.refresh.leadSeconds * 1000;
+    // A store that failed one call without going down (no recovery to wait for) is tried again on its own.
+    this.retries = new RetryTimer(() => this.removeUnremoved(), (error) => this.logger.debug({ err: error }, 'session cleanup retry failed'));
   }
 
   /** Registers a freshly opened session; false when the policy refused it (it is then being closed). */
@@ -253,7 +257,8 @@ export class SessionLifecycle {
       await this.channels.leaveAll(session.id, session.user, channels);
     } catch (error) {
       this.unremoved.set(session.id, facts);
-      this.logger.warn({ err: error, session: session.id }, 'session cleanup incomplete; retried when the engine is back');
+      this.retries.schedule();
+      this.logger.warn({ err: error, session: session.id }, 'session cleanup incomplete; retried');
     }
     if (registered) await this.unregister(facts);
   }
@@ -273,7 +278,8 @@ export class SessionLifecycle {
       if (removed?.offline && facts.user !== null) this.events.userOffline(facts.user, facts.session, removed.offline.seq);
     } catch (error) {
       this.unremoved.set(facts.session, facts);
-      this.logger.warn({ err: error, session: facts.session }, 'session cleanup incomplete; retried when the engine is back');
+      this.retries.schedule();
+      this.logger.warn({ err: error, session: facts.session }, 'session cleanup incomplete; retried');
     }
   }
 
