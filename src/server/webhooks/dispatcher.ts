@@ -223,7 +223,7 @@ export class WebhookDispatcher {
           }
         } while (owned.again && !this.stopped);
       } catch (error) {
-        this.logger.debug({ err: error, partition: name }, 'webhook partition read failed');
+        this.warnOnce(`read:${name}`, { err: error, partition: name }, 'webhook partition read failed; read again at the next poll');
       } finally {
         owned.pumping = false;
       }
@@ -309,10 +309,20 @@ export class WebhookDispatcher {
         await Promise.all([...byPartition].map(([index, ids]) => this.queue.ack(partitionName(endpoint.name, index), ids)));
         return;
       } catch (error) {
-        this.logger.debug({ err: error, endpoint: endpoint.name }, 'webhook acknowledgement failed; retrying');
+        this.warnOnce(`ack:${endpoint.name}`, { err: error, endpoint: endpoint.name }, 'webhook acknowledgement failed; retrying');
         await this.sleep(wait);
       }
     }
+  }
+
+  private readonly lastWarning = new Map<string, number>();
+
+  /** One line per cause per ten seconds: a store that keeps failing would otherwise log on every poll. */
+  private warnOnce(cause: string, fields: Record<string, unknown>, message: string): void {
+    const now = Date.now();
+    if (now - (this.lastWarning.get(cause) ?? 0) < 10_000) return;
+    this.lastWarning.set(cause, now);
+    this.logger.warn(fields, message);
   }
 
   /** A wait that `stop` cuts short. */
