@@ -52,13 +52,20 @@ async function serve(options: ConfigOptions): Promise<void> {
   // A promise that nobody awaited failing is a bug to fix, not a reason to drop every session of the node.
   process.on('unhandledRejection', (reason) => logger.error({ err: reason }, 'unhandled rejection'));
   const gateway = await Gateway.create(config, { logger });
-  // Signals are handled before the node says it listens: a SIGTERM right after that line must drain, not kill.
+
   let signals = 0;
+  let listening = false;
+  /** A signal that came while the node was still starting; acted on once it listens. */
+  let pendingSignal: string | null = null;
   const shutdown = (signal: string) => {
     signals++;
     if (signals > 1) {
       logger.warn({ signal }, 'second signal: exiting now');
       exitAfterLogs(1);
+      return;
+    }
+    if (!listening) {
+      pendingSignal = signal;
       return;
     }
     logger.info({ signal }, 'shutting down');
@@ -76,6 +83,9 @@ async function serve(options: ConfigOptions): Promise<void> {
       },
     );
   };
+  // Before listening: whoever reads the "listening" line may signal at once, and must get a drain, not a kill.
+  process.on('SIGTERM', () => shutdown('SIGTERM'));
+  process.on('SIGINT', () => shutdown('SIGINT'));
   // SIGHUP: a renewed certificate (certbot, cert-manager) goes live without a restart; open sessions are untouched.
   process.on('SIGHUP', () => {
     try {
@@ -84,12 +94,15 @@ async function serve(options: ConfigOptions): Promise<void> {
       logger.error({ err: error }, 'TLS reload failed: keeping the current certificate');
     }
   });
-  process.on('SIGTERM', () => shutdown('SIGTERM'));
-  process.on('SIGINT', () => shutdown('SIGINT'));
 
   const address = await gateway.listen();
+  listening = true;
   if (options.dev) {
     logger.warn('development preset: dev login and public secrets are on — never use --dev in production');
     if (config.web.demo) logger.info(`demo chat: open http://localhost:${address.port}/ in two browsers`);
+  }
+  if (pendingSignal !== null) {
+    signals = 0;
+    shutdown(pendingSignal);
   }
 }
