@@ -22,6 +22,7 @@ export interface ConfigOptions {
   natsUrl?: string;
   nodeId?: string;
   logLevel?: string;
+  webhook: string[];
   set: string[];
 }
 
@@ -36,6 +37,7 @@ export function withConfigOptions(command: Command): Command {
     .option('--nats-url <urls>', 'comma-separated NATS URLs (also WSGATE_NATS_URL)')
     .option('--node-id <id>', 'node id, unique in the cluster (also WSGATE_NODE_ID)')
     .option('--log-level <level>', 'fatal | error | warn | info | debug | trace | silent')
+    .option('--webhook <url>', 'send lifecycle webhooks to this URL (repeatable; sets webhooks.endpoints)', (value: string, previous: string[]) => [...previous, value], [])
     .option('--set <key=value>', 'any config key by its path, e.g. --set ws.maxPayload=131072 (repeatable)', collect, []);
 }
 
@@ -57,6 +59,7 @@ export function configFromOptions(options: ConfigOptions, env: NodeJS.ProcessEnv
   flag('engine.natsUrls', options.natsUrl);
   flag('nodeId', options.nodeId);
   flag('log.level', options.logLevel);
+  if (options.webhook.length > 0) setPath(overrides, 'webhooks.endpoints', options.webhook.map((url) => ({ url })));
   for (const assignment of options.set) {
     const [path, ...rest] = assignment.split('=');
     if (!keyType(path!)) throw new ConfigError(`--set ${path}: unknown key`);

@@ -20,6 +20,25 @@ const program = new Command('wsgate').description('Real-time WebSocket gateway')
 withConfigOptions(program.command('serve').description('run a gateway node')).action(serve);
 registerConfigCommands(program, version);
 
+program
+  .command('webhooks')
+  .description('webhook tools')
+  .command('tail')
+  .description('a tiny receiver that verifies webhook signatures and prints the events (for development)')
+  .option('-p, --port <port>', 'port to listen on', '9000')
+  .option('--host <host>', 'address to bind', '127.0.0.1')
+  .option('--secret <whsec>', 'signing secret (repeatable); default: the --dev preset\'s', (value: string, previous: string[]) => [...previous, value], [])
+  .option('--status <code>', 'answer with this HTTP status (e.g. 500, to watch retries)', '204')
+  .option('--json', 'one JSON line per event')
+  .action(async (options: { port: string; host: string; secret: string[]; status: string; json?: boolean }) => {
+    // Loaded when used, like the server: the other commands do not need it.
+    const [{ tailWebhooks }, { DEV_WEBHOOK_SECRET }] = await Promise.all([import('./webhooks-tail.js'), import('../server/config/presets.js')]);
+    await tailWebhooks({
+      port: Number(options.port), host: options.host, secrets: options.secret.length > 0 ? options.secret : [DEV_WEBHOOK_SECRET],
+      status: Number(options.status), json: options.json ?? false,
+    });
+  });
+
 program.parseAsync(process.argv).catch((error: unknown) => {
   console.error(error instanceof Error ? error.message : error);
   process.exit(ExitCode.FAILURE);

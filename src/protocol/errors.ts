@@ -82,6 +82,7 @@ export const ErrorCatalogue = {
   CHANNEL_NOT_FOUND: { status: 404, message: 'channel has no subscribers' },
   IDEMPOTENCY_KEY_INVALID: { status: 400, message: 'Idempotency-Key must be 1-255 visible ASCII characters' },
   IDEMPOTENCY_CONFLICT: { status: 409, message: 'Idempotency-Key was already used with a different request' },
+  WEBHOOK_ENDPOINT_UNKNOWN: { status: 404, message: 'no webhook endpoint of that name is configured' },
 
   INTERNAL: { status: 500, message: 'internal error', close: CloseCode.INTERNAL_ERROR },
 } as const satisfies Record<string, ErrorSpec>;

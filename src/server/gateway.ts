@@ -16,6 +16,7 @@ import { SubscriptionTokens } from './auth/subscription-tokens.js';
 import { TicketService } from './auth/ticket-service.js';
 import { TokenVerifier } from './auth/token-verifier.js';
 import { ChannelRules } from './channels/channel-rules.js';
+import { ChannelOccupancy } from './channels/channel-occupancy.js';
 import { ChannelService } from './channels/channel-service.js';
 import { NodeLease } from './cluster/node-lease.js';
 import type { Config } from './config/schema.js';
@@ -40,6 +41,7 @@ import { Session, type SessionEnvironment } from './session/session.js';
 import { HandshakeHandler, type AcceptedConnection } from './transport/handshake.js';
 import { ClientAddresses } from './transport/client-address.js';
 import { TlsFiles } from './transport/tls-files.js';
+import { Webhooks } from './webhooks/webhooks.js';
 
 export interface GatewayOptions {
   /** An engine built by the caller (several in-process nodes sharing a MemoryCluster, tests); default from config. */
@@ -70,7 +72,9 @@ export class Gateway implements GatewayContext {
   readonly registeredRoutes: RegisteredRoutes;
   readonly clientAddresses: ClientAddresses;
   readonly tls: TlsFiles;
+  readonly webhooks: Webhooks;
 
+  private readonly occupancy: ChannelOccupancy;
   private readonly requests: RequestHandler;
   private readonly scheduler = new FlushScheduler();
   private readonly liveness: LivenessMonitor;
@@ -91,7 +95,10 @@ export class Gateway implements GatewayContext {
     this.logger = (options.logger ?? createLogger(config.log.level)).child({ node: this.nodeId });
     this.clientAddresses = new ClientAddresses(config.proxy);
     this.tls = new TlsFiles(config.tls);
-    this.hub = new Hub(engine.broker, this.logger);
+    this.webhooks = new Webhooks(config.webhooks, this.nodeId, engine, this.metrics.registry, this.logger);
+    const events = this.webhooks.events;
+    this.occupancy = new ChannelOccupancy(this.nodeId, engine.channelIndex, events, this.logger);
+    this.hub = new Hub(engine.broker, this.logger, this.occupancy);
     registerBrokerMetrics(this.metrics.registry, engine.broker);
     this.rules = new ChannelRules(config.namespaces);
     this.delivery = new DeliveryService(
@@ -104,9 +111,9 @@ export class Gateway implements GatewayContext {
         this.logger.warn({ err: error, operation }, 'engine unavailable: delivering locally');
       },
     );
-    this.channels = new ChannelService(config, this.rules, engine, this.hub, this.delivery, this.nodeId, this.logger);
+    this.channels = new ChannelService(config, this.rules, engine, this.hub, this.delivery, this.nodeId, this.logger, events);
     const revocations = new RevocationGuard(engine.revocations);
-    this.lifecycle = new SessionLifecycle(config, this.nodeId, engine, this.hub, this.channels, this.delivery, revocations, this.metrics, this.logger);
+    this.lifecycle = new SessionLifecycle(config, this.nodeId, engine, this.hub, this.channels, this.delivery, revocations, this.metrics, this.logger, events);
     this.inbox = new InboxDispatcher(this.hub, this.lifecycle, this.channels, this.logger);
     this.registeredRoutes = new RegisteredRoutes(engine.actionRoutes, this.logger);
     this.tickets = new TicketService(engine.tickets, config.auth.tickets);
@@ -127,11 +134,12 @@ export class Gateway implements GatewayContext {
     this.origins = new OriginPolicy(config.allowedOrigins, config.port, this.tls.enabled ? 'https' : 'http');
     this.liveness = new LivenessMonitor(this.hub.sessions, config.ws.pingIntervalMs, config.ws.pingTimeoutMs, (session) => {
       this.metrics.disconnects.inc({ reason: 'PING_TIMEOUT' });
+      session.endedWith ??= { code: CloseCode.PING_TIMEOUT, reason: 'no pong within the ping timeout' };
       session.terminate();
       void this.lifecycle.cleanup(session);
     });
     this.metrics.observeHub({ channels: () => this.hub.channelCount, deliveries: () => this.hub.stats.deliveries });
-    this.lease = new NodeLease({ node: this.nodeId, startedAt: this.startedAt, host: hostname() }, engine, this.channels, config.engine.leaseMs, this.logger);
+    this.lease = new NodeLease({ node: this.nodeId, startedAt: this.startedAt, host: hostname() }, engine, this.channels, config.engine.leaseMs, this.logger, events);
     this.sessionEnvironment = {
       sendQueueBytes: config.ws.sendQueueBytes,
       closeTimeoutMs: config.ws.closeTimeoutMs,
@@ -163,15 +171,18 @@ export class Gateway implements GatewayContext {
       onHealthChange: (healthy) => {
         if (!healthy) {
           this.engineWasDown = true;
+          this.lease.engineLost();
           this.logger.warn('engine connection lost');
         } else if (this.engineWasDown) {
           this.engineWasDown = false;
+          this.lease.engineRestored();
           this.logger.warn('engine connection restored');
           void this.reassertState();
         }
       },
     });
     await this.lease.start();
+    this.webhooks.start();
     this.app = await createHttpApp(this);
     this.handshake = new HandshakeHandler(
       this.config, this.origins, this.authenticator, { refusal: () => this.refusal(), engineHealthy: () => this.engine.isHealthy() },
@@ -199,6 +210,7 @@ export class Gateway implements GatewayContext {
     try {
       await this.lease.renew();
       const sessions = await this.lifecycle.reassertAll();
+      await this.occupancy.reconcile(this.hub.channelNames());
       this.logger.info({ sessions }, 'registered this node\'s sessions again after the engine outage');
     } catch (error) {
       this.logger.warn({ err: error }, 'could not register sessions again after the engine outage');
@@ -283,9 +295,11 @@ export class Gateway implements GatewayContext {
     error(this: WebSocket, error: Error) {
       gateway.logger.debug({ err: error, session: sessionOf(this).id }, 'session socket error');
     },
-    close(this: WebSocket) {
+    close(this: WebSocket, code: number, reason: Buffer) {
       gateway.openSockets--;
-      void gateway.lifecycle.cleanup(sessionOf(this));
+      const session = sessionOf(this);
+      session.endedWith ??= { code, reason: reason.toString('utf8') };
+      void gateway.lifecycle.cleanup(session);
     },
   }))(this);
 
@@ -305,8 +319,9 @@ export class Gateway implements GatewayContext {
     // those clients retry). A node alone on its port keeps listening, so its /readyz tells the balancer it drains.
     if (this.config.reusePort) this.app?.server.close();
     const { batchSize, batchIntervalMs, timeoutMs } = this.config.drain;
-    // Sessions get most of the budget; the rest is for removing state and closing the server and engine.
-    const deadline = Date.now() + timeoutMs - Math.min(1_000, Math.floor(timeoutMs / 4));
+    // Sessions get most of the budget; the rest is for removing state, handing webhook partitions over and closing.
+    const reserve = Math.min(1_000, Math.floor(timeoutMs / 4));
+    const deadline = Date.now() + timeoutMs - reserve;
     this.logger.info({ sessions: this.hub.sessions.size }, 'draining');
     const drained: string[] = [];
     const sessions = [...this.hub.sessions.values()];
@@ -327,6 +342,7 @@ export class Gateway implements GatewayContext {
     this.lease.stop();
     this.metrics.rates.stop();
     await this.removeNodeState(drained);
+    await this.webhooks.stop(deadline + reserve / 2);
     this.handshake?.close();
     await this.app?.close();
     await this.engine.close();
@@ -348,14 +364,24 @@ export class Gateway implements GatewayContext {
   private async removeNodeState(sessionIds: string[]): Promise<void> {
     try {
       const removed = await this.engine.presence.removeSessions(sessionIds);
-      for (const entry of removed) if (entry.lastForUser) await this.channels.announceLeave(entry.channel, entry.user, entry.session);
+      await this.channels.announceLeaves(removed);
     } catch (error) {
       this.logger.warn({ err: error }, 'could not remove the presence of drained sessions');
     }
     try {
-      await this.engine.registry.removeNode(this.nodeId);
+      const reported = new Set(sessionIds);
+      for (const { record, offline } of await this.engine.registry.removeNode(this.nodeId)) {
+        // Drained sessions reported their end when they closed; the removal may still be what took their user offline.
+        if (!reported.has(record.session)) this.webhooks.events.sessionDisconnected(record, CloseCode.SERVICE_RESTART, 'node is restarting');
+        if (offline && record.user !== null) this.webhooks.events.userOffline(record.user, record.session, offline.seq);
+      }
     } catch (error) {
       this.logger.warn({ err: error }, 'could not remove the node from the registry');
+    }
+    try {
+      await this.occupancy.releaseAll();
+    } catch (error) {
+      this.logger.warn({ err: error }, 'could not remove the node from the channel index');
     }
   }
 

@@ -29,7 +29,7 @@ export async function twoNodeSmoke(makeEngine: () => Engine): Promise<void> {
     assert.deepEqual((await b.registry.getUserSessions('alice')).map((r) => r.node), ['node-a']);
     await a.tickets.put('ticket-hash', { user: 'alice', claims: {}, expiresAt: Date.now() + 10_000 }, 10_000);
     assert.equal((await b.tickets.take('ticket-hash'))?.user, 'alice');
-    assert.deepEqual(await a.presence.join('chat:smoke', { user: 'alice', session: 's1', node: 'node-a' }), { firstForUser: true });
+    assert.deepEqual(await a.presence.join('chat:smoke', { user: 'alice', session: 's1', node: 'node-a' }), { firstForUser: true, seq: 1 });
     assert.deepEqual(await b.presence.members('chat:smoke'), [{ user: 'alice', sessions: 1 }]);
     const position = await a.history.append('chat:smoke', { dataJson: '"x"', fromJson: 'null' }, { size: 10, ttlMs: 10_000 });
     assert.deepEqual(await b.history.position('chat:smoke'), position);

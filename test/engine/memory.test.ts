@@ -16,6 +16,10 @@ import { MemoryIdempotencyStore } from '../../src/server/engine/idempotency/memo
 import { MemoryRevocationStore } from '../../src/server/engine/revocations/memory.js';
 import { revocationsContract } from './contracts/revocations.js';
 import type { World } from './contracts/world.js';
+import { channelIndexContract } from './contracts/channel-index.js';
+import { webhookQueueContract } from './contracts/webhook-queue.js';
+import { MemoryChannelIndex, MemoryChannelIndexState } from '../../src/server/engine/channel-index/memory.js';
+import { MemoryWebhookQueue } from '../../src/server/engine/webhook-queue/memory.js';
 import { rateLimitsContract } from './contracts/rate-limits.js';
 import { MemoryRateLimitStore } from '../../src/server/engine/rate-limits/memory.js';
 
@@ -65,6 +69,12 @@ idempotencyContract('memory', async () => {
 actionRoutesContract('memory', async () => {
   const store = new MemoryActionRouteStore();
   return { instance: async () => store, close: async () => {} };
+});
+channelIndexContract('memory', async () => memoryWorld(new MemoryChannelIndexState(), (state) => new MemoryChannelIndex(state)));
+// One queue per MemoryCluster, like tickets.
+webhookQueueContract('memory', async () => {
+  const queue = new MemoryWebhookQueue();
+  return { instance: async () => queue, close: async () => {} };
 });
 // One revocation store serves every in-process node of a MemoryCluster.
 revocationsContract('memory', async () => {

@@ -13,6 +13,10 @@ import { RedisTicketStore } from '../../src/server/engine/tickets/redis.js';
 import { RedisRateLimitStore } from '../../src/server/engine/rate-limits/redis.js';
 import { rateLimitsContract } from './contracts/rate-limits.js';
 import { actionRoutesContract } from './contracts/action-routes.js';
+import { channelIndexContract } from './contracts/channel-index.js';
+import { webhookQueueContract } from './contracts/webhook-queue.js';
+import { RedisChannelIndex } from '../../src/server/engine/channel-index/redis.js';
+import { RedisWebhookQueue } from '../../src/server/engine/webhook-queue/redis.js';
 import { historyContract } from './contracts/history.js';
 import { idempotencyContract } from './contracts/idempotency.js';
 import { presenceContract } from './contracts/presence.js';
@@ -69,7 +73,10 @@ export async function deleteKeys(url: string, prefix: string): Promise<void> {
   }
 }
 
-/** Runs every store contract (registry, presence, history, tickets, idempotency, action routes, revocations, rate limits) on the keyspaces `makeKeyspace` builds. */
+/**
+ * Runs every store contract (registry, presence, history, tickets, idempotency, action routes, revocations, rate
+ * limits, channel index, webhook queue) on the keyspaces `makeKeyspace` builds.
+ */
 export function redisStoreContracts(name: string, makeKeyspace: KeyspaceMaker, cleanupUrls?: () => string[]): void {
   registryContract(name, redisWorlds('registry', makeKeyspace, (keyspace) => new RedisRegistry(keyspace), cleanupUrls));
   presenceContract(name, redisWorlds('presence', makeKeyspace, (keyspace) => new RedisPresenceStore(keyspace), cleanupUrls));
@@ -79,6 +86,8 @@ export function redisStoreContracts(name: string, makeKeyspace: KeyspaceMaker, c
   actionRoutesContract(name, redisWorlds('routes', makeKeyspace, (keyspace) => new RedisActionRouteStore(keyspace), cleanupUrls));
   revocationsContract(name, redisWorlds('revocations', makeKeyspace, (keyspace) => new RedisRevocationStore(keyspace), cleanupUrls));
   rateLimitsContract(name, redisWorlds('rates', makeKeyspace, (keyspace) => new RedisRateLimitStore(keyspace), cleanupUrls));
+  channelIndexContract(name, redisWorlds('channel-index', makeKeyspace, (keyspace) => new RedisChannelIndex(keyspace), cleanupUrls));
+  webhookQueueContract(name, redisWorlds('webhook-queue', makeKeyspace, (keyspace) => new RedisWebhookQueue(keyspace), cleanupUrls));
 }
 
 /** A broker world: each node gets its own keyspace (own connections) under one prefix, and its own broker on it. */

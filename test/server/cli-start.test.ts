@@ -49,3 +49,29 @@ test('`npm start` (serve --dev on the built CLI) serves the demo, the SDK, chat:
     if (child.exitCode === null) child.kill('SIGKILL');
   }
 });
+
+test('`wsgate webhooks tail` and `serve --dev --webhook`: the README’s way to watch events prints them, verified', async () => {
+  const tail = spawn(process.execPath, [cli, 'webhooks', 'tail', '--port', '0'], { stdio: ['ignore', 'pipe', 'pipe'] });
+  let printed = '';
+  tail.stdout.on('data', (chunk: Buffer) => (printed += chunk.toString()));
+  tail.stderr.on('data', (chunk: Buffer) => (printed += chunk.toString()));
+  const port = await freePort();
+  let gateway: ReturnType<typeof spawn> | undefined;
+  try {
+    await waitFor(() => /listening for webhooks on (\S+)/.test(printed), 10_000, `the tail to listen:\n${printed}`);
+    const hookUrl = /listening for webhooks on (\S+)/.exec(printed)![1]!;
+    gateway = spawn(process.execPath, [cli, 'serve', '--dev', '--port', String(port), '--host', '127.0.0.1', '--webhook', hookUrl], { stdio: ['ignore', 'ignore', 'ignore'] });
+    const base = `http://127.0.0.1:${port}`;
+    await waitFor(async () => (await fetch(`${base}/readyz`).catch(() => null))?.status === 200, 10_000, 'the gateway to be ready');
+    const client = await connect(`ws://127.0.0.1:${port}/ws`, { origin: `http://localhost:${port}` });
+    await client.subscribe('chat:lobby');
+    await client.request({ type: 'publish', channel: 'chat:lobby', data: { text: 'hi' } });
+    await client.close();
+    await waitFor(() => /channel\.vacated/.test(printed), 10_000, `the tail to print the events:\n${printed}`);
+    for (const type of ['session.connected', 'channel.occupied', 'channel.published', 'session.disconnected', 'channel.vacated']) assert.match(printed, new RegExp(type.replace('.', '\\.')));
+    assert.doesNotMatch(printed, /refused/, 'every request verified with the dev secret');
+  } finally {
+    gateway?.kill('SIGKILL');
+    tail.kill('SIGKILL');
+  }
+});

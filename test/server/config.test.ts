@@ -121,6 +121,11 @@ const SAMPLES: Record<string, [raw: string, expected: unknown]> = {
   'directMessages.authorize.url': ['http://policy.internal/send', 'http://policy.internal/send'],
   'directMessages.authorize.apiKey': ['policy-key', 'policy-key'],
   'limits.actionTypes': ['[{"match":"chat.*","rate":5,"burst":10}]', [{ match: 'chat.*', rate: 5, burst: 10 }]],
+  'webhooks.endpoints': [
+    '[{"url":"http://backend.internal/events","secrets":["whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"]}]',
+    [{ url: 'http://backend.internal/events', secrets: ['whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw'] }],
+  ],
+  'webhooks.secrets': ['whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw', ['whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw']],
 };
 
 /** Keys valid only together with another: that one is set beside them. */

@@ -1,4 +1,5 @@
 import { spawn, type ChildProcess } from 'node:child_process';
+import { rmSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -51,10 +52,17 @@ function kill(child: ChildProcess): Promise<void> {
   });
 }
 
-/** A private `redis-server` on a free port, nothing persisted. */
-export async function startRedis(): Promise<ServerProcess> {
+/**
+ * A private `redis-server` on a free port. Nothing persisted, unless `persistent`: then every write is in an
+ * append-only file (fsync always) in a temporary directory, so a restart — even after SIGKILL — loses nothing.
+ */
+export async function startRedis(options: { persistent?: boolean } = {}): Promise<ServerProcess> {
   const port = await freePort();
-  const args = ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no'];
+  const dir = options.persistent ? await mkdtemp(join(tmpdir(), 'wsgate-redis-')) : undefined;
+  // Kept across stop/restart (that is the point); removed with the test process.
+  if (dir) process.once('exit', () => rmSync(dir, { recursive: true, force: true }));
+  const persistence = dir ? ['--appendonly', 'yes', '--appendfsync', 'always', '--dir', dir] : ['--appendonly', 'no'];
+  const args = ['--port', String(port), '--bind', '127.0.0.1', '--save', '', ...persistence];
   const ready = /Ready to accept connections/;
   let child = await spawnUntilReady('redis-server', args, ready);
   return {

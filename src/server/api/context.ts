@@ -12,6 +12,7 @@ import type { Logger } from '../observability/logger.js';
 import type { Metrics } from '../observability/metrics.js';
 import type { SessionLifecycle } from '../session/session-lifecycle.js';
 import type { RegisteredRoutes } from '../rpc/registered-routes.js';
+import type { Webhooks } from '../webhooks/webhooks.js';
 import type { ClientAddresses } from '../transport/client-address.js';
 import type { TlsFiles } from '../transport/tls-files.js';
 
@@ -32,6 +33,7 @@ export interface GatewayContext {
   readonly origins: OriginPolicy;
   readonly metrics: Metrics;
   readonly registeredRoutes: RegisteredRoutes;
+  readonly webhooks: Webhooks;
   readonly logger: Logger;
   /** Real client addresses behind trusted proxies. */
   readonly clientAddresses: ClientAddresses;

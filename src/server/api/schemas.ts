@@ -58,6 +58,24 @@ export const ChannelListQuery = Type.Object(
   { additionalProperties: false },
 );
 
+export const WebhookEndpointParams = Type.Object({ endpoint: Type.String({ maxLength: 64 }) });
+export const DeadLetterQuery = Type.Object(
+  {
+    /** The `next` of the previous page. */
+    cursor: Type.Optional(Type.String({ pattern: '^[0-9]+-[0-9]+$' })),
+    limit: Type.Optional(Type.Integer({ minimum: 1, maximum: 1_000 })),
+  },
+  { additionalProperties: false },
+);
+export const ReplayBody = Type.Object(
+  {
+    /** Dead letters to send again, by id; without them, the oldest `limit`. */
+    ids: Type.Optional(Type.Array(Type.String({ pattern: '^[0-9]+-[0-9]+$' }), { minItems: 1, maxItems: 1_000 })),
+    limit: Type.Optional(Type.Integer({ minimum: 1, maximum: 1_000 })),
+  },
+  { additionalProperties: false },
+);
+
 export const MAX_BATCH_REQUESTS = 100;
 
 export const BatchBody = Type.Object(

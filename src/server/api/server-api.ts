@@ -10,6 +10,7 @@ import { registerChannelRoutes } from './routes/channels.js';
 import { registerCredentialRoutes } from './routes/credentials.js';
 import { registerInfoRoutes } from './routes/info.js';
 import { registerUserRoutes } from './routes/users.js';
+import { registerWebhookRoutes } from './routes/webhooks.js';
 import { UserId } from './schemas.js';
 
 const TicketBody = Type.Object(
@@ -54,6 +55,7 @@ export function registerServerApi(api: FastifyInstance, context: GatewayContext)
   registerCredentialRoutes(api, context);
   registerInfoRoutes(api, context);
   registerActionRoutes(api, context);
+  registerWebhookRoutes(api, context);
   registerBatchRoute(api, routes);
 }
 

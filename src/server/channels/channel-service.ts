@@ -5,11 +5,13 @@ import type {
 import type { Config } from '../config/schema.js';
 import type { Engine } from '../engine/engine.js';
 import type { HistoryPage } from '../engine/history/history.js';
+import type { PresenceLeave } from '../engine/presence/presence.js';
 import type { DeliveryService } from '../hub/delivery.js';
 import type { Hub } from '../hub/hub.js';
 import type { Logger } from '../observability/logger.js';
 import type { GrantedSubscription, Session } from '../session/session.js';
 import { encodeSender } from '../session/server-frames.js';
+import type { LifecycleEvents } from '../webhooks/lifecycle-events.js';
 import type { ChannelRules, ResolvedChannel } from './channel-rules.js';
 
 /**
@@ -25,6 +27,7 @@ export class ChannelService {
     private readonly delivery: DeliveryService,
     private readonly nodeId: string,
     private readonly logger: Logger,
+    private readonly events: LifecycleEvents,
   ) {}
 
   /**
@@ -109,6 +112,7 @@ export class ChannelService {
     const position = await this.delivery.publish(
       resolved.channel, dataJson, encodeSender(session.user, session.id), session.id, historyOptions(resolved),
     );
+    if (resolved.rules.webhooks.published) this.events.channelPublished(resolved.channel, position, { user: session.user, session: session.id }, dataJson);
     return { channel: resolved.channel, ...position };
   }
 
@@ -139,17 +143,28 @@ export class ChannelService {
   }
 
   private async join(channel: string, session: Session): Promise<void> {
-    const { firstForUser } = await this.engine.presence.join(channel, { user: session.user!, session: session.id, node: this.nodeId });
-    if (firstForUser) await this.delivery.publishEvent(channel, { type: 'join', channel, user: session.user, session: session.id }, session.id);
+    const { firstForUser, seq } = await this.engine.presence.join(channel, { user: session.user!, session: session.id, node: this.nodeId });
+    if (!firstForUser) return;
+    if (seq !== undefined) this.events.presenceJoined(channel, session.user!, session.id, seq);
+    await this.delivery.publishEvent(channel, { type: 'join', channel, user: session.user, session: session.id }, session.id);
   }
 
   private async leave(channel: string, sessionId: string): Promise<void> {
     const left = await this.engine.presence.leave(channel, sessionId);
-    if (left?.lastForUser) await this.announceLeave(channel, left.user, sessionId);
+    if (left?.lastForUser) await this.announceLeave(channel, left.user, sessionId, left.seq);
   }
 
-  /** Sends `leave` to the channel's subscribers (also used for sessions of a dead node). */
-  async announceLeave(channel: string, user: string, sessionId: string): Promise<void> {
+  /** Announces the leaves among memberships a purge removed (a dead node's, a drained node's, a late cleanup's). */
+  async announceLeaves(removed: ReadonlyArray<{ channel: string; session: string } & PresenceLeave>): Promise<void> {
+    for (const entry of removed) if (entry.lastForUser) await this.announceLeave(entry.channel, entry.user, entry.session, entry.seq);
+  }
+
+  /**
+   * Reports a user's last membership of a channel gone: `presence.left`, and `leave` to the channel's subscribers (also
+   * used for sessions of a dead or drained node). Callers pass only removals the presence store reported as the last.
+   */
+  private async announceLeave(channel: string, user: string, sessionId: string, seq: number | undefined): Promise<void> {
+    if (seq !== undefined) this.events.presenceLeft(channel, user, sessionId, seq);
     try {
       await this.delivery.publishEvent(channel, { type: 'leave', channel, user, session: sessionId }, null);
     } catch (error) {

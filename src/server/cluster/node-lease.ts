@@ -1,16 +1,21 @@
 import type { ChannelService } from '../channels/channel-service.js';
 import type { Engine } from '../engine/engine.js';
-import type { NodeInfo, SessionRecord } from '../engine/registry/registry.js';
+import type { NodeInfo, RemovedSession } from '../engine/registry/registry.js';
 import type { Logger } from '../observability/logger.js';
+import type { LifecycleEvents } from '../webhooks/lifecycle-events.js';
 
 /**
  * Keeps this node's lease alive and purges nodes whose lease expired: exactly one live node claims a dead node,
  * removes its sessions from the registry, then from presence, and only then announces each `leave` once — so a
- * `leave` for a dead node's session proves both are gone.
+ * `leave` for a dead node's session proves both are gone. The purge reports what the dead node could not: its
+ * sessions' ends, the users it took offline, the presence it held and the channels it held alone — each decided once
+ * by the engine, however many nodes sweep.
  */
 export class NodeLease {
   private heartbeatTimer?: NodeJS.Timeout;
   private sweepTimer?: NodeJS.Timeout;
+  /** No node is judged dead before this time (epoch ms). */
+  private sweepsFrom = 0;
 
   constructor(
     private readonly info: NodeInfo,
@@ -18,6 +23,7 @@ export class NodeLease {
     private readonly channels: ChannelService,
     private readonly leaseMs: number,
     private readonly logger: Logger,
+    private readonly events: LifecycleEvents,
   ) {}
 
   async start(): Promise<void> {
@@ -35,6 +41,18 @@ export class NodeLease {
     return this.engine.registry.heartbeat(this.info, this.leaseMs);
   }
 
+  /**
+   * The store went away: every lease may lapse meanwhile, the live nodes' too. Until the store is back and a whole
+   * lease has passed — time for every live node to renew — no node is taken for dead.
+   */
+  engineLost(): void {
+    this.sweepsFrom = Number.POSITIVE_INFINITY;
+  }
+
+  engineRestored(): void {
+    this.sweepsFrom = Date.now() + this.leaseMs;
+  }
+
   private beat(): void {
     this.engine.registry.heartbeat(this.info, this.leaseMs).catch((error: unknown) => this.logger.warn({ err: error }, 'lease renewal failed'));
   }
@@ -46,25 +64,31 @@ export class NodeLease {
   private async purgeOwnLeftovers(): Promise<void> {
     const stale = await this.engine.registry.getNodeSessions(this.info.node);
     if (stale.length === 0) return;
-    await this.engine.registry.removeNode(this.info.node);
-    await this.purgePresence(stale);
+    await this.purge(this.info.node, await this.engine.registry.removeNode(this.info.node));
     this.logger.info({ sessions: stale.length }, 'removed sessions left by this node id\'s previous run');
   }
 
-  private async purgePresence(sessions: SessionRecord[]): Promise<void> {
-    const removed = await this.engine.presence.removeSessions(sessions.map((record) => record.session));
-    for (const entry of removed) if (entry.lastForUser) await this.channels.announceLeave(entry.channel, entry.user, entry.session);
+  /** Everything a gone node left: session ends, users offline, presence (with leave events), channels it held. */
+  private async purge(node: string, removed: RemovedSession[]): Promise<void> {
+    for (const { record, offline } of removed) {
+      this.events.sessionDisconnected(record, null, 'node lost');
+      if (offline && record.user !== null) this.events.userOffline(record.user, record.session, offline.seq);
+    }
+    const memberships = await this.engine.presence.removeSessions(removed.map(({ record }) => record.session));
+    await this.channels.announceLeaves(memberships);
+    for (const { channel, seq } of await this.engine.channelIndex.removeNodeEverywhere(node)) this.events.channelVacated(channel, seq);
   }
 
   /** Finds dead nodes and cleans up those this node wins the claim for. */
   async sweep(): Promise<void> {
+    if (Date.now() < this.sweepsFrom) return;
     try {
       const dead = await this.engine.registry.deadNodes();
       for (const node of dead) {
         if (node === this.info.node) continue;
         const sessions = await this.engine.registry.claimDeadNode(node);
         if (!sessions) continue;
-        await this.purgePresence(sessions);
+        await this.purge(node, sessions);
         this.logger.info({ node, sessions: sessions.length }, 'purged a dead node');
       }
     } catch (error) {

@@ -3,6 +3,7 @@ import { Ajv, type ErrorObject } from 'ajv';
 import { parse as parseYaml } from 'yaml';
 import { ConfigSchema, type Config } from './schema.js';
 import { DEV_PRESET } from './presets.js';
+import { resolveEndpoints } from '../webhooks/endpoints.js';
 import { parseAddressRange } from './address-range.js';
 
 export class ConfigError extends Error {
@@ -60,6 +61,12 @@ function checkRelations(config: Config): void {
   if ((config.tls.cert === '') !== (config.tls.key === '')) problems.push('tls: tls.cert and tls.key go together (set both, or neither)');
   if (config.reusePort && config.engine.kind === 'memory') {
     problems.push('reusePort: needs a shared engine (engine.kind redis, redis-cluster or nats); on the memory engine every process would be a gateway of its own');
+  }
+  try {
+    // Webhook secrets and event patterns are checked here, so a bad one stops the node at start like any other.
+    resolveEndpoints(config.webhooks);
+  } catch (error) {
+    problems.push((error as Error).message);
   }
   if (problems.length > 0) throw new ConfigError(`invalid configuration: ${problems.join('; ')}`);
 }

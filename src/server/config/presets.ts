@@ -1,3 +1,6 @@
+/** The development webhook signing secret: public, like every secret of the preset. */
+export const DEV_WEBHOOK_SECRET = 'whsec_d3NnYXRlLWRldi13ZWJob29rLXNlY3JldC1wdWJsaWM=';
+
 /**
  * The development preset behind `npm start` (`wsgate serve --dev`): a chat namespace anyone can use, organisation and
  * user namespaces guarded by claims, anonymous access, the dev login and the demo page. Its secrets are public: never
@@ -12,7 +15,7 @@ export const DEV_PRESET = {
     cookie: { secrets: ['wsgate-dev-cookie-secret-not-for-production'] },
   },
   namespaces: {
-    chat: { presence: true, publish: true, history: { size: 100, ttlSeconds: 600 } },
+    chat: { presence: true, publish: true, history: { size: 100, ttlSeconds: 600 }, webhooks: { published: true } },
     org: {
       private: true,
       allow: ['org:{claims.org}', 'org:{claims.org}/*'],
@@ -25,4 +28,6 @@ export const DEV_PRESET = {
   // Anyone may message anyone, and learns whether they are online: a demo, not a policy.
   directMessages: { allow: ['*'], revealSessions: true },
   web: { demo: true },
+  // Signs webhooks to endpoints added with `--webhook <url>`; `wsgate webhooks tail` knows it.
+  webhooks: { secrets: [DEV_WEBHOOK_SECRET] },
 } as const;

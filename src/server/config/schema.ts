@@ -68,6 +68,13 @@ const Namespace = Type.Object(
      * presence or history request, and remembers each answer for a while.
      */
     authorize: Type.Optional(AuthorizeBackend),
+    webhooks: Type.Object(
+      {
+        /** Send `channel.published` for client publications in this namespace. */
+        published: Type.Boolean({ default: false }),
+      },
+      { additionalProperties: false, default: {} },
+    ),
     rateLimits: Type.Object(
       {
         publish: Type.Optional(RateLimit),
@@ -355,6 +362,59 @@ export const ConfigSchema = Type.Object(
         batchIntervalMs: Type.Integer({ minimum: 0, default: 50 }),
         /** Clients are told to come back after a random delay up to this long. */
         reconnectSpreadMs: Type.Integer({ minimum: 0, default: 5_000 }),
+      },
+      { additionalProperties: false, default: {} },
+    ),
+    webhooks: Type.Object(
+      {
+        /** Where lifecycle events go; none: no events are emitted at all. */
+        endpoints: Type.Array(
+          Type.Object(
+            {
+              url: Type.String({ pattern: '^https?://' }),
+              /** Names the endpoint's queue in the engine and the API; default: derived from the URL. Keep it stable. */
+              name: Type.String({ pattern: '^[A-Za-z0-9_.-]{0,64}$', default: '' }),
+              /** Event types, `*` matching any characters (`session.*`). */
+              events: Type.Array(Type.String({ minLength: 1 }), { default: ['*'] }),
+              /** Standard Webhooks secrets (`whsec_...`), all signing; default: `webhooks.secrets`. */
+              secrets: Type.Array(Type.String({ minLength: 1 }), { default: [] }),
+              timeoutMs: Type.Integer({ minimum: 1, default: 10_000 }),
+              /** Requests in flight at once (each holds different users and channels). */
+              concurrency: Type.Integer({ minimum: 1, maximum: 256, default: 4 }),
+              /** Events per request at most, and how long a request waits to fill up. */
+              batchSize: Type.Integer({ minimum: 1, maximum: 1000, default: 50 }),
+              lingerMs: Type.Integer({ minimum: 0, default: 20 }),
+            },
+            { additionalProperties: false },
+          ),
+          { default: [] },
+        ),
+        /** Signing secrets of endpoints that name none. */
+        secrets: Type.Array(Type.String({ minLength: 1 }), { default: [] }),
+        /** Each endpoint's queue is split in this many partitions by user or channel; nodes share the partitions. */
+        partitions: Type.Integer({ minimum: 1, maximum: 1024, default: 8 }),
+        /** Events one partition holds at most (waiting or being delivered); beyond it new events are dropped and counted. */
+        maxQueueLength: Type.Integer({ minimum: 1, default: 100_000 }),
+        /** Events a node holds while the engine cannot take them; beyond it new events are dropped and counted. */
+        maxBuffered: Type.Integer({ minimum: 1, default: 10_000 }),
+        /** Dead letters kept per endpoint; beyond it new ones are dropped and counted. */
+        maxDeadLetters: Type.Integer({ minimum: 1, default: 100_000 }),
+        retry: Type.Object(
+          {
+            /** Backoff before the first retry, doubling per attempt up to maxDelayMs, each with full jitter. */
+            initialDelayMs: Type.Integer({ minimum: 1, default: 1_000 }),
+            maxDelayMs: Type.Integer({ minimum: 1, default: 60_000 }),
+            /** How long after its emission an event is retried before it becomes a dead letter. */
+            periodMs: Type.Integer({ minimum: 0, default: 600_000 }),
+          },
+          { additionalProperties: false, default: {} },
+        ),
+        /** A node holds its partitions under a lease this long; a dead node's partitions move on after it. */
+        leaseMs: Type.Integer({ minimum: 1000, default: 10_000 }),
+        /** How often a node looks for events other nodes appended to its partitions. */
+        pollIntervalMs: Type.Integer({ minimum: 10, default: 100 }),
+        /** A transition that arrives before the one it follows waits this long for it. */
+        reorderWindowMs: Type.Integer({ minimum: 0, default: 1_000 }),
       },
       { additionalProperties: false, default: {} },
     ),

@@ -1,5 +1,6 @@
 import type { Broker, BrokerHandler } from './broker/broker.js';
 import type { ActionRouteStore } from './action-routes/action-routes.js';
+import type { ChannelIndex } from './channel-index/channel-index.js';
 import type { HistoryStore } from './history/history.js';
 import type { IdempotencyStore } from './idempotency/idempotency.js';
 import type { PresenceStore } from './presence/presence.js';
@@ -7,6 +8,7 @@ import type { RateLimitStore } from './rate-limits/rate-limits.js';
 import type { Registry } from './registry/registry.js';
 import type { RevocationStore } from './revocations/revocations.js';
 import type { TicketStore } from './tickets/tickets.js';
+import type { WebhookQueue } from './webhook-queue/webhook-queue.js';
 
 /** The shared-state backend of a node: one implementation of each contract, started and closed together. */
 export interface Engine {
@@ -20,6 +22,10 @@ export interface Engine {
   readonly idempotency: IdempotencyStore;
   /** Action routes backends registered at run time. */
   readonly actionRoutes: ActionRouteStore;
+  /** Which nodes hold subscribers of which channel (cluster-wide occupancy). */
+  readonly channelIndex: ChannelIndex;
+  /** Webhook events waiting for delivery, and dead letters. */
+  readonly webhookQueue: WebhookQueue;
   /** Users and token ids refused until a given time. */
   readonly revocations: RevocationStore;
   /** Rate buckets per user and per API key, shared by the cluster. */

@@ -8,6 +8,8 @@ import { MemoryPresenceState, MemoryPresenceStore } from './presence/memory.js';
 import { MemoryRegistry, MemoryRegistryState } from './registry/memory.js';
 import { MemoryRevocationStore } from './revocations/memory.js';
 import { MemoryTicketStore } from './tickets/memory.js';
+import { MemoryChannelIndex, MemoryChannelIndexState } from './channel-index/memory.js';
+import { MemoryWebhookQueue } from './webhook-queue/memory.js';
 import { MemoryRateLimitStore } from './rate-limits/memory.js';
 
 /** State several in-process nodes can share to behave as one cluster. */
@@ -19,11 +21,16 @@ export class MemoryCluster {
   readonly tickets = new MemoryTicketStore();
   readonly idempotency = new MemoryIdempotencyStore();
   readonly actionRoutes = new MemoryActionRouteStore();
+  readonly channelIndex = new MemoryChannelIndexState();
+  readonly webhookQueue = new MemoryWebhookQueue();
   readonly revocations = new MemoryRevocationStore();
   readonly rateLimits = new MemoryRateLimitStore();
 }
 
-/** Everything in this process's memory: the default engine, and the reference for the others. */
+/**
+ * Everything in this process's memory: the default engine, and the reference for the others. Nothing survives the
+ * process, webhook events waiting for delivery included.
+ */
 export class MemoryEngine implements Engine {
   readonly kind = 'memory' as const;
   readonly broker: MemoryBroker;
@@ -33,6 +40,8 @@ export class MemoryEngine implements Engine {
   readonly tickets: MemoryTicketStore;
   readonly idempotency: MemoryIdempotencyStore;
   readonly actionRoutes: MemoryActionRouteStore;
+  readonly channelIndex: MemoryChannelIndex;
+  readonly webhookQueue: MemoryWebhookQueue;
   readonly revocations: MemoryRevocationStore;
   readonly rateLimits: MemoryRateLimitStore;
   private readonly ownsTickets: boolean;
@@ -45,6 +54,8 @@ export class MemoryEngine implements Engine {
     this.tickets = cluster?.tickets ?? new MemoryTicketStore();
     this.idempotency = cluster?.idempotency ?? new MemoryIdempotencyStore();
     this.actionRoutes = cluster?.actionRoutes ?? new MemoryActionRouteStore();
+    this.channelIndex = new MemoryChannelIndex(cluster?.channelIndex);
+    this.webhookQueue = cluster?.webhookQueue ?? new MemoryWebhookQueue();
     this.revocations = cluster?.revocations ?? new MemoryRevocationStore();
     this.rateLimits = cluster?.rateLimits ?? new MemoryRateLimitStore();
     this.ownsTickets = !cluster;

@@ -8,6 +8,8 @@ import { RedisPresenceStore } from './presence/redis.js';
 import { RedisRegistry } from './registry/redis.js';
 import { RedisRevocationStore } from './revocations/redis.js';
 import { RedisTicketStore } from './tickets/redis.js';
+import { RedisChannelIndex } from './channel-index/redis.js';
+import { RedisWebhookQueue } from './webhook-queue/redis.js';
 import { RedisRateLimitStore } from './rate-limits/redis.js';
 
 export interface RedisEngineParts {
@@ -19,7 +21,8 @@ export interface RedisEngineParts {
 }
 
 /**
- * The shared-state engine of a cluster: registry, presence, history, tickets, idempotency keys, action routes and revocations in Redis (one instance, several
+ * The shared-state engine of a cluster: registry, presence, history, tickets, idempotency keys, action routes,
+ * revocations, the channel index and the webhook queue in Redis (one instance, several
  * instances by consistent hashing, or a Redis Cluster), with a broker beside them. With kind `nats` the broker is
  * NATS and the stores are still Redis. Every store shares the keyspace's command connections; the broker has its own
  * subscriber connections. Healthy while every connection is up and the broker holds all its subscriptions.
@@ -33,6 +36,8 @@ export class RedisEngine implements Engine {
   readonly tickets: RedisTicketStore;
   readonly idempotency: RedisIdempotencyStore;
   readonly actionRoutes: RedisActionRouteStore;
+  readonly channelIndex: RedisChannelIndex;
+  readonly webhookQueue: RedisWebhookQueue;
   readonly revocations: RedisRevocationStore;
   readonly rateLimits: RedisRateLimitStore;
   private readonly keyspace: RedisKeyspace;
@@ -47,6 +52,8 @@ export class RedisEngine implements Engine {
     this.tickets = new RedisTicketStore(parts.keyspace);
     this.idempotency = new RedisIdempotencyStore(parts.keyspace);
     this.actionRoutes = new RedisActionRouteStore(parts.keyspace);
+    this.channelIndex = new RedisChannelIndex(parts.keyspace);
+    this.webhookQueue = new RedisWebhookQueue(parts.keyspace);
     this.revocations = new RedisRevocationStore(parts.keyspace);
     this.rateLimits = new RedisRateLimitStore(parts.keyspace);
   }

@@ -10,6 +10,12 @@ interface LocalChannel {
   ready: Promise<void>;
 }
 
+/** Told when the node starts and stops holding a channel (its first local subscriber came, its last one left). */
+export interface LocalChannelObserver {
+  held(channel: string): void;
+  released(channel: string): void;
+}
+
 export interface HubDeliveryStats {
   deliveries: number;
   publications: number;
@@ -26,7 +32,7 @@ export class Hub {
   private readonly channels = new Map<string, LocalChannel>();
   readonly stats: HubDeliveryStats = { deliveries: 0, publications: 0 };
 
-  constructor(private readonly broker: Broker, private readonly logger: Logger) {}
+  constructor(private readonly broker: Broker, private readonly logger: Logger, private readonly observer?: LocalChannelObserver) {}
 
   addSession(session: Session): void {
     this.sessions.set(session.id, session);
@@ -59,7 +65,7 @@ export class Hub {
     return this.users.size;
   }
 
-  /** Adds a local subscriber; the first one subscribes the node on the broker. */
+  /** Adds a local subscriber; the first one subscribes the node on the broker (and tells the observer). */
   addSubscriber(channel: string, session: Session): Promise<void> {
     let local = this.channels.get(channel);
     if (!local) {
@@ -67,6 +73,7 @@ export class Hub {
       local = { subscribers: new Set(), ready };
       this.channels.set(channel, local);
       ready.catch((error: unknown) => this.logger.warn({ err: error, channel }, 'broker subscribe failed'));
+      this.observer?.held(channel);
     }
     local.subscribers.add(session);
     return local.ready;
@@ -79,6 +86,7 @@ export class Hub {
     if (local.subscribers.size === 0) {
       this.channels.delete(channel);
       this.broker.unsubscribe(channel).catch((error: unknown) => this.logger.warn({ err: error, channel }, 'broker unsubscribe failed'));
+      this.observer?.released(channel);
     }
   }
 

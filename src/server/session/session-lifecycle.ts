@@ -11,20 +11,34 @@ import type { DeliveryService, DisconnectOrder } from '../hub/delivery.js';
 import type { Hub } from '../hub/hub.js';
 import type { Logger } from '../observability/logger.js';
 import type { Metrics } from '../observability/metrics.js';
+import type { LifecycleEvents, SessionFacts } from '../webhooks/lifecycle-events.js';
 import { ExpiryTimer } from './expiry-timer.js';
+import { RetryTimer } from '../engine/retry-timer.js';
 import type { GrantedSubscription, Session } from './session.js';
 
 /** Sessions re-registered at once after a store outage; bounds the burst of commands. */
 const REASSERT_BATCH = 100;
 
+/** Close codes by which the gateway ends a session for its behaviour or by policy: reported as `session.evicted`. */
+const EVICTIONS: ReadonlyMap<number, string> = new Map([
+  [CloseCode.SLOW_CONSUMER, 'slow-consumer'],
+  [CloseCode.RATE_LIMITED, 'rate-limit'],
+  [CloseCode.KICKED, 'policy-kick'],
+  [CloseCode.PROTOCOL_ERROR, 'protocol-error'],
+  [CloseCode.MESSAGE_TOO_BIG, 'message-too-big'],
+]);
+
 /**
  * A session's life on the node: registration under the user's session policy (kicking or refusing), the welcome,
  * credential expiry (`refresh_required` before it, 4004 at it unless refreshed; the same per subscription token, which
  * drops the subscription), revocation, and one cleanup however it ends (client close, eviction, kick, ping timeout,
- * drain).
+ * drain). It reports the session's lifecycle events, and the user's online/offline transitions the registry decided.
  */
 export class SessionLifecycle {
   private readonly refreshLeadMs: number;
+  /** Sessions that ended while the store was away: their registry entry is removed once it is back. */
+  private readonly unremoved = new Map<string, SessionFacts>();
+  private readonly retries: RetryTimer;
 
   constructor(
     private readonly config: Readonly<Config>,
@@ -36,8 +50,11 @@ export class SessionLifecycle {
     private readonly revocations: RevocationGuard,
     private readonly metrics: Metrics,
     private readonly logger: Logger,
+    private readonly events: LifecycleEvents,
   ) {
     this.refreshLeadMs = config.auth.refresh.leadSeconds * 1000;
+    // A store that failed one call without going down (no recovery to wait for) is tried again on its own.
+    this.retries = new RetryTimer(() => this.removeUnremoved(), (error) => this.logger.debug({ err: error }, 'session cleanup retry failed'));
   }
 
   /** Registers a freshly opened session; false when the policy refused it (it is then being closed). */
@@ -51,6 +68,9 @@ export class SessionLifecycle {
       return false;
     }
     session.registered = true;
+    const facts = factsOf(session);
+    if (result.online) this.events.userOnline(session.user!, session.id, result.online.seq);
+    this.events.sessionConnected(facts);
     // The sessions this one displaced are gone from the registry: they must be closed even when this session is itself
     // already ending (kicked in turn by a newer one, or the client left), or they would live on unregistered.
     const kicks = result.kicked.length > 0
@@ -99,6 +119,7 @@ export class SessionLifecycle {
    * sessions that are already open, and no join is announced (nobody saw them leave).
    */
   async reassertAll(): Promise<number> {
+    await this.removeUnremoved();
     const sessions = [...this.hub.sessions.values()].filter((session) => session.registered && !session.closing);
     for (let i = 0; i < sessions.length; i += REASSERT_BATCH) {
       await Promise.all(sessions.slice(i, i + REASSERT_BATCH).map((session) => this.reassert(session)));
@@ -230,11 +251,54 @@ export class SessionLifecycle {
     this.metrics.sessions.set(this.hub.sessions.size);
     const registered = session.registered;
     session.registered = false;
+    const facts = factsOf(session);
+    if (registered) this.reportEnd(facts, session.endedWith);
     try {
       await this.channels.leaveAll(session.id, session.user, channels);
-      if (registered) await this.engine.registry.removeSession(session.id);
     } catch (error) {
-      this.logger.warn({ err: error, session: session.id }, 'session cleanup incomplete');
+      this.unremoved.set(session.id, facts);
+      this.retries.schedule();
+      this.logger.warn({ err: error, session: session.id }, 'session cleanup incomplete; retried');
+    }
+    if (registered) await this.unregister(facts);
+  }
+
+  private reportEnd(facts: SessionFacts, ended: Session['endedWith']): void {
+    const code = ended?.code ?? CloseCode.NORMAL;
+    const reason = ended?.reason ?? '';
+    const cause = EVICTIONS.get(code);
+    if (cause) this.events.sessionEvicted(facts, code, cause, reason);
+    this.events.sessionDisconnected(facts, code, reason);
+  }
+
+  /** Takes the session out of the registry, reporting the user offline when it was their last session anywhere. */
+  private async unregister(facts: SessionFacts): Promise<void> {
+    try {
+      const removed = await this.engine.registry.removeSession({ session: facts.session, user: facts.user, node: this.nodeId });
+      if (removed?.offline && facts.user !== null) this.events.userOffline(facts.user, facts.session, removed.offline.seq);
+    } catch (error) {
+      this.unremoved.set(facts.session, facts);
+      this.retries.schedule();
+      this.logger.warn({ err: error, session: facts.session }, 'session cleanup incomplete; retried');
     }
   }
+
+  /** Sessions whose cleanup could not reach the store: presence and registry entries removed now, leaves announced. */
+  private async removeUnremoved(): Promise<void> {
+    const pending = [...this.unremoved.values()];
+    if (pending.length === 0) return;
+    const memberships = await this.engine.presence.removeSessions(pending.map((facts) => facts.session));
+    await this.channels.announceLeaves(memberships);
+    for (const facts of pending) {
+      this.unremoved.delete(facts.session);
+      await this.unregister(facts);
+    }
+  }
+}
+
+function factsOf(session: Session): SessionFacts {
+  return {
+    session: session.id, user: session.user, connectedAt: session.connectedAt, client: session.client,
+    auth: session.identity.method, protocol: session.protocol,
+  };
 }

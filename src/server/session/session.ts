@@ -83,6 +83,8 @@ export class Session {
   closing = false;
   /** Set when the registry accepted the session; only then is there registry state to remove. */
   registered = false;
+  /** How the session ended: the first close decided, by the gateway or the client (lifecycle events report it). */
+  endedWith?: { code: number; reason: string };
   badFrames = 0;
   rateStrikes = 0;
   lastSeen = Date.now();
@@ -288,6 +290,7 @@ export class Session {
     // Closing first, and the disconnect frame bypasses the queue bound: a slow consumer being evicted must not be
     // evicted again by its own disconnect frame.
     this.closing = true;
+    this.endedWith ??= { code, reason };
     if (this.evicted) {
       this.traffic.framesDropped += this.queue.length;
       this.queue = [];

@@ -70,6 +70,8 @@ export interface ClusterOptions {
   leaseMs?: number;
   /** Extra config for every node (merged over the defaults at the top level). */
   config?: Record<string, unknown>;
+  /** Every line a node writes to stdout (its log), with the node's id. */
+  onLine?: (nodeId: string, line: string) => void;
 }
 
 export interface Cluster {
@@ -101,7 +103,7 @@ export async function startCluster(world: EngineWorld, label: string, options: C
           ...options.config,
           engine: engineConfig,
         };
-        return startNode(config);
+        return startNode(config, undefined, { onLine: options.onLine && ((line) => options.onLine!(config.nodeId, line)) });
       }),
     );
     for (const result of started) if (result.status === 'fulfilled') nodes.push(result.value);

@@ -60,6 +60,8 @@ export type NodeConfig = Record<string, unknown> & { nodeId: string };
 export interface StartNodeOptions {
   /** Loopback address the test's own HTTP calls to the node come from (a node may trust 127.0.0.1 as its proxy). */
   localAddress?: string;
+  /** Every line the node writes to stdout (its log). */
+  onLine?: (line: string) => void;
 }
 
 export async function startNode(config: NodeConfig, readyTimeoutMs = 15_000, options: StartNodeOptions = {}): Promise<NodeProcess> {
@@ -83,7 +85,8 @@ export async function startNode(config: NodeConfig, readyTimeoutMs = 15_000, opt
       // Nobody holds this node: left running, its pipes would keep the test process alive for ever.
       child.kill('SIGKILL');
     }, readyTimeoutMs);
-    const onLine = (line: string) => {
+    const onListening = (line: string) => {
+      options.onLine?.(line);
       if (!line.includes('"wsgate listening"')) return;
       try {
         const entry = JSON.parse(line) as { port?: number };
@@ -95,7 +98,7 @@ export async function startNode(config: NodeConfig, readyTimeoutMs = 15_000, opt
         // Not a log line of ours.
       }
     };
-    child.stdout!.setEncoding('utf8').on('data', (chunk: string) => tail.push(chunk, onLine));
+    child.stdout!.setEncoding('utf8').on('data', (chunk: string) => tail.push(chunk, onListening));
     child.stderr!.setEncoding('utf8').on('data', (chunk: string) => tail.push(chunk));
     void done.then(({ code, signal }) => {
       clearTimeout(timer);

@@ -13,22 +13,22 @@ export function presenceContract(name: string, factory: WorldFactory<PresenceSto
       withWorld(factory, async (world) => {
         const presence = await world.instance();
         const channel = 'org:acme/view:order-17';
-        assert.deepEqual(await presence.join(channel, { user: 'alice', session: 's1', node: 'n1' }), { firstForUser: true });
+        assert.deepEqual(await presence.join(channel, { user: 'alice', session: 's1', node: 'n1' }), { firstForUser: true, seq: 1 });
         assert.deepEqual(await presence.join(channel, { user: 'alice', session: 's2', node: 'n2' }), { firstForUser: false });
         assert.deepEqual(await presence.join(channel, { user: 'alice', session: 's2', node: 'n2' }), { firstForUser: false });
-        assert.deepEqual(await presence.join(channel, { user: 'bob', session: 's3', node: 'n1' }), { firstForUser: true });
+        assert.deepEqual(await presence.join(channel, { user: 'bob', session: 's3', node: 'n1' }), { firstForUser: true, seq: 2 });
         assert.deepEqual(await presence.members(channel), [{ user: 'alice', sessions: 2 }, { user: 'bob', sessions: 1 }]);
         assert.equal(await presence.count(channel), 2);
         assert.deepEqual(await presence.leave(channel, 's1'), { user: 'alice', lastForUser: false });
         assert.deepEqual(await presence.leave(channel, 's1'), null);
-        assert.deepEqual(await presence.leave(channel, 's2'), { user: 'alice', lastForUser: true });
+        assert.deepEqual(await presence.leave(channel, 's2'), { user: 'alice', lastForUser: true, seq: 3 });
         assert.deepEqual(await presence.members(channel), [{ user: 'bob', sessions: 1 }]);
         assert.equal(await presence.count(channel), 1);
         assert.deepEqual(await presence.leave('chat:never', 's1'), null);
         assert.deepEqual(await presence.members('chat:never'), []);
         assert.equal(await presence.count('chat:never'), 0);
-        // A user who left entirely joins again as first.
-        assert.deepEqual(await presence.join(channel, { user: 'alice', session: 's4', node: 'n1' }), { firstForUser: true });
+        // A user who left entirely joins again as first; the channel's transitions go on counting.
+        assert.deepEqual(await presence.join(channel, { user: 'alice', session: 's4', node: 'n1' }), { firstForUser: true, seq: 4 });
       }));
 
     it('reports exactly one first join when one user joins from many sessions at once', () =>
@@ -51,11 +51,14 @@ export function presenceContract(name: string, factory: WorldFactory<PresenceSto
         await a.join('chat:3', { user: 'dave', session: 's4', node: 'live' });
         // Two nodes purge the same dead sessions at once: each removal is reported by exactly one of them.
         const [first, second] = await Promise.all([a.removeSessions(['s1', 's3', 'unknown']), b.removeSessions(['s1', 's3'])]);
-        assert.deepEqual(byKey([...first, ...second]), [
+        const removed = byKey([...first, ...second]);
+        assert.deepEqual(removed.map(({ seq, ...rest }) => rest), [
           { channel: 'chat:1', user: 'alice', session: 's1', lastForUser: false },
           { channel: 'chat:2', user: 'alice', session: 's1', lastForUser: true },
           { channel: 'chat:2', user: 'bob', session: 's3', lastForUser: true },
         ]);
+        // chat:2 had two joins (1, 2); its two leaves are 3 and 4, in whichever order the purgers took them.
+        assert.deepEqual(removed.filter((entry) => entry.channel === 'chat:2').map((entry) => entry.seq).sort(), [3, 4]);
         assert.deepEqual(await a.members('chat:1'), [{ user: 'alice', sessions: 1 }]);
         assert.deepEqual(await a.members('chat:2'), []);
         assert.deepEqual(await a.members('chat:3'), [{ user: 'dave', sessions: 1 }]);

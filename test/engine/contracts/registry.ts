@@ -21,7 +21,9 @@ export function registryContract(name: string, factory: WorldFactory<Registry>):
         const s2 = record('s2', 'alice', 'n1', 2000);
         const s1 = record('s1', 'alice', 'n2', 1000);
         const anon = record('s3', null, 'n1', 3000);
-        for (const r of [s2, s1, anon]) assert.deepEqual(await registry.addSession(r, unlimited), { accepted: true, kicked: [] });
+        assert.deepEqual(await registry.addSession(s2, unlimited), { accepted: true, kicked: [], online: { seq: 1 } });
+        assert.deepEqual(await registry.addSession(s1, unlimited), { accepted: true, kicked: [], online: null });
+        assert.deepEqual(await registry.addSession(anon, unlimited), { accepted: true, kicked: [], online: null });
         assert.deepEqual(await registry.getSession('s1'), s1);
         assert.deepEqual(await registry.getSession('s3'), anon);
         assert.equal(await registry.getSession('nope'), null);
@@ -29,9 +31,9 @@ export function registryContract(name: string, factory: WorldFactory<Registry>):
         assert.deepEqual(await registry.getUserSessions('bob'), []);
         assert.deepEqual(sorted(ids(await registry.getNodeSessions('n1'))), ['s2', 's3']);
         assert.deepEqual(ids(await registry.getNodeSessions('n2')), ['s1']);
-        assert.equal(await registry.removeSession('s1'), true);
-        assert.equal(await registry.removeSession('s1'), false);
-        assert.equal(await registry.removeSession('s3'), true);
+        assert.deepEqual(await registry.removeSession(s1), { offline: null });
+        assert.equal(await registry.removeSession(s1), null);
+        assert.deepEqual(await registry.removeSession(anon), { offline: null });
         assert.equal(await registry.getSession('s1'), null);
         assert.deepEqual(await registry.getUserSessions('alice'), [s2]);
         assert.deepEqual(ids(await registry.getNodeSessions('n1')), ['s2']);
@@ -53,19 +55,19 @@ export function registryContract(name: string, factory: WorldFactory<Registry>):
         assert.equal(await registry.getSession('b'), null);
         assert.deepEqual(ids(await registry.getNodeSessions('n1')), ['a']);
         // A kicked session's node later removes it: already gone.
-        assert.equal(await registry.removeSession('b'), false);
+        assert.equal(await registry.removeSession(record('b', 'u', 'n1', 10)), null);
         // Under the limit nobody is kicked; anonymous sessions ignore the policy.
-        await registry.removeSession('a');
-        assert.deepEqual(await registry.addSession(record('e', 'u', 'n1', 50), { max: 2, onLimit: 'kick-oldest' }), { accepted: true, kicked: [] });
-        assert.deepEqual(await registry.addSession(record('f', null, 'n1', 60), { max: 1, onLimit: 'reject-new' }), { accepted: true, kicked: [] });
-        assert.deepEqual(await registry.addSession(record('g', null, 'n1', 70), { max: 1, onLimit: 'reject-new' }), { accepted: true, kicked: [] });
+        await registry.removeSession(record('a', 'u', 'n1', 30));
+        assert.deepEqual(await registry.addSession(record('e', 'u', 'n1', 50), { max: 2, onLimit: 'kick-oldest' }), { accepted: true, kicked: [], online: null });
+        assert.deepEqual(await registry.addSession(record('f', null, 'n1', 60), { max: 1, onLimit: 'reject-new' }), { accepted: true, kicked: [], online: null });
+        assert.deepEqual(await registry.addSession(record('g', null, 'n1', 70), { max: 1, onLimit: 'reject-new' }), { accepted: true, kicked: [], online: null });
       }));
 
     it('reject-new refuses the session past the limit and registers nothing for it', () =>
       withWorld(factory, async (world) => {
         const registry = await world.instance();
         const policy = { max: 1, onLimit: 'reject-new' } as const;
-        assert.deepEqual(await registry.addSession(record('a', 'u', 'n1', 1), policy), { accepted: true, kicked: [] });
+        assert.deepEqual(await registry.addSession(record('a', 'u', 'n1', 1), policy), { accepted: true, kicked: [], online: { seq: 1 } });
         assert.deepEqual(await registry.addSession(record('b', 'u', 'n2', 2), policy), { accepted: false, reason: 'session-limit' });
         assert.equal(await registry.getSession('b'), null);
         assert.deepEqual(await registry.getNodeSessions('n2'), []);
@@ -137,14 +139,38 @@ export function registryContract(name: string, factory: WorldFactory<Registry>):
         const claims = await Promise.all(registries.map((registry) => registry.claimDeadNode('crashed')));
         const winners = claims.filter((claim) => claim !== null);
         assert.equal(winners.length, 1);
-        assert.deepEqual(sorted(ids(winners[0]!)), ['a', 'b', 'c']);
-        assert.deepEqual(winners[0]!.find((r) => r.session === 'a'), records[0]);
+        assert.deepEqual(sorted(winners[0]!.map((removed) => removed.record.session)), ['a', 'b', 'c']);
+        assert.deepEqual(winners[0]!.find((removed) => removed.record.session === 'a')?.record, records[0]);
+        // u1 keeps a session on another node; u2 lost its only one (its second transition: offline).
+        const offline = Object.fromEntries(winners[0]!.map((removed) => [removed.record.session, removed.offline]));
+        assert.deepEqual(offline, { a: null, b: { seq: 2 }, c: null });
         assert.deepEqual(ids(await first.getUserSessions('u1')), ['d']);
         assert.deepEqual(await first.getUserSessions('u2'), []);
         assert.equal(await first.getSession('c'), null);
         assert.deepEqual(await first.getNodeSessions('crashed'), []);
         assert.deepEqual(await first.deadNodes(), []);
         assert.equal(await first.claimDeadNode('crashed'), null);
+      }));
+
+    it('reports each user online and offline transition once, numbered, across nodes and kicks', () =>
+      withWorld(factory, async (world) => {
+        const registries = await Promise.all(Array.from({ length: 8 }, () => world.instance()));
+        const unlimited = { max: 0, onLimit: 'kick-oldest' } as const;
+        // Eight nodes add a session of one user at once: one of them made the user online.
+        const added = await Promise.all(registries.map((registry, i) => registry.addSession(record(`s${i}`, 'racer', `n${i}`, i), unlimited)));
+        assert.deepEqual(added.flatMap((result) => (result.accepted && result.online ? [result.online] : [])), [{ seq: 1 }]);
+        // Registering a session again is not a transition.
+        assert.deepEqual(await registries[0]!.addSession(record('s0', 'racer', 'n0', 0), unlimited), { accepted: true, kicked: [], online: null });
+        // They all leave at once: one removal took the last session.
+        const removed = await Promise.all(registries.map((registry, i) => registry.removeSession(record(`s${i}`, 'racer', `n${i}`, i))));
+        assert.deepEqual(removed.flatMap((result) => (result?.offline ? [result.offline] : [])), [{ seq: 2 }]);
+        // The next time is transition 3; a kick replacing the only session keeps the user online.
+        const back = await registries[1]!.addSession(record('t1', 'racer', 'n1', 10), { max: 1, onLimit: 'kick-oldest' });
+        assert.deepEqual(back.accepted && back.online, { seq: 3 });
+        const replaced = await registries[2]!.addSession(record('t2', 'racer', 'n2', 11), { max: 1, onLimit: 'kick-oldest' });
+        assert.deepEqual(replaced.accepted && [ids(replaced.kicked), replaced.online], [['t1'], null]);
+        assert.equal(await registries[1]!.removeSession(record('t1', 'racer', 'n1', 10)), null);
+        assert.deepEqual((await registries[2]!.removeSession(record('t2', 'racer', 'n2', 11)))?.offline, { seq: 4 });
       }));
 
     it('removeNode drops the node’s lease and sessions', () =>
@@ -155,7 +181,8 @@ export function registryContract(name: string, factory: WorldFactory<Registry>):
         await registry.addSession(record('a', 'u', 'leaving', 1), { max: 0, onLimit: 'kick-oldest' });
         await registry.addSession(record('b', null, 'leaving', 2), { max: 0, onLimit: 'kick-oldest' });
         await registry.addSession(record('c', 'u', 'staying', 3), { max: 0, onLimit: 'kick-oldest' });
-        await registry.removeNode('leaving');
+        const removed = await registry.removeNode('leaving');
+        assert.deepEqual(removed.map((entry) => [entry.record.session, entry.offline]), [['a', null], ['b', null]]);
         assert.deepEqual(ids(await registry.getUserSessions('u')), ['c']);
         assert.equal(await registry.getSession('b'), null);
         assert.deepEqual(await registry.getNodeSessions('leaving'), []);

@@ -10,6 +10,10 @@ export const RoutingTag = {
   session: (session: string) => `s:${session}`,
   ticket: (ticketHash: string) => `t:${ticketHash}`,
   idempotency: (key: string) => `i:${key}`,
+  /** One partition of a webhook endpoint's queue (its stream and lease). */
+  webhookPartition: (partition: string) => `w:${partition}`,
+  /** A webhook endpoint's dead letters. */
+  webhookDeadLetters: (list: string) => `wd:${list}`,
   /** A token id (`jti`), for its revocation. */
   token: (jti: string) => `j:${jti}`,
   /** A server API key, by its id (a digest prefix, never the key). */

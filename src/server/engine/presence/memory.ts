@@ -1,4 +1,5 @@
-import type { PresenceEntry, PresenceStore } from './presence.js';
+import { TransitionCounter } from '../transition-counter.js';
+import type { PresenceEntry, PresenceLeave, PresenceStore } from './presence.js';
 
 interface ChannelPresence {
   /** session -> entry */
@@ -11,12 +12,14 @@ export class MemoryPresenceState {
   readonly channels = new Map<string, ChannelPresence>();
   /** session -> channels it is present in, for removal by session. */
   readonly bySession = new Map<string, Set<string>>();
+  /** Numbers each channel's presence transitions. */
+  readonly transitions = new TransitionCounter();
 }
 
 export class MemoryPresenceStore implements PresenceStore {
   constructor(private readonly state: MemoryPresenceState = new MemoryPresenceState()) {}
 
-  async join(channel: string, member: PresenceEntry): Promise<{ firstForUser: boolean }> {
+  async join(channel: string, member: PresenceEntry): Promise<{ firstForUser: boolean; seq?: number }> {
     let presence = this.state.channels.get(channel);
     if (!presence) this.state.channels.set(channel, (presence = { sessions: new Map(), users: new Map() }));
     if (presence.sessions.has(member.session)) return { firstForUser: false };
@@ -26,14 +29,14 @@ export class MemoryPresenceStore implements PresenceStore {
     let channels = this.state.bySession.get(member.session);
     if (!channels) this.state.bySession.set(member.session, (channels = new Set()));
     channels.add(channel);
-    return { firstForUser: count === 0 };
+    return count === 0 ? { firstForUser: true, ...this.state.transitions.begin(channel) } : { firstForUser: false };
   }
 
-  async leave(channel: string, session: string): Promise<{ user: string; lastForUser: boolean } | null> {
+  async leave(channel: string, session: string): Promise<PresenceLeave | null> {
     return this.remove(channel, session);
   }
 
-  private remove(channel: string, session: string): { user: string; lastForUser: boolean } | null {
+  private remove(channel: string, session: string): PresenceLeave | null {
     const presence = this.state.channels.get(channel);
     const entry = presence?.sessions.get(session);
     if (!presence || !entry) return null;
@@ -41,11 +44,14 @@ export class MemoryPresenceStore implements PresenceStore {
     const count = (presence.users.get(entry.user) ?? 1) - 1;
     if (count <= 0) presence.users.delete(entry.user);
     else presence.users.set(entry.user, count);
-    if (presence.sessions.size === 0) this.state.channels.delete(channel);
+    const empty = presence.sessions.size === 0;
+    if (empty) this.state.channels.delete(channel);
     const channels = this.state.bySession.get(session);
     channels?.delete(channel);
     if (channels?.size === 0) this.state.bySession.delete(session);
-    return { user: entry.user, lastForUser: count <= 0 };
+    if (count > 0) return { user: entry.user, lastForUser: false };
+    const { seq } = empty ? this.state.transitions.end(channel) : this.state.transitions.begin(channel);
+    return { user: entry.user, lastForUser: true, seq };
   }
 
   async members(channel: string): Promise<Array<{ user: string; sessions: number }>> {
@@ -59,7 +65,7 @@ export class MemoryPresenceStore implements PresenceStore {
   }
 
   async removeSessions(sessions: string[]) {
-    const removed: Array<{ channel: string; user: string; session: string; lastForUser: boolean }> = [];
+    const removed: Array<{ channel: string; session: string } & PresenceLeave> = [];
     for (const session of sessions) {
       for (const channel of [...(this.state.bySession.get(session) ?? [])]) {
         const result = this.remove(channel, session);

@@ -1,63 +1,81 @@
 import { LuaScript } from '../keyspace/lua-script.js';
 import type { RedisKeyspace } from '../keyspace/keyspace.js';
 import { RoutingTag } from '../keyspace/tags.js';
-import type { PresenceEntry, PresenceStore } from './presence.js';
+import { callToken, TRANSITION_FUNCTIONS } from '../keyspace/transitions.js';
+import { TRANSITION_MEMORY_MS } from '../transition-counter.js';
+import type { PresenceEntry, PresenceLeave, PresenceStore } from './presence.js';
 
-/** KEYS[1] channel members (session -> entry), KEYS[2] per-user session counts. ARGV session, entry JSON, user. */
-const JOIN = new LuaScript(`
-if redis.call('HSETNX', KEYS[1], ARGV[1], ARGV[2]) == 0 then return 0 end
-return redis.call('HINCRBY', KEYS[2], ARGV[3], 1)
-`);
-
-/** Same keys; ARGV session. Returns {user, lastForUser 0|1} or false when the session was not present. */
-const LEAVE = new LuaScript(`
-local entry = redis.call('HGET', KEYS[1], ARGV[1])
-if not entry then return false end
-redis.call('HDEL', KEYS[1], ARGV[1])
-local user = cjson.decode(entry).user
-local left = redis.call('HINCRBY', KEYS[2], user, -1)
-if left <= 0 then redis.call('HDEL', KEYS[2], user) end
-return { user, left <= 0 and 1 or 0 }
+/**
+ * KEYS[1] channel members (session -> entry), KEYS[2] per-user session counts, KEYS[3] the channel's presence
+ * transition counter. ARGV session, entry JSON, user, counter lifetime (ms), call token. Returns the transition's number when this
+ * is the user's first session in the channel, else 0.
+ */
+const JOIN = new LuaScript(`${TRANSITION_FUNCTIONS}
+if redis.call('HSETNX', KEYS[1], ARGV[1], ARGV[2]) == 0 then return recall(KEYS[3], 'on', ARGV[5]) or 0 end
+if redis.call('HINCRBY', KEYS[2], ARGV[3], 1) > 1 then return 0 end
+return transition(KEYS[3], 'on', ARGV[5], ARGV[4])
 `);
 
 /**
- * Presence in Redis: per channel a hash `{c:<channel>}:presence` (session -> entry) and `{c:<channel>}:presence-users`
- * (user -> session count), changed together by Lua scripts on the channel's shard, so first/last-for-user are decided
- * atomically; per session a set `{s:<session>}:presence` of its channels, so `removeSessions` finds them.
+ * Same keys; ARGV session, counter lifetime, call token. Returns {user, lastForUser 0|1, seq} or false when the session was not
+ * present.
+ */
+const LEAVE = new LuaScript(`${TRANSITION_FUNCTIONS}
+local entry = redis.call('HGET', KEYS[1], ARGV[1])
+if not entry then
+  local seq, user = recall(KEYS[3], 'off', ARGV[3])
+  if seq then return { user, 1, seq } end
+  return false
+end
+redis.call('HDEL', KEYS[1], ARGV[1])
+local user = cjson.decode(entry).user
+local left = redis.call('HINCRBY', KEYS[2], user, -1)
+if left > 0 then return { user, 0, 0 } end
+redis.call('HDEL', KEYS[2], user)
+return { user, 1, transition(KEYS[3], 'off', ARGV[3], ARGV[2], user) }
+`);
+
+/**
+ * Presence in Redis: per channel a hash `{c:<channel>}:presence` (session -> entry), `{c:<channel>}:presence-users`
+ * (user -> session count) and the transition counter `{c:<channel>}:presence-seq`, changed together by Lua scripts on
+ * the channel's shard, so first/last-for-user (and their numbers) are decided atomically; per session a set `{s:<session>}:presence` of its channels, so `removeSessions` finds them.
  */
 export class RedisPresenceStore implements PresenceStore {
   constructor(private readonly keyspace: RedisKeyspace) {}
 
-  private channelKeys(channel: string): [string, string] {
+  private channelKeys(channel: string): [string, string, string] {
     const tag = RoutingTag.channel(channel);
-    return [this.keyspace.key(tag, 'presence'), this.keyspace.key(tag, 'presence-users')];
+    return [this.keyspace.key(tag, 'presence'), this.keyspace.key(tag, 'presence-users'), this.keyspace.key(tag, 'presence-seq')];
   }
   private sessionKey(session: string) {
     return this.keyspace.key(RoutingTag.session(session), 'presence');
   }
 
-  async join(channel: string, member: PresenceEntry): Promise<{ firstForUser: boolean }> {
+  async join(channel: string, member: PresenceEntry): Promise<{ firstForUser: boolean; seq?: number }> {
     // Indexed first, so a crash between the two steps leaves a removable index entry rather than an unfindable member.
     await this.keyspace.client(RoutingTag.session(member.session)).sadd(this.sessionKey(member.session), channel);
-    const count = (await JOIN.run(this.keyspace.client(RoutingTag.channel(channel)), this.channelKeys(channel), [
+    const seq = (await JOIN.run(this.keyspace.client(RoutingTag.channel(channel)), this.channelKeys(channel), [
       member.session,
       JSON.stringify({ user: member.user, node: member.node }),
       member.user,
+      TRANSITION_MEMORY_MS,
+      callToken(),
     ])) as number;
-    return { firstForUser: count === 1 };
+    return seq > 0 ? { firstForUser: true, seq } : { firstForUser: false };
   }
 
-  async leave(channel: string, session: string): Promise<{ user: string; lastForUser: boolean } | null> {
+  async leave(channel: string, session: string): Promise<PresenceLeave | null> {
     const result = await this.remove(channel, session);
     await this.keyspace.client(RoutingTag.session(session)).srem(this.sessionKey(session), channel);
     return result;
   }
 
-  private async remove(channel: string, session: string): Promise<{ user: string; lastForUser: boolean } | null> {
-    const reply = (await LEAVE.run(this.keyspace.client(RoutingTag.channel(channel)), this.channelKeys(channel), [session])) as
-      | [string, number]
+  private async remove(channel: string, session: string): Promise<PresenceLeave | null> {
+    const reply = (await LEAVE.run(this.keyspace.client(RoutingTag.channel(channel)), this.channelKeys(channel), [session, TRANSITION_MEMORY_MS, callToken()])) as
+      | [string, number, number]
       | null;
-    return reply ? { user: reply[0], lastForUser: reply[1] === 1 } : null;
+    if (!reply) return null;
+    return reply[1] === 1 ? { user: reply[0], lastForUser: true, seq: reply[2] } : { user: reply[0], lastForUser: false };
   }
 
   async members(channel: string): Promise<Array<{ user: string; sessions: number }>> {

@@ -1,4 +1,5 @@
-import type { AddSessionResult, NodeInfo, Registry, SessionPolicy, SessionRecord } from './registry.js';
+import { TransitionCounter } from '../transition-counter.js';
+import type { AddSessionResult, NodeInfo, Registry, RemovedSession, SessionKey, SessionPolicy, SessionRecord, SessionRemoval, UserTransition } from './registry.js';
 
 /** Shared state of memory registries, so several nodes in one process see one registry. */
 export class MemoryRegistryState {
@@ -7,6 +8,8 @@ export class MemoryRegistryState {
   readonly users = new Map<string, SessionRecord[]>();
   readonly nodes = new Map<string, Set<string>>();
   readonly leases = new Map<string, { info: NodeInfo; expiresAt: number }>();
+  /** Numbers each user's online/offline transitions. */
+  readonly transitions = new TransitionCounter();
 }
 
 export class MemoryRegistry implements Registry {
@@ -23,16 +26,20 @@ export class MemoryRegistry implements Registry {
         if (policy.onLimit === 'reject-new') return { accepted: false, reason: 'session-limit' };
         const oldestFirst = [...existing].sort((a, b) => a.connectedAt - b.connectedAt);
         for (const old of oldestFirst.slice(0, count - policy.max + 1)) {
-          this.remove(old.session);
+          // Replaced, not gone: the user stays online through a kick.
+          this.remove(old.session, false);
           kicked.push(old);
         }
       }
     }
     this.state.sessions.set(record.session, record);
+    let online: UserTransition | null = null;
     if (record.user !== null) {
       const sessions = this.state.users.get(record.user);
-      if (!sessions) this.state.users.set(record.user, [record]);
-      else {
+      if (!sessions || sessions.length === 0) {
+        this.state.users.set(record.user, [record]);
+        if (!sessions) online = this.state.transitions.begin(record.user);
+      } else {
         // Registering a session again (after an outage) replaces its record instead of adding a second one.
         const index = sessions.findIndex((other) => other.session === record.session);
         if (index === -1) sessions.push(record);
@@ -42,27 +49,33 @@ export class MemoryRegistry implements Registry {
     let nodeSessions = this.state.nodes.get(record.node);
     if (!nodeSessions) this.state.nodes.set(record.node, (nodeSessions = new Set()));
     nodeSessions.add(record.session);
-    return { accepted: true, kicked };
+    return { accepted: true, kicked, online };
   }
 
-  async removeSession(sessionId: string): Promise<boolean> {
-    return this.remove(sessionId);
+  async removeSession(session: SessionKey): Promise<SessionRemoval | null> {
+    const removed = this.remove(session.session);
+    return removed && { offline: removed.offline };
   }
 
-  private remove(sessionId: string): boolean {
+  /** `transitions` false: a kick, whose user gets a new session in the same step (the emptied list is kept for it). */
+  private remove(sessionId: string, transitions = true): RemovedSession | null {
     const record = this.state.sessions.get(sessionId);
-    if (!record) return false;
+    if (!record) return null;
     this.state.sessions.delete(sessionId);
+    let offline: UserTransition | null = null;
     if (record.user !== null) {
       const sessions = this.state.users.get(record.user);
       const index = sessions?.findIndex((other) => other.session === sessionId) ?? -1;
       if (index !== -1) sessions!.splice(index, 1);
-      if (sessions?.length === 0) this.state.users.delete(record.user);
+      if (sessions?.length === 0 && transitions) {
+        this.state.users.delete(record.user);
+        offline = this.state.transitions.end(record.user);
+      }
     }
     const nodeSessions = this.state.nodes.get(record.node);
     nodeSessions?.delete(sessionId);
     if (nodeSessions?.size === 0) this.state.nodes.delete(record.node);
-    return true;
+    return { record, offline };
   }
 
   async getSession(sessionId: string): Promise<SessionRecord | null> {
@@ -93,21 +106,27 @@ export class MemoryRegistry implements Registry {
     return [...this.state.nodes.keys()].filter((node) => (this.state.leases.get(node)?.expiresAt ?? 0) <= now);
   }
 
-  async claimDeadNode(nodeId: string): Promise<SessionRecord[] | null> {
+  async claimDeadNode(nodeId: string): Promise<RemovedSession[] | null> {
     const lease = this.state.leases.get(nodeId);
     if (lease && lease.expiresAt > Date.now()) return null;
-    const ids = this.state.nodes.get(nodeId);
-    if (!ids) return null;
-    const records = [...ids].map((id) => this.state.sessions.get(id)!).filter(Boolean);
-    for (const record of records) this.remove(record.session);
-    this.state.nodes.delete(nodeId);
+    if (!this.state.nodes.has(nodeId)) return null;
+    const removed = this.removeAll(nodeId);
     this.state.leases.delete(nodeId);
-    return records;
+    return removed;
   }
 
-  async removeNode(nodeId: string): Promise<void> {
-    for (const id of [...(this.state.nodes.get(nodeId) ?? [])]) this.remove(id);
+  async removeNode(nodeId: string): Promise<RemovedSession[]> {
+    const removed = this.removeAll(nodeId);
     this.state.leases.delete(nodeId);
+    return removed;
+  }
+
+  /** Oldest first, as the Redis registry returns them. */
+  private removeAll(nodeId: string): RemovedSession[] {
+    const records = [...(this.state.nodes.get(nodeId) ?? [])].map((id) => this.state.sessions.get(id)!).filter(Boolean);
+    records.sort((a, b) => a.connectedAt - b.connectedAt || (a.session < b.session ? -1 : a.session > b.session ? 1 : 0));
+    this.state.nodes.delete(nodeId);
+    return records.flatMap((record) => this.remove(record.session) ?? []);
   }
 
   async close(): Promise<void> {}

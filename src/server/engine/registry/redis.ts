@@ -1,39 +1,45 @@
 import { LuaScript } from '../keyspace/lua-script.js';
 import type { RedisKeyspace } from '../keyspace/keyspace.js';
 import { RoutingTag } from '../keyspace/tags.js';
-import type { AddSessionResult, NodeInfo, Registry, SessionPolicy, SessionRecord } from './registry.js';
+import { callToken, takeMember, TRANSITION_FUNCTIONS } from '../keyspace/transitions.js';
+import type { AddSessionResult, NodeInfo, Registry, RemovedSession, SessionKey, SessionPolicy, SessionRecord, SessionRemoval, UserTransition } from './registry.js';
 
 /**
- * Decides the user's session policy and registers the session in one step on the user's shard (slot).
- * KEYS[1] user hash (session -> record JSON). ARGV: session, record JSON, max, onLimit.
- * Returns {0} when refused, else {1, kicked record JSON...} oldest first.
+ * Decides the user's session policy and registers the session in one step on the user's shard (slot), and with it
+ * whether this session made the user online.
+ * KEYS[1] user hash (session -> record JSON), KEYS[2] the user's transition counter (see keyspace/transitions.ts).
+ * ARGV: session, record JSON, max, onLimit, call token. Returns {0} when refused, else {1, online seq (0: the user was
+ * online already), kicked record JSON...} oldest first.
  */
-const ADD_SESSION = new LuaScript(`
+const ADD_SESSION = new LuaScript(`${TRANSITION_FUNCTIONS}
+if redis.call('HEXISTS', KEYS[1], ARGV[1]) == 1 then
+  redis.call('HSET', KEYS[1], ARGV[1], ARGV[2])
+  return {1, recall(KEYS[2], 'on', ARGV[5]) or 0}
+end
 local max = tonumber(ARGV[3])
-if max > 0 and redis.call('HEXISTS', KEYS[1], ARGV[1]) == 0 then
-  local count = redis.call('HLEN', KEYS[1])
-  if count >= max then
-    if ARGV[4] == 'reject-new' then return {0} end
-    local all = redis.call('HGETALL', KEYS[1])
-    local existing = {}
-    for i = 1, #all, 2 do
-      existing[#existing + 1] = { all[i], all[i + 1], tonumber(cjson.decode(all[i + 1]).connectedAt) or 0 }
-    end
-    table.sort(existing, function(a, b)
-      if a[3] == b[3] then return a[1] < b[1] end
-      return a[3] < b[3]
-    end)
-    local result = {1}
-    for i = 1, count - max + 1 do
-      redis.call('HDEL', KEYS[1], existing[i][1])
-      result[#result + 1] = existing[i][2]
-    end
-    redis.call('HSET', KEYS[1], ARGV[1], ARGV[2])
-    return result
+local count = redis.call('HLEN', KEYS[1])
+if max > 0 and count >= max then
+  if ARGV[4] == 'reject-new' then return {0} end
+  local all = redis.call('HGETALL', KEYS[1])
+  local existing = {}
+  for i = 1, #all, 2 do
+    existing[#existing + 1] = { all[i], all[i + 1], tonumber(cjson.decode(all[i + 1]).connectedAt) or 0 }
   end
+  table.sort(existing, function(a, b)
+    if a[3] == b[3] then return a[1] < b[1] end
+    return a[3] < b[3]
+  end)
+  local result = {1, 0}
+  for i = 1, count - max + 1 do
+    redis.call('HDEL', KEYS[1], existing[i][1])
+    result[#result + 1] = existing[i][2]
+  end
+  redis.call('HSET', KEYS[1], ARGV[1], ARGV[2])
+  return result
 end
 redis.call('HSET', KEYS[1], ARGV[1], ARGV[2])
-return {1}
+if count > 0 then return {1, 0} end
+return {1, transition(KEYS[2], 'on', ARGV[5], false)}
 `);
 
 /**
@@ -67,6 +73,9 @@ export class RedisRegistry implements Registry {
   private userKey(user: string) {
     return this.keyspace.key(RoutingTag.user(user), 'sessions');
   }
+  private transitionsKey(user: string) {
+    return this.keyspace.key(RoutingTag.user(user), 'transitions');
+  }
   private sessionKey(session: string) {
     return this.keyspace.key(RoutingTag.session(session), 'session');
   }
@@ -90,7 +99,7 @@ export class RedisRegistry implements Registry {
   }
 
   /** Removes the session's lookup and index entries (not the user hash entry). */
-  private async unindex(record: SessionRecord): Promise<number> {
+  private async unindex(record: SessionKey): Promise<number> {
     const [deleted] = await Promise.all([
       this.keyspace.client(RoutingTag.session(record.session)).del(this.sessionKey(record.session)),
       this.keyspace.client(RoutingTag.node(record.node)).hdel(this.nodeIndexKey(record.node), record.session),
@@ -101,32 +110,36 @@ export class RedisRegistry implements Registry {
   async addSession(record: SessionRecord, policy: SessionPolicy): Promise<AddSessionResult> {
     const json = JSON.stringify(record);
     await this.index(record, json);
-    if (record.user === null) return { accepted: true, kicked: [] };
+    if (record.user === null) return { accepted: true, kicked: [], online: null };
     const max = Math.max(0, Math.floor(policy.max));
-    const reply = (await ADD_SESSION.run(this.keyspace.client(RoutingTag.user(record.user)), [this.userKey(record.user)], [
+    const reply = (await ADD_SESSION.run(this.keyspace.client(RoutingTag.user(record.user)), [this.userKey(record.user), this.transitionsKey(record.user)], [
       record.session,
       json,
       max,
       policy.onLimit,
-    ])) as [number, ...string[]];
+      callToken(),
+    ])) as [number, number?, ...string[]];
     if (reply[0] === 0) {
       await this.unindex(record);
       return { accepted: false, reason: 'session-limit' };
     }
-    const kicked = reply.slice(1).map((entry) => JSON.parse(entry as string) as SessionRecord);
+    const kicked = reply.slice(2).map((entry) => JSON.parse(entry as string) as SessionRecord);
     await Promise.all(kicked.map((old) => this.unindex(old)));
-    return { accepted: true, kicked };
+    const seq = Number(reply[1] ?? 0);
+    return { accepted: true, kicked, online: seq > 0 ? { seq } : null };
   }
 
-  async removeSession(sessionId: string): Promise<boolean> {
-    const record = await this.getSession(sessionId);
-    if (!record) return false;
+  async removeSession(session: SessionKey): Promise<SessionRemoval | null> {
     // For a user's session the user hash decides: a kick may have removed it first.
-    const [unindexed, removedFromUser] = await Promise.all([
-      this.unindex(record),
-      record.user === null ? Promise.resolve(-1) : this.keyspace.client(RoutingTag.user(record.user)).hdel(this.userKey(record.user), sessionId),
-    ]);
-    return record.user === null ? unindexed === 1 : removedFromUser === 1;
+    const [unindexed, fromUser] = await Promise.all([this.unindex(session), this.removeFromUser(session)]);
+    if (session.user === null) return unindexed === 1 ? { offline: null } : null;
+    return fromUser === undefined ? null : { offline: fromUser };
+  }
+
+  /** Takes the session out of its user's hash: undefined when it was not there, else the offline transition if last. */
+  private async removeFromUser(record: SessionKey): Promise<UserTransition | null | undefined> {
+    if (record.user === null) return null;
+    return takeMember(this.keyspace.client(RoutingTag.user(record.user)), this.userKey(record.user), this.transitionsKey(record.user), record.session);
   }
 
   async getSession(sessionId: string): Promise<SessionRecord | null> {
@@ -177,31 +190,38 @@ export class RedisRegistry implements Registry {
     return states.filter((state) => !state.lease && state.sessions).map((state) => state.node).sort();
   }
 
-  async claimDeadNode(nodeId: string): Promise<SessionRecord[] | null> {
+  async claimDeadNode(nodeId: string): Promise<RemovedSession[] | null> {
     const reply = (await CLAIM_NODE.run(this.keyspace.client(RoutingTag.node(nodeId)), [this.leaseKey(nodeId), this.nodeIndexKey(nodeId)], [])) as
       | string[]
       | null;
     if (!reply) return null;
     const records = reply.map((json) => JSON.parse(json) as SessionRecord).sort(oldestFirst);
-    await Promise.all(records.map((record) => this.purge(record)));
+    const removed = await this.purgeAll(records);
     await this.keyspace.client(RoutingTag.nodeDirectory()).srem(this.directoryKey(), nodeId);
-    return records;
+    return removed;
   }
 
-  /** Removes a session from its user hash and lookup key (the node index is handled by the caller). */
-  private async purge(record: SessionRecord): Promise<void> {
-    await Promise.all([
-      this.keyspace.client(RoutingTag.session(record.session)).del(this.sessionKey(record.session)),
-      record.user === null ? null : this.keyspace.client(RoutingTag.user(record.user)).hdel(this.userKey(record.user), record.session),
-    ]);
+  /**
+   * Removes sessions from their user hashes and lookup keys (the node index is handled by the caller). A session a
+   * kick or its own cleanup removed first is left out.
+   */
+  private async purgeAll(records: SessionRecord[]): Promise<RemovedSession[]> {
+    const removed = await Promise.all(records.map(async (record) => {
+      const [, fromUser] = await Promise.all([
+        this.keyspace.client(RoutingTag.session(record.session)).del(this.sessionKey(record.session)),
+        this.removeFromUser(record),
+      ]);
+      return fromUser === undefined ? [] : [{ record, offline: fromUser }];
+    }));
+    return removed.flat();
   }
 
-  async removeNode(nodeId: string): Promise<void> {
+  async removeNode(nodeId: string): Promise<RemovedSession[]> {
     const client = this.keyspace.client(RoutingTag.node(nodeId));
-    const records = await this.getNodeSessions(nodeId);
-    await Promise.all(records.map((record) => this.purge(record)));
+    const removed = await this.purgeAll(await this.getNodeSessions(nodeId));
     await Promise.all([client.del(this.nodeIndexKey(nodeId)), client.del(this.leaseKey(nodeId))]);
     await this.keyspace.client(RoutingTag.nodeDirectory()).srem(this.directoryKey(), nodeId);
+    return removed;
   }
 
   /** Connections belong to the engine (shared by every store), so there is nothing to close here. */

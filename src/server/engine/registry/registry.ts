@@ -3,7 +3,11 @@
  * `node -> sessions`, and node leases.
  *
  * Guarantee: `addSession` decides the user's session policy atomically — two nodes adding sessions for the same user
- * at the same instant see one consistent order, so `max` holds across the cluster.
+ * at the same instant see one consistent order, so `max` holds across the cluster. The same atomic step decides the
+ * user's cluster-wide transitions: exactly one add reports `online` (the user's first session) and exactly one removal
+ * — by `removeSession`, `claimDeadNode` or `removeNode`, whichever takes the last session — reports `offline`, each with
+ * the user's transition number `seq` (it grows by one per transition, so online is odd and offline even; it may start
+ * over once the user has stayed offline for a while).
  */
 export interface Registry {
   start(nodeId: string): Promise<void>;
@@ -12,8 +16,12 @@ export interface Registry {
    * With `kick-oldest`, the returned `kicked` sessions were removed from the registry and must be closed by their nodes.
    */
   addSession(session: SessionRecord, policy: SessionPolicy): Promise<AddSessionResult>;
-  /** Removes a session. Returns false when it was not registered (already removed, for example by a kick). */
-  removeSession(sessionId: string): Promise<boolean>;
+  /**
+   * Removes a session. Returns null when it was not registered (already removed, for example by a kick). Asked
+   * again after the removal that took the user offline, it answers that transition again (a caller whose answer was
+   * lost retries), as long as the user has had no transition since.
+   */
+  removeSession(session: SessionKey): Promise<SessionRemoval | null>;
   /** The session, wherever it lives. */
   getSession(sessionId: string): Promise<SessionRecord | null>;
   /** Every session of the user, on every node, oldest first. */
@@ -31,9 +39,9 @@ export interface Registry {
    * Claims the cleanup of a dead node: exactly one caller across the cluster gets the node's sessions back (and must
    * emit their leave events); every other caller gets null.
    */
-  claimDeadNode(nodeId: string): Promise<SessionRecord[] | null>;
-  /** Removes this node's lease and sessions (graceful shutdown). */
-  removeNode(nodeId: string): Promise<void>;
+  claimDeadNode(nodeId: string): Promise<RemovedSession[] | null>;
+  /** Removes this node's lease and sessions (graceful shutdown); returns the sessions it removed. */
+  removeNode(nodeId: string): Promise<RemovedSession[]>;
   close(): Promise<void>;
 }
 
@@ -60,8 +68,27 @@ export interface SessionPolicy {
 }
 
 export type AddSessionResult =
-  | { accepted: true; kicked: SessionRecord[] }
+  | { accepted: true; kicked: SessionRecord[]; online: UserTransition | null }
   | { accepted: false; reason: 'session-limit' };
+
+/** A user's cluster-wide transition (online or offline) and its number in the user's sequence of transitions. */
+export interface UserTransition {
+  seq: number;
+}
+
+/** What names a session in the registry. */
+export type SessionKey = Pick<SessionRecord, 'session' | 'user' | 'node'>;
+
+/** A removal; `offline` is set when it was the user's last session anywhere. */
+export interface SessionRemoval {
+  offline: UserTransition | null;
+}
+
+/** A session taken out of the registry; `offline` is set when it was the user's last session anywhere. */
+export interface RemovedSession {
+  record: SessionRecord;
+  offline: UserTransition | null;
+}
 
 export interface NodeInfo {
   node: string;

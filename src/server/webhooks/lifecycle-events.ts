@@ -1,0 +1,106 @@
+import type { ClientInfo } from '../engine/registry/registry.js';
+import { EventKey, newEventId, type KeyedEvent, type WebhookEventType } from './events.js';
+
+/** What the node knows of a session when it reports on it. */
+export interface SessionFacts {
+  session: string;
+  user: string | null;
+  /** Epoch milliseconds. */
+  connectedAt: number;
+  client: ClientInfo;
+  /** How it authenticated (ticket, jwt, cookie, anonymous), when known. */
+  auth?: string;
+  /** The negotiated WebSocket subprotocol, when known. */
+  protocol?: string;
+}
+
+/** Where emitted events go (the webhook outbox). */
+export interface EventSink {
+  emit(event: KeyedEvent): void;
+}
+
+/**
+ * The one place the node reports lifecycle events: session, user, channel, presence and publication events are built
+ * here, with their ordering key and transition number, and handed to the webhook outbox. Callers report facts they
+ * decided (a transition comes with the number the engine gave it); nothing here decides whether a transition
+ * happened. Types no endpoint wants are not even built.
+ */
+export class LifecycleEvents {
+  constructor(
+    private readonly nodeId: string,
+    private readonly sink: EventSink | null,
+    private readonly wanted: ReadonlySet<WebhookEventType>,
+  ) {}
+
+  /** False when no endpoint is configured: callers may skip work that only serves events. */
+  get enabled(): boolean {
+    return this.sink !== null && this.wanted.size > 0;
+  }
+
+  wants(type: WebhookEventType): boolean {
+    return this.sink !== null && this.wanted.has(type);
+  }
+
+  sessionConnected(facts: SessionFacts): void {
+    this.emit('session.connected', EventKey.ofSession(facts.session, facts.user), () => ({
+      session: facts.session, user: facts.user, connectedAt: new Date(facts.connectedAt).toISOString(), client: facts.client,
+      ...(facts.auth ? { auth: facts.auth } : {}), ...(facts.protocol ? { protocol: facts.protocol } : {}),
+    }));
+  }
+
+  /** `code` is null when the node that held the session died (its purge reports the end). */
+  sessionDisconnected(facts: SessionFacts, code: number | null, reason: string): void {
+    this.emit('session.disconnected', EventKey.ofSession(facts.session, facts.user), () => ({
+      session: facts.session, user: facts.user, code, reason, durationMs: Math.max(0, Date.now() - facts.connectedAt),
+    }));
+  }
+
+  /** The gateway ended the session for how it behaved or by policy (slow consumer, rate limit, kick, bad frames). */
+  sessionEvicted(facts: SessionFacts, code: number, cause: string, reason: string): void {
+    this.emit('session.evicted', EventKey.ofSession(facts.session, facts.user), () => ({
+      session: facts.session, user: facts.user, code, cause, reason, client: facts.client,
+    }));
+  }
+
+  userOnline(user: string, session: string, seq: number): void {
+    this.emit('user.online', EventKey.user(user), () => ({ user, session, seq }), seq);
+  }
+
+  userOffline(user: string, session: string, seq: number): void {
+    this.emit('user.offline', EventKey.user(user), () => ({ user, session, seq }), seq);
+  }
+
+  channelOccupied(channel: string, seq: number): void {
+    this.emit('channel.occupied', EventKey.channel(channel), () => ({ channel, seq }), seq);
+  }
+
+  channelVacated(channel: string, seq: number): void {
+    this.emit('channel.vacated', EventKey.channel(channel), () => ({ channel, seq }), seq);
+  }
+
+  /** `seq` numbers the channel's presence transitions (every user's joins and leaves together). */
+  presenceJoined(channel: string, user: string, session: string, seq: number): void {
+    this.emit('presence.joined', EventKey.channel(channel), () => ({ channel, user, session, seq }), seq);
+  }
+
+  presenceLeft(channel: string, user: string, session: string, seq: number): void {
+    this.emit('presence.left', EventKey.channel(channel), () => ({ channel, user, session, seq }), seq);
+  }
+
+  /** A client's publication; `dataJson` is the data as JSON text. */
+  channelPublished(channel: string, position: { offset: number; epoch: string }, from: { user: string | null; session: string }, dataJson: string): void {
+    this.emit('channel.published', EventKey.channel(channel), () => ({
+      channel, offset: position.offset, epoch: position.epoch, user: from.user, session: from.session, data: JSON.parse(dataJson) as unknown,
+    }));
+  }
+
+  private emit(type: WebhookEventType, key: string, data: () => Record<string, unknown>, seq?: number): void {
+    if (!this.sink || !this.wanted.has(type)) return;
+    const now = Date.now();
+    this.sink.emit({
+      key,
+      ...(seq === undefined ? {} : { seq }),
+      event: { id: newEventId(now), type, timestamp: new Date(now).toISOString(), node: this.nodeId, data: data() },
+    });
+  }
+}
