@@ -1,38 +1,53 @@
+import type { StreamPosition } from '../../protocol/frames.js';
+
 /**
  * Wire formats of what crosses the broker.
  *
- * Channel envelope (binary, so the fan-out path never parses JSON): `[0x01][u16 length][exclude session utf8][frame]`.
- * `exclude` names the session that must not receive the frame (the publisher); empty for none.
- *
- * Inbox messages are small JSON objects; a carried frame is a string that is written to sockets as-is.
+ * Channel envelope (so the fan-out path never parses JSON):
+ *   `[0x02]<offset> <epoch> <exclude>\n<frame>`
+ * - `offset` is decimal ASCII, `0` for a frame without a stream position (presence events);
+ * - `epoch` is the channel's epoch (empty when offset is 0); epochs never contain a space or a newline;
+ * - `exclude` names the session that must not receive the frame (the publisher), empty for none;
+ * - `frame` is the exact bytes written to sockets.
+ * The header is plain text so a Redis script can build the whole envelope in the same step that assigns the offset.
  */
-const ENVELOPE_VERSION = 0x01;
+const ENVELOPE_VERSION = 0x02;
+const SPACE = 0x20;
+const NEWLINE = 0x0a;
+/** Offsets stay below 2^53; a header longer than this is not an envelope. */
+const MAX_HEADER = 512;
 
-export function encodeChannelEnvelope(frame: Buffer, excludeSession: string | null): Buffer {
-  const exclude = excludeSession ? Buffer.from(excludeSession, 'utf8') : EMPTY;
-  const header = Buffer.allocUnsafe(3);
-  header[0] = ENVELOPE_VERSION;
-  header.writeUInt16BE(exclude.length, 1);
-  return Buffer.concat([header, exclude, frame], 3 + exclude.length + frame.length);
+export function encodeChannelEnvelope(frame: Buffer, excludeSession: string | null, position: StreamPosition | null = null): Buffer {
+  const header = Buffer.from(`\u0002${position ? position.offset : 0} ${position ? position.epoch : ''} ${excludeSession ?? ''}\n`, 'utf8');
+  return Buffer.concat([header, frame], header.length + frame.length);
 }
 
 export interface ChannelEnvelope {
+  /** The publication's place in the channel's stream; null for frames outside it (presence events). */
+  position: StreamPosition | null;
   excludeSession: string | null;
   frame: Buffer;
 }
 
 /** Decodes an envelope; the frame is a view into `payload` (no copy). Null when the payload is not an envelope. */
 export function decodeChannelEnvelope(payload: Buffer): ChannelEnvelope | null {
-  if (payload.length < 3 || payload[0] !== ENVELOPE_VERSION) return null;
-  const excludeLength = payload.readUInt16BE(1);
-  if (payload.length < 3 + excludeLength) return null;
+  if (payload.length < 5 || payload[0] !== ENVELOPE_VERSION) return null;
+  const end = payload.indexOf(NEWLINE, 1);
+  if (end < 0 || end > MAX_HEADER) return null;
+  const firstSpace = payload.indexOf(SPACE, 1);
+  if (firstSpace < 0 || firstSpace > end) return null;
+  const secondSpace = payload.indexOf(SPACE, firstSpace + 1);
+  if (secondSpace < 0 || secondSpace > end) return null;
+  const offset = Number(payload.toString('latin1', 1, firstSpace));
+  if (!Number.isSafeInteger(offset) || offset < 0) return null;
+  const epoch = payload.toString('utf8', firstSpace + 1, secondSpace);
+  if (offset > 0 && epoch === '') return null;
   return {
-    excludeSession: excludeLength === 0 ? null : payload.toString('utf8', 3, 3 + excludeLength),
-    frame: payload.subarray(3 + excludeLength),
+    position: offset === 0 ? null : { offset, epoch },
+    excludeSession: secondSpace + 1 === end ? null : payload.toString('utf8', secondSpace + 1, end),
+    frame: payload.subarray(end + 1),
   };
 }
-
-const EMPTY = Buffer.alloc(0);
 
 /** Messages a node sends to another node's inbox. */
 export type InboxMessage =

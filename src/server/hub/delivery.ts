@@ -48,7 +48,7 @@ export class DeliveryService {
       position = { offset: ++this.degradedOffset, epoch: this.degradedEpoch };
     }
     const frame = encodeMessageFrame(channel, position.offset, position.epoch, dataJson, fromJson);
-    await this.broadcast(channel, encodeChannelEnvelope(Buffer.from(frame, 'utf8'), excludeSession));
+    await this.broadcast(channel, encodeChannelEnvelope(Buffer.from(frame, 'utf8'), excludeSession, position));
     return position;
   }
 
