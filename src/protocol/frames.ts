@@ -219,6 +219,20 @@ export interface DisconnectFrame {
   after?: number;
 }
 
+/**
+ * Publications of `channel` this session will never receive: offsets `from` through `to` (inclusive) of `epoch`; with
+ * `to` null, every offset from `from` on in `epoch` (the stream was reset and continues under a new epoch). Sent when the
+ * node could neither deliver them in order nor fill them from history. The subscription stays; the application reloads
+ * the state the channel feeds.
+ */
+export interface LostFrame {
+  type: 'lost';
+  channel: string;
+  epoch: string;
+  from: number;
+  to: number | null;
+}
+
 export type ServerFrame =
   | WelcomeFrame
   | SubscribedFrame
@@ -235,7 +249,8 @@ export type ServerFrame =
   | ErrorFrame
   | RefreshRequiredFrame
   | RefreshedFrame
-  | DisconnectFrame;
+  | DisconnectFrame
+  | LostFrame;
 
 /** Built-in types a client may send. */
 export const CLIENT_REQUEST_TYPES = ['subscribe', 'unsubscribe', 'publish', 'presence', 'history', 'send', 'refresh'] as const;
@@ -243,7 +258,7 @@ export const CLIENT_REQUEST_TYPES = ['subscribe', 'unsubscribe', 'publish', 'pre
 /** Types the gateway sends; application actions pushed by backends may not use these. */
 export const SERVER_FRAME_TYPES = [
   'welcome', 'subscribed', 'unsubscribed', 'published', 'presence', 'history', 'sent', 'message', 'join', 'leave',
-  'direct', 'reply', 'error', 'refresh_required', 'refreshed', 'disconnect',
+  'direct', 'reply', 'error', 'refresh_required', 'refreshed', 'disconnect', 'lost',
 ] as const;
 
 const reservedTypes = new Set<string>([...CLIENT_REQUEST_TYPES, ...SERVER_FRAME_TYPES]);
