@@ -5,7 +5,7 @@
  */
 export const OUTBOUND_TYPES = [
   'welcome', 'subscribed', 'unsubscribed', 'published', 'presence', 'history', 'sent', 'message', 'join', 'leave',
-  'direct', 'reply', 'error', 'disconnect', 'refresh_required', 'refreshed', 'action',
+  'direct', 'reply', 'error', 'disconnect', 'refresh_required', 'refreshed', 'lost', 'action',
 ] as const;
 
 export type OutboundType = (typeof OUTBOUND_TYPES)[number];
@@ -41,7 +41,9 @@ export function classify(payload: Buffer): number {
   switch (first) {
     case 0x6d: return ends(payload, 7) ? T.message : ACTION; // m
     case 0x6a: return ends(payload, 4) ? T.join : ACTION; // j
-    case 0x6c: return ends(payload, 5) ? T.leave : ACTION; // l
+    case 0x6c: // l: leave | lost
+      if (payload[TYPE_START + 1] === 0x65) return ends(payload, 5) ? T.leave : ACTION;
+      return ends(payload, 4) ? T.lost : ACTION;
     case 0x77: return ends(payload, 7) ? T.welcome : ACTION; // w
     case 0x68: return ends(payload, 7) ? T.history : ACTION; // h
     case 0x72: // r: reply | refreshed | refresh_required
