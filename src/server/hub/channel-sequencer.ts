@@ -1,5 +1,6 @@
 import type { StreamPosition } from '../../protocol/frames.js';
 import type { HistoryPage } from '../engine/history/history.js';
+import type { OrderingCounters } from '../observability/sequencer-metrics.js';
 import { encodeMessageFrame } from '../session/server-frames.js';
 
 /**
@@ -42,7 +43,7 @@ export interface SequencerOptions {
 }
 
 /** Totals over every channel of a node (metrics read them at scrape time). */
-export class SequencerStats {
+export class SequencerStats implements OrderingCounters {
   /** Delivered the moment they arrived. */
   inOrder = 0;
   /** Delivered after waiting for the ones before them. */

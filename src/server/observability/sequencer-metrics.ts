@@ -1,11 +1,22 @@
 import { Counter, Gauge, type Registry } from 'prom-client';
-import type { SequencerStats } from '../hub/channel-sequencer.js';
+
+/** The totals a node's channel sequencers keep (`SequencerStats` in the hub). */
+export interface OrderingCounters {
+  readonly inOrder: number;
+  readonly reordered: number;
+  readonly filled: number;
+  readonly duplicates: number;
+  readonly stale: number;
+  readonly lostOffsets: number;
+  readonly lostNotices: number;
+  readonly buffered: number;
+}
 
 /**
- * Exposes how the node kept its channels in order (`SequencerStats`, totals over every channel), read at scrape time:
+ * Exposes how the node kept its channels in order (totals over every channel), read at scrape time:
  * what was delivered at once, after waiting, or from history; what was dropped as a duplicate or stale; what was lost.
  */
-export function registerSequencerMetrics(registry: Registry, stats: SequencerStats): void {
+export function registerSequencerMetrics(registry: Registry, stats: OrderingCounters): void {
   const publications: Counter<'outcome'> = new Counter({
     name: 'wsgate_ordering_publications_total',
     help: 'Channel publications by what the node\'s sequencer did with them',

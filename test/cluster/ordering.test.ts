@@ -1,0 +1,161 @@
+/**
+ * The broker that really reorders: NATS moves the publications while Redis assigns their offsets, in two steps, so two
+ * nodes publishing to one channel put offsets on the wire out of order. Three gateway processes on a private
+ * nats-server and redis-server; backends publish through two nodes at once (16 requests in flight on each) while raw
+ * subscribers on the third record what they get — one of them joining mid-stream. Each must see its channel in
+ * strictly increasing offsets, and every accepted offset above its `subscribed` position exactly once or inside a
+ * `lost` range. A namespace with history fills the gaps it sees; one without can only announce them.
+ */
+import assert from 'node:assert/strict';
+import { after, before, describe, test } from 'node:test';
+import type { Frame, TestClient } from '../helpers/client.js';
+import { ENGINE_SETUPS, NAMESPACES, startCluster, type Cluster, type EngineWorld } from './support/cluster.js';
+import { closeAll, connectUser } from './support/clients.js';
+import type { NodeProcess } from './support/node.js';
+
+const PER_NODE = 400;
+const IN_FLIGHT = 16;
+
+interface Accepted {
+  offset: number;
+  epoch: string;
+}
+
+/** Publishes `count` publications through `node`, `IN_FLIGHT` at a time; returns the positions the node accepted. */
+async function publishConcurrently(node: NodeProcess, channel: string, count: number, tag: string, onAccepted?: (total: number) => void): Promise<Accepted[]> {
+  const accepted: Accepted[] = [];
+  let next = 0;
+  const worker = async () => {
+    while (next < count) {
+      const seq = next++;
+      const { status, body } = await node.api('POST', '/api/publish', { channel, data: { tag, seq } });
+      if (status === 200) {
+        accepted.push(body as Accepted);
+        onAccepted?.(accepted.length);
+      }
+    }
+  };
+  await Promise.all(Array.from({ length: IN_FLIGHT }, worker));
+  return accepted;
+}
+
+interface Ledger {
+  delivered: number[];
+  lost: Array<{ from: number; to: number | null }>;
+  inversions: number;
+  duplicates: number;
+}
+
+/** What a raw subscriber received on `channel` in `epoch`, after its `subscribed` reply. */
+function ledgerOf(client: TestClient, channel: string, epoch: string): Ledger {
+  const delivered: number[] = [];
+  const lost: Ledger['lost'] = [];
+  let inversions = 0;
+  let duplicates = 0;
+  let highest = 0;
+  for (const frame of client.frames) {
+    if (frame.channel !== channel || frame.epoch !== epoch) continue;
+    if (frame.type === 'message') {
+      const offset = frame.offset as number;
+      if (delivered.includes(offset)) duplicates++;
+      else if (offset < highest) inversions++;
+      highest = Math.max(highest, offset);
+      delivered.push(offset);
+    } else if (frame.type === 'lost') {
+      lost.push({ from: frame.from as number, to: frame.to as number | null });
+    }
+  }
+  return { delivered, lost, inversions, duplicates };
+}
+
+function covered(ledger: Ledger, offset: number): boolean {
+  return ledger.lost.some((range) => offset >= range.from && (range.to === null || offset <= range.to));
+}
+
+/** Waits until every accepted offset above `floor` was delivered or announced lost. */
+async function settled(client: TestClient, channel: string, epoch: string, floor: number, accepted: Accepted[], timeoutMs = 20_000): Promise<Ledger> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const ledger = ledgerOf(client, channel, epoch);
+    const seen = new Set(ledger.delivered);
+    const missing = accepted.filter((position) => position.offset > floor && !seen.has(position.offset) && !covered(ledger, position.offset));
+    if (missing.length === 0) return ledger;
+    if (Date.now() > deadline) {
+      assert.fail(`${missing.length} accepted offsets neither delivered nor announced lost, e.g. ${missing.slice(0, 10).map((p) => p.offset).join(', ')}`);
+    }
+    await client.next('message', (frame) => frame.channel === channel, Math.max(1, deadline - Date.now())).catch(() => undefined);
+  }
+}
+
+describe('ordered delivery on NATS with Redis stores', { timeout: 120_000 }, () => {
+  let world: EngineWorld;
+  let cluster: Cluster;
+  const clients: TestClient[] = [];
+
+  before(async () => {
+    world = await ENGINE_SETUPS.find((setup) => setup.name.startsWith('nats'))!.start();
+    cluster = await startCluster(world, 'ordering', {
+      nodes: 3,
+      // `ticks` keeps no history: its gaps can only be announced.
+      config: { namespaces: { ...NAMESPACES, ticks: { publish: true } } },
+    });
+  });
+
+  after(async () => {
+    await closeAll(clients).catch(() => {});
+    await cluster?.stop();
+    await world?.stop();
+  });
+
+  for (const namespace of ['feed', 'ticks']) {
+    test(`${namespace}: two nodes publishing at once, raw subscribers on a third see 0 inversions and no silent gap`, async () => {
+      const [n1, n2, n3] = cluster.nodes as [NodeProcess, NodeProcess, NodeProcess];
+      const channel = `${namespace}:race-${Date.now()}`;
+      const early = await connectUser(n1, 'early-reader');
+      clients.push(early);
+      const earlyReply = await early.subscribe(channel);
+
+      // A second subscriber joins once publishing is well under way.
+      let late: { client: TestClient; reply: Frame } | undefined;
+      let joining: Promise<void> | undefined;
+      const joinMidStream = (total: number) => {
+        if (total !== PER_NODE / 4 || joining) return;
+        joining = (async () => {
+          const client = await connectUser(n1, 'late-reader');
+          clients.push(client);
+          late = { client, reply: await client.subscribe(channel) };
+        })();
+      };
+      const [via2, via3] = await Promise.all([
+        publishConcurrently(n2, channel, PER_NODE, 'n2', joinMidStream),
+        publishConcurrently(n3, channel, PER_NODE, 'n3'),
+      ]);
+      await joining;
+      const accepted = [...via2, ...via3];
+      assert.equal(accepted.length, 2 * PER_NODE, 'every publication accepted');
+      const epoch = earlyReply.epoch as string;
+      assert.ok(accepted.every((position) => position.epoch === epoch), 'one epoch throughout');
+
+      const readers = [
+        { name: 'early', client: early, floor: earlyReply.offset as number },
+        { name: 'late', client: late!.client, floor: late!.reply.offset as number },
+      ];
+      const summary: string[] = [];
+      for (const reader of readers) {
+        const ledger = await settled(reader.client, channel, epoch, reader.floor, accepted);
+        assert.equal(ledger.inversions, 0, `${reader.name}: no offset below one already received`);
+        assert.equal(ledger.duplicates, 0, `${reader.name}: no offset twice`);
+        assert.ok(ledger.delivered.every((offset) => offset > reader.floor), `${reader.name}: nothing at or below the subscribed position ${reader.floor}`);
+        for (const range of ledger.lost) {
+          assert.ok(range.from > reader.floor, `${reader.name}: lost ${JSON.stringify(range)} lies above the subscribed position`);
+          for (const offset of ledger.delivered) assert.ok(!(offset >= range.from && (range.to === null || offset <= range.to)), `${reader.name}: ${offset} delivered and announced lost`);
+        }
+        const lostOffsets = ledger.lost.reduce((sum, range) => sum + ((range.to ?? range.from) - range.from + 1), 0);
+        summary.push(`${reader.name} (from ${reader.floor}): ${ledger.delivered.length} delivered, ${lostOffsets} announced lost in ${ledger.lost.length} ranges`);
+      }
+      const metrics = await (await fetch(`${n1.httpUrl}/metrics`)).text();
+      const outcome = (name: string) => Number(new RegExp(`^wsgate_ordering_publications_total\\{outcome="${name}"\\} (\\S+)$`, 'm').exec(metrics)?.[1] ?? NaN);
+      console.log(`[ordering ${namespace}] ${accepted.length} accepted; ${summary.join('; ')}; n1 sequencer: ${['in_order', 'reordered', 'filled', 'duplicate', 'stale'].map((name) => `${name} ${outcome(name)}`).join(', ')}`);
+    });
+  }
+});
