@@ -154,6 +154,14 @@ export class ChannelSequencer {
       this.output.publication(position, frame, exclude);
       return;
     }
+    if (position.offset === this.last + 1 && position.epoch === this.epoch && this.state === 'anchored') {
+      // The common case, without an allocation: the next offset, nothing waiting for it to be sorted.
+      this.stats.inOrder++;
+      this.last = position.offset;
+      this.output.publication(position, frame, exclude);
+      if (this.ahead.size > 0) this.drain();
+      return;
+    }
     const entry: Entry = { offset: position.offset, epoch: position.epoch, frame, exclude };
     if (this.state === 'first') this.anchor({ offset: position.offset - 1, epoch: position.epoch });
     if (this.state === 'anchoring') {
