@@ -8,6 +8,7 @@
  */
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
+import { waitFor } from '../support/wait.js';
 import type { Frame, TestClient } from '../helpers/client.js';
 import { startNats, startRedis, type ServerProcess } from '../support/servers.js';
 import { NAMESPACES, startCluster, type Cluster, type EngineWorld } from './support/cluster.js';
@@ -202,5 +203,34 @@ describe('ordered delivery on NATS with Redis stores', { timeout: 120_000 }, () 
     const filled = /^wsgate_ordering_publications_total\{outcome="filled"\} (\S+)$/m.exec(metrics)?.[1];
     const lostOffsets = ledger.lost.reduce((sum, range) => sum + ((range.to ?? range.from) - range.from + 1), 0);
     console.log(`[ordering nats restart] ${accepted.length - before} accepted (${restartedAt - stoppedAt} while NATS was down); ${ledger.delivered.length} delivered, ${lostOffsets} announced lost; n1 filled from history so far: ${filled}`);
+  });
+
+  test('Redis restarted empty: the old epoch ends with an open-ended lost, the new one is delivered from offset 1', async () => {
+    const [n1, n2] = cluster.nodes as [NodeProcess, NodeProcess];
+    const channel = `feed:reset-${Date.now()}`;
+    const subscriber = await connectUser(n1, 'reset-reader');
+    clients.push(subscriber);
+    const reply = await subscriber.subscribe(channel);
+    const oldEpoch = reply.epoch as string;
+    const publish = async () => n2.api('POST', '/api/publish', { channel, data: null }).catch(() => ({ status: 0, body: null }));
+    for (let i = 0; i < 3; i++) await publish();
+    await subscriber.seen('message', (frame) => frame.channel === channel && frame.offset === 3);
+    await world.redis!.restart();
+    await waitFor(async () => (await Promise.all([n1, n2].map((node) => node.readiness()))).every(({ status }) => status === 200), 15_000, 'both nodes ready again');
+    const accepted: Accepted[] = [];
+    while (accepted.length < 5) {
+      const { status, body } = await publish();
+      const position = body as Accepted;
+      if (status === 200 && position.epoch !== oldEpoch && !position.epoch.startsWith('local-')) accepted.push(position);
+    }
+    const newEpoch = accepted[0]!.epoch;
+    const ledger = await settled(subscriber, channel, newEpoch, 0, accepted);
+    assert.deepEqual(ledger.delivered, accepted.map((position) => position.offset).sort((a, b) => a - b).filter((offset) => !covered(ledger, offset)));
+    assert.equal(ledger.inversions, 0);
+    const ended = subscriber.frames.filter((frame) => frame.type === 'lost' && frame.channel === channel && frame.epoch === oldEpoch);
+    assert.deepEqual(ended.map((frame) => [frame.from, frame.to]), [[4, null]], 'the old epoch ends after the last offset delivered');
+    const endedAt = subscriber.frames.indexOf(ended[0]!);
+    assert.ok(subscriber.frames.findIndex((frame) => frame.type === 'message' && frame.epoch === newEpoch) > endedAt, 'lost comes before the new epoch');
+    console.log(`[ordering redis reset] old epoch ${oldEpoch} lost from 4 on; new epoch ${newEpoch}: ${ledger.delivered.length} delivered, ${ledger.lost.length} lost ranges`);
   });
 });
