@@ -7,9 +7,11 @@ import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import type { StreamPosition } from '../../src/protocol/frames.js';
 import { encodeChannelEnvelope } from '../../src/server/engine/envelope.js';
+import { MemoryEngine } from '../../src/server/engine/memory.js';
 import { encodeMessageFrame } from '../../src/server/session/server-frames.js';
 import { connectAs, type Frame, type TestClient } from '../helpers/client.js';
 import { startGateway, type RunningGateway } from '../helpers/gateway.js';
+import { deferred } from '../support/wait.js';
 
 describe('ordered delivery on one node', () => {
   let running: RunningGateway;
@@ -125,5 +127,46 @@ describe('ordered delivery on one node', () => {
     await running.gateway.hub.resync();
     await client.seen('message', (frame) => frame.offset === 3);
     assert.deepEqual(stream(client, channel), [1, 2, 3]);
+  });
+});
+
+describe('a subscription being set up while the node announces a loss', () => {
+  test('the lost range waiting for its subscribed reply is cut to what lies above the reply position', async () => {
+    const engine = new MemoryEngine();
+    const running = await startGateway({ delivery: { reorderWindowMs: 0 }, namespaces: { ticks: { publish: true } } }, { engine });
+    const channel = 'ticks:pending';
+    const append = () => engine.history.append(channel, { dataJson: '{}', fromJson: 'null' }, { size: 0, ttlMs: 60_000 });
+    try {
+      const early = await connectAs(running, 'early');
+      await early.subscribe(channel);
+      await append();
+      // The late subscriber's position is read now (offset 1) but answered only when the test lets it.
+      const position = engine.history.position.bind(engine.history);
+      const asked = deferred();
+      const answer = deferred();
+      engine.history.position = async (name) => {
+        const read = await position(name);
+        asked.resolve();
+        await answer.promise;
+        return read;
+      };
+      const late = await connectAs(running, 'late');
+      const reply = late.subscribe(channel);
+      await asked.promise;
+      await append();
+      const p3 = await append();
+      const frame = Buffer.from(encodeMessageFrame(channel, p3.offset, p3.epoch, '{}', 'null'));
+      running.gateway.hub.onChannelMessage(channel, encodeChannelEnvelope(frame, null, p3));
+      await early.seen('message', (candidate) => candidate.offset === 3);
+      answer.resolve();
+      assert.equal((await reply).offset, 1);
+      await late.seen('message', (candidate) => candidate.offset === 3);
+      const seen = (client: TestClient) => client.frames.filter((f) => f.type === 'lost' || f.type === 'message').map((f) => (f.type === 'lost' ? `lost ${f.from}-${f.to}` : f.offset));
+      assert.deepEqual(seen(early), ['lost 1-2', 3]);
+      assert.deepEqual(seen(late), ['lost 2-2', 3], 'offset 1 precedes the subscription; 2 is all it lost');
+      await Promise.all([early.close(), late.close()]);
+    } finally {
+      await running.stop();
+    }
   });
 });
