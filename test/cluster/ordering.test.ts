@@ -83,7 +83,9 @@ async function settled(client: TestClient, channel: string, epoch: string, floor
     const missing = accepted.filter((position) => position.offset > floor && !seen.has(position.offset) && !covered(ledger, position.offset));
     if (missing.length === 0) return ledger;
     if (Date.now() > deadline) {
-      assert.fail(`${missing.length} accepted offsets neither delivered nor announced lost, e.g. ${missing.slice(0, 10).map((p) => p.offset).join(', ')}`);
+      const highest = Math.max(0, ...ledger.delivered);
+      assert.fail(`${missing.length} accepted offsets neither delivered nor announced lost, e.g. ${missing.slice(0, 10).map((p) => p.offset).join(', ')}; `
+        + `highest delivered ${highest} of ${Math.max(...accepted.map((p) => p.offset))}, ${ledger.delivered.length} delivered, lost ${JSON.stringify(ledger.lost)}`);
     }
     await client.next('message', (frame) => frame.channel === channel, Math.max(1, deadline - Date.now())).catch(() => undefined);
   }
