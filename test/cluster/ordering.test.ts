@@ -11,7 +11,7 @@ import { after, before, describe, test } from 'node:test';
 import { waitFor } from '../support/wait.js';
 import type { Frame, TestClient } from '../helpers/client.js';
 import { startNats, startRedis, type ServerProcess } from '../support/servers.js';
-import { NAMESPACES, startCluster, type Cluster, type EngineWorld } from './support/cluster.js';
+import { ENGINE_SETUPS, NAMESPACES, startCluster, type Cluster, type EngineWorld } from './support/cluster.js';
 import { closeAll, connectUser } from './support/clients.js';
 import type { NodeProcess } from './support/node.js';
 
@@ -234,5 +234,40 @@ describe('ordered delivery on NATS with Redis stores', { timeout: 120_000 }, () 
     const endedAt = subscriber.frames.indexOf(ended[0]!);
     assert.ok(subscriber.frames.findIndex((frame) => frame.type === 'message' && frame.epoch === newEpoch) > endedAt, 'lost comes before the new epoch');
     console.log(`[ordering redis reset] old epoch ${oldEpoch} lost from 4 on; new epoch ${newEpoch}: ${ledger.delivered.length} delivered, ${ledger.lost.length} lost ranges`);
+  });
+});
+
+describe('ordered delivery on Redis pub/sub: a restart is caught up at reconnect', { timeout: 90_000 }, () => {
+  let world: EngineWorld;
+  let cluster: Cluster;
+  const clients: TestClient[] = [];
+
+  before(async () => {
+    world = await ENGINE_SETUPS[0]!.start();
+    cluster = await startCluster(world, 'ordering-redis', { nodes: 2 });
+  });
+
+  after(async () => {
+    await closeAll(clients).catch(() => {});
+    await cluster?.stop();
+    await world?.stop();
+  });
+
+  test('the subscriber is told the old epoch ended as soon as the broker is back, before anything new is published', async () => {
+    const [n1, n2] = cluster.nodes as [NodeProcess, NodeProcess];
+    const channel = `feed:redis-reset-${Date.now()}`;
+    const subscriber = await connectUser(n1, 'redis-reset-reader');
+    clients.push(subscriber);
+    const reply = await subscriber.subscribe(channel);
+    for (let i = 0; i < 3; i++) assert.equal((await n2.api('POST', '/api/publish', { channel, data: i })).status, 200);
+    await subscriber.seen('message', (frame) => frame.channel === channel && frame.offset === 3);
+    await world.redis!.restart();
+    const lost = await subscriber.seen('lost', (frame) => frame.channel === channel, 20_000);
+    assert.deepEqual({ epoch: lost.epoch, from: lost.from, to: lost.to }, { epoch: reply.epoch, from: 4, to: null });
+    await waitFor(async () => (await n2.readiness()).status === 200, 15_000, 'n2 ready again');
+    const after = await n2.api('POST', '/api/publish', { channel, data: 'after' });
+    const position = after.body as Accepted;
+    assert.notEqual(position.epoch, reply.epoch);
+    await subscriber.seen('message', (frame) => frame.channel === channel && frame.epoch === position.epoch && frame.offset === position.offset);
   });
 });
