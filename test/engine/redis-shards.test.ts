@@ -9,7 +9,8 @@ import { RedisRegistry } from '../../src/server/engine/registry/redis.js';
 import { uniquePrefix } from '../support/prefix.js';
 import { startRedis, type ServerProcess } from '../support/servers.js';
 import { brokerContract } from './contracts/broker.js';
-import { redisBrokerWorld, redisStoreContracts, shardedKeyspaces } from './redis-worlds.js';
+import { configuredEngines, redisBrokerWorld, redisStoreContracts, shardedKeyspaces } from './redis-worlds.js';
+import { orderedPublishContract } from './contracts/ordered-publish.js';
 
 // Three private Redis instances used as shards (not a cluster): keys and pub/sub spread by jump consistent hash.
 let servers: ServerProcess[] = [];
@@ -24,6 +25,8 @@ after(async () => {
 });
 
 redisStoreContracts('redis, 3 shards', keyspaces);
+// Two shards: one channel's script and its subscribers on one instance while the other carries inboxes and users.
+orderedPublishContract('redis, 2 shards', configuredEngines('redis', () => urls().slice(0, 2)));
 brokerContract('redis, 3 shards', redisBrokerWorld((prefix) => new ShardedKeyspace({ urls: urls(), prefix }), (keyspace) => new RedisBroker(keyspace)));
 
 describe('jump consistent hash', () => {
