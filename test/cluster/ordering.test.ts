@@ -91,7 +91,7 @@ async function settled(client: TestClient, channel: string, epoch: string, floor
   }
 }
 
-describe('ordered delivery on NATS with Redis stores', { timeout: 120_000 }, () => {
+describe('ordered delivery on NATS with Redis stores', { timeout: 180_000 }, () => {
   let world: EngineWorld;
   let nats: ServerProcess;
   let cluster: Cluster;
@@ -109,6 +109,8 @@ describe('ordered delivery on NATS with Redis stores', { timeout: 120_000 }, () 
     };
     cluster = await startCluster(world, 'ordering', {
       nodes: 3,
+      // Three processes starting at once on a busy machine.
+      readyTimeoutMs: 60_000,
       // `ticks` keeps no history: its gaps can only be announced.
       config: { namespaces: { ...NAMESPACES, ticks: { publish: true } } },
     });
@@ -244,7 +246,7 @@ describe('ordered delivery on Redis pub/sub: a restart is caught up at reconnect
 
   before(async () => {
     world = await ENGINE_SETUPS[0]!.start();
-    cluster = await startCluster(world, 'ordering-redis', { nodes: 2 });
+    cluster = await startCluster(world, 'ordering-redis', { nodes: 2, readyTimeoutMs: 60_000 });
   });
 
   after(async () => {
