@@ -50,9 +50,12 @@ export class ChannelService {
       await this.hub.addSubscriber(channel, session);
       const reply = await this.subscribedReply(resolved, id, recover);
       if (session.closing || !session.subscriptions.has(channel)) return;
+      // The reply's position is the session's floor: nothing at or below it follows (recovery replayed it, or the
+      // session starts there), everything above it does, in order.
+      const floor = { offset: reply.offset, epoch: reply.epoch };
+      this.hub.setFloor(channel, session, floor);
       session.send(reply);
-      const last = reply.publications?.at(-1);
-      session.releasePending(channel, last ? { offset: last.offset, epoch: last.epoch } : undefined);
+      session.releasePending(channel, floor);
     } catch (error) {
       session.subscriptions.delete(channel);
       this.hub.removeSubscriber(channel, session);

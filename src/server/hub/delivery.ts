@@ -6,6 +6,7 @@ import type { SessionRecord } from '../engine/registry/registry.js';
 import type { HistoryOptions } from '../engine/history/history.js';
 import { PreparedFrame } from '../transport/prepared-frame.js';
 import { messageFrameTemplate } from '../session/server-frames.js';
+import { DEGRADED_EPOCH_PREFIX } from './channel-sequencer.js';
 import type { Hub } from './hub.js';
 
 /** What a caller wants done to sessions on whatever node they live. */
@@ -32,7 +33,7 @@ export class DeliveryService {
     private readonly localDisconnect: (sessionIds: string[] | null, user: string | null, order: DisconnectOrder) => number,
     private readonly onDegraded: (operation: string, error: unknown) => void = () => {},
   ) {
-    this.degradedEpoch = `local-${nodeId}`;
+    this.degradedEpoch = `${DEGRADED_EPOCH_PREFIX}${nodeId}`;
   }
 
   /**

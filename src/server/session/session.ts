@@ -1,6 +1,6 @@
 import type { Socket } from 'node:net';
 import type WebSocket from 'ws';
-import type { StreamPosition } from '../../protocol/frames.js';
+import type { LostFrame, StreamPosition } from '../../protocol/frames.js';
 import type { Identity } from '../auth/identity.js';
 import type { SubscriptionGrant } from '../auth/subscription-tokens.js';
 import type { ClientInfo } from '../engine/registry/registry.js';
@@ -163,15 +163,31 @@ export class Session {
     this.enqueue(frame);
   }
 
-  /** Queues the frames that arrived while the subscription was being set up, after its reply. */
-  releasePending(channel: string, skipThrough?: StreamPosition): void {
+  /**
+   * Queues the frames that arrived while the subscription was being set up, after its reply. `floor` is the position
+   * the reply reported: publications at or below it (or of another epoch) were replayed or precede the session, and
+   * `lost` ranges are cut to what lies above it. A `lost` that ends the floor's epoch lets the next epoch through.
+   */
+  releasePending(channel: string, floor?: StreamPosition): void {
     const subscription = this.subscriptions.get(channel);
     if (!subscription?.pending) return;
     const pending = subscription.pending;
     subscription.pending = null;
+    let through = floor;
     for (const frame of pending) {
-      // Frames already replayed from history would arrive twice; those carry an offset at or below skipThrough.
-      if (skipThrough && isReplayed(frame, skipThrough)) continue;
+      if (through) {
+        const position = messagePosition(frame);
+        if (position) {
+          if (position.epoch !== through.epoch || position.offset <= through.offset) continue;
+        } else if (isLostFrame(frame)) {
+          const lost = JSON.parse(frame.payload.toString('utf8')) as LostFrame;
+          if (lost.epoch !== through.epoch || (lost.to !== null && lost.to <= through.offset)) continue;
+          const clipped = lost.from > through.offset ? frame : PreparedFrame.fromObject({ ...lost, from: through.offset + 1 });
+          if (lost.to === null) through = undefined;
+          this.enqueue(clipped);
+          continue;
+        }
+      }
       this.enqueue(frame);
     }
   }
@@ -324,19 +340,31 @@ export class Session {
 }
 
 const OFFSET_MARKER = Buffer.from('"offset":');
+const EPOCH_MARKER = Buffer.from(',"epoch":"');
+const LOST_START = Buffer.from('{"type":"lost"');
 
-/** Reads the offset of a `message` frame cheaply; presence events have none and are never skipped. */
-function isReplayed(frame: PreparedFrame, through: StreamPosition): boolean {
+/**
+ * Reads offset and epoch of a `message` frame cheaply (the encoder writes `"epoch"` right after `"offset"`, and
+ * neither channel names nor epochs contain quotes); null for other frames.
+ */
+function messagePosition(frame: PreparedFrame): StreamPosition | null {
   const payload = frame.payload;
-  if (payload.length < 20 || payload[9] !== 0x6d /* "message" starts at byte 9 of {"type":"message" */) return false;
+  if (payload.length < 20 || payload[9] !== 0x6d /* "message" starts at byte 9 of {"type":"message" */) return null;
   const at = payload.indexOf(OFFSET_MARKER);
-  if (at === -1) return false;
+  if (at === -1) return null;
   let offset = 0;
-  for (let i = at + OFFSET_MARKER.length; i < payload.length; i++) {
+  let i = at + OFFSET_MARKER.length;
+  for (; i < payload.length; i++) {
     const digit = payload[i]! - 0x30;
     if (digit < 0 || digit > 9) break;
     offset = offset * 10 + digit;
   }
-  return offset <= through.offset;
+  if (payload.compare(EPOCH_MARKER, 0, EPOCH_MARKER.length, i, i + EPOCH_MARKER.length) !== 0) return null;
+  const start = i + EPOCH_MARKER.length;
+  const end = payload.indexOf(0x22, start);
+  return end === -1 ? null : { offset, epoch: payload.toString('utf8', start, end) };
 }
 
+function isLostFrame(frame: PreparedFrame): boolean {
+  return frame.payload.length > LOST_START.length && frame.payload.compare(LOST_START, 0, LOST_START.length, 0, LOST_START.length) === 0;
+}
