@@ -207,3 +207,22 @@ test('history over the session bound gets RATE_LIMITED with retryAfter, and the 
     await running.stop();
   }
 });
+
+test('a recovering subscribe over the history bounds still succeeds: recovered, more, nothing replayed', async () => {
+  // The node's bound is below one reply's budget: nothing can be read for a reply at all.
+  const running = await startBig({ limits: { history: { replyBytes: 2048, nodeBytes: 1024 } } });
+  try {
+    await publishMany(running, 'big:bounded', 3, 10);
+    const client = await connectAs(running, 'bounded');
+    const subscribed = await client.subscribe('big:bounded');
+    await client.request({ type: 'unsubscribe', channel: 'big:bounded' });
+    await publishMany(running, 'big:bounded', 2, 10);
+    const again = await client.subscribe('big:bounded', { recover: { offset: subscribed.offset, epoch: subscribed.epoch } });
+    assert.deepEqual([again.recovered, again.more, again.publications, again.offset], [true, true, [], 5]);
+    const refused = await client.request({ type: 'history', channel: 'big:bounded', since: { offset: 3, epoch: again.epoch } });
+    assert.deepEqual([refused.type, refused.code, refused.retryAfter], ['error', 'RATE_LIMITED', 0.5]);
+    await client.close();
+  } finally {
+    await running.stop();
+  }
+});

@@ -9,18 +9,15 @@ import { HistoryBytes, type HistoryReservation } from '../limits/history-bytes.j
 import type { Logger } from '../observability/logger.js';
 import type { GrantedSubscription, Session } from '../session/session.js';
 import { encodeSender } from '../session/server-frames.js';
-import { PreparedFrame } from '../transport/prepared-frame.js';
 import type { LifecycleEvents } from '../webhooks/lifecycle-events.js';
 import type { ChannelRules, ResolvedChannel } from './channel-rules.js';
 import { encodeHistoryReply, encodeRecoveredReply } from './history-replies.js';
 
 /** A `subscribed` reply ready to queue, with the history bytes it holds (recovery) and where live frames resume. */
-interface SubscribedReply {
-  frame: PreparedFrame;
+type SubscribedReply = {
   /** Live frames at or below this were replayed, or are to be read with `history`; they are not sent again. */
   skipThrough: StreamPosition;
-  reservation?: HistoryReservation;
-}
+} & ({ frame: SubscribedFrame } | { json: string; reservation: HistoryReservation });
 
 /**
  * Subscriptions, publications, presence and history for sessions. Channels appear with their first subscriber and
@@ -63,12 +60,11 @@ export class ChannelService {
       await this.hub.addSubscriber(channel, session);
       const reply = await this.subscribedReply(session, resolved, id, recover);
       if (session.closing || !session.subscriptions.has(channel)) {
-        reply.reservation?.release();
+        if ('reservation' in reply) reply.reservation.release();
         return;
       }
-      const reservation = reply.reservation;
-      if (reservation) session.sendReply(reply.frame, () => reservation.release());
-      else session.enqueue(reply.frame);
+      if ('frame' in reply) session.send(reply.frame);
+      else reply.reservation.resize(session.sendReply(reply.json, () => reply.reservation.release()));
       session.releasePending(channel, reply.skipThrough);
     } catch (error) {
       session.subscriptions.delete(channel);
@@ -93,7 +89,7 @@ export class ChannelService {
     if (!recover) {
       const position = await this.engine.history.position(channel);
       const frame: SubscribedFrame = { type: 'subscribed', ...(id === undefined ? {} : { id }), channel, offset: position.offset, epoch: position.epoch };
-      return { frame: PreparedFrame.fromObject(frame), skipThrough: position };
+      return { frame, skipThrough: position };
     }
     const budget = this.config.limits.history.replyBytes;
     const reservation = this.historyBytes.fits(session, budget) ? this.historyBytes.reserve(session, budget) : undefined;
@@ -104,9 +100,10 @@ export class ChannelService {
       const recovered = page.recovered && (rules.history.size > 0 || page.offset === recover.offset);
       const publications = recovered ? page.publications : [];
       const more = recovered && (publications.at(-1)?.offset ?? recover.offset) < page.offset;
-      const frame = PreparedFrame.fromString(encodeRecoveredReply(id, channel, position, recovered, more, publications));
-      reservation?.resize(frame.wire.length);
-      return reservation ? { frame, skipThrough: position, reservation } : { frame, skipThrough: position };
+      if (reservation) return { json: encodeRecoveredReply(id, channel, position, recovered, more, publications), skipThrough: position, reservation };
+      // Over the bounds nothing was read but the position: a plain frame.
+      const frame: SubscribedFrame = { type: 'subscribed', ...(id === undefined ? {} : { id }), channel, ...position, recovered, ...(more ? { more } : {}), publications: [] };
+      return { frame, skipThrough: position };
     } catch (error) {
       reservation?.release();
       throw error;
@@ -175,9 +172,8 @@ export class ChannelService {
     const reservation = this.historyBytes.reserve(session, budget);
     try {
       const page = await this.engine.history.read(resolved.channel, { since, limit: Math.min(limit ?? max, max), maxBytes: budget });
-      const frame = PreparedFrame.fromString(encodeHistoryReply(id, resolved.channel, page, page.recovered, page.more === true, page.publications));
-      reservation.resize(frame.wire.length);
-      session.sendReply(frame, () => reservation.release());
+      const json = encodeHistoryReply(id, resolved.channel, page, page.recovered, page.more === true, page.publications);
+      reservation.resize(session.sendReply(json, () => reservation.release()));
     } catch (error) {
       reservation.release();
       throw error;

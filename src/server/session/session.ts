@@ -158,13 +158,14 @@ export class Session {
    * Queues a reply the client asked for (a history page) whose bytes do not count toward the slow-consumer bound: a
    * client that reads gets it however large it is, while other frames still see only their own bytes against the
    * bound, so a stalled client is still evicted. `written` runs once, when the reply's bytes have left for the kernel
-   * or the session dropped them; the caller bounds such bytes itself.
+   * or the session dropped them; the caller bounds such bytes itself. Returns the bytes queued.
    */
-  sendReply(frame: PreparedFrame, written: () => void): void {
+  sendReply(json: string, written: () => void): number {
+    const frame = PreparedFrame.fromString(json);
     if (this.closing) {
       this.traffic.framesDropped++;
       written();
-      return;
+      return 0;
     }
     if (!this.replies) {
       this.replies = new Map();
@@ -174,6 +175,7 @@ export class Session {
     this.replies.set(frame, written);
     this.replyBytes += frame.wire.length;
     this.push(frame, frame.wire.length);
+    return frame.wire.length;
   }
 
   /** Releases the replies among `frames` (written out), or all of them. */
