@@ -61,6 +61,7 @@ test('history of 100 × 50 KB comes in pages within limits.history.replyBytes, w
     assert.equal(reader.count('disconnect'), 0);
     assert.equal(reader.ws.readyState, WebSocket.OPEN);
     assert.equal(running.gateway.channels.historyBytes.inFlight, 0, 'every reply released its bytes');
+    assert.match(await (await fetch(`${running.httpUrl}/metrics`)).text(), /wsgate_history_bytes_in_flight 0\n/);
     console.log(`100 × 50 KB: ${all.pages} pages; limit 30: ${latest.pages} pages`);
     await reader.close();
   } finally {
