@@ -156,32 +156,35 @@ function rssMb(): number {
   return Math.round(process.memoryUsage().rss / 1e6);
 }
 
-test('5 sessions × 100 concurrent history requests of a 5 MB history: RATE_LIMITED beyond the bounds, in-flight bytes bounded', async () => {
-  const running = await startBig({ auth: { anonymous: true }, limits: { rate: { subscribe: { rate: 1e6, burst: 1e6 } }, history: { nodeBytes: 2 * 1024 * 1024 } } });
-  try {
-    await publishMany(running, 'big:amp', 100, 50_000);
-    const config = running.gateway.config.limits.history;
-    const readers = await Promise.all([1, 2, 3, 4, 5].map((n) => countingReader(running, `amp-${n}`)));
-    global.gc?.();
-    const before = rssMb();
-    for (const reader of readers) for (let i = 0; i < 100; i++) reader.ws.send(JSON.stringify({ type: 'history', id: i, channel: 'big:amp' }));
-    await within(Promise.all(readers.map((reader) => reader.settled(100))), 60_000, 'every request answered');
-    const after = rssMb();
-    const pages = readers.reduce((sum, r) => sum + (r.counts.get('history') ?? 0), 0);
-    const limited = readers.reduce((sum, r) => sum + (r.counts.get('RATE_LIMITED') ?? 0), 0);
-    const peak = running.gateway.channels.historyBytes.peak;
-    console.log(`500 history requests: ${pages} pages, ${limited} RATE_LIMITED; history bytes in flight peaked at ${(peak / 1e6).toFixed(2)} MB (node bound ${(config.nodeBytes / 1e6).toFixed(2)} MB); RSS ${before} MB -> ${after} MB`);
-    assert.equal(pages + limited, 500);
-    assert.ok(limited > 0, 'requests over the bounds are refused');
-    assert.ok(pages > 0);
-    // One reply of slack beyond the bound: a reservation grows to its reply's real size once encoded.
-    assert.ok(peak <= config.nodeBytes + config.replyBytes, `peak ${peak}`);
-    assert.equal(running.gateway.channels.historyBytes.inFlight, 0);
-    for (const reader of readers) reader.ws.close();
-  } finally {
-    await running.stop();
-  }
-});
+for (const [bound, history] of [['the session bound (defaults)', {}], ['the node bound (2 MiB)', { nodeBytes: 2 * 1024 * 1024 }]] as const) {
+  test(`5 sessions × 100 concurrent history requests of a 5 MB history: RATE_LIMITED beyond ${bound}, in-flight bytes bounded`, async () => {
+    const running = await startBig({ auth: { anonymous: true }, limits: { rate: { subscribe: { rate: 1e6, burst: 1e6 } }, history } });
+    try {
+      await publishMany(running, 'big:amp', 100, 50_000);
+      const config = running.gateway.config.limits.history;
+      const readers = await Promise.all([1, 2, 3, 4, 5].map((n) => countingReader(running, `amp-${n}`)));
+      global.gc?.();
+      const before = rssMb();
+      for (const reader of readers) for (let i = 0; i < 100; i++) reader.ws.send(JSON.stringify({ type: 'history', id: i, channel: 'big:amp' }));
+      await within(Promise.all(readers.map((reader) => reader.settled(100))), 60_000, 'every request answered');
+      const after = rssMb();
+      const pages = readers.reduce((sum, r) => sum + (r.counts.get('history') ?? 0), 0);
+      const limited = readers.reduce((sum, r) => sum + (r.counts.get('RATE_LIMITED') ?? 0), 0);
+      const peak = running.gateway.channels.historyBytes.peak;
+      console.log(`${bound}: 500 history requests, ${pages} pages, ${limited} RATE_LIMITED; history bytes in flight peaked at ${(peak / 1e6).toFixed(2)} MB; RSS ${before} MB -> ${after} MB`);
+      assert.equal(pages + limited, 500);
+      assert.ok(limited > 0, 'requests over the bounds are refused');
+      assert.ok(pages > 0);
+      // One reply of slack per session beyond a bound: a reservation grows to its reply's real size once encoded.
+      const bounded = Math.min(config.nodeBytes, 5 * config.sessionBytes) + 5 * config.replyBytes;
+      assert.ok(peak <= bounded, `peak ${peak} > ${bounded}`);
+      assert.equal(running.gateway.channels.historyBytes.inFlight, 0);
+      for (const reader of readers) reader.ws.close();
+    } finally {
+      await running.stop();
+    }
+  });
+}
 
 test('history over the session bound gets RATE_LIMITED with retryAfter, and the session stays', async () => {
   const running = await startBig();
