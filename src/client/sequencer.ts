@@ -31,6 +31,12 @@ interface Item {
   frame?: MessageFrame;
 }
 
+/**
+ * Publications held back behind a gap at most; beyond it the gap is reported lost rather than wait for a history read
+ * that is slow (or refused again and again) while memory grows.
+ */
+export const MAX_HELD = 10_000;
+
 /** Epochs left behind that are remembered, so late frames of theirs are ignored. */
 const RETIRED_EPOCHS = 16;
 
@@ -120,7 +126,18 @@ export class Sequencer {
   accept(frame: MessageFrame): void {
     if (!this.#enter(frame.epoch)) return;
     this.#insert({ from: frame.offset, to: frame.offset, frame });
+    if (this.#filling && this.#items.length > MAX_HELD) this.#giveUpFill();
     this.#drain();
+  }
+
+  /** Stops waiting for the history read in flight: the gap it was to fill is lost. */
+  #giveUpFill(): void {
+    this.#generation++;
+    this.#filling = false;
+    clearTimeout(this.#retry);
+    const expected = this.#expected();
+    const end = this.#items[0]!.from - 1;
+    if (end >= expected) this.#lose(expected, end);
   }
 
   /** The gateway's `lost` frame. */

@@ -8,6 +8,7 @@ import {
   type Subscription,
   type WsgateClient,
 } from '../../src/client/index.js';
+import { MAX_HELD } from '../../src/client/sequencer.js';
 import { createClient, nextStatus, ScriptedGateway, type Frame, type ScriptedSession } from './scripted-gateway.js';
 
 /** What a subscription reported, in order: offsets delivered (`e1:4`) and ranges lost (`lost e1:5-7`, `lost e1:8-`). */
@@ -145,6 +146,20 @@ describe('client: offsets in order, gaps filled from history, losses reported', 
     session.send(historyReply(again, [4]));
     await until(log, 2);
     assert.deepEqual(log, ['e1:4', 'e1:5']);
+  });
+
+  it('gives up a gap when more than MAX_HELD publications wait behind it, and ignores the late history reply', async () => {
+    const { log } = await subscribed(3);
+    session.send(message(5));
+    const request = await session.expect('history');
+    for (let offset = 6; offset <= 5 + MAX_HELD; offset++) session.send(message(offset));
+    await until(log, MAX_HELD + 2);
+    session.send(historyReply(request, [4]));
+    session.send(message(6 + MAX_HELD));
+    await until(log, MAX_HELD + 3);
+    assert.deepEqual(log.slice(0, 2), ['lost e1:4-4', 'e1:5']);
+    assert.deepEqual(log.at(-1), `e1:${6 + MAX_HELD}`);
+    assert.equal(log.length, MAX_HELD + 3);
   });
 
   it('reports the gateway\'s lost frame as a lost event in order, and delivers what follows', async () => {
