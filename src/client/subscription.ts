@@ -235,7 +235,6 @@ export class Subscription<T = unknown> {
    */
   async unsubscribe(): Promise<void> {
     if (!this.#end('unsubscribed')) return;
-    this.#sequencer.stop();
     this.#events.emit('unsubscribed', { byServer: false });
     this.#events.removeAllListeners();
     if (!this.#host.isConnected()) return;
