@@ -141,6 +141,7 @@ export class Gateway implements GatewayContext {
       void this.lifecycle.cleanup(session);
     });
     this.metrics.observeHub({ channels: () => this.hub.channelCount, deliveries: () => this.hub.stats.deliveries });
+    this.metrics.observeHistoryBytes(() => this.channels.historyBytes.inFlight);
     this.lease = new NodeLease({ node: this.nodeId, startedAt: this.startedAt, host: hostname() }, engine, this.channels, config.engine.leaseMs, this.logger, events);
     this.sessionEnvironment = {
       sendQueueBytes: config.ws.sendQueueBytes,

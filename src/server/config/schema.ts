@@ -305,6 +305,18 @@ export const ConfigSchema = Type.Object(
         maxRateLimitStrikes: Type.Integer({ minimum: 1, default: 50 }),
         /** Largest server API request body in bytes. */
         apiBodyBytes: Type.Integer({ minimum: 1024, default: 1024 * 1024 }),
+        /** History and recovery replies: paged by bytes, and bounded in bytes while they wait to be written. */
+        history: Type.Object(
+          {
+            /** Publication bytes one `history` or recovering `subscribed` reply carries; the rest is asked for with `since`. */
+            replyBytes: Type.Integer({ minimum: 1024, default: 256 * 1024 }),
+            /** History bytes read for one session and not yet written to its socket; over it: RATE_LIMITED. */
+            sessionBytes: Type.Integer({ minimum: 1024, default: 1024 * 1024 }),
+            /** The same bound for all sessions of the node together. */
+            nodeBytes: Type.Integer({ minimum: 1024, default: 64 * 1024 * 1024 }),
+          },
+          { additionalProperties: false, default: {} },
+        ),
       },
       { additionalProperties: false, default: {} },
     ),

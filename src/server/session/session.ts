@@ -104,6 +104,9 @@ export class Session {
   private evicted = false;
   private buckets?: Map<string, TokenBucket>;
   private readonly traffic: TrafficCounters;
+  /** Replies queued or in the socket's buffer whose bytes the slow-consumer bound leaves out, with their release. */
+  private replies?: Map<PreparedFrame, () => void>;
+  private replyBytes = 0;
 
   constructor(options: SessionOptions, private readonly env: SessionEnvironment) {
     this.traffic = env.traffic;
@@ -128,7 +131,7 @@ export class Session {
       return;
     }
     const size = frame.wire.length;
-    if (this.socket.writableLength + this.queuedBytes + size > this.env.sendQueueBytes) {
+    if (this.socket.writableLength + this.queuedBytes - this.replyBytes + size > this.env.sendQueueBytes) {
       this.traffic.framesDropped++;
       this.evict();
       return;
@@ -149,6 +152,43 @@ export class Session {
 
   send(frame: object): void {
     this.enqueue(PreparedFrame.fromObject(frame));
+  }
+
+  /**
+   * Queues a reply the client asked for (a history page) whose bytes do not count toward the slow-consumer bound: a
+   * client that reads gets it however large it is, while other frames still see only their own bytes against the
+   * bound, so a stalled client is still evicted. `written` runs once, when the reply's bytes have left for the kernel
+   * or the session dropped them; the caller bounds such bytes itself. Returns the bytes queued.
+   */
+  sendReply(json: string, written: () => void): number {
+    const frame = PreparedFrame.fromString(json);
+    if (this.closing) {
+      this.traffic.framesDropped++;
+      written();
+      return 0;
+    }
+    if (!this.replies) {
+      this.replies = new Map();
+      // Whatever the session still holds when the connection ends is released with it.
+      this.ws.once('close', () => this.releaseReplies());
+    }
+    this.replies.set(frame, written);
+    this.replyBytes += frame.wire.length;
+    this.push(frame, frame.wire.length);
+    return frame.wire.length;
+  }
+
+  /** Releases the replies among `frames` (written out), or all of them. */
+  private releaseReplies(frames?: readonly PreparedFrame[]): void {
+    const replies = this.replies;
+    if (!replies || replies.size === 0) return;
+    for (const frame of frames ?? [...replies.keys()]) {
+      const written = replies.get(frame);
+      if (!written) continue;
+      replies.delete(frame);
+      this.replyBytes -= frame.wire.length;
+      written();
+    }
   }
 
   /** A publication or presence event for a subscribed channel. */
@@ -201,6 +241,7 @@ export class Session {
     if (this.queue.length === 0 || (this.awaitingDrain && !all)) return;
     if (this.socket.destroyed || this.ws.readyState !== this.ws.OPEN) {
       this.traffic.framesDropped += this.queue.length;
+      this.releaseReplies(this.queue);
       this.queue = [];
       this.queuedBytes = 0;
       return;
@@ -259,9 +300,11 @@ export class Session {
   private write(queue: PreparedFrame[], bytes: number): void {
     const traffic = this.traffic;
     for (const frame of queue) traffic.countOut(frame.payload, frame.wire.length);
+    // Only batches that carry replies pay for a write callback: it releases them once they left the process.
+    const done = this.replies && this.replies.size > 0 ? () => this.releaseReplies(queue) : undefined;
     if (this.env.rawWrites) {
       if (queue.length === 1) {
-        this.socket.write(queue[0]!.wire);
+        this.socket.write(queue[0]!.wire, done);
         return;
       }
       if (bytes <= COALESCE_COPY_BYTES) {
@@ -270,14 +313,18 @@ export class Session {
         const out = Buffer.allocUnsafe(bytes);
         let at = 0;
         for (const frame of queue) at += frame.wire.copy(out, at);
-        this.socket.write(out);
+        this.socket.write(out, done);
         return;
       }
       this.socket.cork();
-      for (const frame of queue) this.socket.write(frame.wire);
+      const last = queue.length - 1;
+      for (let i = 0; i < last; i++) this.socket.write(queue[i]!.wire);
+      this.socket.write(queue[last]!.wire, done);
       this.socket.uncork();
     } else {
-      for (const frame of queue) this.ws.send(frame.payload, { binary: false });
+      const last = queue.length - 1;
+      for (let i = 0; i < last; i++) this.ws.send(queue[i]!.payload, { binary: false });
+      this.ws.send(queue[last]!.payload, { binary: false }, done);
     }
   }
 
@@ -309,6 +356,7 @@ export class Session {
     this.endedWith ??= { code, reason };
     if (this.evicted) {
       this.traffic.framesDropped += this.queue.length;
+      this.releaseReplies(this.queue);
       this.queue = [];
       this.queuedBytes = 0;
     }
@@ -326,6 +374,7 @@ export class Session {
     this.closing = true;
     this.queue = [];
     this.queuedBytes = 0;
+    this.releaseReplies();
     this.ws.terminate();
   }
 
