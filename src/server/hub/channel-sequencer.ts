@@ -3,12 +3,6 @@ import type { HistoryPage } from '../engine/history/history.js';
 import type { OrderingCounters } from '../observability/sequencer-metrics.js';
 import { encodeMessageFrame } from '../session/server-frames.js';
 
-/**
- * Epochs of publications made while the history store was unreachable (`DeliveryService`). No store knows them, so
- * they can be neither ordered against the stream nor recovered: they pass straight through.
- */
-export const DEGRADED_EPOCH_PREFIX = 'local-';
-
 /** What a sequencer reads of the channel's stream (`HistoryStore` has both). */
 export interface StreamReader {
   read(channel: string, query: { since?: StreamPosition; limit: number }): Promise<HistoryPage>;
@@ -149,11 +143,6 @@ export class ChannelSequencer {
   /** A publication from the broker (or the local fallback path). */
   push(position: StreamPosition, frame: Buffer, exclude: string | null): void {
     if (this.closed) return;
-    if (position.epoch.startsWith(DEGRADED_EPOCH_PREFIX)) {
-      this.stats.inOrder++;
-      this.output.publication(position, frame, exclude);
-      return;
-    }
     if (position.offset === this.last + 1 && position.epoch === this.epoch && this.state === 'anchored') {
       // The common case, without an allocation: the next offset, nothing waiting for it to be sorted.
       this.stats.inOrder++;
