@@ -62,7 +62,7 @@ export function rawPublisher(label: string, balancerHttpUrl: string): Publisher 
 }
 
 /** The client SDK's `publish` (Node 24's global WebSocket), through the balancer. */
-export function sdkPublisher(label: string, balancerHttpUrl: string): Publisher {
+export function sdkPublisher(label: string, balancerHttpUrl: string): Publisher & { connected(): Promise<void> } {
   const client = new WsgateClient({
     url: `${balancerHttpUrl.replace(/^http/, 'ws')}/ws`,
     WebSocket: (globalThis.WebSocket ?? WebSocket) as unknown as WebSocketConstructor,
@@ -74,6 +74,16 @@ export function sdkPublisher(label: string, balancerHttpUrl: string): Publisher 
   client.connect();
   return {
     label,
+    connected: () =>
+      client.status.type === 'connected'
+        ? Promise.resolve()
+        : new Promise((resolve) => {
+            const off = client.on('status', (status) => {
+              if (status.type !== 'connected') return;
+              off();
+              resolve();
+            });
+          }),
     async publish(channel, data) {
       try {
         return { accepted: await client.publish(channel, data, { timeout: 8_000 }) };

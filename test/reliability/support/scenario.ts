@@ -85,7 +85,7 @@ export async function runLedgerScenario(setup: EngineSetup, log: (line: string) 
         const sdk = sdkPublisher(`sdkpub-${n}`, balancer.httpUrl);
         publishers.push(raw, sdk);
         subscribers.push(...here);
-        await within(Promise.all([...here.map((subscriber) => subscriber.ready()), raw.connected()]), 15_000, `subscribers on ${node.nodeId}`);
+        await within(Promise.all([...here.map((subscriber) => subscriber.ready()), raw.connected(), sdk.connected()]), 15_000, `subscribers and publishers on ${node.nodeId}`);
         for (const subscriber of here) if (subscriber.node() !== node.nodeId) throw new Error(`${subscriber.label} landed on ${subscriber.node()}, not ${node.nodeId}`);
       });
     }
@@ -94,7 +94,7 @@ export async function runLedgerScenario(setup: EngineSetup, log: (line: string) 
     subscribers.push(sleeper);
     await within(sleeper.ready(), 10_000, 'the sleeper subscribed');
     closers.unshift(() => [...subscribers, ...publishers].forEach((party) => party.close()));
-    const allReady = (what: string, ms = 20_000) => within(Promise.all(subscribers.map((subscriber) => subscriber.ready())), ms, what);
+    const allReady = (what: string) => everyoneReady(subscribers, what);
     const batch = (extra: Partial<Parameters<typeof publishBatch>[2]> = {}) =>
       publishBatch(ledger, publishers, {
         perPublisher: LOAD.perPhase,
@@ -179,6 +179,15 @@ export async function runLedgerScenario(setup: EngineSetup, log: (line: string) 
   } finally {
     for (const close of closers) await Promise.resolve(close()).catch(() => {});
   }
+}
+
+/** Resolves once every subscriber is subscribed to all its channels; the timeout names those that are not. */
+async function everyoneReady(subscribers: readonly LedgerSubscriber[], what: string, ms = 20_000): Promise<void> {
+  const waiting = new Set(subscribers);
+  const all = Promise.all(subscribers.map((subscriber) => subscriber.ready().then(() => waiting.delete(subscriber))));
+  await within(all, ms, what).catch((error: Error) => {
+    throw new Error(`${error.message}; not subscribed: ${[...waiting].map((subscriber) => `${subscriber.label} (node ${subscriber.node() ?? 'none'})`).join(', ')}`);
+  });
 }
 
 /** `wsgate_slow_consumers_total` of a node. */
