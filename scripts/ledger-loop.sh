@@ -17,6 +17,8 @@ for run in $(seq 1 "$runs"); do
   if "$node" --import tsx --test --test-reporter=spec test/reliability/*.test.ts >"$log" 2>&1; then verdict=pass; else verdict=FAIL; failed=$((failed + 1)); fi
   echo "run $run/$runs: $verdict ($log)"
   grep -E '^ledger \[' "$log" | sed 's/^/  /' || true
+  # A run that broke before its verdict (a node that never started, a timeout) says so here.
+  grep -E '^  Error: ' "$log" | sort -u | sed 's/^  /  harness: /' || true
 done
 echo "ledger-loop: $((runs - failed))/$runs runs passed; logs in $logs"
 [ "$failed" -eq 0 ]

@@ -24,7 +24,7 @@ const setups = ENGINE_SETUPS.filter((setup) => !only || only.some((word) => pick
 
 describe('delivery ledger under faults', () => {
   for (const setup of setups) {
-    test(`${setup.name}: every owed publication delivered once, in order, or explicitly lost`, { timeout: 90_000 }, async (t) => {
+    test(`${setup.name}: every owed publication delivered once, in order, or explicitly lost`, { timeout: 240_000 }, async (t) => {
       const { report, ledger, notes } = await runLedgerScenario(setup, (line) => t.diagnostic(line));
       const line = formatCounts(setup.name, report.counts);
       t.diagnostic(line);

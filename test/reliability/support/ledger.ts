@@ -207,7 +207,11 @@ export class Ledger {
     });
   }
 
+  /** `Date.now()` of the last publication outcome, delivery or loss signal recorded. */
+  lastChangeAt = Date.now();
+
   #changed(): void {
+    this.lastChangeAt = Date.now();
     for (const listener of [...this.#listeners]) listener();
   }
 
