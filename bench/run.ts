@@ -1,5 +1,5 @@
 /**
- * wsgate benchmark suite: `npm run bench [-- --full] [-- --targets ws,socket.io] [-- --scenarios fanout,idle]`.
+ * wsgate benchmark suite: `npm run bench [-- --full] [-- --targets ws,socket.io] [-- --scenarios fanout,idle,tracing]`.
  * Starts every server as its own child process, drives it from load processes, and prints side-by-side results with
  * ratios to wsgate (or to `ws` while wsgate is not built). Results go to bench/results/<timestamp>.json.
  * Method and figures: docs/performance.md.
@@ -12,6 +12,7 @@ import { PLANS, type Mode } from './plan.js';
 import { printReport, targetChecks, type BenchResults, type TargetStatus } from './report.js';
 import { runFanout, type FanoutRun } from './scenarios/fanout.js';
 import { runIdle, type IdleRun } from './scenarios/idle.js';
+import { runTracing, type TracingRow } from './scenarios/tracing.js';
 import type { Target } from './targets/target.js';
 import { socketIoRedisTarget } from './targets/socketio-redis.js';
 import { socketIoTarget } from './targets/socketio.js';
@@ -30,7 +31,7 @@ const { values } = parseArgs({
     full: { type: 'boolean', default: false },
     short: { type: 'boolean', default: false },
     targets: { type: 'string' },
-    scenarios: { type: 'string', default: 'fanout,idle' },
+    scenarios: { type: 'string', default: 'fanout,idle,tracing' },
     /** Override the plan's fixed fan-out rates (publications/s) and window length, e.g. for quick A/B runs. */
     rates: { type: 'string' },
     duration: { type: 'string' },
@@ -96,6 +97,19 @@ async function main(): Promise<void> {
   const idle: IdleRun[] = [];
   const statuses: TargetStatus[] = [];
   for (const target of targets) statuses.push(await benchTarget(target, fanout, idle));
+  // wsgate against itself with tracing on: needs the built CLI, and is independent of the targets chosen.
+  let tracing: TracingRow[] = [];
+  if (scenarios.has('tracing')) {
+    const missing = await wsgateTarget.unavailableReason();
+    if (missing) log(`tracing: ${missing}`);
+    else {
+      log(`tracing: wsgate with tracing off and on, ${plan.tracing.rounds} rounds`);
+      tracing = await runTracing(plan.tracing, plan.pingIntervalMs, log).catch((error: unknown) => {
+        log(`tracing: failed: ${error instanceof Error ? error.message : String(error)} (server logs in ${logDir})`);
+        return [];
+      });
+    }
+  }
   const results: BenchResults = {
     startedAt: startedAt.toISOString(),
     mode,
@@ -104,6 +118,7 @@ async function main(): Promise<void> {
     targets: statuses,
     fanout,
     idle,
+    tracing,
   };
   printReport(results);
   const dir = new URL('./results/', import.meta.url);
