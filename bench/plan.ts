@@ -31,7 +31,7 @@ export const PLANS: Record<Mode, BenchPlan> = {
       { subscribers: 1000, ratesPerSec: [10, 40], durationMs: 5000, saturationWindow: SATURATION_WINDOW, sampleEvery: SAMPLE_EVERY },
     ],
     idle: { connections: 5000, holdMs: 6000, concurrency: 32 },
-    tracing: { handshakes: 300, actions: 1500, clients: 20, publishes: 600, subscribers: 50, concurrency: 10, rounds: 2 },
+    tracing: { handshakes: 200, actions: 1000, clients: 20, publishes: 400, subscribers: 50, concurrency: 10, rounds: 4 },
   },
   full: {
     mode: 'full',

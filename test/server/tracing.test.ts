@@ -152,6 +152,20 @@ describe('tracing with the OpenTelemetry SDK', { timeout: 60_000 }, () => {
     assert.deepEqual(exporter.getFinishedSpans().map((s) => s.name), ['POST /api/publish'], 'one span for the call, none per delivered message');
   });
 
+  test('the calls of a server-API batch are children of the batch', async () => {
+    const response = await fetch(`${gw.httpUrl}/api/batch`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${API_KEY}`, 'content-type': 'application/json' },
+      body: JSON.stringify({ requests: [{ method: 'POST', path: '/api/publish', body: { channel: 'chat:a', data: 1 } }, { method: 'GET', path: '/api/info' }] }),
+    });
+    assert.equal(response.status, 200);
+    const batch = await one('POST /api/batch');
+    await waitFor(() => exporter.getFinishedSpans().length >= 3, 5_000, 'the items\' spans');
+    const items = exporter.getFinishedSpans().filter((span) => span !== batch);
+    assert.deepEqual(items.map((span) => span.name).sort(), ['GET /api/info', 'POST /api/publish']);
+    for (const item of items) assert.equal(item.parentSpanContext?.spanId, batch.spanContext().spanId);
+  });
+
   test('a refused server-API call records the catalogue code; a refused handshake its error; neither records credentials', async () => {
     const refused = await fetch(`${gw.httpUrl}/api/publish?token=query-secret`, {
       method: 'POST', headers: { authorization: 'Bearer wrong-key-0123456789', 'content-type': 'application/json' }, body: '{"data":1}',
