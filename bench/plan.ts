@@ -1,6 +1,7 @@
 import type { FanoutPlan } from './scenarios/fanout.js';
 import type { IdlePlan } from './scenarios/idle.js';
 import type { TracingPlan } from './scenarios/tracing.js';
+import type { PublicationsPlan } from './scenarios/publications.js';
 
 export type Mode = 'short' | 'full';
 
@@ -9,6 +10,8 @@ export interface BenchPlan {
   fanout: FanoutPlan[];
   idle: IdlePlan;
   tracing: TracingPlan;
+  /** Rounds are set at run time (`--rounds`). */
+  publications: Omit<PublicationsPlan, 'rounds'>;
   /** Same ping interval for every target, so idle connections all carry a heartbeat timer. */
   pingIntervalMs: number;
 }
@@ -32,6 +35,7 @@ export const PLANS: Record<Mode, BenchPlan> = {
     ],
     idle: { connections: 5000, holdMs: 6000, concurrency: 32 },
     tracing: { handshakes: 200, actions: 1000, clients: 20, publishes: 400, subscribers: 50, concurrency: 10, rounds: 4 },
+    publications: { inFlight: 16, durationMs: 5000, warmupMs: 1500 },
   },
   full: {
     mode: 'full',
@@ -42,5 +46,6 @@ export const PLANS: Record<Mode, BenchPlan> = {
     ],
     idle: { connections: 10_000, holdMs: 6000, concurrency: 32 },
     tracing: { handshakes: 3000, actions: 12_000, clients: 20, publishes: 5000, subscribers: 100, concurrency: 10, rounds: 4 },
+    publications: { inFlight: 16, durationMs: 10_000, warmupMs: 2000 },
   },
 };
