@@ -130,10 +130,14 @@ export function printReport(results: BenchResults): void {
 
   if (results.tracing.length > 0) {
     out('\nTracing: wsgate with OTLP/HTTP export of every span vs tracing off (same build; server CPU per operation)');
+    const baseline = results.tracing.some((r) => r.baselineCpuUsPerOp !== undefined);
     out(
       table(
-        ['operation', 'ops', 'off CPU µs/op', 'on CPU µs/op', 'on/off', 'spans/op'],
-        results.tracing.map((r) => [r.operation, String(r.operations), fixed(r.offCpuUsPerOp, 1), fixed(r.onCpuUsPerOp, 1), `${fixed(r.ratio, 2)}x`, fixed(r.spansPerOp, 2)]),
+        ['operation', 'ops', 'off CPU µs/op', 'on CPU µs/op', 'on/off', 'spans/op', ...(baseline ? ['baseline CPU µs/op', 'off/baseline'] : [])],
+        results.tracing.map((r) => [
+          r.operation, String(r.operations), fixed(r.offCpuUsPerOp, 1), fixed(r.onCpuUsPerOp, 1), `${fixed(r.ratio, 2)}x`, fixed(r.spansPerOp, 2),
+          ...(baseline ? [fixed(r.baselineCpuUsPerOp ?? NaN, 1), `${fixed(r.noopRatio ?? NaN, 2)}x`] : []),
+        ]),
       ),
     );
   }

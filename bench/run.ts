@@ -39,7 +39,7 @@ const { values } = parseArgs({
     /** Override the plan's fixed fan-out rates (publications/s) and window length, e.g. for quick A/B runs. */
     rates: { type: 'string' },
     duration: { type: 'string' },
-    /** The commit the publications scenario compares with (target `wsgate-b+redis`). */
+    /** The commit the publications scenario compares with (target `wsgate-b+redis`); tracing runs it as a third node. */
     baseline: { type: 'string' },
     rounds: { type: 'string' },
   },
@@ -130,7 +130,8 @@ async function main(): Promise<void> {
     if (missing) log(`tracing: ${missing}`);
     else {
       log(`tracing: wsgate with tracing off and on, ${plan.tracing.rounds} rounds`);
-      tracing = await runTracing(plan.tracing, plan.pingIntervalMs, log).catch((error: unknown) => {
+      const baselineCli = values.baseline ? buildBaseline(values.baseline, log) : undefined;
+      tracing = await runTracing(plan.tracing, plan.pingIntervalMs, log, baselineCli).catch((error: unknown) => {
         log(`tracing: failed: ${error instanceof Error ? error.message : String(error)} (server logs in ${logDir})`);
         return [];
       });

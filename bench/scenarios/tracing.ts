@@ -3,7 +3,8 @@
  * `OTEL_*` variables: the API's no-op) and one exporting every span over OTLP/HTTP to a local receiver, take the same
  * traced operations, alternating rounds so machine drift hits both alike. Reported per operation: server CPU (user +
  * system) off and on, their ratio, and the spans the traced node exported per operation — 1 for each, and none for
- * the publications an API call fans out to subscribers.
+ * the publications an API call fans out to subscribers. With a baseline build (`--baseline <rev>`, a commit before
+ * tracing), a third node runs it too, and `off ÷ baseline` is what the no-op API costs.
  */
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -33,6 +34,10 @@ export interface TracingRow {
   /** on ÷ off */
   ratio: number;
   spansPerOp: number;
+  /** With `--baseline`: the other build, which has no tracing code. */
+  baselineCpuUsPerOp?: number;
+  /** off ÷ baseline */
+  noopRatio?: number;
 }
 
 type Log = (line: string) => void;
@@ -106,7 +111,7 @@ interface NodeUnderTest {
   spans: Record<string, number>;
 }
 
-export async function runTracing(plan: TracingPlan, pingIntervalMs: number, log: Log): Promise<TracingRow[]> {
+export async function runTracing(plan: TracingPlan, pingIntervalMs: number, log: Log, baselineCli?: string): Promise<TracingRow[]> {
   const [sink, backend] = await Promise.all([startSpanSink(), startActionBackend()]);
   const extra = { actions: { routes: [{ match: 'bench.*', url: backend.url }] } };
   const traced = {
@@ -116,8 +121,10 @@ export async function runTracing(plan: TracingPlan, pingIntervalMs: number, log:
   };
   const nodes: NodeUnderTest[] = [];
   try {
-    for (const [name, env] of [['tracing-off', {}], ['tracing-on', traced]] as const) {
-      const server = await startWsgateNode(`wsgate-${name}`, { pingIntervalMs }, extra, env);
+    const contenders: Array<[string, Record<string, string>, string | undefined]> = [['tracing-off', {}, undefined], ['tracing-on', traced, undefined]];
+    if (baselineCli) contenders.push(['baseline', {}, baselineCli]);
+    for (const [name, env, cliPath] of contenders) {
+      const server = await startWsgateNode(`wsgate-${name}`, { pingIntervalMs }, extra, env, cliPath);
       nodes.push({ name, server, url: `http://127.0.0.1:${server.port}`, cpuMs: {}, ops: {}, spans: {} });
     }
     const sessions = new Map<NodeUnderTest, { act: Array<(frame: Record<string, unknown>) => Promise<void>>; all: WebSocket[] }>();
@@ -166,11 +173,17 @@ export async function runTracing(plan: TracingPlan, pingIntervalMs: number, log:
       if (round > 0) log(`tracing: round ${round} of ${plan.rounds} done`);
     }
     for (const { all } of sessions.values()) for (const ws of all) ws.close();
-    const [off, on] = nodes as [NodeUnderTest, NodeUnderTest];
+    const [off, on, baseline] = nodes as [NodeUnderTest, NodeUnderTest, NodeUnderTest | undefined];
+    const perOp = (node: NodeUnderTest, operation: string) => (node.cpuMs[operation]! * 1000) / node.ops[operation]!;
     return phases.map(([operation]) => {
-      const offUs = (off.cpuMs[operation]! * 1000) / off.ops[operation]!;
-      const onUs = (on.cpuMs[operation]! * 1000) / on.ops[operation]!;
-      return { operation, operations: on.ops[operation]!, offCpuUsPerOp: offUs, onCpuUsPerOp: onUs, ratio: onUs / offUs, spansPerOp: on.spans[operation]! / on.ops[operation]! };
+      const offUs = perOp(off, operation);
+      const onUs = perOp(on, operation);
+      const row: TracingRow = { operation, operations: on.ops[operation]!, offCpuUsPerOp: offUs, onCpuUsPerOp: onUs, ratio: onUs / offUs, spansPerOp: on.spans[operation]! / on.ops[operation]! };
+      if (baseline) {
+        row.baselineCpuUsPerOp = perOp(baseline, operation);
+        row.noopRatio = offUs / row.baselineCpuUsPerOp;
+      }
+      return row;
     });
   } finally {
     await Promise.all(nodes.map((node) => node.server.stop()));

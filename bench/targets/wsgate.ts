@@ -82,9 +82,9 @@ async function startNode(
   return startPortServer(name, [...extraNodeFlags, cliPath, 'serve', '--config', configFile], port, { ...env, WSGATE_PORT: String(port) });
 }
 
-/** One wsgate node of the built CLI (memory engine) with the bench's config plus `extra`, and `env` added (`OTEL_*`). */
-export function startWsgateNode(name: string, options: StartOptions, extra: Record<string, unknown>, env: Record<string, string>): Promise<ServerProcess> {
-  return startNode(name, options, { kind: 'memory' }, cli, merge(extraConfig, extra), env);
+/** One wsgate node (memory engine) of the built CLI or `cliPath`, with the bench's config plus `extra`, and `env` added (`OTEL_*`). */
+export function startWsgateNode(name: string, options: StartOptions, extra: Record<string, unknown>, env: Record<string, string>, cliPath = cli): Promise<ServerProcess> {
+  return startNode(name, options, { kind: 'memory' }, cliPath, merge(extraConfig, extra), env);
 }
 
 const stopNode = (node: ServerProcess): Promise<void> => stopChild(node.child, stopGraceMs);
