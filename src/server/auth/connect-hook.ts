@@ -4,6 +4,7 @@ import { Ajv } from 'ajv';
 import { parse as parseCookies } from 'cookie';
 import type { Histogram } from 'prom-client';
 import { WsgateError } from '../../protocol/errors.js';
+import { SpanName, tracedFetch } from '../observability/tracing.js';
 import type { Identity } from './identity.js';
 
 export interface ConnectHookOptions {
@@ -86,7 +87,7 @@ export class ConnectHook {
   private async ask(call: ConnectHookCall): Promise<HookAdmission> {
     let response: Response;
     try {
-      response = await fetch(this.options.url, {
+      response = await tracedFetch(SpanName.connectHook, {}, this.options.url, {
         method: 'POST',
         headers: { 'content-type': 'application/json', ...(this.options.apiKey ? { authorization: `Bearer ${this.options.apiKey}` } : {}) },
         body: JSON.stringify(call),
