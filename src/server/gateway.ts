@@ -18,6 +18,7 @@ import { TokenVerifier } from './auth/token-verifier.js';
 import { ChannelRules } from './channels/channel-rules.js';
 import { ChannelOccupancy } from './channels/channel-occupancy.js';
 import { ChannelService } from './channels/channel-service.js';
+import { ClusterState } from './cluster/cluster-state.js';
 import { NodeLease } from './cluster/node-lease.js';
 import type { Config } from './config/schema.js';
 import { createEngine } from './engine/create.js';
@@ -73,6 +74,8 @@ export class Gateway implements GatewayContext {
   readonly clientAddresses: ClientAddresses;
   readonly tls: TlsFiles;
   readonly webhooks: Webhooks;
+  /** This node's part of the cluster-wide state; absent with `cluster.state` off. */
+  readonly clusterState?: ClusterState;
 
   private readonly occupancy: ChannelOccupancy;
   private readonly requests: RequestHandler;
@@ -139,7 +142,14 @@ export class Gateway implements GatewayContext {
       void this.lifecycle.cleanup(session);
     });
     this.metrics.observeHub({ channels: () => this.hub.channelCount, deliveries: () => this.hub.stats.deliveries });
-    this.lease = new NodeLease({ node: this.nodeId, startedAt: this.startedAt, host: hostname() }, engine, this.channels, config.engine.leaseMs, this.logger, events);
+    const info = { node: this.nodeId, startedAt: this.startedAt, host: hostname() };
+    if (config.cluster.state) {
+      this.clusterState = new ClusterState({
+        info, hub: this.hub, metrics: this.metrics, counts: engine.channelCounts, isDraining: () => this.draining,
+        leaseMs: config.engine.leaseMs, maxIndexedChannels: config.cluster.maxIndexedChannels, logger: this.logger,
+      });
+    }
+    this.lease = new NodeLease(info, engine, this.channels, config.engine.leaseMs, this.logger, events, this.clusterState);
     this.sessionEnvironment = {
       sendQueueBytes: config.ws.sendQueueBytes,
       closeTimeoutMs: config.ws.closeTimeoutMs,
@@ -315,6 +325,8 @@ export class Gateway implements GatewayContext {
 
   private async drainAndClose(): Promise<void> {
     this.draining = true;
+    // The cluster sees the drain at once, not at the next renewal.
+    this.lease.renew().catch(() => {});
     // On a shared port the siblings take every new connection once this listener is gone (its accept queue is reset:
     // those clients retry). A node alone on its port keeps listening, so its /readyz tells the balancer it drains.
     if (this.config.reusePort) this.app?.server.close();
@@ -377,6 +389,11 @@ export class Gateway implements GatewayContext {
       }
     } catch (error) {
       this.logger.warn({ err: error }, 'could not remove the node from the registry');
+    }
+    try {
+      await this.clusterState?.drop();
+    } catch (error) {
+      this.logger.warn({ err: error }, 'could not remove the node\'s channel counts');
     }
     try {
       await this.occupancy.releaseAll();

@@ -353,6 +353,19 @@ export const ConfigSchema = Type.Object(
       },
       { additionalProperties: false, default: {} },
     ),
+    cluster: Type.Object(
+      {
+        /**
+         * Cluster-wide state: each node's stats ride on its lease renewals and its channel subscriber counts follow
+         * them, so `/api/info`, `/api/nodes` and `/api/channels` answer for the whole cluster. Off: they answer for
+         * this node.
+         */
+        state: Type.Boolean({ default: true }),
+        /** Channels one node lists in the cluster-wide index at most (its stats still count all of them). */
+        maxIndexedChannels: Type.Integer({ minimum: 1, default: 100_000 }),
+      },
+      { additionalProperties: false, default: {} },
+    ),
     drain: Type.Object(
       {
         /** The process exits at the latest this long after the first signal. */
