@@ -6,6 +6,8 @@ import type { FastifyInstance, FastifyListenOptions } from 'fastify';
 import type WebSocket from 'ws';
 import { CloseCode } from '../protocol/close-codes.js';
 import type { ErrorCode } from '../protocol/errors.js';
+import { ADMIN_BUS_PREFIX } from './admin/admin-bus.js';
+import { AdminConsole } from './admin/admin-console.js';
 import { createHttpApp } from './api/http-app.js';
 import type { GatewayContext } from './api/context.js';
 import { Authenticator } from './auth/authenticator.js';
@@ -76,6 +78,8 @@ export class Gateway implements GatewayContext {
   readonly webhooks: Webhooks;
   /** This node's part of the cluster-wide state; absent with `cluster.state` off. */
   readonly clusterState?: ClusterState;
+  /** The operator console; absent unless `admin.enabled`. */
+  readonly admin?: AdminConsole;
 
   private readonly occupancy: ChannelOccupancy;
   private readonly requests: RequestHandler;
@@ -149,6 +153,7 @@ export class Gateway implements GatewayContext {
         leaseMs: config.engine.leaseMs, maxIndexedChannels: config.cluster.maxIndexedChannels, logger: this.logger,
       });
     }
+    if (config.admin.enabled) this.admin = new AdminConsole(config.admin, this.nodeId, engine.broker, this.hub, engine.registry, events, this.logger);
     this.lease = new NodeLease(info, engine, this.channels, config.engine.leaseMs, this.logger, events, this.clusterState);
     this.sessionEnvironment = {
       sendQueueBytes: config.ws.sendQueueBytes,
@@ -176,7 +181,9 @@ export class Gateway implements GatewayContext {
   /** Starts the engine and the HTTP server; resolves with the bound address. */
   async listen(): Promise<AddressInfo> {
     await this.engine.start(this.nodeId, {
-      onChannelMessage: (channel, payload) => this.hub.onChannelMessage(channel, payload),
+      onChannelMessage: this.admin
+        ? (channel, payload) => (channel.startsWith(ADMIN_BUS_PREFIX) ? this.admin!.bus.handle(payload) : this.hub.onChannelMessage(channel, payload))
+        : (channel, payload) => this.hub.onChannelMessage(channel, payload),
       onInboxMessage: (payload) => this.inbox.handle(payload),
       onHealthChange: (healthy) => {
         if (!healthy) {
@@ -192,6 +199,7 @@ export class Gateway implements GatewayContext {
       },
     });
     await this.lease.start();
+    await this.admin?.start();
     this.webhooks.start();
     this.app = await createHttpApp(this);
     this.handshake = new HandshakeHandler(
@@ -355,6 +363,7 @@ export class Gateway implements GatewayContext {
     this.metrics.rates.stop();
     await this.removeNodeState(drained);
     await this.webhooks.stop(deadline + reserve / 2);
+    await this.admin?.close();
     this.handshake?.close();
     await this.app?.close();
     await this.engine.close();

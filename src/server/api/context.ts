@@ -1,3 +1,4 @@
+import type { AdminConsole } from '../admin/admin-console.js';
 import type { Authenticator } from '../auth/authenticator.js';
 import type { OriginPolicy } from '../auth/origin-policy.js';
 import type { TicketService } from '../auth/ticket-service.js';
@@ -37,6 +38,8 @@ export interface GatewayContext {
   readonly webhooks: Webhooks;
   /** This node's part of the cluster-wide state; absent with `cluster.state` off. */
   readonly clusterState?: ClusterState;
+  /** The operator console; absent unless `admin.enabled`. */
+  readonly admin?: AdminConsole;
   readonly logger: Logger;
   /** Real client addresses behind trusted proxies. */
   readonly clientAddresses: ClientAddresses;

@@ -431,6 +431,22 @@ export const ConfigSchema = Type.Object(
       },
       { additionalProperties: false, default: {} },
     ),
+    admin: Type.Object(
+      {
+        /** Serve the operator console at `/admin`; it needs `passwordHash` or `secretKeys`. */
+        enabled: Type.Boolean({ default: false }),
+        /** `scrypt$<N>$<r>$<p>$<salt>$<hash>` (base64url; `wsgate admin hash-password` makes one). */
+        passwordHash: Type.String({ default: '' }),
+        /** Admin keys, each exchanged at the login form for a console session like the password. */
+        secretKeys: Type.Array(Type.String({ minLength: 16 }), { default: [] }),
+        /** How long a console session lasts after login. */
+        sessionSeconds: Type.Integer({ minimum: 60, default: 3_600 }),
+        /** Login attempts per client address across the cluster (token bucket). */
+        loginRate: Type.Number({ exclusiveMinimum: 0, default: 0.2 }),
+        loginBurst: Type.Integer({ minimum: 1, default: 5 }),
+      },
+      { additionalProperties: false, default: {} },
+    ),
     web: Type.Object(
       {
         /** Serve the demo page at `/` and the client bundle at `/client.js`. */
