@@ -146,6 +146,7 @@ export class Gateway implements GatewayContext {
       void this.lifecycle.cleanup(session);
     });
     this.metrics.observeHub({ channels: () => this.hub.channelCount, deliveries: () => this.hub.stats.deliveries });
+    this.metrics.observeEngine(() => engine.isHealthy());
     const info = { node: this.nodeId, startedAt: this.startedAt, host: hostname() };
     if (config.cluster.state) {
       this.clusterState = new ClusterState({

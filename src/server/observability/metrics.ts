@@ -18,11 +18,16 @@ export class Metrics {
   /** Frames in and out per second over the last minute (`GET /api/info`); started with the node. */
   readonly rates = new RateWindow(() => [this.traffic.framesIn, this.traffic.framesOut]);
   private hub: HubGauges = { channels: () => 0, deliveries: () => 0 };
+  private engineHealthy: () => boolean = () => true;
 
   readonly sessions = new Gauge({ name: 'wsgate_sessions', help: 'Open sessions on this node', registers: [this.registry] });
   readonly channels: Gauge = new Gauge({
     name: 'wsgate_channels', help: 'Channels with local subscribers', registers: [this.registry],
     collect: (): void => this.channels.set(this.hub.channels()),
+  });
+  readonly engineUp: Gauge = new Gauge({
+    name: 'wsgate_engine_up', help: '1 while the engine (Redis, NATS) is reachable, 0 while this node delivers locally only', registers: [this.registry],
+    collect: (): void => this.engineUp.set(this.engineHealthy() ? 1 : 0),
   });
   readonly connections = new Counter({ name: 'wsgate_connections_total', help: 'Sessions accepted', labelNames: ['auth'], registers: [this.registry] });
   readonly handshakeFailures = new Counter({
@@ -77,6 +82,11 @@ export class Metrics {
   /** Where the channel gauge and the delivery counter are read from. */
   observeHub(hub: HubGauges): void {
     this.hub = hub;
+  }
+
+  /** Where `wsgate_engine_up` is read from. */
+  observeEngine(healthy: () => boolean): void {
+    this.engineHealthy = healthy;
   }
 }
 
