@@ -49,6 +49,8 @@ describe('cluster-wide state on three nodes over Redis', { timeout: 180_000 }, (
     cluster = await startCluster({ engine: { kind: 'redis', redisUrls: [SHARED_REDIS_URL] }, stop: async () => {} }, 'state', {
       nodes: 3,
       leaseMs: LEASE_MS,
+      // Three processes load their modules at once: on a busy machine that takes a while.
+      readyTimeoutMs: 60_000,
       config: { limits: { maxSubscriptionsPerSession: 5_000, rate: { subscribe: { rate: 100_000, burst: 100_000 } } } },
     });
   });

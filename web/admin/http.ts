@@ -48,6 +48,7 @@ export function formatBytes(bytes: number): string {
 }
 
 export function formatAge(ms: number): string {
+  if (ms < 10_000) return `${(ms / 1000).toFixed(1)}s`;
   const seconds = Math.floor(ms / 1000);
   if (seconds < 60) return `${seconds}s`;
   if (seconds < 3600) return `${Math.floor(seconds / 60)}m ${seconds % 60}s`;

@@ -58,13 +58,15 @@ export class Overview {
       this.times.shift();
       for (const values of this.series) values.shift();
     }
-    if (this.root.hidden) return;
+    // One sample has no time span to draw.
+    if (this.root.hidden || this.times.length < 2) return;
     this.plots.forEach((plot, index) => plot.setData([this.times, this.series[index]!]));
   }
 
   /** Charts drawn while hidden have no size: drawn again when shown. */
   shown(): void {
     this.resize();
+    if (this.times.length < 2) return;
     this.plots.forEach((plot, index) => plot.setData([this.times, this.series[index]!]));
   }
 
