@@ -1,4 +1,5 @@
 import type { FanoutPlan } from './scenarios/fanout.js';
+import type { ClusterStatePlan } from './scenarios/cluster-state.js';
 import type { IdlePlan } from './scenarios/idle.js';
 
 export type Mode = 'short' | 'full';
@@ -7,6 +8,8 @@ export interface BenchPlan {
   mode: Mode;
   fanout: FanoutPlan[];
   idle: IdlePlan;
+  /** The cost of the cluster-wide state: the same load on two nodes with `cluster.state` on, then off. */
+  clusterState: ClusterStatePlan;
   /** Same ping interval for every target, so idle connections all carry a heartbeat timer. */
   pingIntervalMs: number;
 }
@@ -29,6 +32,7 @@ export const PLANS: Record<Mode, BenchPlan> = {
       { subscribers: 1000, ratesPerSec: [10, 40], durationMs: 5000, saturationWindow: SATURATION_WINDOW, sampleEvery: SAMPLE_EVERY },
     ],
     idle: { connections: 5000, holdMs: 6000, concurrency: 32 },
+    clusterState: { subscribers: 200, channels: 100, channelsPerSubscriber: 5, publicationsPerSec: 400, churnPerSec: 20, durationMs: 10_000 },
   },
   full: {
     mode: 'full',
@@ -38,5 +42,6 @@ export const PLANS: Record<Mode, BenchPlan> = {
       { subscribers: 5000, ratesPerSec: [2, 4, 8], durationMs: 10_000, saturationWindow: SATURATION_WINDOW, sampleEvery: SAMPLE_EVERY },
     ],
     idle: { connections: 10_000, holdMs: 6000, concurrency: 32 },
+    clusterState: { subscribers: 1000, channels: 1000, channelsPerSubscriber: 10, publicationsPerSec: 1000, churnPerSec: 50, durationMs: 20_000 },
   },
 };
