@@ -1,4 +1,5 @@
 import type { Broker, BrokerHandler } from './broker/broker.js';
+import type { ChannelPublisher } from './broker/channel-publisher.js';
 import type { ActionRouteStore } from './action-routes/action-routes.js';
 import type { ChannelCounts } from './channel-counts/channel-counts.js';
 import type { ChannelIndex } from './channel-index/channel-index.js';
@@ -15,6 +16,8 @@ import type { WebhookQueue } from './webhook-queue/webhook-queue.js';
 export interface Engine {
   readonly kind: EngineKind;
   readonly broker: Broker;
+  /** Channel publications: offset, history and pub/sub in one atomic step per channel (see `ChannelPublisher`). */
+  readonly publisher: ChannelPublisher;
   readonly registry: Registry;
   readonly presence: PresenceStore;
   readonly history: HistoryStore;
