@@ -1,4 +1,5 @@
 import { createHash, createHmac, randomBytes, scrypt as scryptCallback, timingSafeEqual, type ScryptOptions } from 'node:crypto';
+import { parseAdminHash, type ParsedHash } from '../config/password-hash.js';
 import type { Config } from '../config/schema.js';
 
 function scrypt(password: string, salt: Buffer, length: number, options: ScryptOptions): Promise<Buffer> {
@@ -16,26 +17,7 @@ export async function hashAdminPassword(password: string): Promise<string> {
   return ['scrypt', NEW_HASH.N, NEW_HASH.r, NEW_HASH.p, salt.toString('base64url'), hash.toString('base64url')].join('$');
 }
 
-interface ParsedHash {
-  N: number;
-  r: number;
-  p: number;
-  salt: Buffer;
-  hash: Buffer;
-}
-
-/** Reads a `scrypt$...` hash; null when it is not one (the config check names the key). */
-export function parseAdminHash(text: string): ParsedHash | null {
-  const parts = text.split('$');
-  if (parts.length !== 6 || parts[0] !== 'scrypt') return null;
-  const [N, r, p] = parts.slice(1, 4).map(Number) as [number, number, number];
-  const salt = Buffer.from(parts[4]!, 'base64url');
-  const hash = Buffer.from(parts[5]!, 'base64url');
-  const valid = [N, r, p].every((value) => Number.isInteger(value) && value > 0) && (N & (N - 1)) === 0 && N <= 2 ** 20 && r <= 32 && p <= 16;
-  return valid && salt.length >= 8 && hash.length >= 16 ? { N, r, p, salt, hash } : null;
-}
-
-function maxmem({ N, r, p }: { N: number; r: number; p: number }): number {
+function maxmem({ N, r, p }: Pick<ParsedHash, 'N' | 'r' | 'p'>): number {
   return 128 * N * r * p + 128 * r * 8 + 32 * 1024 * 1024;
 }
 

@@ -16,7 +16,7 @@ import { registerAuthRoutes } from './auth-routes.js';
 import { registerHealthRoutes } from './health-routes.js';
 import { registerServerApi } from './server-api.js';
 import { registerWebRoutes } from './web-routes.js';
-import { registerAdminRoutes } from '../admin/admin-routes.js';
+import { registerAdminRoutes } from './admin-routes.js';
 
 /** The node's HTTP side: health, metrics, browser auth, the server API, the demo page and the operator console. */
 export async function createHttpApp(context: GatewayContext): Promise<FastifyInstance> {

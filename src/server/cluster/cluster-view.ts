@@ -1,6 +1,18 @@
-import type { GatewayContext } from '../api/context.js';
 import type { ChannelPage } from '../engine/channel-counts/channel-counts.js';
+import type { Engine } from '../engine/engine.js';
 import type { NodeStats } from '../engine/registry/registry.js';
+import type { Hub } from '../hub/hub.js';
+import type { ClusterState } from './cluster-state.js';
+
+/** What the view reads of the node answering. */
+export interface ClusterViewSource {
+  readonly nodeId: string;
+  readonly startedAt: number;
+  readonly engine: Pick<Engine, 'registry' | 'channelIndex' | 'channelCounts'>;
+  readonly hub: Pick<Hub, 'channelNames' | 'subscriberCount'>;
+  readonly clusterState?: Pick<ClusterState, 'report'>;
+  isDraining(): boolean;
+}
 
 /** A live node as operators see it. */
 export interface NodeView {
@@ -30,7 +42,7 @@ export interface ClusterTotals {
  * `cluster.state` off (or the memory engine alone) the answers are this node's own, in the same shapes.
  */
 export class ClusterView {
-  constructor(private readonly context: GatewayContext) {}
+  constructor(private readonly context: ClusterViewSource) {}
 
   async nodes(): Promise<NodeView[]> {
     const now = Date.now();

@@ -1,11 +1,11 @@
 import { readFileSync } from 'node:fs';
-import { parseAdminHash } from '../admin/admin-credentials.js';
 import { Ajv, type ErrorObject } from 'ajv';
 import { parse as parseYaml } from 'yaml';
 import { ConfigSchema, type Config } from './schema.js';
 import { DEV_PRESET } from './presets.js';
 import { resolveEndpoints } from '../webhooks/endpoints.js';
 import { parseAddressRange } from './address-range.js';
+import { parseAdminHash } from './password-hash.js';
 
 export class ConfigError extends Error {
   override readonly name = 'ConfigError';

@@ -5,12 +5,12 @@ import { parse as parseCookie, serialize as serializeCookie } from 'cookie';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { Type, type Static } from '@sinclair/typebox';
 import { WsgateError } from '../../protocol/errors.js';
-import type { GatewayContext } from '../api/context.js';
+import type { GatewayContext } from './context.js';
 import { ClusterView } from '../cluster/cluster-view.js';
 import { redactConfig } from '../config/redact.js';
-import type { SessionDetails } from './admin-bus.js';
-import type { AdminConsole } from './admin-console.js';
-import { AdminSessions, type AdminSession } from './admin-sessions.js';
+import type { SessionDetails } from '../admin/admin-bus.js';
+import type { AdminConsole } from '../admin/admin-console.js';
+import { AdminSessions, type AdminSession } from '../admin/admin-sessions.js';
 
 /** The console's cookie: HttpOnly, SameSite=Strict, on `/admin` only. */
 export const ADMIN_COOKIE = 'wsgate_admin';
