@@ -156,6 +156,18 @@ describe('operator console in Chromium, three nodes on Redis', { timeout: 240_00
     await page.screenshot({ path: `${SCREENSHOTS}channels-1280x800.png`, fullPage: true });
   });
 
+  it('tails lifecycle events of every node, filterable', async () => {
+    await tab(page, 'events');
+    // The console's node asked the others for their events when the stream opened; a session on the third node.
+    const frank = await connectUser(cluster.nodes[2]!, 'frank');
+    clients.push(frank);
+    await page.waitForSelector(`${sel('event', '[data-type="session.connected"]')}:has-text("frank")`);
+    await page.fill(sel('event-filter'), 'user.online');
+    await page.waitForFunction(() => [...document.querySelectorAll('[data-testid="event"]')].every((item) => item.getAttribute('data-type') === 'user.online'));
+    assert.match(await page.textContent(sel('events')) ?? '', /frank/);
+    await page.fill(sel('event-filter'), '');
+  });
+
   it('is usable at 390×844', async () => {
     const phone = await open(390, 844);
     await logIn(phone);
