@@ -53,6 +53,8 @@ export const HistoryQuery = Type.Object(
 export const ChannelListQuery = Type.Object(
   {
     prefix: Type.Optional(Type.String({ maxLength: 300 })),
+    /** The `cursor` of the previous page. */
+    cursor: Type.Optional(Type.String({ maxLength: 300 })),
     limit: Type.Optional(Type.Integer({ minimum: 1, maximum: 10_000 })),
   },
   { additionalProperties: false },

@@ -95,4 +95,27 @@ export interface NodeInfo {
   /** Epoch milliseconds when the node started. */
   startedAt: number;
   host?: string;
+  /** What the node reported with its latest lease renewal (absent when `cluster.stats` is off). */
+  stats?: NodeStats;
+}
+
+/** A node's figures, sampled at each lease renewal; rates are per second since the previous renewal. */
+export interface NodeStats {
+  /** Epoch milliseconds of the sample (the lease's age is measured from it). */
+  at: number;
+  version: string;
+  draining: boolean;
+  sessions: number;
+  users: number;
+  channels: number;
+  subscriptions: number;
+  deliveriesPerSecond: number;
+  publicationsPerSecond: number;
+  /** Refused handshakes, bad frames, rate-limited requests and slow-consumer evictions per second. */
+  errorsPerSecond: number;
+  /** Event-loop delay since the previous sample, milliseconds (mean and max). */
+  eventLoopLagMs: { mean: number; max: number };
+  rssBytes: number;
+  /** True when the node holds more channels than its index may list (`cluster.maxIndexedChannels`). */
+  channelsTruncated: boolean;
 }
