@@ -13,7 +13,7 @@ import { startRedis } from '../support/servers.js';
 import { waitFor } from '../support/wait.js';
 import { testSecret, WebhookReceiver } from '../support/webhook-receiver.js';
 import { closeAll, connectUser } from './support/clients.js';
-import { ENGINE_SETUPS, startCluster, type Cluster, type EngineSetup, type EngineWorld } from './support/cluster.js';
+import { ENGINE_SETUPS, openObserver, startCluster, type Cluster, type EngineSetup, type EngineWorld } from './support/cluster.js';
 import type { NodeProcess } from './support/node.js';
 import { checkLedger, isSettled, unsettled } from './support/webhook-ledger.js';
 
@@ -49,6 +49,8 @@ for (const setup of SETUPS) {
     const queued = new Set<string>();
     /** Warnings and errors the nodes logged, for failure messages. */
     const warnings: string[] = [];
+    /** What the nodes logged about leases, purges, outages and takeovers, in order, for failure messages. */
+    const notable: string[] = [];
     /** Per node: pending events it took over from a partition's earlier owner. */
     const takeovers = new Map<string, number>();
     const clients: TestClient[] = [];
@@ -86,6 +88,7 @@ for (const setup of SETUPS) {
         },
         onLine: (node, line) => {
           if (/"level":(40|50|60)/.test(line)) warnings.push(`${node}: ${line.slice(0, 300)}`);
+          if (/"level":(40|50|60)|purged a dead node|lease lost|took over pending|registered this node/.test(line)) notable.push(`${node}: ${line.slice(0, 200)}`);
           if (line.includes('"took over pending webhook events"')) takeovers.set(node, (takeovers.get(node) ?? 0) + (JSON.parse(line) as { events: number }).events);
           if (!line.includes('"webhook event queued"')) return;
           queued.add((JSON.parse(line) as { event: string }).event);
@@ -96,6 +99,7 @@ for (const setup of SETUPS) {
     after(async () => {
       if (process.env.WSGATE_DEBUG_LEDGER) {
         console.log('unsettled', unsettled(receiver, queued));
+        console.log('notable node lines\n' + notable.join('\n'));
         const delivered = new Set(receiver.delivered().map((event) => event.id));
         console.log('undelivered', [...queued].filter((id) => !delivered.has(id)).length, 'of', queued.size);
         console.log(receiver.requests.map((request) => `${request.status} ${request.events.map((event) => `${event.type}:${String(event.data.user ?? event.data.channel)}#${String(event.data.seq)}`).join(',')}`).join('\n'));
@@ -112,7 +116,22 @@ for (const setup of SETUPS) {
       try {
         await receiver.waitFor(() => isSettled(receiver, queued), 20_000, what);
       } catch (error) {
-        throw new Error(`${(error as Error).message}; still open: ${unsettled(receiver, queued).join(', ')}; node warnings: ${warnings.slice(-10).join(' | ')}`, { cause: error });
+        const open = unsettled(receiver, queued);
+        throw new Error(`${(error as Error).message}; still open: ${open.join(', ')}; registry: ${await registryOf(open)}; node warnings: ${warnings.slice(-10).join(' | ')}`, { cause: error });
+      }
+    }
+
+    /** What the registry holds for the users still open (a session left there, or none: the event was lost). */
+    async function registryOf(open: string[]): Promise<string> {
+      const users = [...new Set(open.flatMap((entry) => /^user:([^#]+)#/.exec(entry)?.[1] ?? []))];
+      if (users.length === 0) return '-';
+      const observer = await openObserver(cluster);
+      try {
+        const held = await Promise.all(users.map(async (user) =>
+          `${user}: [${(await observer.registry.getUserSessions(user)).map((record) => `${record.session}@${record.node}`).join(' ')}]`));
+        return held.join(', ');
+      } finally {
+        await observer.close();
       }
     }
 
