@@ -72,6 +72,8 @@ export interface ClusterOptions {
   config?: Record<string, unknown>;
   /** Every line a node writes to stdout (its log), with the node's id. */
   onLine?: (nodeId: string, line: string) => void;
+  /** How long each node may take to listen (startNode's default when absent); start-up is slow on a loaded machine. */
+  readyTimeoutMs?: number;
 }
 
 export interface Cluster {
@@ -103,7 +105,7 @@ export async function startCluster(world: EngineWorld, label: string, options: C
           ...options.config,
           engine: engineConfig,
         };
-        return startNode(config, undefined, { onLine: options.onLine && ((line) => options.onLine!(config.nodeId, line)) });
+        return startNode(config, options.readyTimeoutMs, { onLine: options.onLine && ((line) => options.onLine!(config.nodeId, line)) });
       }),
     );
     for (const result of started) if (result.status === 'fulfilled') nodes.push(result.value);
