@@ -1,5 +1,6 @@
 import type { FanoutPlan } from './scenarios/fanout.js';
 import type { IdlePlan } from './scenarios/idle.js';
+import type { PublicationsPlan } from './scenarios/publications.js';
 
 export type Mode = 'short' | 'full';
 
@@ -7,6 +8,8 @@ export interface BenchPlan {
   mode: Mode;
   fanout: FanoutPlan[];
   idle: IdlePlan;
+  /** Rounds are set at run time (`--rounds`). */
+  publications: Omit<PublicationsPlan, 'rounds'>;
   /** Same ping interval for every target, so idle connections all carry a heartbeat timer. */
   pingIntervalMs: number;
 }
@@ -29,6 +32,7 @@ export const PLANS: Record<Mode, BenchPlan> = {
       { subscribers: 1000, ratesPerSec: [10, 40], durationMs: 5000, saturationWindow: SATURATION_WINDOW, sampleEvery: SAMPLE_EVERY },
     ],
     idle: { connections: 5000, holdMs: 6000, concurrency: 32 },
+    publications: { inFlight: 16, durationMs: 5000, warmupMs: 1500 },
   },
   full: {
     mode: 'full',
@@ -38,5 +42,6 @@ export const PLANS: Record<Mode, BenchPlan> = {
       { subscribers: 5000, ratesPerSec: [2, 4, 8], durationMs: 10_000, saturationWindow: SATURATION_WINDOW, sampleEvery: SAMPLE_EVERY },
     ],
     idle: { connections: 10_000, holdMs: 6000, concurrency: 32 },
+    publications: { inFlight: 16, durationMs: 10_000, warmupMs: 2000 },
   },
 };

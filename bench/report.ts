@@ -1,6 +1,7 @@
 import type { BenchPlan, Mode } from './plan.js';
 import type { FanoutRun } from './scenarios/fanout.js';
 import type { IdleRun } from './scenarios/idle.js';
+import { summarizePublications, type PublicationsRun } from './scenarios/publications.js';
 
 export interface TargetStatus {
   name: string;
@@ -17,6 +18,8 @@ export interface BenchResults {
   targets: TargetStatus[];
   fanout: FanoutRun[];
   idle: IdleRun[];
+  /** `--scenarios publications`: the working tree (`wsgate+redis`) against a baseline build (`wsgate-b+redis`). */
+  publications?: PublicationsRun[];
 }
 
 function table(header: string[], rows: string[][]): string {
@@ -94,6 +97,8 @@ export function printReport(results: BenchResults): void {
     for (const r of lossy) out(`!! ${r.target} lost ${r.lost} of ${r.expected} at a fixed rate`);
   }
 
+  if (results.publications && results.publications.length > 0) printPublications(results.publications, out);
+
   const checks = targetChecks(results);
   if (checks.length > 0) {
     out('\nTargets (docs/performance.md)');
@@ -118,6 +123,35 @@ export function printReport(results: BenchResults): void {
     );
     out(ratioLine('RSS/conn', results.idle, reference, (r) => r.rssBytesPerConnection, (v) => `${kib(v)} KiB`));
     out(ratioLine('connects/s', results.idle, reference, (r) => r.connectsPerSec, thousands));
+  }
+}
+
+/** Per round and the mean per target; ratios are wsgate+redis ÷ wsgate-b+redis. */
+function printPublications(runs: PublicationsRun[], out: (text?: string) => void): void {
+  out('\nPublications, 3 nodes on one Redis, one channel with history: a publishing client on each of 2 nodes (closed loop), 1 subscriber on the third');
+  const row = (r: Omit<PublicationsRun, 'round'>, round: string) => [
+    r.target,
+    round,
+    thousands(r.published),
+    thousands(r.perSec),
+    fixed(r.serverCpuUsPerPublication, 1),
+    fixed(r.redisCpuUsPerPublication, 1),
+    thousands(r.delivered),
+    String(r.inversions),
+    String(r.errors),
+  ];
+  const summary = summarizePublications(runs);
+  out(
+    table(
+      ['target', 'round', 'published', 'pub/s', 'server CPU µs/pub', 'redis CPU µs/pub', 'delivered', 'inversions', 'errors'],
+      [...runs.map((r) => row(r, String(r.round))), ...summary.map((r) => row(r, 'mean'))],
+    ),
+  );
+  const [atomic, twoStep] = [summary.find((r) => r.target === 'wsgate+redis'), summary.find((r) => r.target === 'wsgate-b+redis')];
+  if (atomic && twoStep) {
+    out(`server CPU/publication: ${fixed(atomic.serverCpuUsPerPublication, 1)} / ${fixed(twoStep.serverCpuUsPerPublication, 1)} µs = ${fixed(atomic.serverCpuUsPerPublication / twoStep.serverCpuUsPerPublication, 3)}x`);
+    out(`server + redis CPU/publication: ${fixed(atomic.serverCpuUsPerPublication + atomic.redisCpuUsPerPublication, 1)} / ${fixed(twoStep.serverCpuUsPerPublication + twoStep.redisCpuUsPerPublication, 1)} µs = ${fixed((atomic.serverCpuUsPerPublication + atomic.redisCpuUsPerPublication) / (twoStep.serverCpuUsPerPublication + twoStep.redisCpuUsPerPublication), 3)}x`);
+    out(`publications/s at saturation: ${thousands(atomic.perSec)} / ${thousands(twoStep.perSec)} = ${fixed(atomic.perSec / twoStep.perSec, 3)}x`);
   }
 }
 
@@ -190,6 +224,20 @@ export function targetChecks(results: BenchResults): TargetCheck[] {
       limit: `= ${interested} (nodes with subscribers, of ${run.nodes})`,
       met: Math.abs(run.brokerMessagesPerPublication - interested) < 0.01,
     });
+  }
+  const publications = summarizePublications(results.publications ?? []);
+  const atomic = publications.find((r) => r.target === 'wsgate+redis');
+  const twoStep = publications.find((r) => r.target === 'wsgate-b+redis');
+  if (atomic && twoStep) {
+    const ratio = atomic.serverCpuUsPerPublication / twoStep.serverCpuUsPerPublication;
+    checks.push({
+      name: 'ordered publish CPU/pub vs two-step build',
+      where: `saturation, ${atomic.rounds} rounds each`,
+      measured: `${fixed(atomic.serverCpuUsPerPublication, 1)} / ${fixed(twoStep.serverCpuUsPerPublication, 1)} µs = ${fixed(ratio, 3)}x`,
+      limit: '<= 1.1x',
+      met: ratio <= 1.1,
+    });
+    checks.push({ name: 'ordered publish inversions', where: 'subscriber node', measured: String(atomic.inversions), limit: '= 0', met: atomic.inversions === 0 });
   }
   const wsgateIdle = results.idle.find((r) => r.target === 'wsgate');
   const wsIdle = results.idle.find((r) => r.target === 'ws');

@@ -1,5 +1,7 @@
 /**
  * wsgate benchmark suite: `npm run bench [-- --full] [-- --targets ws,socket.io] [-- --scenarios fanout,idle]`.
+ * `npm run bench -- --scenarios publications --baseline <rev>`: CPU per channel publication of this build against
+ * another commit's (built into a temp dir), cross-node on Redis, in one run.
  * Starts every server as its own child process, drives it from load processes, and prints side-by-side results with
  * ratios to wsgate (or to `ws` while wsgate is not built). Results go to bench/results/<timestamp>.json.
  * Method and figures: docs/performance.md.
@@ -12,11 +14,13 @@ import { PLANS, type Mode } from './plan.js';
 import { printReport, targetChecks, type BenchResults, type TargetStatus } from './report.js';
 import { runFanout, type FanoutRun } from './scenarios/fanout.js';
 import { runIdle, type IdleRun } from './scenarios/idle.js';
+import { PUBLICATIONS_CONFIG, runPublications, type PublicationsRun } from './scenarios/publications.js';
+import { buildBaseline } from './baseline.js';
 import type { Target } from './targets/target.js';
 import { socketIoRedisTarget } from './targets/socketio-redis.js';
 import { socketIoTarget } from './targets/socketio.js';
 import { wsBroadcastTarget } from './targets/ws-broadcast.js';
-import { wsgateCompareTarget, wsgateNatsTarget, wsgateRedisTarget, wsgateTarget } from './targets/wsgate.js';
+import { wsgateClusterTarget, wsgateCompareTarget, wsgateNatsTarget, wsgateRedisTarget, wsgateTarget } from './targets/wsgate.js';
 
 /**
  * Single-node targets, compared in every run. Cross-node ones (three nodes each, plus redis-server/nats-server) are
@@ -34,6 +38,9 @@ const { values } = parseArgs({
     /** Override the plan's fixed fan-out rates (publications/s) and window length, e.g. for quick A/B runs. */
     rates: { type: 'string' },
     duration: { type: 'string' },
+    /** The commit the publications scenario compares with (target `wsgate-b+redis`). */
+    baseline: { type: 'string' },
+    rounds: { type: 'string' },
   },
 });
 
@@ -89,13 +96,32 @@ async function benchTarget(target: Target, fanout: FanoutRun[], idle: IdleRun[])
   }
 }
 
+/**
+ * This build and the `--baseline` build, each as three nodes on their own Redis, with the same configuration. Without
+ * a baseline only this build runs (no ratio).
+ */
+async function benchPublications(statuses: TargetStatus[]): Promise<PublicationsRun[]> {
+  const contenders = [wsgateClusterTarget('redis', 'wsgate+redis', undefined, { ...PUBLICATIONS_CONFIG })];
+  if (values.baseline) contenders.push(wsgateClusterTarget('redis', 'wsgate-b+redis', buildBaseline(values.baseline, log), { ...PUBLICATIONS_CONFIG }));
+  else log('publications: no --baseline <rev>; measuring this build alone');
+  for (const target of contenders) {
+    const reason = await target.unavailableReason();
+    statuses.push(reason ? { name: target.name, available: false, reason } : { name: target.name, available: true });
+    if (reason) return [];
+  }
+  const rounds = Number(values.rounds ?? (mode === 'full' ? 3 : 2));
+  return runPublications(contenders, { ...plan.publications, rounds }, { pingIntervalMs: plan.pingIntervalMs }, log);
+}
+
 async function main(): Promise<void> {
   const startedAt = new Date();
   log(`wsgate bench, ${mode} mode, ${cpus().length} cores; server logs in ${logDir}`);
   const fanout: FanoutRun[] = [];
   const idle: IdleRun[] = [];
   const statuses: TargetStatus[] = [];
-  for (const target of targets) statuses.push(await benchTarget(target, fanout, idle));
+  if (scenarios.has('fanout') || scenarios.has('idle')) for (const target of targets) statuses.push(await benchTarget(target, fanout, idle));
+  const publications: PublicationsRun[] = [];
+  if (scenarios.has('publications')) publications.push(...(await benchPublications(statuses)));
   const results: BenchResults = {
     startedAt: startedAt.toISOString(),
     mode,
@@ -104,6 +130,7 @@ async function main(): Promise<void> {
     targets: statuses,
     fanout,
     idle,
+    publications,
   };
   printReport(results);
   const dir = new URL('./results/', import.meta.url);

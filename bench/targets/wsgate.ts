@@ -113,10 +113,6 @@ async function sumBrokerCounters(nodes: ServerProcess[]): Promise<BrokerCounters
   };
 }
 
-function cliMissing(): string | undefined {
-  return existsSync(cli) ? undefined : `not available: ${cli} missing (run npm run build)`;
-}
-
 /** The gateway itself, as `wsgate serve` runs it, single node, memory engine. */
 function singleNodeTarget(name: string, cliPath: string, config: Record<string, unknown>): Target {
   return {
@@ -163,15 +159,19 @@ const SUBSCRIBER_NODES = 2;
  * third node, which has no subscribers) publishes through the broker, so every delivery crosses it. The probe
  * subscriber sits on the last subscriber node. Server CPU is the three nodes; redis-server/nats-server CPU is reported apart.
  */
-function wsgateClusterTarget(broker: 'redis' | 'nats'): Target {
+export function wsgateClusterTarget(
+  broker: 'redis' | 'nats',
+  name = `wsgate+${broker}`,
+  cliPath = cli,
+  extra: Record<string, unknown> = extraConfig,
+): Target {
   return {
-    name: `wsgate+${broker}`,
+    name,
     kind: 'wsgate',
     nodes: SUBSCRIBER_NODES + 1,
     ticketApiKey: API_KEY,
     async unavailableReason() {
-      const missing = cliMissing();
-      if (missing) return missing;
+      if (!existsSync(cliPath)) return `not available: ${cliPath} missing (run npm run build)`;
       for (const program of broker === 'nats' ? ['redis-server', 'nats-server'] : ['redis-server']) {
         if (spawnSync(program, ['--version']).status !== 0) return `${program} not installed`;
       }
@@ -199,7 +199,7 @@ function wsgateClusterTarget(broker: 'redis' | 'nats'): Target {
           await waitForPort(nats, natsPort, 10_000);
           engine = { kind: 'nats', redisUrls, natsUrls: [`nats://127.0.0.1:${natsPort}`] };
         }
-        for (let i = 0; i <= SUBSCRIBER_NODES; i++) nodes.push(await startNode(`wsgate-${broker}-${i}`, options, engine));
+        for (let i = 0; i <= SUBSCRIBER_NODES; i++) nodes.push(await startNode(`${name}-${i}`, options, engine, cliPath, extra));
       } catch (error) {
         await Promise.all(nodes.map(stopNode));
         await stopHelpers();

@@ -22,6 +22,8 @@ import { MemoryChannelIndex, MemoryChannelIndexState } from '../../src/server/en
 import { MemoryWebhookQueue } from '../../src/server/engine/webhook-queue/memory.js';
 import { rateLimitsContract } from './contracts/rate-limits.js';
 import { MemoryRateLimitStore } from '../../src/server/engine/rate-limits/memory.js';
+import { MemoryCluster, MemoryEngine } from '../../src/server/engine/memory.js';
+import { engineWorld, orderedPublishContract } from './contracts/ordered-publish.js';
 
 /** A world of memory stores sharing one state object, closing every instance it handed out. */
 function memoryWorld<S, T extends { close(): Promise<void> }>(state: S, make: (state: S) => T): World<T> {
@@ -86,3 +88,9 @@ rateLimitsContract('memory', async () => {
   const store = new MemoryRateLimitStore();
   return { instance: async () => store, close: async () => {} };
 });
+
+const memoryCluster = () => {
+  const cluster = new MemoryCluster();
+  return engineWorld(() => new MemoryEngine(cluster))();
+};
+orderedPublishContract('memory', memoryCluster);

@@ -4,9 +4,11 @@ import type { BrokerHandler } from '../../src/server/engine/broker/broker.js';
 import { NatsBroker } from '../../src/server/engine/broker/nats.js';
 import { channelSubject, inboxSubject, subjectToken } from '../../src/server/engine/broker/nats-subject.js';
 import { uniquePrefix } from '../support/prefix.js';
-import { SHARED_NATS_URL, startNats, type ServerProcess } from '../support/servers.js';
+import { SHARED_NATS_URL, SHARED_REDIS_URL, startNats, type ServerProcess } from '../support/servers.js';
 import { deferred, within } from '../support/wait.js';
 import { brokerContract } from './contracts/broker.js';
+import { orderedPublishContract } from './contracts/ordered-publish.js';
+import { configuredEngines } from './redis-worlds.js';
 
 // The shared NATS server; each world has its own subject prefix.
 brokerContract('nats', async () => {
@@ -24,6 +26,9 @@ brokerContract('nats', async () => {
     },
   };
 });
+
+// NATS with Redis as the store cannot be atomic: every offset arrives once, and the receiving node re-sequences.
+orderedPublishContract('nats + redis', configuredEngines('nats', () => [SHARED_REDIS_URL], { natsUrls: () => [SHARED_NATS_URL], cleanupUrls: () => [SHARED_REDIS_URL] }), { ordered: false });
 
 describe('NATS subjects', () => {
   it('encode channel names into single subject-safe tokens, without collisions', () => {

@@ -8,7 +8,8 @@ import { uniquePrefix } from '../support/prefix.js';
 import { startRedisCluster, type RedisClusterProcess } from '../support/servers.js';
 import { brokerContract } from './contracts/broker.js';
 import { twoNodeSmoke } from './engine-smoke.js';
-import { redisBrokerWorld, redisStoreContracts, type KeyspaceMaker } from './redis-worlds.js';
+import { configuredEngines, redisBrokerWorld, redisStoreContracts, type KeyspaceMaker } from './redis-worlds.js';
+import { orderedPublishContract } from './contracts/ordered-publish.js';
 
 // A private 3-master Redis Cluster: keys by hash tag, channels and inboxes over sharded pub/sub.
 let cluster: RedisClusterProcess;
@@ -20,6 +21,7 @@ after(() => cluster.stop());
 const keyspaces: KeyspaceMaker = (prefix) => new ClusterKeyspace({ urls: cluster.urls, prefix });
 
 redisStoreContracts('redis-cluster', keyspaces);
+orderedPublishContract('redis-cluster', configuredEngines('redis-cluster', () => cluster.urls));
 brokerContract('redis-cluster', redisBrokerWorld((prefix) => new ClusterKeyspace({ urls: cluster.urls, prefix }), (keyspace) => new RedisClusterBroker(keyspace)));
 
 describe('createEngine redis-cluster', () => {

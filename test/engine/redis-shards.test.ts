@@ -9,7 +9,12 @@ import { RedisRegistry } from '../../src/server/engine/registry/redis.js';
 import { uniquePrefix } from '../support/prefix.js';
 import { startRedis, type ServerProcess } from '../support/servers.js';
 import { brokerContract } from './contracts/broker.js';
-import { redisBrokerWorld, redisStoreContracts, shardedKeyspaces } from './redis-worlds.js';
+import { configuredEngines, redisBrokerWorld, redisStoreContracts, shardedKeyspaces } from './redis-worlds.js';
+import { orderedPublishContract } from './contracts/ordered-publish.js';
+import { RoutingTag } from '../../src/server/engine/keyspace/tags.js';
+import { decodeChannelEnvelope } from '../../src/server/engine/envelope.js';
+import { messageFrameTemplate } from '../../src/server/session/server-frames.js';
+import { within } from '../support/wait.js';
 
 // Three private Redis instances used as shards (not a cluster): keys and pub/sub spread by jump consistent hash.
 let servers: ServerProcess[] = [];
@@ -24,6 +29,8 @@ after(async () => {
 });
 
 redisStoreContracts('redis, 3 shards', keyspaces);
+// Two shards: one channel's script and its subscribers on one instance while the other carries inboxes and users.
+orderedPublishContract('redis, 2 shards', configuredEngines('redis', () => urls().slice(0, 2)));
 brokerContract('redis, 3 shards', redisBrokerWorld((prefix) => new ShardedKeyspace({ urls: urls(), prefix }), (keyspace) => new RedisBroker(keyspace)));
 
 describe('jump consistent hash', () => {
@@ -86,6 +93,35 @@ describe('sharded keyspace', () => {
       assert.ok(perServer.every((count) => count > 0), `every instance holds keys: ${perServer}`);
     } finally {
       await keyspace.close();
+    }
+  });
+});
+
+describe('channel publications on sharded Redis', () => {
+  it('are published by the script on the channel instance, where the broker subscribes them, for channels on every instance', async () => {
+    const world = await configuredEngines('redis', () => urls().slice(0, 2))();
+    try {
+      const channels = Array.from({ length: 8 }, (_, i) => `chat:spread-${i}`);
+      assert.deepEqual(new Set(channels.map((channel) => shardOf(RoutingTag.channel(channel), 2))), new Set([0, 1]), 'the channels cover both instances');
+      const arrived = new Map<string, number>();
+      let resolveAll!: () => void;
+      const all = new Promise<void>((resolve) => (resolveAll = resolve));
+      const subscriber = await world.node('node-sub', {
+        onChannelMessage(channel, payload) {
+          arrived.set(channel, decodeChannelEnvelope(payload)!.position!.offset);
+          if (arrived.size === channels.length) resolveAll();
+        },
+        onInboxMessage() {},
+      });
+      for (const channel of channels) await subscriber.broker.subscribe(channel);
+      const publisher = await world.node('node-pub', { onChannelMessage() {}, onInboxMessage() {} });
+      for (const channel of channels) {
+        await publisher.publisher.publish(channel, { template: messageFrameTemplate(channel, '1', 'null'), dataJson: '1', fromJson: 'null', excludeSession: null }, { size: 0, ttlMs: 1000 });
+      }
+      await within(all, 5000, 'a publication on every channel');
+      assert.deepEqual([...arrived.values()], channels.map(() => 1));
+    } finally {
+      await world.close();
     }
   });
 });

@@ -24,6 +24,11 @@ import { registryContract } from './contracts/registry.js';
 import { revocationsContract } from './contracts/revocations.js';
 import { ticketsContract } from './contracts/tickets.js';
 import type { BrokerWorldFactory, World, WorldFactory } from './contracts/world.js';
+import { Value } from '@sinclair/typebox/value';
+import { ConfigSchema } from '../../src/server/config/schema.js';
+import { createEngine, type EngineConfig } from '../../src/server/engine/create.js';
+import type { EngineKind } from '../../src/server/engine/engine.js';
+import { engineWorld, type EngineWorldFactory } from './contracts/ordered-publish.js';
 
 /** Makes keyspaces that all use one prefix (one world), each with its own connections. */
 export type KeyspaceMaker = (prefix: string) => RedisKeyspace;
@@ -108,6 +113,25 @@ export function redisBrokerWorld<K extends RedisKeyspace>(makeKeyspace: (prefix:
           await broker.close();
           await keyspace.close();
         }
+      },
+    };
+  };
+}
+
+/**
+ * Engines built by `createEngine` for `kind` (as nodes would build them), under a prefix unique to the world; keys
+ * left on `cleanupUrls` are deleted afterwards.
+ */
+export function configuredEngines(kind: Exclude<EngineKind, 'memory'>, redisUrls: () => string[], options: { natsUrls?: () => string[]; cleanupUrls?: () => string[] } = {}): EngineWorldFactory {
+  return async () => {
+    const defaults = (Value.Default(ConfigSchema, {}) as { engine: EngineConfig }).engine;
+    const config: EngineConfig = { ...defaults, kind, redisUrls: redisUrls(), natsUrls: options.natsUrls?.() ?? [], prefix: uniquePrefix('publish') };
+    const world = await engineWorld(() => createEngine(config))();
+    return {
+      node: (nodeId, handler) => world.node(nodeId, handler),
+      async close() {
+        await world.close();
+        await Promise.all((options.cleanupUrls?.() ?? []).map((url) => deleteKeys(url, config.prefix)));
       },
     };
   };

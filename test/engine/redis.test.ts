@@ -6,13 +6,15 @@ import { describe, it } from 'node:test';
 import { addMember, takeMember } from '../../src/server/engine/keyspace/transitions.js';
 import { uniquePrefix } from '../support/prefix.js';
 import { brokerContract } from './contracts/broker.js';
-import { deleteKeys, redisBrokerWorld, redisStoreContracts, shardedKeyspaces } from './redis-worlds.js';
+import { configuredEngines, deleteKeys, redisBrokerWorld, redisStoreContracts, shardedKeyspaces } from './redis-worlds.js';
+import { orderedPublishContract } from './contracts/ordered-publish.js';
 
 // The shared Redis on this machine; every world has its own prefix and deletes its keys afterwards.
 const urls = () => [SHARED_REDIS_URL];
 const keyspaces = shardedKeyspaces(urls);
 
 redisStoreContracts('redis', keyspaces, urls);
+orderedPublishContract('redis', configuredEngines('redis', urls, { cleanupUrls: urls }));
 brokerContract('redis', redisBrokerWorld((prefix) => new ShardedKeyspace({ urls: urls(), prefix }), (keyspace) => new RedisBroker(keyspace)));
 
 describe('transition scripts run again (a command resent after a lost reply)', () => {

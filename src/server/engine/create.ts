@@ -1,5 +1,7 @@
 import type { Config } from '../config/schema.js';
+import { AppendThenPublish } from './broker/append-then-publish.js';
 import { NatsBroker } from './broker/nats.js';
+import { RedisChannelPublisher } from './broker/redis-channel-publisher.js';
 import { RedisClusterBroker } from './broker/redis-cluster.js';
 import { RedisBroker } from './broker/redis.js';
 import type { Engine, EngineKind } from './engine.js';
@@ -36,7 +38,8 @@ const ENGINES: Record<EngineKind, (config: EngineConfig, options: EngineOptions)
       prefix: config.prefix,
       onError: (error, url) => options.onError?.(error, `redis ${url}`),
     });
-    return new RedisEngine({ kind: 'redis', keyspace, broker: new RedisBroker(keyspace) });
+    const broker = new RedisBroker(keyspace);
+    return new RedisEngine({ kind: 'redis', keyspace, broker, publisher: (history) => new RedisChannelPublisher(history, keyspace, 'PUBLISH', broker) });
   },
   'redis-cluster'(config, options) {
     const keyspace = new ClusterKeyspace({
@@ -44,7 +47,8 @@ const ENGINES: Record<EngineKind, (config: EngineConfig, options: EngineOptions)
       prefix: config.prefix,
       onError: (error, node) => options.onError?.(error, `redis-cluster ${node}`),
     });
-    return new RedisEngine({ kind: 'redis-cluster', keyspace, broker: new RedisClusterBroker(keyspace) });
+    const broker = new RedisClusterBroker(keyspace);
+    return new RedisEngine({ kind: 'redis-cluster', keyspace, broker, publisher: (history) => new RedisChannelPublisher(history, keyspace, 'SPUBLISH', broker) });
   },
   nats(config, options) {
     const servers = required(config.natsUrls, 'engine.natsUrls', 'nats');
@@ -55,7 +59,8 @@ const ENGINES: Record<EngineKind, (config: EngineConfig, options: EngineOptions)
       onError: (error, url) => options.onError?.(error, `redis ${url}`),
     });
     const broker = new NatsBroker({ servers, prefix: config.prefix, onError: (error) => options.onError?.(error, 'nats') });
-    return new RedisEngine({ kind: 'nats', keyspace, broker });
+    // NATS and Redis cannot be one atomic step: the receiving node re-sequences.
+    return new RedisEngine({ kind: 'nats', keyspace, broker, publisher: (history) => new AppendThenPublish(history, broker) });
   },
 };
 

@@ -1,4 +1,5 @@
 import type { Broker, BrokerHandler } from './broker/broker.js';
+import type { ChannelPublisher } from './broker/channel-publisher.js';
 import type { ActionRouteStore } from './action-routes/action-routes.js';
 import type { ChannelIndex } from './channel-index/channel-index.js';
 import type { HistoryStore } from './history/history.js';
@@ -14,6 +15,8 @@ import type { WebhookQueue } from './webhook-queue/webhook-queue.js';
 export interface Engine {
   readonly kind: EngineKind;
   readonly broker: Broker;
+  /** Channel publications: offset, history and pub/sub in one atomic step per channel (see `ChannelPublisher`). */
+  readonly publisher: ChannelPublisher;
   readonly registry: Registry;
   readonly presence: PresenceStore;
   readonly history: HistoryStore;

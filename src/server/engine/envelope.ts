@@ -22,6 +22,23 @@ export function encodeChannelEnvelope(frame: Buffer, excludeSession: string | nu
   return Buffer.concat([header, frame], header.length + frame.length);
 }
 
+/**
+ * A publication frame with holes for its offset and epoch, which only the step that assigns them knows (a Redis script
+ * fills them in the same step). The frame is `beforeOffset + offset + beforeEpoch + epoch + afterEpoch`; the epoch is
+ * inserted as is, so epochs are plain tokens (hex digits, letters, `-`) that need no escaping in JSON.
+ */
+export interface FrameTemplate {
+  beforeOffset: string;
+  beforeEpoch: string;
+  afterEpoch: string;
+}
+
+/** The envelope of a publication built from its frame template; Redis scripts build the same bytes (see history/redis.ts). */
+export function encodePublicationEnvelope(template: FrameTemplate, excludeSession: string | null, position: StreamPosition): Buffer {
+  const frame = `${template.beforeOffset}${position.offset}${template.beforeEpoch}${position.epoch}${template.afterEpoch}`;
+  return Buffer.from(`\u0002${position.offset} ${position.epoch} ${excludeSession ?? ''}\n${frame}`, 'utf8');
+}
+
 export interface ChannelEnvelope {
   /** The publication's place in the channel's stream; null for frames outside it (presence events). */
   position: StreamPosition | null;

@@ -1,5 +1,6 @@
 import { MemoryBroker, MemoryBus } from './broker/memory.js';
 import type { BrokerHandler } from './broker/broker.js';
+import { MemoryChannelPublisher } from './broker/memory-channel-publisher.js';
 import type { Engine } from './engine.js';
 import { MemoryHistoryState, MemoryHistoryStore } from './history/memory.js';
 import { MemoryIdempotencyStore } from './idempotency/memory.js';
@@ -34,6 +35,7 @@ export class MemoryCluster {
 export class MemoryEngine implements Engine {
   readonly kind = 'memory' as const;
   readonly broker: MemoryBroker;
+  readonly publisher: MemoryChannelPublisher;
   readonly registry: MemoryRegistry;
   readonly presence: MemoryPresenceStore;
   readonly history: MemoryHistoryStore;
@@ -51,6 +53,7 @@ export class MemoryEngine implements Engine {
     this.registry = new MemoryRegistry(cluster?.registry);
     this.presence = new MemoryPresenceStore(cluster?.presence);
     this.history = new MemoryHistoryStore(cluster?.history);
+    this.publisher = new MemoryChannelPublisher(this.history, this.broker);
     this.tickets = cluster?.tickets ?? new MemoryTicketStore();
     this.idempotency = cluster?.idempotency ?? new MemoryIdempotencyStore();
     this.actionRoutes = cluster?.actionRoutes ?? new MemoryActionRouteStore();

@@ -1,4 +1,5 @@
 import type { Broker, BrokerHandler } from './broker/broker.js';
+import type { ChannelPublisher } from './broker/channel-publisher.js';
 import type { Engine, EngineKind } from './engine.js';
 import { RedisHistoryStore } from './history/redis.js';
 import { RedisIdempotencyStore } from './idempotency/redis.js';
@@ -18,6 +19,8 @@ export interface RedisEngineParts {
   keyspace: RedisKeyspace;
   /** Redis pub/sub, Redis Cluster sharded pub/sub, or NATS. */
   broker: Broker;
+  /** How channel publications get their offset and reach `broker`: atomically where the broker is Redis itself. */
+  publisher: (history: RedisHistoryStore) => ChannelPublisher;
 }
 
 /**
@@ -30,6 +33,7 @@ export interface RedisEngineParts {
 export class RedisEngine implements Engine {
   readonly kind: RedisEngineParts['kind'];
   readonly broker: Broker;
+  readonly publisher: ChannelPublisher;
   readonly registry: RedisRegistry;
   readonly presence: RedisPresenceStore;
   readonly history: RedisHistoryStore;
@@ -49,6 +53,7 @@ export class RedisEngine implements Engine {
     this.registry = new RedisRegistry(parts.keyspace);
     this.presence = new RedisPresenceStore(parts.keyspace);
     this.history = new RedisHistoryStore(parts.keyspace);
+    this.publisher = parts.publisher(this.history);
     this.tickets = new RedisTicketStore(parts.keyspace);
     this.idempotency = new RedisIdempotencyStore(parts.keyspace);
     this.actionRoutes = new RedisActionRouteStore(parts.keyspace);

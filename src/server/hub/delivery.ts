@@ -1,10 +1,11 @@
 import type { StreamPosition } from '../../protocol/frames.js';
 import type { Engine } from '../engine/engine.js';
-import { encodeChannelEnvelope, encodeInboxMessage, type InboxMessage } from '../engine/envelope.js';
+import { PubSubUnavailableError } from '../engine/broker/channel-publisher.js';
+import { encodeChannelEnvelope, encodeInboxMessage, encodePublicationEnvelope, type InboxMessage } from '../engine/envelope.js';
 import type { SessionRecord } from '../engine/registry/registry.js';
 import type { HistoryOptions } from '../engine/history/history.js';
 import { PreparedFrame } from '../transport/prepared-frame.js';
-import { encodeMessageFrame } from '../session/server-frames.js';
+import { messageFrameTemplate } from '../session/server-frames.js';
 import type { Hub } from './hub.js';
 
 /** What a caller wants done to sessions on whatever node they live. */
@@ -35,21 +36,27 @@ export class DeliveryService {
   }
 
   /**
-   * Appends to the channel's stream (offset, history) and publishes the frame to every subscriber but `excludeSession`.
-   * `dataJson` is the data as JSON text; it is embedded, never re-encoded.
+   * Gives the publication its offset (and history entry) and publishes it to every subscriber but `excludeSession`,
+   * in one atomic step per channel where the engine allows (see `ChannelPublisher`). `dataJson` is the data as JSON
+   * text; it is embedded, never re-encoded.
    */
   async publish(channel: string, dataJson: string, fromJson: string, excludeSession: string | null, history: HistoryOptions): Promise<StreamPosition> {
-    let position: StreamPosition;
+    const template = messageFrameTemplate(channel, dataJson, fromJson);
     try {
-      position = await this.engine.history.append(channel, { dataJson, fromJson }, history);
+      return await this.engine.publisher.publish(channel, { template, dataJson, fromJson, excludeSession }, history);
     } catch (error) {
+      if (error instanceof PubSubUnavailableError) {
+        // Kept in history under its real position; only pub/sub is down, so this node's subscribers get it directly.
+        this.onDegraded('broker', error);
+        this.hub.onChannelMessage(channel, error.envelope);
+        return error.position;
+      }
       // The store is down: local subscribers still get the publication, under an epoch no client can recover from.
       this.onDegraded('history', error);
-      position = { offset: ++this.degradedOffset, epoch: this.degradedEpoch };
+      const position = { offset: ++this.degradedOffset, epoch: this.degradedEpoch };
+      await this.broadcast(channel, encodePublicationEnvelope(template, excludeSession, position));
+      return position;
     }
-    const frame = encodeMessageFrame(channel, position.offset, position.epoch, dataJson, fromJson);
-    await this.broadcast(channel, encodeChannelEnvelope(Buffer.from(frame, 'utf8'), excludeSession, position));
-    return position;
   }
 
   /** A frame without a stream position (presence events) to every subscriber of the channel but `excludeSession`. */

@@ -6,7 +6,20 @@ import { WsgateError } from '../../protocol/errors.js';
  * (the data as the publisher sent it, the sender), so the payload is never re-serialised.
  */
 export function encodeMessageFrame(channel: string, offset: number, epoch: string, dataJson: string, fromJson: string): string {
-  return `{"type":"message","channel":${JSON.stringify(channel)},"offset":${offset},"epoch":${JSON.stringify(epoch)},"from":${fromJson},"data":${dataJson}}`;
+  const template = messageFrameTemplate(channel, dataJson, fromJson);
+  return `${template.beforeOffset}${offset}${template.beforeEpoch}${JSON.stringify(epoch).slice(1, -1)}${template.afterEpoch}`;
+}
+
+/**
+ * The message frame around its offset and epoch, for the engine step that assigns them: the frame is
+ * `beforeOffset + offset + beforeEpoch + epoch + afterEpoch` (epochs need no escaping), the bytes of `encodeMessageFrame`.
+ */
+export function messageFrameTemplate(channel: string, dataJson: string, fromJson: string): { beforeOffset: string; beforeEpoch: string; afterEpoch: string } {
+  return {
+    beforeOffset: `{"type":"message","channel":${JSON.stringify(channel)},"offset":`,
+    beforeEpoch: ',"epoch":"',
+    afterEpoch: `","from":${fromJson},"data":${dataJson}}`,
+  };
 }
 
 export function encodeSender(user: string | null, session: string): string {

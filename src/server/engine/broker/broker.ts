@@ -4,6 +4,9 @@
  *
  * Guarantee: at most once, ordered per publisher connection. A node subscribes to a channel only while it has local
  * subscribers, so a publication crosses the broker once per interested node and never reaches a node without listeners.
+ * Order across nodes is not this contract's: channel publications go through `ChannelPublisher`, which assigns the
+ * offset and publishes in one atomic step per channel (so every node receives them in offset order) on every engine
+ * but NATS, where the receiving node re-sequences. `publish` carries frames outside the stream (presence events).
  */
 export interface Broker {
   /** Connects and starts delivering to `handler`. Subscribes the node's own inbox. */

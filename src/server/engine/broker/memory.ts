@@ -39,6 +39,11 @@ export class MemoryBroker implements Broker {
   }
 
   async publish(channel: string, payload: Buffer): Promise<void> {
+    this.publishNow(channel, payload);
+  }
+
+  /** `publish`, synchronously: deliveries are queued in call order, so publications keep the order they were made in. */
+  publishNow(channel: string, payload: Buffer): void {
     this.counters.published++;
     const nodes = this.bus.channelNodes.get(channel);
     if (!nodes) return;

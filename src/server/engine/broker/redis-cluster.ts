@@ -1,5 +1,6 @@
 import type { ClusterKeyspace } from '../keyspace/cluster.js';
 import type { Broker, BrokerHandler, BrokerStats } from './broker.js';
+import type { PublicationCounter } from './channel-publisher.js';
 import { PubSubName, SubscriptionBook } from './subscription-book.js';
 
 /**
@@ -11,7 +12,7 @@ import { PubSubName, SubscriptionBook } from './subscription-book.js';
  * reconnects; health follows the cluster connection (`false` on close, `true` once the cluster is ready and the
  * subscribers report ready). Guarantee: at most once, ordered per shard.
  */
-export class RedisClusterBroker implements Broker {
+export class RedisClusterBroker implements Broker, PublicationCounter {
   private readonly book = new SubscriptionBook();
   private readonly detach: Array<() => void> = [];
 
@@ -52,6 +53,11 @@ export class RedisClusterBroker implements Broker {
 
   async publish(channel: string, payload: Buffer): Promise<void> {
     await this.keyspace.cluster.spublish(PubSubName.channel(this.keyspace, channel), payload);
+    this.book.counters.published++;
+  }
+
+  /** Counts a publication `RedisChannelPublisher` sent on this broker's pub/sub. */
+  recordPublished(): void {
     this.book.counters.published++;
   }
 

@@ -2,6 +2,7 @@ import type { Redis } from 'ioredis';
 import { connectClient, closeClient, type ShardedKeyspace } from '../keyspace/sharded.js';
 import { RoutingTag } from '../keyspace/tags.js';
 import type { Broker, BrokerHandler, BrokerStats } from './broker.js';
+import type { PublicationCounter } from './channel-publisher.js';
 import { PubSubName, SubscriptionBook } from './subscription-book.js';
 
 /**
@@ -16,7 +17,7 @@ import { PubSubName, SubscriptionBook } from './subscription-book.js';
  * that instance and the inbox, and only then reports `true`. While down, `publish`/`sendToNode` reject (nothing is
  * queued to burst out later) and the hub delivers locally. Guarantee: at most once, ordered per instance connection.
  */
-export class RedisBroker implements Broker {
+export class RedisBroker implements Broker, PublicationCounter {
   private subscribers: Redis[] = [];
   /** Per instance: the subscriber is connected and holds every subscription it should. */
   private restored: boolean[] = [];
@@ -105,6 +106,11 @@ export class RedisBroker implements Broker {
 
   async publish(channel: string, payload: Buffer): Promise<void> {
     await this.keyspace.client(RoutingTag.channel(channel)).publish(PubSubName.channel(this.keyspace, channel), payload);
+    this.book.counters.published++;
+  }
+
+  /** Counts a publication `RedisChannelPublisher` sent on this broker's pub/sub. */
+  recordPublished(): void {
     this.book.counters.published++;
   }
 

@@ -5,7 +5,8 @@ import type { StreamPosition } from '../../../protocol/frames.js';
  *
  * Guarantee: `append` assigns offsets that increase by one per channel, atomically across the cluster. The epoch
  * changes when a channel's stream is lost (expired, store restarted), so a client holding an old epoch learns that
- * it cannot recover.
+ * it cannot recover. Publications are appended by `ChannelPublisher`, in the same atomic step as their publish where
+ * the engine allows; `append` alone takes an offset without publishing.
  */
 export interface HistoryStore {
   /**

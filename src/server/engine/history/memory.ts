@@ -39,6 +39,11 @@ export class MemoryHistoryStore implements HistoryStore {
   }
 
   async append(channel: string, publication: StoredPublication, options: HistoryOptions): Promise<StreamPosition> {
+    return this.appendNow(channel, publication, options);
+  }
+
+  /** `append`, synchronously: the memory publisher hands the publication to the bus in the same step. */
+  appendNow(channel: string, publication: StoredPublication, options: HistoryOptions): StreamPosition {
     const stream = this.stream(channel, true)!;
     stream.offset += 1;
     if (options.size > 0) {

@@ -3,6 +3,7 @@ import type { StreamPosition } from '../../../protocol/frames.js';
 import { LuaScript } from '../keyspace/lua-script.js';
 import type { RedisKeyspace } from '../keyspace/keyspace.js';
 import { RoutingTag } from '../keyspace/tags.js';
+import type { FrameTemplate } from '../envelope.js';
 import type { HistoryOptions, HistoryPage, HistoryStore, StoredPublication } from './history.js';
 
 /** Streams that keep no publications still keep their offset and epoch this long after the last touch. */
@@ -24,10 +25,11 @@ end
 `;
 
 /**
- * KEYS[1] meta, KEYS[2] publication list. ARGV: candidate epoch, size, ttlMs, counter ttl, entry body.
- * List entries are `<offset>:<from length>:<fromJson><dataJson>` so nothing is re-encoded.
+ * Shared append step. KEYS[1] meta, KEYS[2] publication list. ARGV: candidate epoch, size, ttlMs, counter ttl, entry
+ * body. Leaves the new `offset` (and `epoch`) in locals. List entries are `<offset>:<from length>:<fromJson><dataJson>`
+ * so nothing is re-encoded.
  */
-const APPEND = new LuaScript(`${ENSURE_META}
+const APPEND_STEP = `${ENSURE_META}
 local offset = redis.call('HINCRBY', KEYS[1], 'offset', 1)
 local size = tonumber(ARGV[2])
 local ttl = tonumber(ARGV[4])
@@ -38,8 +40,32 @@ if size > 0 then
 end
 redis.call('PEXPIRE', KEYS[1], ttl)
 redis.call('PEXPIRE', KEYS[2], ttl)
+`;
+
+/** KEYS and ARGV as APPEND_STEP. */
+const APPEND = new LuaScript(`${APPEND_STEP}
 return { offset, epoch }
 `);
+
+/**
+ * APPEND_STEP, then the envelope to pub/sub in the same script, so the channel's offsets enter pub/sub in order.
+ * ARGV 6..11: pub/sub command (PUBLISH, or SPUBLISH on a cluster: the name carries the channel's hash tag, so it is
+ * the keys' slot), pub/sub name, excluded session, and the frame template (before offset, before epoch, after epoch).
+ * The envelope is the bytes of `encodePublicationEnvelope`: `\x02<offset> <epoch> <exclude>\n<frame>`.
+ */
+const APPEND_AND_PUBLISH = new LuaScript(`${APPEND_STEP}
+local digits = string.format('%d', offset)
+local frame = ARGV[9] .. digits .. ARGV[10] .. epoch .. ARGV[11]
+redis.call(ARGV[6], ARGV[7], '\\2' .. digits .. ' ' .. epoch .. ' ' .. ARGV[8] .. '\\n' .. frame)
+return { offset, epoch }
+`);
+
+/** Where `appendAndPublish` sends the envelope. */
+export interface PubSubTarget {
+  command: 'PUBLISH' | 'SPUBLISH';
+  /** The pub/sub name of the channel; it must live where the channel's keys live (same shard, same slot). */
+  name: string;
+}
 
 /** KEYS as APPEND. ARGV: candidate epoch, counter ttl. */
 const POSITION = new LuaScript(`${ENSURE_META}
@@ -87,14 +113,23 @@ export class RedisHistoryStore implements HistoryStore {
   }
 
   async append(channel: string, publication: StoredPublication, options: HistoryOptions): Promise<StreamPosition> {
-    const size = Math.max(0, Math.floor(options.size));
-    const body = `${publication.fromJson.length}:${publication.fromJson}${publication.dataJson}`;
-    const [offset, epoch] = (await APPEND.run(this.keyspace.client(RoutingTag.channel(channel)), this.keys(channel), [
-      newEpoch(),
-      size,
-      Math.max(1, Math.round(options.ttlMs)),
-      COUNTER_TTL_MS,
-      size > 0 ? body : '',
+    const [offset, epoch] = (await APPEND.run(this.keyspace.client(RoutingTag.channel(channel)), this.keys(channel), appendArgs(publication, options))) as [number, string];
+    return { offset, epoch };
+  }
+
+  /**
+   * `append` and the publication's envelope to `target` in one script on the channel's shard (or slot): no other
+   * publication of the channel can take an offset between this one's offset and its publish.
+   */
+  async appendAndPublish(channel: string, publication: StoredPublication, options: HistoryOptions, target: PubSubTarget, excludeSession: string | null, template: FrameTemplate): Promise<StreamPosition> {
+    const [offset, epoch] = (await APPEND_AND_PUBLISH.run(this.keyspace.client(RoutingTag.channel(channel)), this.keys(channel), [
+      ...appendArgs(publication, options),
+      target.command,
+      target.name,
+      excludeSession ?? '',
+      template.beforeOffset,
+      template.beforeEpoch,
+      template.afterEpoch,
     ])) as [number, string];
     return { offset, epoch };
   }
@@ -128,6 +163,13 @@ export class RedisHistoryStore implements HistoryStore {
   }
 
   async close(): Promise<void> {}
+}
+
+/** ARGV of APPEND_STEP. */
+function appendArgs(publication: StoredPublication, options: HistoryOptions): Array<string | number> {
+  const size = Math.max(0, Math.floor(options.size));
+  const body = `${publication.fromJson.length}:${publication.fromJson}${publication.dataJson}`;
+  return [newEpoch(), size, Math.max(1, Math.round(options.ttlMs)), COUNTER_TTL_MS, size > 0 ? body : ''];
 }
 
 function newEpoch(): string {
