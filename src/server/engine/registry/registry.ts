@@ -17,9 +17,10 @@ export interface Registry {
    */
   addSession(session: SessionRecord, policy: SessionPolicy): Promise<AddSessionResult>;
   /**
-   * Removes a session. Returns null when it was not registered (already removed, for example by a kick). Asked
-   * again after the removal that took the user offline, it answers that transition again (a caller whose answer was
-   * lost retries), as long as the user has had no transition since.
+   * Removes a session. Returns null when it was not registered (already removed, for example by a kick). Tried again
+   * after a failure that left the outcome unknown (a store whose reply was lost), it answers the transition the first
+   * try made, as long as the user has had no transition since — so the caller retries only a removal that failed,
+   * never one that answered. An answered removal keeps its answer even when the store's index cleanup behind it fails.
    */
   removeSession(session: SessionKey): Promise<SessionRemoval | null>;
   /** The session, wherever it lives. */
