@@ -36,6 +36,8 @@ export class ClusterKeyspace implements RedisKeyspace {
         password: first.password ? decodeURIComponent(first.password) : undefined,
         tls: first.protocol === 'rediss:' ? {} : undefined,
         maxRetriesPerRequest: 1,
+        // Never run a command twice because its reply was lost with the connection (see createRedisClient).
+        autoResendUnfulfilledCommands: false,
       },
       ...options.clusterOptions,
     });
