@@ -1,4 +1,5 @@
-import { Cluster, type ClusterOptions } from 'ioredis';
+import { failUnansweredCommands } from './unanswered-commands.js';
+import { Cluster, type ClusterOptions, type Redis } from 'ioredis';
 import { redactUrl, reconnectDelay } from './sharded.js';
 import { taggedKey, type RedisErrorListener, type RedisKeyspace } from './keyspace.js';
 
@@ -36,11 +37,12 @@ export class ClusterKeyspace implements RedisKeyspace {
         password: first.password ? decodeURIComponent(first.password) : undefined,
         tls: first.protocol === 'rediss:' ? {} : undefined,
         maxRetriesPerRequest: 1,
-        // Never run a command twice because its reply was lost with the connection (see createRedisClient).
+        // Never run a command twice because its reply was lost with the connection (see failUnansweredCommands).
         autoResendUnfulfilledCommands: false,
       },
       ...options.clusterOptions,
     });
+    this.cluster.on('+node', (node: Redis) => failUnansweredCommands(node));
     // Unhandled 'error' events would crash the node; node-level errors arrive as 'nodeError'.
     this.cluster.on('error', (error: Error) => options.onError?.(error, redactUrl(options.urls.join(','))));
     this.cluster.on('nodeError', (error: Error, node: string) => options.onError?.(error, node));

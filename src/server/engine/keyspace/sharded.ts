@@ -1,3 +1,4 @@
+import { failUnansweredCommands } from './unanswered-commands.js';
 import { Redis, type RedisOptions } from 'ioredis';
 import { shardOf } from './jump-hash.js';
 import { taggedKey, type RedisErrorListener, type RedisKeyspace } from './keyspace.js';
@@ -77,8 +78,7 @@ export function createRedisClient(url: string, options: Pick<ShardedKeyspaceOpti
     // queueing work that would burst out, stale, after the outage.
     enableOfflineQueue: false,
     maxRetriesPerRequest: 1,
-    // A command the server may have run before the connection dropped is not sent again: a publication script run
-    // twice would publish twice under two offsets (two epochs after a restart). Callers see an error and decide.
+    // Never run a command twice because its reply was lost with the connection (see failUnansweredCommands).
     autoResendUnfulfilledCommands: false,
     retryStrategy: reconnectDelay,
     // ioredis waits this long for a socket that never opened to close before destroying it; keep shutdown quick.
@@ -86,6 +86,7 @@ export function createRedisClient(url: string, options: Pick<ShardedKeyspaceOpti
     ...options.redisOptions,
     ...overrides,
   });
+  failUnansweredCommands(client);
   // An unhandled 'error' event would crash the process; connection errors are expected during outages.
   client.on('error', (error: Error) => options.onError?.(error, redactUrl(url)));
   return client;
