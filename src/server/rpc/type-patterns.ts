@@ -1,10 +1,13 @@
+import { LRUCache } from 'lru-cache';
+
 /**
  * Entries keyed by action-type patterns (`*` matches any characters: `order.*`, `CHAT_*`); the first matching entry in
  * order wins. Lookups are cached, with the cache bounded because types come from clients.
  */
 export class TypePatterns<T extends { match: string }> {
   private readonly compiled: Array<{ entry: T; pattern: RegExp }>;
-  private readonly cache = new Map<string, T | null>();
+  /** Type → index of its entry in `compiled`, or -1 for none. */
+  private readonly cache = new LRUCache<string, number>({ max: 10_000 });
 
   constructor(entries: readonly T[]) {
     this.compiled = entries.map((entry) => ({
@@ -14,12 +17,12 @@ export class TypePatterns<T extends { match: string }> {
   }
 
   lookup(type: string): T | null {
-    let entry = this.cache.get(type);
-    if (entry === undefined) {
-      entry = this.compiled.find((candidate) => candidate.pattern.test(type))?.entry ?? null;
-      if (this.cache.size < 10_000) this.cache.set(type, entry);
+    let index = this.cache.get(type);
+    if (index === undefined) {
+      index = this.compiled.findIndex((candidate) => candidate.pattern.test(type));
+      this.cache.set(type, index);
     }
-    return entry;
+    return index < 0 ? null : this.compiled[index]!.entry;
   }
 
   get size(): number {
