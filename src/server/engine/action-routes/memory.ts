@@ -1,5 +1,5 @@
 import { LRUCache } from 'lru-cache';
-import type { ActionRouteStore, RegisteredRoute } from './action-routes.js';
+import { routeKey, type ActionRouteStore, type RegisteredRoute } from './action-routes.js';
 
 /** Routes kept at most; far more than backends register, it only bounds a runaway registration loop. */
 const MAX_ROUTES = 10_000;
@@ -33,9 +33,4 @@ export class MemoryActionRouteStore implements ActionRouteStore {
     // values() skips lapsed routes; they are dropped when the cache needs their room.
     return [...this.routes.values()].sort((a, b) => a.registeredAt - b.registeredAt);
   }
-}
-
-/** One route per (match, url): a backend renewing its registration replaces it. */
-export function routeKey(match: string, url: string): string {
-  return `${match}\n${url}`;
 }
