@@ -9,7 +9,7 @@ import { compileBody } from '../validation.js';
 
 /** Router options of the whole HTTP app, so batch items are matched exactly as requests are. */
 export const ROUTER_OPTIONS = {
-  // Channel names (up to 265 characters, URL-encoded longer) travel as path parameters.
+  // Channel names (up to MAX_CHANNEL_LENGTH, 265 characters; up to three times that URL-encoded) travel as path parameters.
   maxParamLength: 1024,
 } as const;
 
