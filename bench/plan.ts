@@ -1,5 +1,6 @@
 import type { FanoutPlan } from './scenarios/fanout.js';
 import type { IdlePlan } from './scenarios/idle.js';
+import type { TracingPlan } from './scenarios/tracing.js';
 import type { PublicationsPlan } from './scenarios/publications.js';
 
 export type Mode = 'short' | 'full';
@@ -8,6 +9,7 @@ export interface BenchPlan {
   mode: Mode;
   fanout: FanoutPlan[];
   idle: IdlePlan;
+  tracing: TracingPlan;
   /** Rounds are set at run time (`--rounds`). */
   publications: Omit<PublicationsPlan, 'rounds'>;
   /** Same ping interval for every target, so idle connections all carry a heartbeat timer. */
@@ -32,6 +34,7 @@ export const PLANS: Record<Mode, BenchPlan> = {
       { subscribers: 1000, ratesPerSec: [10, 40], durationMs: 5000, saturationWindow: SATURATION_WINDOW, sampleEvery: SAMPLE_EVERY },
     ],
     idle: { connections: 5000, holdMs: 6000, concurrency: 32 },
+    tracing: { handshakes: 200, actions: 1000, clients: 20, publishes: 400, subscribers: 50, concurrency: 10, rounds: 4 },
     publications: { inFlight: 16, durationMs: 5000, warmupMs: 1500 },
   },
   full: {
@@ -42,6 +45,7 @@ export const PLANS: Record<Mode, BenchPlan> = {
       { subscribers: 5000, ratesPerSec: [2, 4, 8], durationMs: 10_000, saturationWindow: SATURATION_WINDOW, sampleEvery: SAMPLE_EVERY },
     ],
     idle: { connections: 10_000, holdMs: 6000, concurrency: 32 },
+    tracing: { handshakes: 3000, actions: 12_000, clients: 20, publishes: 5000, subscribers: 100, concurrency: 10, rounds: 4 },
     publications: { inFlight: 16, durationMs: 10_000, warmupMs: 2000 },
   },
 };

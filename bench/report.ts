@@ -1,6 +1,7 @@
 import type { BenchPlan, Mode } from './plan.js';
 import type { FanoutRun } from './scenarios/fanout.js';
 import type { IdleRun } from './scenarios/idle.js';
+import type { TracingRow } from './scenarios/tracing.js';
 import { summarizePublications, type PublicationsRun } from './scenarios/publications.js';
 
 export interface TargetStatus {
@@ -18,6 +19,8 @@ export interface BenchResults {
   targets: TargetStatus[];
   fanout: FanoutRun[];
   idle: IdleRun[];
+  /** Tracing off vs on, per traced operation (empty when the scenario did not run). */
+  tracing: TracingRow[];
   /** `--scenarios publications`: the working tree (`wsgate+redis`) against a baseline build (`wsgate-b+redis`). */
   publications?: PublicationsRun[];
 }
@@ -123,6 +126,20 @@ export function printReport(results: BenchResults): void {
     );
     out(ratioLine('RSS/conn', results.idle, reference, (r) => r.rssBytesPerConnection, (v) => `${kib(v)} KiB`));
     out(ratioLine('connects/s', results.idle, reference, (r) => r.connectsPerSec, thousands));
+  }
+
+  if (results.tracing.length > 0) {
+    out('\nTracing: wsgate with OTLP/HTTP export of every span vs tracing off (same build; server CPU per operation)');
+    const baseline = results.tracing.some((r) => r.baselineCpuUsPerOp !== undefined);
+    out(
+      table(
+        ['operation', 'ops', 'off CPU µs/op', 'on CPU µs/op', 'on/off', 'spans/op', ...(baseline ? ['baseline CPU µs/op', 'off/baseline'] : [])],
+        results.tracing.map((r) => [
+          r.operation, String(r.operations), fixed(r.offCpuUsPerOp, 1), fixed(r.onCpuUsPerOp, 1), `${fixed(r.ratio, 2)}x`, fixed(r.spansPerOp, 2),
+          ...(baseline ? [fixed(r.baselineCpuUsPerOp ?? NaN, 1), `${fixed(r.noopRatio ?? NaN, 2)}x`] : []),
+        ]),
+      ),
+    );
   }
 }
 

@@ -1,5 +1,5 @@
 /**
- * wsgate benchmark suite: `npm run bench [-- --full] [-- --targets ws,socket.io] [-- --scenarios fanout,idle]`.
+ * wsgate benchmark suite: `npm run bench [-- --full] [-- --targets ws,socket.io] [-- --scenarios fanout,idle,tracing]`.
  * `npm run bench -- --scenarios publications --baseline <rev>`: CPU per channel publication of this build against
  * another commit's (built into a temp dir), cross-node on Redis, in one run.
  * Starts every server as its own child process, drives it from load processes, and prints side-by-side results with
@@ -14,6 +14,7 @@ import { PLANS, type Mode } from './plan.js';
 import { printReport, targetChecks, type BenchResults, type TargetStatus } from './report.js';
 import { runFanout, type FanoutRun } from './scenarios/fanout.js';
 import { runIdle, type IdleRun } from './scenarios/idle.js';
+import { runTracing, type TracingRow } from './scenarios/tracing.js';
 import { PUBLICATIONS_CONFIG, runPublications, type PublicationsRun } from './scenarios/publications.js';
 import { buildBaseline } from './baseline.js';
 import type { Target } from './targets/target.js';
@@ -34,11 +35,11 @@ const { values } = parseArgs({
     full: { type: 'boolean', default: false },
     short: { type: 'boolean', default: false },
     targets: { type: 'string' },
-    scenarios: { type: 'string', default: 'fanout,idle' },
+    scenarios: { type: 'string', default: 'fanout,idle,tracing' },
     /** Override the plan's fixed fan-out rates (publications/s) and window length, e.g. for quick A/B runs. */
     rates: { type: 'string' },
     duration: { type: 'string' },
-    /** The commit the publications scenario compares with (target `wsgate-b+redis`). */
+    /** The commit the publications scenario compares with (target `wsgate-b+redis`); tracing runs it as a third node. */
     baseline: { type: 'string' },
     rounds: { type: 'string' },
   },
@@ -122,6 +123,20 @@ async function main(): Promise<void> {
   if (scenarios.has('fanout') || scenarios.has('idle')) for (const target of targets) statuses.push(await benchTarget(target, fanout, idle));
   const publications: PublicationsRun[] = [];
   if (scenarios.has('publications')) publications.push(...(await benchPublications(statuses)));
+  // wsgate against itself with tracing on: needs the built CLI, and is independent of the targets chosen.
+  let tracing: TracingRow[] = [];
+  if (scenarios.has('tracing')) {
+    const missing = await wsgateTarget.unavailableReason();
+    if (missing) log(`tracing: ${missing}`);
+    else {
+      log(`tracing: wsgate with tracing off and on, ${plan.tracing.rounds} rounds`);
+      const baselineCli = values.baseline ? buildBaseline(values.baseline, log) : undefined;
+      tracing = await runTracing(plan.tracing, plan.pingIntervalMs, log, baselineCli).catch((error: unknown) => {
+        log(`tracing: failed: ${error instanceof Error ? error.message : String(error)} (server logs in ${logDir})`);
+        return [];
+      });
+    }
+  }
   const results: BenchResults = {
     startedAt: startedAt.toISOString(),
     mode,
@@ -130,6 +145,7 @@ async function main(): Promise<void> {
     targets: statuses,
     fanout,
     idle,
+    tracing,
     publications,
   };
   printReport(results);

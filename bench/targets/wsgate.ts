@@ -23,7 +23,7 @@ const stopGraceMs = extraNodeFlags.some((flag) => flag.startsWith('--cpu-prof') 
 const extraConfig = JSON.parse(process.env.WSGATE_BENCH_CONFIG ?? '{}') as Record<string, unknown>;
 
 /** Only ever used against the bench's own loopback server. */
-const API_KEY = 'bench-api-key-0123456789abcdef';
+export const API_KEY = 'bench-api-key-0123456789abcdef';
 
 type EngineConfig = { kind: 'memory' } | { kind: 'redis'; redisUrls: string[] } | { kind: 'nats'; redisUrls: string[]; natsUrls: string[] };
 
@@ -74,11 +74,17 @@ async function startNode(
   engine: EngineConfig,
   cliPath = cli,
   extra: Record<string, unknown> = extraConfig,
+  env: Record<string, string> = {},
 ): Promise<ServerProcess> {
   const port = await freePort();
   const configFile = join(logDir, `${name}-${port}.yaml`);
   writeFileSync(configFile, stringify(benchConfig(port, options, engine, extra)));
-  return startPortServer(name, [...extraNodeFlags, cliPath, 'serve', '--config', configFile], port, { WSGATE_PORT: String(port) });
+  return startPortServer(name, [...extraNodeFlags, cliPath, 'serve', '--config', configFile], port, { ...env, WSGATE_PORT: String(port) });
+}
+
+/** One wsgate node (memory engine) of the built CLI or `cliPath`, with the bench's config plus `extra`, and `env` added (`OTEL_*`). */
+export function startWsgateNode(name: string, options: StartOptions, extra: Record<string, unknown>, env: Record<string, string>, cliPath = cli): Promise<ServerProcess> {
+  return startNode(name, options, { kind: 'memory' }, cliPath, merge(extraConfig, extra), env);
 }
 
 const stopNode = (node: ServerProcess): Promise<void> => stopChild(node.child, stopGraceMs);

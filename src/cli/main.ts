@@ -47,8 +47,13 @@ program.parseAsync(process.argv).catch((error: unknown) => {
 async function serve(options: ConfigOptions): Promise<void> {
   const config = exitOnConfigError(() => configFromOptions(options, process.env));
   // Loaded to serve only, so `--version` and `config` answer without loading the server and its clients.
-  const [{ Gateway }, { createLogger }] = await Promise.all([import('../server/gateway.js'), import('../server/observability/logger.js')]);
+  const [{ Gateway }, { createLogger }, { startTracingFromEnv }] = await Promise.all([
+    import('../server/gateway.js'), import('../server/observability/logger.js'), import('../server/observability/tracing-sdk.js'),
+  ]);
   const logger = createLogger(config.log.level);
+  // Before the gateway exists, so its first handshake is traced; off (the API's no-op) unless OTEL_* ask for traces.
+  const tracing = await startTracingFromEnv(process.env, logger, version);
+  if (tracing) logger.info({ exporters: tracing.exporters }, 'tracing on');
   // A promise that nobody awaited failing is a bug to fix, not a reason to drop every session of the node.
   process.on('unhandledRejection', (reason) => logger.error({ err: reason }, 'unhandled rejection'));
   const gateway = await Gateway.create(config, { logger });
@@ -75,7 +80,8 @@ async function serve(options: ConfigOptions): Promise<void> {
       exitAfterLogs(1);
     }, config.drain.timeoutMs);
     hardStop.unref();
-    gateway.stop().then(
+    // Spans still buffered go out after the drain (its own spans included), within the hard stop.
+    gateway.stop().then(() => tracing?.shutdown().catch((error: unknown) => logger.warn({ err: error }, 'spans could not be exported at exit'))).then(
       () => exitAfterLogs(0),
       (error: unknown) => {
         logger.error({ err: error }, 'shutdown failed');

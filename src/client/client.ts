@@ -11,6 +11,7 @@ import {
   type ErrorFrame,
   type JoinFrame,
   type LeaveFrame,
+  type LostFrame,
   type MessageFrame,
   type PublishedFrame,
   type RefreshRequiredFrame,
@@ -469,8 +470,9 @@ export class WsgateClient {
         return;
       case 'message':
       case 'join':
-      case 'leave': {
-        const channelFrame = frame as MessageFrame | JoinFrame | LeaveFrame;
+      case 'leave':
+      case 'lost': {
+        const channelFrame = frame as MessageFrame | JoinFrame | LeaveFrame | LostFrame;
         this.#subscriptions.get(channelFrame.channel)?.handle(channelFrame);
         return;
       }

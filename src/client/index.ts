@@ -16,6 +16,7 @@ export type { CredentialStatus } from './credential-refresh.js';
 export type {
   HistoryOptions,
   HistoryResult,
+  LostRange,
   PresenceChange,
   Publication,
   RecoveredEvent,

@@ -2,6 +2,7 @@ import type {
   HistoryFrame,
   JoinFrame,
   LeaveFrame,
+  LostFrame,
   MessageFrame,
   PresenceFrame,
   PresenceMember,
@@ -13,6 +14,9 @@ import type {
 import { Emitter, type Listener } from './emitter.js';
 import { LocalErrorCode, WsgateClientError } from './errors.js';
 import type { OutgoingRequest } from './requests.js';
+import { Sequencer, type LostRange } from './sequencer.js';
+
+export type { LostRange } from './sequencer.js';
 
 /** One message in a channel, live or replayed by recovery. */
 export interface Publication<T = unknown> {
@@ -49,7 +53,10 @@ export interface RecoveredEvent {
 export interface RecoveryFailedEvent {
   /** The last position seen before the connection was lost. */
   from: StreamPosition;
-  /** Where the channel is now; publications between `from` and here are lost (epoch changed or history window passed). */
+  /**
+   * Where the channel was when the gateway answered. Not every publication between `from` and here was replayed:
+   * the `lost` events before this one name exactly which were not.
+   */
   position: StreamPosition;
 }
 
@@ -59,6 +66,11 @@ export interface HistoryResult<T = unknown> {
   position: StreamPosition;
   /** False when `since` was older than the history kept (or from another epoch): some publications are gone. */
   recovered: boolean;
+  /**
+   * True when the gateway's reply byte budget ended the page early: call again with `since` the last publication
+   * (and the rest of `limit`) for the others.
+   */
+  more: boolean;
 }
 
 export interface HistoryOptions {
@@ -77,8 +89,13 @@ export interface SubscriptionEvents<T = unknown> {
   subscribed: [event: SubscribedEvent];
   /** After a reconnect, every missed publication was replayed. */
   recovered: [event: RecoveredEvent];
-  /** After a reconnect, the gateway could not replay what was missed; reload the state the channel feeds. */
+  /** After a reconnect, the gateway could not replay all that was missed; reload the state the channel feeds. */
   'recovery-failed': [event: RecoveryFailedEvent];
+  /**
+   * Publications this subscription will never deliver (see docs/client.md for the exact coverage): a gap history no
+   * longer fills, a recovery that failed, the gateway's `lost` frame, or a new epoch (the rest of the old one).
+   */
+  lost: [range: LostRange];
   /**
    * The subscription ended: by `unsubscribe()` or removed by the gateway (`byServer`), with the gateway's `code` when
    * it said why (`TOKEN_EXPIRED`: the subscription token ran out without a refresh; `CREDENTIAL_REVOKED`).
@@ -132,9 +149,15 @@ export class Subscription<T = unknown> {
   readonly #getToken: SubscribeOptions['getToken'];
   readonly #events = new Emitter<SubscriptionEvents<T>>();
   #state: SubscriptionState = 'subscribing';
-  #position: StreamPosition | undefined;
-  /** Offsets this client published above `#position` (same epoch). */
-  readonly #ownOffsets = new Set<number>();
+  /** Orders publications, fills gaps from history and reports what is lost. */
+  readonly #sequencer: Sequencer;
+  /**
+   * Channel frames that came while the `subscribed` reply was on its way through the request table: they follow it on
+   * the wire, so they are sequenced after it.
+   */
+  #early: Array<MessageFrame | LostFrame> = [];
+  /** A recovery whose replay is still coming in (pages of history). */
+  #replay: { from: StreamPosition; publications: number; lost: boolean } | undefined;
   #resolveReady!: () => void;
   #rejectReady!: (error: WsgateClientError) => void;
 
@@ -143,6 +166,18 @@ export class Subscription<T = unknown> {
     this.channel = channel;
     this.#host = host;
     this.#getToken = options.getToken;
+    this.#sequencer = new Sequencer({
+      deliver: (frame) => {
+        if (this.#replay) this.#replay.publications++;
+        this.#events.emit('message', toPublication<T>(frame));
+      },
+      lose: (range) => {
+        if (this.#replay) this.#replay.lost = true;
+        this.#events.emit('lost', range);
+      },
+      fetch: (since, limit) => this.#host.call<HistoryFrame>({ type: 'history', channel: this.channel, since, limit }, 'history'),
+      caughtUp: () => this.#replayDone(),
+    });
     this.ready = new Promise<void>((resolve, reject) => {
       this.#resolveReady = resolve;
       this.#rejectReady = reject;
@@ -157,7 +192,7 @@ export class Subscription<T = unknown> {
 
   /** The last position seen (from `subscribed` or a message); what the next restore recovers from. */
   get position(): StreamPosition | undefined {
-    return this.#position && { ...this.#position };
+    return this.#sequencer.position;
   }
 
   on<K extends keyof SubscriptionEvents<T>>(event: K, listener: Listener<SubscriptionEvents<T>[K]>): () => void {
@@ -190,6 +225,7 @@ export class Subscription<T = unknown> {
       publications: reply.publications.map((frame) => toPublication<T>(frame)),
       position: { offset: reply.offset, epoch: reply.epoch },
       recovered: reply.recovered,
+      more: reply.more === true,
     };
   }
 
@@ -209,7 +245,11 @@ export class Subscription<T = unknown> {
   subscribe(): void {
     if (this.#state === 'unsubscribed' || this.#state === 'failed') return;
     this.#state = 'subscribing';
-    const recover = this.#position && { ...this.#position };
+    // What was held back or being read from history is recovered from the position instead.
+    this.#sequencer.stop();
+    this.#replay = undefined;
+    this.#early = [];
+    const recover = this.#sequencer.position;
     const request: OutgoingRequest = { type: 'subscribe', channel: this.channel };
     if (recover) request.recover = recover;
     const sent = this.#getToken ? this.#withToken(request, this.#getToken) : this.#host.call<SubscribedFrame>(request, 'subscribed');
@@ -243,11 +283,13 @@ export class Subscription<T = unknown> {
   }
 
   /** @internal A frame addressed to this channel. */
-  handle(frame: MessageFrame | JoinFrame | LeaveFrame | UnsubscribedFrame): void {
+  handle(frame: MessageFrame | JoinFrame | LeaveFrame | UnsubscribedFrame | LostFrame): void {
     if (this.#state === 'unsubscribed' || this.#state === 'failed') return;
     switch (frame.type) {
       case 'message':
-        this.#deliver(frame);
+      case 'lost':
+        if (this.#state === 'subscribing') this.#early.push(frame);
+        else this.#sequence(frame);
         break;
       case 'join':
       case 'leave':
@@ -264,22 +306,37 @@ export class Subscription<T = unknown> {
     if (this.#state !== 'subscribing') return; // unsubscribed while the request was in flight
     this.#state = 'subscribed';
     const position = { offset: frame.offset, epoch: frame.epoch };
-    if (recover) {
-      if (frame.recovered) {
-        let replayed = 0;
-        for (const publication of frame.publications ?? []) {
-          if (this.#deliver(publication)) replayed++;
-        }
-        this.#advance(position);
-        this.#events.emit('recovered', { from: recover, publications: replayed });
-      } else {
-        this.#position = position;
-        this.#ownOffsets.clear();
-        this.#events.emit('recovery-failed', { from: recover, position });
-      }
-    } else this.#advance(position);
+    if (!recover) this.#sequencer.reset(position);
+    else if (frame.recovered) {
+      // The replay, then (with `more`) the rest from history up to the reply's offset; live frames wait meanwhile.
+      this.#replay = { from: recover, publications: 0, lost: false };
+      for (const publication of frame.publications ?? []) this.#sequencer.accept(publication);
+      if (frame.epoch === recover.epoch) this.#sequencer.expect(frame.offset);
+      else this.#replayDone();
+    } else {
+      this.#sequencer.skipTo(position);
+      this.#events.emit('recovery-failed', { from: recover, position });
+    }
+    const early = this.#early;
+    this.#early = [];
+    for (const channelFrame of early) this.#sequence(channelFrame);
     this.#events.emit('subscribed', { position, resubscribed: recover !== undefined });
     this.#resolveReady();
+  }
+
+  #sequence(frame: MessageFrame | LostFrame): void {
+    if (frame.type === 'message') this.#sequencer.accept(frame);
+    else this.#sequencer.lost(frame);
+  }
+
+  /** The replay of a recovery reached the position the gateway answered with. */
+  #replayDone(): void {
+    const replay = this.#replay;
+    if (!replay) return;
+    this.#replay = undefined;
+    const position = this.#sequencer.position!;
+    if (replay.lost) this.#events.emit('recovery-failed', { from: replay.from, position });
+    else this.#events.emit('recovered', { from: replay.from, publications: replay.publications });
   }
 
   #onSubscribeFailed(error: WsgateClientError): void {
@@ -299,34 +356,14 @@ export class Subscription<T = unknown> {
    * do not receive their own), but a recovery replay would include it: remember it so the replay can skip it.
    */
   published(position: StreamPosition): void {
-    if (this.#position && position.epoch === this.#position.epoch && position.offset > this.#position.offset)
-      this.#ownOffsets.add(position.offset);
-  }
-
-  /** Emits a publication unless already seen or published by this client; true when emitted. */
-  #deliver(frame: MessageFrame): boolean {
-    const last = this.#position;
-    if (last && last.epoch === frame.epoch && (frame.offset <= last.offset || this.#ownOffsets.has(frame.offset))) {
-      return false;
-    }
-    this.#advance({ offset: frame.offset, epoch: frame.epoch });
-    this.#events.emit('message', toPublication<T>(frame));
-    return true;
-  }
-
-  #advance(next: StreamPosition): void {
-    const last = this.#position;
-    if (last && last.epoch === next.epoch && next.offset <= last.offset) return;
-    this.#position = { ...next };
-    // Own offsets at or below the position can no longer appear in a replay; keeps the set small.
-    if (last?.epoch !== next.epoch) this.#ownOffsets.clear();
-    else for (const offset of this.#ownOffsets) if (offset <= next.offset) this.#ownOffsets.delete(offset);
+    this.#sequencer.published(position);
   }
 
   /** Moves to a final state; false when already there. */
   #end(state: 'unsubscribed' | 'failed'): boolean {
     if (this.#state === 'unsubscribed' || this.#state === 'failed') return false;
     this.#state = state;
+    this.#sequencer.stop();
     this.#host.forget(this as unknown as Subscription<never>);
     return true;
   }

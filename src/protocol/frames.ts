@@ -104,8 +104,13 @@ export interface SubscribedFrame {
   channel: string;
   offset: number;
   epoch: string;
-  /** Present when the request asked for recovery: true when every missed publication follows in `publications`. */
+  /**
+   * Present when the request asked for recovery: true when every missed publication is still in history and follows
+   * in `publications` — all of them, or with `more`, the first ones.
+   */
   recovered?: boolean;
+  /** True when the replay stopped short of `offset` (the reply's byte budget): read the rest with `history`. */
+  more?: boolean;
   publications?: MessageFrame[];
 }
 export interface UnsubscribedFrame {
@@ -142,6 +147,8 @@ export interface HistoryFrame {
   epoch: string;
   /** False when `since` is older than the window kept (or from another epoch): some publications are gone. */
   recovered: boolean;
+  /** True when the reply's byte budget ended it early: ask again `since` the last publication. */
+  more?: boolean;
   publications: MessageFrame[];
 }
 export interface SentFrame {

@@ -30,6 +30,7 @@ import { DeliveryService } from './hub/delivery.js';
 import { Hub } from './hub/hub.js';
 import { InboxDispatcher } from './hub/inbox.js';
 import { registerBrokerMetrics } from './observability/broker-metrics.js';
+import { registerSequencerMetrics } from './observability/sequencer-metrics.js';
 import { createLogger, type Logger } from './observability/logger.js';
 import { Metrics } from './observability/metrics.js';
 import { CredentialRefresh } from './session/credential-refresh.js';
@@ -98,7 +99,8 @@ export class Gateway implements GatewayContext {
     this.webhooks = new Webhooks(config.webhooks, this.nodeId, engine, this.metrics.registry, this.logger);
     const events = this.webhooks.events;
     this.occupancy = new ChannelOccupancy(this.nodeId, engine.channelIndex, events, this.logger);
-    this.hub = new Hub(engine.broker, this.logger, this.occupancy);
+    this.hub = new Hub(engine.broker, { streams: engine.history, options: config.delivery }, this.logger, this.occupancy);
+    registerSequencerMetrics(this.metrics.registry, this.hub.ordering);
     registerBrokerMetrics(this.metrics.registry, engine.broker);
     this.rules = new ChannelRules(config.namespaces);
     this.delivery = new DeliveryService(
@@ -139,6 +141,7 @@ export class Gateway implements GatewayContext {
       void this.lifecycle.cleanup(session);
     });
     this.metrics.observeHub({ channels: () => this.hub.channelCount, deliveries: () => this.hub.stats.deliveries });
+    this.metrics.observeHistoryBytes(() => this.channels.historyBytes.inFlight);
     this.lease = new NodeLease({ node: this.nodeId, startedAt: this.startedAt, host: hostname() }, engine, this.channels, config.engine.leaseMs, this.logger, events);
     this.sessionEnvironment = {
       sendQueueBytes: config.ws.sendQueueBytes,
@@ -173,12 +176,15 @@ export class Gateway implements GatewayContext {
           this.engineWasDown = true;
           this.lease.engineLost();
           this.logger.warn('engine connection lost');
-        } else if (this.engineWasDown) {
-          this.engineWasDown = false;
-          this.lease.engineRestored();
-          this.logger.warn('engine connection restored');
-          void this.reassertState();
+          return;
         }
+        // What the broker dropped while it was away is read from history now, or announced as lost.
+        void this.hub.resync();
+        if (!this.engineWasDown) return;
+        this.engineWasDown = false;
+        this.lease.engineRestored();
+        this.logger.warn('engine connection restored');
+        void this.reassertState();
       },
     });
     await this.lease.start();

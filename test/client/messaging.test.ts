@@ -206,6 +206,7 @@ describe('client requests, subscriptions and pushes', () => {
       publications: [messages[0]],
       position: { offset: 4, epoch: 'e1' },
       recovered: true,
+      more: false,
     });
   });
 

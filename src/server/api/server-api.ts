@@ -3,6 +3,7 @@ import { WsgateError } from '../../protocol/errors.js';
 import { TokenBucket } from '../limits/token-bucket.js';
 import { Type, type Static } from '@sinclair/typebox';
 import { ApiKeyCheck } from './api-key.js';
+import { traceServerApi } from './request-tracing.js';
 import type { GatewayContext } from './context.js';
 import { registerActionRoutes } from './routes/actions.js';
 import { registerBatchRoute, RouteTable } from './routes/batch.js';
@@ -29,6 +30,7 @@ export function registerServerApi(api: FastifyInstance, context: GatewayContext)
   const keys = new ApiKeyCheck(context.config.apiKeys);
   const callers = new WeakMap<FastifyRequest, string>();
   const limit = apiRateLimiter(context);
+  traceServerApi(api);
   api.addHook('onRequest', async (request) => {
     const keyId = keys.assert(request.headers.authorization);
     callers.set(request, keyId);

@@ -5,6 +5,7 @@ import { parse as parseCookies } from 'cookie';
 import type { Histogram } from 'prom-client';
 import { WsgateError } from '../../protocol/errors.js';
 import { MAX_CHANNEL_LENGTH, USER_ID_PATTERN } from '../../protocol/names.js';
+import { SpanName, tracedFetch } from '../observability/tracing.js';
 import type { Identity } from './identity.js';
 
 export interface ConnectHookOptions {
@@ -87,7 +88,7 @@ export class ConnectHook {
   private async ask(call: ConnectHookCall): Promise<HookAdmission> {
     let response: Response;
     try {
-      response = await fetch(this.options.url, {
+      response = await tracedFetch(SpanName.connectHook, {}, this.options.url, {
         method: 'POST',
         headers: { 'content-type': 'application/json', ...(this.options.apiKey ? { authorization: `Bearer ${this.options.apiKey}` } : {}) },
         body: JSON.stringify(call),

@@ -2,6 +2,7 @@ import { LRUCache } from 'lru-cache';
 import { WsgateError } from '../../protocol/errors.js';
 import type { Identity } from '../auth/identity.js';
 import type { AuthorizeBackendConfig } from '../config/schema.js';
+import { SpanName, tracedFetch } from '../observability/tracing.js';
 
 export type ChannelAction = 'subscribe' | 'publish' | 'presence' | 'history';
 
@@ -45,7 +46,8 @@ export class BackendAuthorizer {
   private async ask(rules: AuthorizeBackendConfig, call: AuthorizeCall): Promise<boolean> {
     let response: Response;
     try {
-      response = await fetch(rules.url, {
+      const attributes = { 'wsgate.authorize.action': call.action, 'wsgate.session': call.session, ...(call.channel !== undefined ? { 'wsgate.channel': call.channel } : {}) };
+      response = await tracedFetch(SpanName.authorize, attributes, rules.url, {
         method: 'POST',
         headers: { 'content-type': 'application/json', ...(rules.apiKey ? { authorization: `Bearer ${rules.apiKey}` } : {}) },
         body: JSON.stringify(call),

@@ -1,24 +1,32 @@
 import { WsgateError } from '../../protocol/errors.js';
-import type {
-  HistoryFrame, MessageFrame, PresenceFrame, RequestId, StreamPosition, SubscribedFrame,
-} from '../../protocol/frames.js';
+import type { PresenceFrame, RequestId, StreamPosition, SubscribedFrame } from '../../protocol/frames.js';
 import type { Config } from '../config/schema.js';
 import type { Engine } from '../engine/engine.js';
-import type { HistoryPage } from '../engine/history/history.js';
 import type { PresenceLeave } from '../engine/presence/presence.js';
 import type { DeliveryService } from '../hub/delivery.js';
 import type { Hub } from '../hub/hub.js';
+import { HistoryBytes, type HistoryReservation } from '../limits/history-bytes.js';
 import type { Logger } from '../observability/logger.js';
 import type { GrantedSubscription, Session } from '../session/session.js';
 import { encodeSender } from '../session/server-frames.js';
 import type { LifecycleEvents } from '../webhooks/lifecycle-events.js';
 import type { ChannelRules, ResolvedChannel } from './channel-rules.js';
+import { encodeHistoryReply, encodeRecoveredReply } from './history-replies.js';
+
+/** A `subscribed` reply ready to queue, with the history bytes it holds (recovery) and where live frames resume. */
+type SubscribedReply = {
+  /** Live frames at or below this were replayed, or are to be read with `history`; they are not sent again. */
+  skipThrough: StreamPosition;
+} & ({ frame: SubscribedFrame } | { json: string; reservation: HistoryReservation });
 
 /**
  * Subscriptions, publications, presence and history for sessions. Channels appear with their first subscriber and
  * vanish with the last (the hub drops the local index and broker subscription; presence empties itself).
  */
 export class ChannelService {
+  /** History bytes in flight for `history` and recovery replies (`limits.history`). */
+  readonly historyBytes: HistoryBytes;
+
   constructor(
     private readonly config: Readonly<Config>,
     private readonly rules: ChannelRules,
@@ -28,7 +36,9 @@ export class ChannelService {
     private readonly nodeId: string,
     private readonly logger: Logger,
     private readonly events: LifecycleEvents,
-  ) {}
+  ) {
+    this.historyBytes = new HistoryBytes(config.limits.history);
+  }
 
   /**
    * `trusted` subscriptions come from a backend (server API) and skip the namespace's permission check; so do those a
@@ -48,11 +58,18 @@ export class ChannelService {
     session.subscriptions.set(channel, typeof trusted === 'object' ? { pending: [], namespace: resolved.namespace, grant: trusted } : { pending: [], namespace: resolved.namespace });
     try {
       await this.hub.addSubscriber(channel, session);
-      const reply = await this.subscribedReply(resolved, id, recover);
-      if (session.closing || !session.subscriptions.has(channel)) return;
-      session.send(reply);
-      const last = reply.publications?.at(-1);
-      session.releasePending(channel, last ? { offset: last.offset, epoch: last.epoch } : undefined);
+      const reply = await this.subscribedReply(session, resolved, id, recover);
+      if (session.closing || !session.subscriptions.has(channel)) {
+        if ('reservation' in reply) reply.reservation.release();
+        return;
+      }
+      // The reply's position is the session's floor: nothing at or below it follows (recovery replayed it, or the
+      // session starts there), everything above it does, in order.
+      const floor = reply.skipThrough;
+      this.hub.setFloor(channel, session, floor);
+      if ('frame' in reply) session.send(reply.frame);
+      else reply.reservation.resize(session.sendReply(reply.json, () => reply.reservation.release()));
+      session.releasePending(channel, floor);
     } catch (error) {
       session.subscriptions.delete(channel);
       this.hub.removeSubscriber(channel, session);
@@ -66,20 +83,35 @@ export class ChannelService {
     }
   }
 
-  private async subscribedReply(resolved: ResolvedChannel, id: RequestId | undefined, recover?: StreamPosition): Promise<SubscribedFrame> {
+  /**
+   * The reply to a subscribe; with `recover`, it replays what was missed, up to `limits.history.replyBytes` (`more:
+   * true` when the rest is to be read with `history`). Over the session's or node's history bounds it replays nothing
+   * and says `more` instead of refusing: the subscribe itself always succeeds.
+   */
+  private async subscribedReply(session: Session, resolved: ResolvedChannel, id: RequestId | undefined, recover?: StreamPosition): Promise<SubscribedReply> {
     const { channel, rules } = resolved;
-    const echo = id === undefined ? {} : { id };
     if (!recover) {
       const position = await this.engine.history.position(channel);
-      return { type: 'subscribed', ...echo, channel, offset: position.offset, epoch: position.epoch };
+      const frame: SubscribedFrame = { type: 'subscribed', ...(id === undefined ? {} : { id }), channel, offset: position.offset, epoch: position.epoch };
+      return { frame, skipThrough: position };
     }
-    const page = await this.engine.history.read(channel, { since: recover, limit: Math.max(rules.history.size, 1) });
-    // Without history nothing can be replayed; recovery only holds when nothing was missed.
-    const recovered = page.recovered && (rules.history.size > 0 || page.offset === recover.offset);
-    return {
-      type: 'subscribed', ...echo, channel, offset: page.offset, epoch: page.epoch, recovered,
-      publications: recovered ? toMessages(channel, page) : [],
-    };
+    const budget = this.config.limits.history.replyBytes;
+    const reservation = this.historyBytes.fits(session, budget) ? this.historyBytes.reserve(session, budget) : undefined;
+    try {
+      const page = await this.engine.history.read(channel, { since: recover, limit: Math.max(rules.history.size, 1), maxBytes: reservation ? budget : 0 });
+      const position = { offset: page.offset, epoch: page.epoch };
+      // Without history nothing can be replayed; recovery only holds when nothing was missed.
+      const recovered = page.recovered && (rules.history.size > 0 || page.offset === recover.offset);
+      const publications = recovered ? page.publications : [];
+      const more = recovered && (publications.at(-1)?.offset ?? recover.offset) < page.offset;
+      if (reservation) return { json: encodeRecoveredReply(id, channel, position, recovered, more, publications), skipThrough: position, reservation };
+      // Over the bounds nothing was read but the position: a plain frame.
+      const frame: SubscribedFrame = { type: 'subscribed', ...(id === undefined ? {} : { id }), channel, ...position, recovered, ...(more ? { more } : {}), publications: [] };
+      return { frame, skipThrough: position };
+    } catch (error) {
+      reservation?.release();
+      throw error;
+    }
   }
 
   async unsubscribe(session: Session, channelName: unknown): Promise<string> {
@@ -130,16 +162,26 @@ export class ChannelService {
     return { type: 'presence', id, channel: resolved.channel, members: await this.engine.presence.members(resolved.channel) };
   }
 
-  async history(session: Session, channelName: unknown, id: RequestId, since?: StreamPosition, limit?: number): Promise<HistoryFrame> {
+  /**
+   * Answers `history` with one page of at most `limits.history.replyBytes` (`more: true` when cut short), sent
+   * outside the slow-consumer bound; refused with RATE_LIMITED while the session's or node's history bytes in flight
+   * are at their bound.
+   */
+  async history(session: Session, channelName: unknown, id: RequestId, since?: StreamPosition, limit?: number): Promise<void> {
     const resolved = this.rules.resolve(channelName);
     if (resolved.rules.history.size === 0) throw new WsgateError('HISTORY_DISABLED');
     await this.rules.assertAccess(resolved, session.identity, session.id, 'history', grantedActions(session, resolved.channel));
     const max = resolved.rules.history.size;
-    const page = await this.engine.history.read(resolved.channel, { since, limit: Math.min(limit ?? max, max) });
-    return {
-      type: 'history', id, channel: resolved.channel, offset: page.offset, epoch: page.epoch, recovered: page.recovered,
-      publications: toMessages(resolved.channel, page),
-    };
+    const budget = this.config.limits.history.replyBytes;
+    const reservation = this.historyBytes.reserve(session, budget);
+    try {
+      const page = await this.engine.history.read(resolved.channel, { since, limit: Math.min(limit ?? max, max), maxBytes: budget });
+      const json = encodeHistoryReply(id, resolved.channel, page, page.recovered, page.more === true, page.publications);
+      reservation.resize(session.sendReply(json, () => reservation.release()));
+    } catch (error) {
+      reservation.release();
+      throw error;
+    }
   }
 
   private async join(channel: string, session: Session): Promise<void> {
@@ -180,15 +222,4 @@ function grantedActions(session: Session, channel: string): readonly string[] | 
 
 function historyOptions(resolved: ResolvedChannel) {
   return { size: resolved.rules.history.size, ttlMs: resolved.rules.history.ttlSeconds * 1000 };
-}
-
-function toMessages(channel: string, page: HistoryPage): MessageFrame[] {
-  return page.publications.map((publication) => ({
-    type: 'message',
-    channel,
-    offset: publication.offset,
-    epoch: page.epoch,
-    from: JSON.parse(publication.fromJson) as MessageFrame['from'],
-    data: JSON.parse(publication.dataJson) as unknown,
-  }));
 }

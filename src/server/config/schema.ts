@@ -168,6 +168,21 @@ export const ConfigSchema = Type.Object(
       },
       { additionalProperties: false, default: {} },
     ),
+    /** How a node keeps each channel's publications in offset order for its subscribers (docs/protocol.md). */
+    delivery: Type.Object(
+      {
+        /**
+         * A publication that arrives ahead of its predecessors waits this long for them; then the missing ones are
+         * read from history, and what history lacks is announced as `lost`.
+         */
+        reorderWindowMs: Type.Integer({ minimum: 0, maximum: 60_000, default: 200 }),
+        /** Publications one channel holds ahead of a gap; beyond it the gap is resolved at once. */
+        maxBufferedPublications: Type.Integer({ minimum: 1, default: 1_000 }),
+        /** Bytes one channel holds ahead of a gap; beyond it the gap is resolved at once. */
+        maxBufferedBytes: Type.Integer({ minimum: 1024, default: 1024 * 1024 }),
+      },
+      { additionalProperties: false, default: {} },
+    ),
     auth: Type.Object(
       {
         anonymous: Type.Boolean({ default: false }),
@@ -291,6 +306,18 @@ export const ConfigSchema = Type.Object(
         maxRateLimitStrikes: Type.Integer({ minimum: 1, default: 50 }),
         /** Largest server API request body in bytes. */
         apiBodyBytes: Type.Integer({ minimum: 1024, default: 1024 * 1024 }),
+        /** History and recovery replies: paged by bytes, and bounded in bytes while they wait to be written. */
+        history: Type.Object(
+          {
+            /** Publication bytes one `history` or recovering `subscribed` reply carries; the rest is asked for with `since`. */
+            replyBytes: Type.Integer({ minimum: 1024, default: 256 * 1024 }),
+            /** History bytes read for one session and not yet written to its socket; over it: RATE_LIMITED. */
+            sessionBytes: Type.Integer({ minimum: 1024, default: 1024 * 1024 }),
+            /** The same bound for all sessions of the node together. */
+            nodeBytes: Type.Integer({ minimum: 1024, default: 64 * 1024 * 1024 }),
+          },
+          { additionalProperties: false, default: {} },
+        ),
       },
       { additionalProperties: false, default: {} },
     ),

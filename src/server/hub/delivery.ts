@@ -1,7 +1,8 @@
 import type { StreamPosition } from '../../protocol/frames.js';
+import { WsgateError } from '../../protocol/errors.js';
 import type { Engine } from '../engine/engine.js';
 import { PubSubUnavailableError } from '../engine/broker/channel-publisher.js';
-import { encodeChannelEnvelope, encodeInboxMessage, encodePublicationEnvelope, type InboxMessage } from '../engine/envelope.js';
+import { encodeChannelEnvelope, encodeInboxMessage, type InboxMessage } from '../engine/envelope.js';
 import type { SessionRecord } from '../engine/registry/registry.js';
 import type { HistoryOptions } from '../engine/history/history.js';
 import { PreparedFrame } from '../transport/prepared-frame.js';
@@ -21,19 +22,13 @@ export interface DisconnectOrder {
  * Local targets are served directly, without a broker round trip.
  */
 export class DeliveryService {
-  /** Offsets handed out while the history store is unreachable; their epoch marks them as unrecoverable. */
-  private degradedOffset = 0;
-  private readonly degradedEpoch: string;
-
   constructor(
     private readonly nodeId: string,
     private readonly engine: Engine,
     private readonly hub: Hub,
     private readonly localDisconnect: (sessionIds: string[] | null, user: string | null, order: DisconnectOrder) => number,
     private readonly onDegraded: (operation: string, error: unknown) => void = () => {},
-  ) {
-    this.degradedEpoch = `local-${nodeId}`;
-  }
+  ) {}
 
   /**
    * Gives the publication its offset (and history entry) and publishes it to every subscriber but `excludeSession`,
@@ -51,11 +46,10 @@ export class DeliveryService {
         this.hub.onChannelMessage(channel, error.envelope);
         return error.position;
       }
-      // The store is down: local subscribers still get the publication, under an epoch no client can recover from.
+      // The store is down, so the publication has no place in the channel's sequence: refused, never delivered to
+      // some subscribers and silently missed by others. The publisher retries.
       this.onDegraded('history', error);
-      const position = { offset: ++this.degradedOffset, epoch: this.degradedEpoch };
-      await this.broadcast(channel, encodePublicationEnvelope(template, excludeSession, position));
-      return position;
+      throw new WsgateError('ENGINE_UNAVAILABLE', undefined, { cause: error });
     }
   }
 

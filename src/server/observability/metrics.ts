@@ -18,11 +18,16 @@ export class Metrics {
   /** Frames in and out per second over the last minute (`GET /api/info`); started with the node. */
   readonly rates = new RateWindow(() => [this.traffic.framesIn, this.traffic.framesOut]);
   private hub: HubGauges = { channels: () => 0, deliveries: () => 0 };
+  private historyBytes: () => number = () => 0;
 
   readonly sessions = new Gauge({ name: 'wsgate_sessions', help: 'Open sessions on this node', registers: [this.registry] });
   readonly channels: Gauge = new Gauge({
     name: 'wsgate_channels', help: 'Channels with local subscribers', registers: [this.registry],
     collect: (): void => this.channels.set(this.hub.channels()),
+  });
+  readonly historyBytesInFlight: Gauge = new Gauge({
+    name: 'wsgate_history_bytes_in_flight', help: 'History bytes read for replies and not yet written (limits.history)', registers: [this.registry],
+    collect: (): void => this.historyBytesInFlight.set(this.historyBytes()),
   });
   readonly connections = new Counter({ name: 'wsgate_connections_total', help: 'Sessions accepted', labelNames: ['auth'], registers: [this.registry] });
   readonly handshakeFailures = new Counter({
@@ -77,6 +82,11 @@ export class Metrics {
   /** Where the channel gauge and the delivery counter are read from. */
   observeHub(hub: HubGauges): void {
     this.hub = hub;
+  }
+
+  /** Where the history bytes gauge is read from. */
+  observeHistoryBytes(read: () => number): void {
+    this.historyBytes = read;
   }
 }
 

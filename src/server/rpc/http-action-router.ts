@@ -1,5 +1,6 @@
 import { WsgateError } from '../../protocol/errors.js';
 import type { Logger } from '../observability/logger.js';
+import { SpanName, tracedFetch } from '../observability/tracing.js';
 import type { ParsedFrame } from '../session/client-frames.js';
 import type { ActionRouter } from '../session/request-handler.js';
 import type { Session } from '../session/session.js';
@@ -46,7 +47,8 @@ export class HttpActionRouter implements ActionRouter {
     this.pending++;
     let response: Response;
     try {
-      response = await fetch(route.url, {
+      const attributes = { 'wsgate.action.type': action.type, 'wsgate.session': session.id };
+      response = await tracedFetch(SpanName.action, attributes, route.url, {
         method: 'POST',
         headers: {
           'content-type': 'application/json',

@@ -181,7 +181,7 @@ export class RequestHandler {
         session.send(await this.channels.presence(session, request.channel, request.id));
         return;
       case 'history':
-        session.send(await this.channels.history(session, request.channel, request.id, request.since, request.limit));
+        await this.channels.history(session, request.channel, request.id, request.since, request.limit);
         return;
       case 'send': {
         const sessions = await this.sendDirect(session, request.user, request.data);

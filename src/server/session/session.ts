@@ -1,6 +1,6 @@
 import type { Socket } from 'node:net';
 import type WebSocket from 'ws';
-import type { StreamPosition } from '../../protocol/frames.js';
+import type { LostFrame, StreamPosition } from '../../protocol/frames.js';
 import type { Identity } from '../auth/identity.js';
 import type { SubscriptionGrant } from '../auth/subscription-tokens.js';
 import type { ClientInfo } from '../engine/registry/registry.js';
@@ -104,6 +104,9 @@ export class Session {
   private evicted = false;
   private buckets?: Map<string, TokenBucket>;
   private readonly traffic: TrafficCounters;
+  /** Replies queued or in the socket's buffer whose bytes the slow-consumer bound leaves out, with their release. */
+  private replies?: Map<PreparedFrame, () => void>;
+  private replyBytes = 0;
 
   constructor(options: SessionOptions, private readonly env: SessionEnvironment) {
     this.traffic = env.traffic;
@@ -128,7 +131,7 @@ export class Session {
       return;
     }
     const size = frame.wire.length;
-    if (this.socket.writableLength + this.queuedBytes + size > this.env.sendQueueBytes) {
+    if (this.socket.writableLength + this.queuedBytes - this.replyBytes + size > this.env.sendQueueBytes) {
       this.traffic.framesDropped++;
       this.evict();
       return;
@@ -151,6 +154,43 @@ export class Session {
     this.enqueue(PreparedFrame.fromObject(frame));
   }
 
+  /**
+   * Queues a reply the client asked for (a history page) whose bytes do not count toward the slow-consumer bound: a
+   * client that reads gets it however large it is, while other frames still see only their own bytes against the
+   * bound, so a stalled client is still evicted. `written` runs once, when the reply's bytes have left for the kernel
+   * or the session dropped them; the caller bounds such bytes itself. Returns the bytes queued.
+   */
+  sendReply(json: string, written: () => void): number {
+    const frame = PreparedFrame.fromString(json);
+    if (this.closing) {
+      this.traffic.framesDropped++;
+      written();
+      return 0;
+    }
+    if (!this.replies) {
+      this.replies = new Map();
+      // Whatever the session still holds when the connection ends is released with it.
+      this.ws.once('close', () => this.releaseReplies());
+    }
+    this.replies.set(frame, written);
+    this.replyBytes += frame.wire.length;
+    this.push(frame, frame.wire.length);
+    return frame.wire.length;
+  }
+
+  /** Releases the replies among `frames` (written out), or all of them. */
+  private releaseReplies(frames?: readonly PreparedFrame[]): void {
+    const replies = this.replies;
+    if (!replies || replies.size === 0) return;
+    for (const frame of frames ?? [...replies.keys()]) {
+      const written = replies.get(frame);
+      if (!written) continue;
+      replies.delete(frame);
+      this.replyBytes -= frame.wire.length;
+      written();
+    }
+  }
+
   /** A publication or presence event for a subscribed channel. */
   deliver(channel: string, frame: PreparedFrame): void {
     const subscription = this.subscriptions.get(channel);
@@ -163,15 +203,31 @@ export class Session {
     this.enqueue(frame);
   }
 
-  /** Queues the frames that arrived while the subscription was being set up, after its reply. */
-  releasePending(channel: string, skipThrough?: StreamPosition): void {
+  /**
+   * Queues the frames that arrived while the subscription was being set up, after its reply. `floor` is the position
+   * the reply reported: publications at or below it (or of another epoch) were replayed or precede the session, and
+   * `lost` ranges are cut to what lies above it. A `lost` that ends the floor's epoch lets the next epoch through.
+   */
+  releasePending(channel: string, floor?: StreamPosition): void {
     const subscription = this.subscriptions.get(channel);
     if (!subscription?.pending) return;
     const pending = subscription.pending;
     subscription.pending = null;
+    let through = floor;
     for (const frame of pending) {
-      // Frames already replayed from history would arrive twice; those carry an offset at or below skipThrough.
-      if (skipThrough && isReplayed(frame, skipThrough)) continue;
+      if (through) {
+        const position = messagePosition(frame);
+        if (position) {
+          if (position.epoch !== through.epoch || position.offset <= through.offset) continue;
+        } else if (isLostFrame(frame)) {
+          const lost = JSON.parse(frame.payload.toString('utf8')) as LostFrame;
+          if (lost.epoch !== through.epoch || (lost.to !== null && lost.to <= through.offset)) continue;
+          const clipped = lost.from > through.offset ? frame : PreparedFrame.fromObject({ ...lost, from: through.offset + 1 });
+          if (lost.to === null) through = undefined;
+          this.enqueue(clipped);
+          continue;
+        }
+      }
       this.enqueue(frame);
     }
   }
@@ -185,6 +241,7 @@ export class Session {
     if (this.queue.length === 0 || (this.awaitingDrain && !all)) return;
     if (this.socket.destroyed || this.ws.readyState !== this.ws.OPEN) {
       this.traffic.framesDropped += this.queue.length;
+      this.releaseReplies(this.queue);
       this.queue = [];
       this.queuedBytes = 0;
       return;
@@ -243,9 +300,11 @@ export class Session {
   private write(queue: PreparedFrame[], bytes: number): void {
     const traffic = this.traffic;
     for (const frame of queue) traffic.countOut(frame.payload, frame.wire.length);
+    // Only batches that carry replies pay for a write callback: it releases them once they left the process.
+    const done = this.replies && this.replies.size > 0 ? () => this.releaseReplies(queue) : undefined;
     if (this.env.rawWrites) {
       if (queue.length === 1) {
-        this.socket.write(queue[0]!.wire);
+        this.socket.write(queue[0]!.wire, done);
         return;
       }
       if (bytes <= COALESCE_COPY_BYTES) {
@@ -254,14 +313,18 @@ export class Session {
         const out = Buffer.allocUnsafe(bytes);
         let at = 0;
         for (const frame of queue) at += frame.wire.copy(out, at);
-        this.socket.write(out);
+        this.socket.write(out, done);
         return;
       }
       this.socket.cork();
-      for (const frame of queue) this.socket.write(frame.wire);
+      const last = queue.length - 1;
+      for (let i = 0; i < last; i++) this.socket.write(queue[i]!.wire);
+      this.socket.write(queue[last]!.wire, done);
       this.socket.uncork();
     } else {
-      for (const frame of queue) this.ws.send(frame.payload, { binary: false });
+      const last = queue.length - 1;
+      for (let i = 0; i < last; i++) this.ws.send(queue[i]!.payload, { binary: false });
+      this.ws.send(queue[last]!.payload, { binary: false }, done);
     }
   }
 
@@ -293,6 +356,7 @@ export class Session {
     this.endedWith ??= { code, reason };
     if (this.evicted) {
       this.traffic.framesDropped += this.queue.length;
+      this.releaseReplies(this.queue);
       this.queue = [];
       this.queuedBytes = 0;
     }
@@ -310,6 +374,7 @@ export class Session {
     this.closing = true;
     this.queue = [];
     this.queuedBytes = 0;
+    this.releaseReplies();
     this.ws.terminate();
   }
 
@@ -324,19 +389,31 @@ export class Session {
 }
 
 const OFFSET_MARKER = Buffer.from('"offset":');
+const EPOCH_MARKER = Buffer.from(',"epoch":"');
+const LOST_START = Buffer.from('{"type":"lost"');
 
-/** Reads the offset of a `message` frame cheaply; presence events have none and are never skipped. */
-function isReplayed(frame: PreparedFrame, through: StreamPosition): boolean {
+/**
+ * Reads offset and epoch of a `message` frame cheaply (the encoder writes `"epoch"` right after `"offset"`, and
+ * neither channel names nor epochs contain quotes); null for other frames.
+ */
+function messagePosition(frame: PreparedFrame): StreamPosition | null {
   const payload = frame.payload;
-  if (payload.length < 20 || payload[9] !== 0x6d /* "message" starts at byte 9 of {"type":"message" */) return false;
+  if (payload.length < 20 || payload[9] !== 0x6d /* "message" starts at byte 9 of {"type":"message" */) return null;
   const at = payload.indexOf(OFFSET_MARKER);
-  if (at === -1) return false;
+  if (at === -1) return null;
   let offset = 0;
-  for (let i = at + OFFSET_MARKER.length; i < payload.length; i++) {
+  let i = at + OFFSET_MARKER.length;
+  for (; i < payload.length; i++) {
     const digit = payload[i]! - 0x30;
     if (digit < 0 || digit > 9) break;
     offset = offset * 10 + digit;
   }
-  return offset <= through.offset;
+  if (payload.compare(EPOCH_MARKER, 0, EPOCH_MARKER.length, i, i + EPOCH_MARKER.length) !== 0) return null;
+  const start = i + EPOCH_MARKER.length;
+  const end = payload.indexOf(0x22, start);
+  return end === -1 ? null : { offset, epoch: payload.toString('utf8', start, end) };
 }
 
+function isLostFrame(frame: PreparedFrame): boolean {
+  return frame.payload.length > LOST_START.length && frame.payload.compare(LOST_START, 0, LOST_START.length, 0, LOST_START.length) === 0;
+}

@@ -15,6 +15,7 @@ import { ConnectRateLimiter } from '../limits/connect-rate-limiter.js';
 import { ConnectionsPerAddress } from '../limits/connections-per-address.js';
 import type { Logger } from '../observability/logger.js';
 import type { Metrics } from '../observability/metrics.js';
+import { endSpan, SpanKind, SpanName, startSpan, withSpan, type Span } from '../observability/tracing.js';
 import { closeReason, disconnectFrame } from '../session/server-frames.js';
 import type { ClientAddresses } from './client-address.js';
 import { errorResponse, writeErrorResponse } from './error-response.js';
@@ -82,11 +83,12 @@ export class HandshakeHandler {
   /** The HTTP server's `upgrade` listener. */
   readonly handleUpgrade = (req: IncomingMessage, socket: Duplex, head: Buffer): void => {
     socket.on('error', this.onSocketError);
+    const span = startSpan(SpanName.handshake, SpanKind.SERVER);
     let pending: PendingHandshake;
     try {
-      pending = this.admit(req, socket as Socket);
+      pending = this.admit(req, socket as Socket, span);
     } catch (error) {
-      this.refuse(socket, this.failure(error, req));
+      this.refuse(socket, this.failure(error, req), span);
       return;
     }
     this.pending.set(req, pending);
@@ -95,13 +97,17 @@ export class HandshakeHandler {
       socket.off('error', this.onSocketError);
       const { identity, protocol, client, hook } = this.pending.get(req)!;
       this.pending.delete(req);
-      if (hook) void this.admitThroughHook(req, ws, socket as Socket, protocol, client);
-      else this.onAccepted({ ws, socket: socket as Socket, identity: identity!, protocol, client });
+      if (hook) void this.admitThroughHook(req, ws, socket as Socket, protocol, client, span);
+      else {
+        span.setAttribute('wsgate.auth.method', identity!.method);
+        endSpan(span);
+        this.onAccepted({ ws, socket: socket as Socket, identity: identity!, protocol, client });
+      }
     });
   };
 
   /** Every check that needs no credential, cheapest first. Throws the refusal. */
-  private admit(req: IncomingMessage, socket: Socket): PendingHandshake {
+  private admit(req: IncomingMessage, socket: Socket, span: Span): PendingHandshake {
     const url = parseRequestTarget(req.url);
     if (url.pathname !== this.config.ws.path) throw new WsgateError('NOT_FOUND');
     const refusal = this.gate.refusal();
@@ -120,7 +126,8 @@ export class HandshakeHandler {
     const protocol = offeredProtocol(req.headers['sec-websocket-protocol']);
     if (!protocol) throw new WsgateError('SUBPROTOCOL_UNSUPPORTED', `supported subprotocols: ${SUPPORTED_SUBPROTOCOLS.join(', ')}`);
     const client: ClientInfo = { ip, userAgent: req.headers['user-agent']?.slice(0, 256), origin };
-    return { query: url.searchParams, protocol, client };
+    span.setAttribute('wsgate.subprotocol', protocol);
+    return { query: url.searchParams, protocol, client, span };
   }
 
   /** ws's verification step: the credential is checked (a ticket taken) only once ws would accept the request. */
@@ -144,6 +151,7 @@ export class HandshakeHandler {
         this.pending.delete(req);
         const failure = this.failure(error, req);
         this.metrics.handshakeFailures.inc({ reason: failure.code });
+        endSpan(pending.span, failure);
         const response = errorResponse(failure, refusalHeaders(failure));
         done(false, response.status, response.body, response.headers);
       },
@@ -157,11 +165,13 @@ export class HandshakeHandler {
   }
 
   /** Holds the open socket's frames back while the connect hook decides, then admits or closes with the reason. */
-  private async admitThroughHook(req: IncomingMessage, ws: WebSocket, socket: Socket, protocol: SubprotocolName, client: ClientInfo): Promise<void> {
+  private async admitThroughHook(req: IncomingMessage, ws: WebSocket, socket: Socket, protocol: SubprotocolName, client: ClientInfo, span: Span): Promise<void> {
     socket.pause();
     ws.on('error', this.onSocketError);
+    span.setAttribute('wsgate.auth.method', 'hook');
     try {
-      const { identity, channels } = await this.authenticator.admitThroughHook(req, client.ip ?? 'unknown');
+      const { identity, channels } = await withSpan(span, () => this.authenticator.admitThroughHook(req, client.ip ?? 'unknown'));
+      endSpan(span);
       ws.off('error', this.onSocketError);
       socket.resume();
       if (ws.readyState !== ws.OPEN) return;
@@ -169,6 +179,7 @@ export class HandshakeHandler {
     } catch (error) {
       const failure = this.failure(error, req);
       this.metrics.handshakeFailures.inc({ reason: failure.code });
+      endSpan(span, failure);
       socket.resume();
       if (ws.readyState !== ws.OPEN) return;
       const code = closeCodeOf(failure);
@@ -178,8 +189,9 @@ export class HandshakeHandler {
     }
   }
 
-  private refuse(socket: Duplex, error: WsgateError): void {
+  private refuse(socket: Duplex, error: WsgateError, span: Span): void {
     this.metrics.handshakeFailures.inc({ reason: error.code });
+    endSpan(span, error);
     writeErrorResponse(socket, error, refusalHeaders(error));
   }
 
@@ -192,6 +204,8 @@ interface PendingHandshake {
   query: URLSearchParams;
   protocol: SubprotocolName;
   client: ClientInfo;
+  /** The handshake's span, ended when it is accepted or refused. */
+  span: Span;
   identity?: Identity;
   /** Set when the connect hook decides, once the socket is open. */
   hook?: boolean;

@@ -264,7 +264,7 @@ export class WebhookDispatcher {
     const owned = () => batch.every((item) => worker.owned.has(item.partition));
     for (let attempt = 0; !this.stopped && (attempt === 0 || owned()); attempt++) {
       if (attempt > 0) this.metrics.retried.inc({ endpoint: endpoint.name }, batch.length);
-      const result = await postBatch(endpoint, events, messageId);
+      const result = await postBatch(endpoint, events, messageId, attempt);
       this.metrics.attempts.inc({ endpoint: endpoint.name, outcome: result.outcome });
       if (result.outcome === 'ok') {
         const now = Date.now();

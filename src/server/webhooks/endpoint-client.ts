@@ -1,3 +1,4 @@
+import { NO_PARENT, SpanName, tracedFetch } from '../observability/tracing.js';
 import type { WebhookEndpoint } from './endpoints.js';
 import type { WebhookEvent } from './events.js';
 
@@ -12,16 +13,18 @@ export interface AttemptOutcome {
  * signature covers the attempt's time), bounded by the endpoint's timeout. Redirects are not followed: a moved
  * endpoint is a configuration to fix, not something to chase with signed payloads.
  */
-export async function postBatch(endpoint: WebhookEndpoint, events: readonly WebhookEvent[], messageId: string): Promise<AttemptOutcome> {
+export async function postBatch(endpoint: WebhookEndpoint, events: readonly WebhookEvent[], messageId: string, attempt = 0): Promise<AttemptOutcome> {
   const request = endpoint.format.encode(events, messageId, new Date());
+  const attributes = { 'wsgate.webhook.endpoint': endpoint.name, 'wsgate.webhook.events': events.length, 'wsgate.webhook.message_id': messageId, 'wsgate.webhook.attempt': attempt + 1 };
   try {
-    const response = await fetch(endpoint.url, {
+    // Each attempt is a trace of its own: a batch gathers events of many requests, and retries may span hours.
+    const response = await tracedFetch(SpanName.webhookDelivery, attributes, endpoint.url, {
       method: 'POST',
       headers: { ...request.headers, 'user-agent': 'wsgate-webhooks' },
       body: request.body,
       redirect: 'manual',
       signal: AbortSignal.timeout(endpoint.timeoutMs),
-    });
+    }, NO_PARENT);
     // Read (and drop) the answer so the connection goes back to the pool.
     await response.arrayBuffer().catch(() => undefined);
     if (response.status >= 200 && response.status < 300) return { outcome: 'ok', detail: `HTTP ${response.status}` };

@@ -13,6 +13,11 @@ export interface EngineWorld {
   readonly engine: EngineSection;
   /** The Redis holding the stores, when it is one private redis-server (outage tests restart it). */
   readonly redis?: ServerProcess;
+  /**
+   * Kills one Redis instance the engine uses (by its PID) and starts it again on its port, empty: the single Redis,
+   * the first shard, the first Redis Cluster master (it rejoins with its slots), the store under NATS.
+   */
+  restartRedis?(): Promise<void>;
   stop(): Promise<void>;
 }
 
@@ -31,28 +36,28 @@ export const ENGINE_SETUPS: readonly EngineSetup[] = [
     name: 'redis',
     async start() {
       const redis = await startRedis();
-      return { engine: { kind: 'redis', redisUrls: [redis.url] }, redis, stop: () => stopAll([redis]) };
+      return { engine: { kind: 'redis', redisUrls: [redis.url] }, redis, restartRedis: () => redis.restart(), stop: () => stopAll([redis]) };
     },
   },
   {
     name: 'two redis shards',
     async start() {
       const shards = await Promise.all([startRedis(), startRedis()]);
-      return { engine: { kind: 'redis', redisUrls: shards.map((shard) => shard.url) }, stop: () => stopAll(shards) };
+      return { engine: { kind: 'redis', redisUrls: shards.map((shard) => shard.url) }, restartRedis: () => shards[0]!.restart(), stop: () => stopAll(shards) };
     },
   },
   {
     name: 'redis cluster (3 masters)',
     async start() {
       const cluster = await startRedisCluster();
-      return { engine: { kind: 'redis-cluster', redisUrls: cluster.urls }, stop: () => stopAll([cluster]) };
+      return { engine: { kind: 'redis-cluster', redisUrls: cluster.urls }, restartRedis: () => cluster.startNode(0), stop: () => stopAll([cluster]) };
     },
   },
   {
     name: 'nats broker + redis stores',
     async start() {
       const [nats, redis] = await Promise.all([startNats(), startRedis()]);
-      return { engine: { kind: 'nats', natsUrls: [nats.url], redisUrls: [redis.url] }, redis, stop: () => stopAll([nats, redis]) };
+      return { engine: { kind: 'nats', natsUrls: [nats.url], redisUrls: [redis.url] }, redis, restartRedis: () => redis.restart(), stop: () => stopAll([nats, redis]) };
     },
   },
 ];
@@ -72,6 +77,8 @@ export interface ClusterOptions {
   config?: Record<string, unknown>;
   /** Every line a node writes to stdout (its log), with the node's id. */
   onLine?: (nodeId: string, line: string) => void;
+  /** How long each node may take to listen and be ready (default: startNode's). */
+  readyTimeoutMs?: number;
 }
 
 export interface Cluster {
@@ -103,7 +110,7 @@ export async function startCluster(world: EngineWorld, label: string, options: C
           ...options.config,
           engine: engineConfig,
         };
-        return startNode(config, undefined, { onLine: options.onLine && ((line) => options.onLine!(config.nodeId, line)) });
+        return startNode(config, options.readyTimeoutMs, { onLine: options.onLine && ((line) => options.onLine!(config.nodeId, line)) });
       }),
     );
     for (const result of started) if (result.status === 'fulfilled') nodes.push(result.value);

@@ -62,6 +62,8 @@ export interface StartNodeOptions {
   localAddress?: string;
   /** Every line the node writes to stdout (its log). */
   onLine?: (line: string) => void;
+  /** Variables added to the node's environment (`OTEL_*`). */
+  env?: Record<string, string>;
 }
 
 export async function startNode(config: NodeConfig, readyTimeoutMs = 15_000, options: StartNodeOptions = {}): Promise<NodeProcess> {
@@ -72,7 +74,7 @@ export async function startNode(config: NodeConfig, readyTimeoutMs = 15_000, opt
   await writeFile(file, stringify(full));
 
   // The nodes get exactly the config file: no WSGATE_* variables leak in from the environment running the tests.
-  const env = Object.fromEntries(Object.entries(process.env).filter(([name]) => !name.startsWith('WSGATE_') && name !== 'PORT'));
+  const env = { ...Object.fromEntries(Object.entries(process.env).filter(([name]) => !name.startsWith('WSGATE_') && name !== 'PORT')), ...options.env };
   const child = spawn(process.execPath, [CLI_PATH, 'serve', '--config', file], { cwd: ROOT, env, stdio: ['ignore', 'pipe', 'pipe'] });
   track(child);
   const tail = new OutputTail();

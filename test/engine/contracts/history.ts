@@ -71,6 +71,25 @@ export function historyContract(name: string, factory: WorldFactory<HistoryStore
         assert.deepEqual(tooMany.publications.map((p) => p.offset), [4, 5]);
       }));
 
+    it('pages a read by maxBytes: at least one publication unless 0, more: true when cut, recovered unaffected', () =>
+      withWorld(factory, async (world) => {
+        const history = await world.instance();
+        const big = (n: number) => ({ dataJson: JSON.stringify('x'.repeat(100) + n), fromJson: 'null' });
+        let epoch = '';
+        for (let n = 1; n <= 5; n++) epoch = (await history.append('chat:pages', big(n), keep(10))).epoch;
+        const bytes = big(1).dataJson.length + 4;
+        const first = await history.read('chat:pages', { since: { offset: 0, epoch }, limit: 10, maxBytes: bytes * 2 });
+        assert.deepEqual([first.publications.map((p) => p.offset), first.recovered, first.more], [[1, 2], true, true]);
+        const rest = await history.read('chat:pages', { since: { offset: 2, epoch }, limit: 10, maxBytes: bytes * 10 });
+        assert.deepEqual([rest.publications.map((p) => p.offset), rest.recovered, rest.more], [[3, 4, 5], true, undefined]);
+        const one = await history.read('chat:pages', { limit: 3, maxBytes: 1 });
+        assert.deepEqual([one.publications.map((p) => p.offset), one.more], [[3], true]);
+        const none = await history.read('chat:pages', { since: { offset: 1, epoch }, limit: 10, maxBytes: 0 });
+        assert.deepEqual([none.publications, none.recovered, none.more, none.offset], [[], true, true, 5]);
+        const upToDate = await history.read('chat:pages', { since: { offset: 5, epoch }, limit: 10, maxBytes: 0 });
+        assert.deepEqual([upToDate.recovered, upToDate.more], [true, undefined]);
+      }));
+
     it('expires a stream ttlMs after its last append, and a new epoch tells clients they cannot recover', () =>
       withWorld(factory, async (world) => {
         const history = await world.instance();

@@ -17,10 +17,13 @@ export interface HistoryStore {
   /** Current position (offset of the last publication; 0 when none). */
   position(channel: string): Promise<StreamPosition>;
   /**
-   * Publications after `since` (at most `limit`), or the latest `limit` when `since` is omitted. `recovered` is false
-   * when `since` belongs to another epoch or some publications after it are no longer kept.
+   * Publications after `since` (at most `limit`), or the latest `limit` when `since` is omitted, oldest first.
+   * `recovered` is false when `since` belongs to another epoch, some publications after it are no longer kept, or
+   * more than `limit` follow it. With `maxBytes`, the page ends before the publication that would take the stored
+   * bytes of the page over it (but holds at least one unless `maxBytes` is 0) and says `more: true` when that cut it
+   * short; `recovered` is unaffected by the cut.
    */
-  read(channel: string, query: { since?: StreamPosition; limit: number }): Promise<HistoryPage>;
+  read(channel: string, query: HistoryQuery): Promise<HistoryPage>;
   close(): Promise<void>;
 }
 
@@ -36,7 +39,34 @@ export interface HistoryOptions {
   ttlMs: number;
 }
 
+export interface HistoryQuery {
+  since?: StreamPosition;
+  limit: number;
+  /** Bound on the page's stored bytes (data and sender JSON); omitted = no bound. */
+  maxBytes?: number;
+}
+
 export interface HistoryPage extends StreamPosition {
   recovered: boolean;
   publications: Array<StoredPublication & { offset: number }>;
+  /** Present (true) when `maxBytes` ended the page before `limit` or the end of the stream. */
+  more?: true;
+}
+
+/** Stored bytes of a publication, as `maxBytes` counts them. */
+export function storedBytes(publication: StoredPublication): number {
+  return publication.dataJson.length + publication.fromJson.length;
+}
+
+/** How many of `publications` (in order) fit in `maxBytes`: at least one unless `maxBytes` is 0. */
+export function fitInBytes(publications: readonly StoredPublication[], maxBytes: number | undefined): number {
+  if (maxBytes === undefined) return publications.length;
+  let bytes = 0;
+  let count = 0;
+  for (const publication of publications) {
+    bytes += storedBytes(publication);
+    if (bytes > maxBytes && (count > 0 || maxBytes === 0)) break;
+    count++;
+  }
+  return count;
 }

@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import type { StreamPosition } from '../../../protocol/frames.js';
-import type { HistoryOptions, HistoryPage, HistoryStore, StoredPublication } from './history.js';
+import { fitInBytes, type HistoryOptions, type HistoryPage, type HistoryQuery, type HistoryStore, type StoredPublication } from './history.js';
 
 interface Stream {
   epoch: string;
@@ -60,18 +60,16 @@ export class MemoryHistoryStore implements HistoryStore {
     return { offset: stream.offset, epoch: stream.epoch };
   }
 
-  async read(channel: string, query: { since?: StreamPosition; limit: number }): Promise<HistoryPage> {
+  async read(channel: string, query: HistoryQuery): Promise<HistoryPage> {
     const stream = this.stream(channel, true)!;
     const position = { offset: stream.offset, epoch: stream.epoch };
     const kept = stream.publications;
-    if (!query.since) {
-      return { ...position, recovered: true, publications: kept.slice(Math.max(0, kept.length - query.limit)) };
-    }
+    if (!query.since) return page(position, true, kept.slice(Math.max(0, kept.length - query.limit)), query.maxBytes);
     const { offset, epoch } = query.since;
     if (epoch !== stream.epoch || offset > stream.offset) return { ...position, recovered: false, publications: [] };
     const missed = kept.filter((publication) => publication.offset > offset);
     const complete = stream.offset - offset === missed.length && missed.length <= query.limit;
-    return { ...position, recovered: complete, publications: missed.slice(0, query.limit) };
+    return page(position, complete, missed.slice(0, query.limit), query.maxBytes);
   }
 
   private sweep(): void {
@@ -82,4 +80,11 @@ export class MemoryHistoryStore implements HistoryStore {
   async close(): Promise<void> {
     clearInterval(this.sweeper);
   }
+}
+
+/** A page of `candidates`, cut to `maxBytes`. */
+function page(position: StreamPosition, recovered: boolean, candidates: Array<StoredPublication & { offset: number }>, maxBytes: number | undefined): HistoryPage {
+  const fit = fitInBytes(candidates, maxBytes);
+  if (fit === candidates.length) return { ...position, recovered, publications: candidates };
+  return { ...position, recovered, publications: candidates.slice(0, fit), more: true };
 }

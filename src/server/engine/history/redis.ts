@@ -4,7 +4,7 @@ import { LuaScript } from '../keyspace/lua-script.js';
 import type { RedisKeyspace } from '../keyspace/keyspace.js';
 import { RoutingTag } from '../keyspace/tags.js';
 import type { FrameTemplate } from '../envelope.js';
-import type { HistoryOptions, HistoryPage, HistoryStore, StoredPublication } from './history.js';
+import type { HistoryOptions, HistoryPage, HistoryQuery, HistoryStore, StoredPublication } from './history.js';
 
 /** Streams that keep no publications still keep their offset and epoch this long after the last touch. */
 const COUNTER_TTL_MS = 24 * 3600_000;
@@ -74,14 +74,14 @@ return { tonumber(redis.call('HGET', KEYS[1], 'offset')), epoch }
 `);
 
 /**
- * KEYS as APPEND. ARGV: candidate epoch, counter ttl, limit, since offset ('' for latest), since epoch.
- * Returns { offset, epoch, entries... }: the latest \`limit\`, or the oldest \`limit\` kept entries after \`since\`.
+ * KEYS as APPEND. ARGV: candidate epoch, counter ttl, limit, since offset ('' for latest), since epoch, max bytes ('' for
+ * no bound). Returns { offset, epoch, candidates, entries... }: of the latest \`limit\`, or the oldest \`limit\` kept
+ * entries after \`since\` (\`candidates\` of them), the first that fit in max bytes (at least one unless it is 0).
  */
 const READ = new LuaScript(`${ENSURE_META}
 if created then redis.call('PEXPIRE', KEYS[1], tonumber(ARGV[2])) end
 local offset = tonumber(redis.call('HGET', KEYS[1], 'offset'))
 local limit = tonumber(ARGV[3])
-local result = { offset, epoch }
 local entries = {}
 if limit > 0 then
   if ARGV[4] == '' then
@@ -95,7 +95,18 @@ if limit > 0 then
     end
   end
 end
-for i = 1, #entries do result[#result + 1] = entries[i] end
+local result = { offset, epoch, #entries }
+local budget = tonumber(ARGV[6])
+local bytes = 0
+for i = 1, #entries do
+  if budget then
+    local first = string.find(entries[i], ':', 1, true)
+    local second = string.find(entries[i], ':', first + 1, true)
+    bytes = bytes + #entries[i] - second
+    if bytes > budget and (i > 1 or budget == 0) then break end
+  end
+  result[#result + 1] = entries[i]
+end
 return result
 `);
 
@@ -142,24 +153,26 @@ export class RedisHistoryStore implements HistoryStore {
     return { offset, epoch };
   }
 
-  async read(channel: string, query: { since?: StreamPosition; limit: number }): Promise<HistoryPage> {
+  async read(channel: string, query: HistoryQuery): Promise<HistoryPage> {
     const { since } = query;
     const limit = Math.max(0, Math.floor(query.limit));
-    const [offset, epoch, ...entries] = (await READ.run(this.keyspace.client(RoutingTag.channel(channel)), this.keys(channel), [
+    const [offset, epoch, candidates, ...entries] = (await READ.run(this.keyspace.client(RoutingTag.channel(channel)), this.keys(channel), [
       newEpoch(),
       COUNTER_TTL_MS,
       limit,
       since ? String(since.offset) : '',
       since ? since.epoch : '',
-    ])) as [number, string, ...string[]];
+      query.maxBytes === undefined ? '' : Math.max(0, Math.floor(query.maxBytes)),
+    ])) as [number, string, number, ...string[]];
     const position = { offset, epoch };
     const kept = entries.map(decodeEntry);
-    if (!since) return { ...position, recovered: true, publications: kept };
+    const more = kept.length < candidates ? { more: true as const } : {};
+    if (!since) return { ...position, recovered: true, publications: kept, ...more };
     if (since.epoch !== epoch || since.offset > offset) return { ...position, recovered: false, publications: [] };
     const missed = kept.filter((publication) => publication.offset > since.offset);
     // Complete when the kept entries start right after `since` and every missed one fits in `limit`.
-    const complete = offset - since.offset <= limit && missed.length === offset - since.offset;
-    return { ...position, recovered: complete, publications: missed };
+    const complete = offset - since.offset <= limit && candidates === offset - since.offset;
+    return { ...position, recovered: complete, publications: missed, ...more };
   }
 
   async close(): Promise<void> {}
