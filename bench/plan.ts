@@ -1,4 +1,5 @@
 import type { FanoutPlan } from './scenarios/fanout.js';
+import type { ClusterStatePlan } from './scenarios/cluster-state.js';
 import type { IdlePlan } from './scenarios/idle.js';
 import type { TracingPlan } from './scenarios/tracing.js';
 import type { PublicationsPlan } from './scenarios/publications.js';
@@ -10,6 +11,8 @@ export interface BenchPlan {
   fanout: FanoutPlan[];
   idle: IdlePlan;
   tracing: TracingPlan;
+  /** The cost of the cluster-wide state: the same load on two nodes with `cluster.state` on, then off. */
+  clusterState: ClusterStatePlan;
   /** Rounds are set at run time (`--rounds`). */
   publications: Omit<PublicationsPlan, 'rounds'>;
   /** Same ping interval for every target, so idle connections all carry a heartbeat timer. */
@@ -35,6 +38,7 @@ export const PLANS: Record<Mode, BenchPlan> = {
     ],
     idle: { connections: 5000, holdMs: 6000, concurrency: 32 },
     tracing: { handshakes: 200, actions: 1000, clients: 20, publishes: 400, subscribers: 50, concurrency: 10, rounds: 4 },
+    clusterState: { subscribers: 200, channels: 100, channelsPerSubscriber: 5, publicationsPerSec: 400, churnPerSec: 20, durationMs: 10_000 },
     publications: { inFlight: 16, durationMs: 5000, warmupMs: 1500 },
   },
   full: {
@@ -46,6 +50,7 @@ export const PLANS: Record<Mode, BenchPlan> = {
     ],
     idle: { connections: 10_000, holdMs: 6000, concurrency: 32 },
     tracing: { handshakes: 3000, actions: 12_000, clients: 20, publishes: 5000, subscribers: 100, concurrency: 10, rounds: 4 },
+    clusterState: { subscribers: 1000, channels: 1000, channelsPerSubscriber: 10, publicationsPerSec: 1000, churnPerSec: 50, durationMs: 20_000 },
     publications: { inFlight: 16, durationMs: 10_000, warmupMs: 2000 },
   },
 };

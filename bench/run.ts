@@ -1,5 +1,5 @@
 /**
- * wsgate benchmark suite: `npm run bench [-- --full] [-- --targets ws,socket.io] [-- --scenarios fanout,idle,tracing]`.
+ * wsgate benchmark suite: `npm run bench [-- --full] [-- --targets ws,socket.io] [-- --scenarios fanout,idle,tracing,cluster-state,publications]`.
  * `npm run bench -- --scenarios publications --baseline <rev>`: CPU per channel publication of this build against
  * another commit's (built into a temp dir), cross-node on Redis, in one run.
  * Starts every server as its own child process, drives it from load processes, and prints side-by-side results with
@@ -12,6 +12,7 @@ import { parseArgs } from 'node:util';
 import { logDir } from './processes.js';
 import { PLANS, type Mode } from './plan.js';
 import { printReport, targetChecks, type BenchResults, type TargetStatus } from './report.js';
+import { printClusterState, runClusterState, type ClusterStateRun } from './scenarios/cluster-state.js';
 import { runFanout, type FanoutRun } from './scenarios/fanout.js';
 import { runIdle, type IdleRun } from './scenarios/idle.js';
 import { runTracing, type TracingRow } from './scenarios/tracing.js';
@@ -35,7 +36,7 @@ const { values } = parseArgs({
     full: { type: 'boolean', default: false },
     short: { type: 'boolean', default: false },
     targets: { type: 'string' },
-    scenarios: { type: 'string', default: 'fanout,idle,tracing' },
+    scenarios: { type: 'string', default: 'fanout,idle,tracing,cluster-state' },
     /** Override the plan's fixed fan-out rates (publications/s) and window length, e.g. for quick A/B runs. */
     rates: { type: 'string' },
     duration: { type: 'string' },
@@ -137,6 +138,14 @@ async function main(): Promise<void> {
       });
     }
   }
+  let clusterState: ClusterStateRun[] = [];
+  if (scenarios.has('cluster-state')) {
+    try {
+      clusterState = await runClusterState(plan.clusterState, log);
+    } catch (error) {
+      log(`cluster state: failed: ${error instanceof Error ? error.message : String(error)} (server logs in ${logDir})`);
+    }
+  }
   const results: BenchResults = {
     startedAt: startedAt.toISOString(),
     mode,
@@ -149,10 +158,11 @@ async function main(): Promise<void> {
     publications,
   };
   printReport(results);
+  printClusterState(clusterState, plan.clusterState, log);
   const dir = new URL('./results/', import.meta.url);
   mkdirSync(dir, { recursive: true });
   const file = new URL(`${startedAt.toISOString().replace(/[:.]/g, '-')}.json`, dir);
-  writeFileSync(file, JSON.stringify({ ...results, checks: targetChecks(results) }, null, 2));
+  writeFileSync(file, JSON.stringify({ ...results, clusterState, checks: targetChecks(results) }, null, 2));
   log(`\nresults: ${file.pathname}`);
 }
 

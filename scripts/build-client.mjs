@@ -47,6 +47,27 @@ await build({
   legalComments: 'none',
 });
 
-const { size } = await stat(outfile);
-const gzipped = gzipSync(await readFile(outfile)).length;
-console.log(`${relative(process.cwd(), outfile)}: ${(size / 1024).toFixed(1)} KiB (${(gzipped / 1024).toFixed(1)} KiB gzipped)`);
+async function report(file) {
+  const { size } = await stat(file);
+  const gzipped = gzipSync(await readFile(file)).length;
+  console.log(`${relative(process.cwd(), file)}: ${(size / 1024).toFixed(1)} KiB (${(gzipped / 1024).toFixed(1)} KiB gzipped)`);
+}
+await report(outfile);
+
+// The operator console (/admin): its script with uPlot, and its stylesheet with uPlot's, into dist/web/admin.
+if (outfileFlag === -1) {
+  const adminDir = join(root, 'dist/web/admin');
+  await build({
+    entryPoints: [join(root, 'web/admin/console.ts'), join(root, 'web/admin/console.css')],
+    outdir: adminDir,
+    entryNames: '[name]',
+    bundle: true,
+    format: 'esm',
+    platform: 'browser',
+    target: ['es2022'],
+    minify: true,
+    logLevel: 'warning',
+    legalComments: 'none',
+  });
+  await report(join(adminDir, 'console.js'));
+}

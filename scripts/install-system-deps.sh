@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Installs the system packages wsgate's test suite drives as real processes: HAProxy (load balancer tests) and
-# Chromium (browser tests). Redis and NATS servers are expected on the machine; this installs them too when missing.
+# Chromium (browser tests), and promtool (Prometheus, to check deploy/prometheus rules). Redis and NATS servers are expected
+# on the machine; this installs them too when missing.
 set -euo pipefail
 
 need=()
@@ -8,6 +9,7 @@ command -v haproxy >/dev/null 2>&1 || need+=(haproxy)
 command -v chromium >/dev/null 2>&1 || need+=(chromium)
 command -v redis-server >/dev/null 2>&1 || need+=(redis-server)
 command -v nats-server >/dev/null 2>&1 || need+=(nats-server)
+command -v promtool >/dev/null 2>&1 || need+=(prometheus)
 [ ${#need[@]} -eq 0 ] && exit 0
 
 if [ "$(id -u)" -ne 0 ]; then

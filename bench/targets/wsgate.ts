@@ -25,7 +25,7 @@ const extraConfig = JSON.parse(process.env.WSGATE_BENCH_CONFIG ?? '{}') as Recor
 /** Only ever used against the bench's own loopback server. */
 export const API_KEY = 'bench-api-key-0123456789abcdef';
 
-type EngineConfig = { kind: 'memory' } | { kind: 'redis'; redisUrls: string[] } | { kind: 'nats'; redisUrls: string[]; natsUrls: string[] };
+export type EngineConfig = { kind: 'memory' } | { kind: 'redis'; redisUrls: string[] } | { kind: 'nats'; redisUrls: string[]; natsUrls: string[] };
 
 function merge(base: Record<string, unknown>, extra: Record<string, unknown>): Record<string, unknown> {
   const out: Record<string, unknown> = { ...base };
@@ -68,7 +68,7 @@ function benchConfig(port: number, options: StartOptions, engine: EngineConfig, 
   );
 }
 
-async function startNode(
+export async function startNode(
   name: string,
   options: StartOptions,
   engine: EngineConfig,
@@ -87,7 +87,7 @@ export function startWsgateNode(name: string, options: StartOptions, extra: Reco
   return startNode(name, options, { kind: 'memory' }, cliPath, merge(extraConfig, extra), env);
 }
 
-const stopNode = (node: ServerProcess): Promise<void> => stopChild(node.child, stopGraceMs);
+export const stopNode = (node: ServerProcess): Promise<void> => stopChild(node.child, stopGraceMs);
 
 /** `wsgate_broker_publications_total{direction="sent"|"received"}` of one node's `GET /metrics`. */
 async function nodeBrokerCounters(

@@ -39,6 +39,20 @@ program
     });
   });
 
+program
+  .command('admin')
+  .description('operator console tools')
+  .command('hash-password')
+  .description('reads a password from stdin and prints its scrypt hash for admin.passwordHash')
+  .action(async () => {
+    const { hashAdminPassword } = await import('../server/admin/admin-credentials.js');
+    const chunks: Buffer[] = [];
+    for await (const chunk of process.stdin) chunks.push(chunk as Buffer);
+    const password = Buffer.concat(chunks).toString('utf8').replace(/\r?\n$/, '');
+    if (password === '') throw new Error('no password on stdin');
+    console.log(await hashAdminPassword(password));
+  });
+
 program.parseAsync(process.argv).catch((error: unknown) => {
   console.error(error instanceof Error ? error.message : error);
   process.exit(ExitCode.FAILURE);

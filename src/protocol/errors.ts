@@ -84,6 +84,12 @@ export const ErrorCatalogue = {
   IDEMPOTENCY_CONFLICT: { status: 409, message: 'Idempotency-Key was already used with a different request' },
   WEBHOOK_ENDPOINT_UNKNOWN: { status: 404, message: 'no webhook endpoint of that name is configured' },
 
+  // Operator console (`/admin`)
+  ADMIN_LOGIN_FAILED: { status: 401, message: 'wrong admin password or key' },
+  ADMIN_SESSION_REQUIRED: { status: 401, message: 'log in to the console first (or the console session expired)' },
+  ADMIN_API_KEY_REFUSED: { status: 401, message: 'the console does not take API keys: log in with the admin password or key' },
+  CSRF_INVALID: { status: 403, message: 'missing or wrong CSRF token' },
+
   INTERNAL: { status: 500, message: 'internal error', close: CloseCode.INTERNAL_ERROR },
 } as const satisfies Record<string, ErrorSpec>;
 

@@ -6,6 +6,8 @@ import type { FastifyInstance, FastifyListenOptions } from 'fastify';
 import type WebSocket from 'ws';
 import { CloseCode } from '../protocol/close-codes.js';
 import type { ErrorCode } from '../protocol/errors.js';
+import { ADMIN_BUS_PREFIX } from './admin/admin-bus.js';
+import { AdminConsole } from './admin/admin-console.js';
 import { createHttpApp } from './api/http-app.js';
 import type { GatewayContext } from './api/context.js';
 import { Authenticator } from './auth/authenticator.js';
@@ -18,6 +20,7 @@ import { TokenVerifier } from './auth/token-verifier.js';
 import { ChannelRules } from './channels/channel-rules.js';
 import { ChannelOccupancy } from './channels/channel-occupancy.js';
 import { ChannelService } from './channels/channel-service.js';
+import { ClusterState } from './cluster/cluster-state.js';
 import { NodeLease } from './cluster/node-lease.js';
 import type { Config } from './config/schema.js';
 import { createEngine } from './engine/create.js';
@@ -74,6 +77,10 @@ export class Gateway implements GatewayContext {
   readonly clientAddresses: ClientAddresses;
   readonly tls: TlsFiles;
   readonly webhooks: Webhooks;
+  /** This node's part of the cluster-wide state; absent with `cluster.state` off. */
+  readonly clusterState?: ClusterState;
+  /** The operator console; absent unless `admin.enabled`. */
+  readonly admin?: AdminConsole;
 
   private readonly occupancy: ChannelOccupancy;
   private readonly requests: RequestHandler;
@@ -142,7 +149,16 @@ export class Gateway implements GatewayContext {
     });
     this.metrics.observeHub({ channels: () => this.hub.channelCount, deliveries: () => this.hub.stats.deliveries });
     this.metrics.observeHistoryBytes(() => this.channels.historyBytes.inFlight);
-    this.lease = new NodeLease({ node: this.nodeId, startedAt: this.startedAt, host: hostname() }, engine, this.channels, config.engine.leaseMs, this.logger, events);
+    this.metrics.observeEngine(() => engine.isHealthy());
+    const info = { node: this.nodeId, startedAt: this.startedAt, host: hostname() };
+    if (config.cluster.state) {
+      this.clusterState = new ClusterState({
+        info, hub: this.hub, metrics: this.metrics, counts: engine.channelCounts, isDraining: () => this.draining,
+        leaseMs: config.engine.leaseMs, maxIndexedChannels: config.cluster.maxIndexedChannels, logger: this.logger,
+      });
+    }
+    if (config.admin.enabled) this.admin = new AdminConsole(config.admin, this.nodeId, engine.broker, this.hub, engine.registry, events, this.logger);
+    this.lease = new NodeLease(info, engine, this.channels, config.engine.leaseMs, this.logger, events, this.clusterState);
     this.sessionEnvironment = {
       sendQueueBytes: config.ws.sendQueueBytes,
       closeTimeoutMs: config.ws.closeTimeoutMs,
@@ -169,7 +185,9 @@ export class Gateway implements GatewayContext {
   /** Starts the engine and the HTTP server; resolves with the bound address. */
   async listen(): Promise<AddressInfo> {
     await this.engine.start(this.nodeId, {
-      onChannelMessage: (channel, payload) => this.hub.onChannelMessage(channel, payload),
+      onChannelMessage: this.admin
+        ? (channel, payload) => (channel.startsWith(ADMIN_BUS_PREFIX) ? this.admin!.bus.handle(payload) : this.hub.onChannelMessage(channel, payload))
+        : (channel, payload) => this.hub.onChannelMessage(channel, payload),
       onInboxMessage: (payload) => this.inbox.handle(payload),
       onHealthChange: (healthy) => {
         if (!healthy) {
@@ -188,6 +206,7 @@ export class Gateway implements GatewayContext {
       },
     });
     await this.lease.start();
+    await this.admin?.start();
     this.webhooks.start();
     this.app = await createHttpApp(this);
     this.handshake = new HandshakeHandler(
@@ -321,6 +340,8 @@ export class Gateway implements GatewayContext {
 
   private async drainAndClose(): Promise<void> {
     this.draining = true;
+    // The cluster sees the drain at once, not at the next renewal.
+    this.lease.renew().catch(() => {});
     // On a shared port the siblings take every new connection once this listener is gone (its accept queue is reset:
     // those clients retry). A node alone on its port keeps listening, so its /readyz tells the balancer it drains.
     if (this.config.reusePort) this.app?.server.close();
@@ -349,6 +370,7 @@ export class Gateway implements GatewayContext {
     this.metrics.rates.stop();
     await this.removeNodeState(drained);
     await this.webhooks.stop(deadline + reserve / 2);
+    await this.admin?.close();
     this.handshake?.close();
     await this.app?.close();
     await this.engine.close();
@@ -383,6 +405,11 @@ export class Gateway implements GatewayContext {
       }
     } catch (error) {
       this.logger.warn({ err: error }, 'could not remove the node from the registry');
+    }
+    try {
+      await this.clusterState?.drop();
+    } catch (error) {
+      this.logger.warn({ err: error }, 'could not remove the node\'s channel counts');
     }
     try {
       await this.occupancy.releaseAll();

@@ -197,7 +197,8 @@ describe('server API: channels and node info', () => {
     assert.equal((await api(running, 'GET', '/api/channels?limit=0')).body.code, 'BODY_INVALID');
 
     const one = await api(running, 'GET', `/api/channels/${encodeURIComponent('org:acme')}`);
-    assert.deepEqual({ ...one.body, node: undefined }, { channel: 'org:acme', node: undefined, subscribers: 3, presence: 2 });
+    const node = ann.welcome!.node;
+    assert.deepEqual(one.body, { channel: 'org:acme', node, subscribers: 3, presence: 2, nodes: [{ node, subscribers: 3 }] });
     const quiet = await api(running, 'GET', '/api/channels/chat%3Aempty');
     assert.equal(quiet.body.subscribers, 0);
     assert.equal((await api(running, 'GET', '/api/channels/chat%20x')).body.code, 'CHANNEL_INVALID');

@@ -18,6 +18,8 @@ import { revocationsContract } from './contracts/revocations.js';
 import type { World } from './contracts/world.js';
 import { TestClock } from '../support/clock.js';
 import { channelIndexContract } from './contracts/channel-index.js';
+import { channelCountsContract } from './contracts/channel-counts.js';
+import { MemoryChannelCounts, MemoryChannelCountsState } from '../../src/server/engine/channel-counts/memory.js';
 import { webhookQueueContract } from './contracts/webhook-queue.js';
 import { MemoryChannelIndex, MemoryChannelIndexState } from '../../src/server/engine/channel-index/memory.js';
 import { MemoryWebhookQueue } from '../../src/server/engine/webhook-queue/memory.js';
@@ -77,6 +79,7 @@ actionRoutesContract('memory', async () => {
   return { instance: async () => store, close: async () => {}, elapse: (ms) => clock.elapse(ms) };
 });
 channelIndexContract('memory', async () => memoryWorld(new MemoryChannelIndexState(), (state) => new MemoryChannelIndex(state)));
+channelCountsContract('memory', async () => memoryWorld(new MemoryChannelCountsState(), (state) => new MemoryChannelCounts(state)));
 // One queue per MemoryCluster, like tickets.
 webhookQueueContract('memory', async () => {
   const queue = new MemoryWebhookQueue();

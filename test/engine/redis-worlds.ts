@@ -14,6 +14,8 @@ import { RedisRateLimitStore } from '../../src/server/engine/rate-limits/redis.j
 import { rateLimitsContract } from './contracts/rate-limits.js';
 import { actionRoutesContract } from './contracts/action-routes.js';
 import { channelIndexContract } from './contracts/channel-index.js';
+import { channelCountsContract } from './contracts/channel-counts.js';
+import { RedisChannelCounts } from '../../src/server/engine/channel-counts/redis.js';
 import { webhookQueueContract } from './contracts/webhook-queue.js';
 import { RedisChannelIndex } from '../../src/server/engine/channel-index/redis.js';
 import { RedisWebhookQueue } from '../../src/server/engine/webhook-queue/redis.js';
@@ -80,7 +82,7 @@ export async function deleteKeys(url: string, prefix: string): Promise<void> {
 
 /**
  * Runs every store contract (registry, presence, history, tickets, idempotency, action routes, revocations, rate
- * limits, channel index, webhook queue) on the keyspaces `makeKeyspace` builds.
+ * limits, channel index, channel counts, webhook queue) on the keyspaces `makeKeyspace` builds.
  */
 export function redisStoreContracts(name: string, makeKeyspace: KeyspaceMaker, cleanupUrls?: () => string[]): void {
   registryContract(name, redisWorlds('registry', makeKeyspace, (keyspace) => new RedisRegistry(keyspace), cleanupUrls));
@@ -92,6 +94,7 @@ export function redisStoreContracts(name: string, makeKeyspace: KeyspaceMaker, c
   revocationsContract(name, redisWorlds('revocations', makeKeyspace, (keyspace) => new RedisRevocationStore(keyspace), cleanupUrls));
   rateLimitsContract(name, redisWorlds('rates', makeKeyspace, (keyspace) => new RedisRateLimitStore(keyspace), cleanupUrls));
   channelIndexContract(name, redisWorlds('channel-index', makeKeyspace, (keyspace) => new RedisChannelIndex(keyspace), cleanupUrls));
+  channelCountsContract(name, redisWorlds('channel-counts', makeKeyspace, (keyspace) => new RedisChannelCounts(keyspace), cleanupUrls));
   webhookQueueContract(name, redisWorlds('webhook-queue', makeKeyspace, (keyspace) => new RedisWebhookQueue(keyspace), cleanupUrls));
 }
 

@@ -36,12 +36,14 @@ const manifest = JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')) as
 const SHIPPED = [
   /^package\.json$/, /^README\.md$/, /^LICENSE$/,
   /^dist\/.+\.(js|d\.ts)$/, /^dist\/web\/wsgate-client\.js\.map$/,
-  /^web\/[\w.-]+\.(html|css|js)$/,
+  /^web\/[\w.-]+\.(html|css|js)$/, /^web\/admin\/index\.html$/, /^dist\/web\/admin\/console\.css$/,
   /^docs\/[\w.-]+\.(md|yaml)$/,
 ];
-/** What it must hold: every entry point, the bin, the bundle and the demo the gateway serves. */
+/** What it must hold: every entry point, the bin, the bundle, the demo and the console the gateway serves. */
 const REQUIRED = [
   'LICENSE', 'README.md', 'dist/web/wsgate-client.js', 'web/index.html',
+  // The operator console: its page and its bundle (script and stylesheet, uPlot inside).
+  'web/admin/index.html', 'dist/web/admin/console.js', 'dist/web/admin/console.css',
   ...Object.values(manifest.bin),
   ...Object.values(manifest.exports).flatMap((entry) => [entry.types, entry.default]),
 ].map((path) => path.replace(/^\.\//, ''));

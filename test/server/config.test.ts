@@ -126,11 +126,14 @@ const SAMPLES: Record<string, [raw: string, expected: unknown]> = {
     [{ url: 'http://backend.internal/events', secrets: ['whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw'] }],
   ],
   'webhooks.secrets': ['whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw', ['whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw']],
+  'admin.passwordHash': ['scrypt$32768$8$1$138jRy7LIjyrHXdO5zXa6Q$qduMq6VAyzJvA6QxtkxL61YzOfair7-9t0iP_dlJ9zc', 'scrypt$32768$8$1$138jRy7LIjyrHXdO5zXa6Q$qduMq6VAyzJvA6QxtkxL61YzOfair7-9t0iP_dlJ9zc'],
+  'admin.secretKeys': ['admin-key-0123456789abcdef', ['admin-key-0123456789abcdef']],
 };
 
 /** Keys valid only together with another: that one is set beside them. */
 const COMPANIONS: Record<string, Record<string, string>> = {
   reusePort: { WSGATE_ENGINE: 'redis', WSGATE_REDIS_URL: 'redis://127.0.0.1:6379' },
+  'admin.enabled': { WSGATE_ADMIN_SECRET_KEYS: 'admin-key-0123456789abcdef' },
   'tls.cert': { WSGATE_TLS_KEY: '/etc/wsgate/key.pem' },
   'tls.key': { WSGATE_TLS_CERT: '/etc/wsgate/cert.pem' },
   'directMessages.authorize.apiKey': { WSGATE_DIRECT_MESSAGES_AUTHORIZE_URL: 'http://policy.internal/send' },

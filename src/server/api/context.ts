@@ -1,8 +1,10 @@
+import type { AdminConsole } from '../admin/admin-console.js';
 import type { Authenticator } from '../auth/authenticator.js';
 import type { OriginPolicy } from '../auth/origin-policy.js';
 import type { TicketService } from '../auth/ticket-service.js';
 import type { ChannelRules } from '../channels/channel-rules.js';
 import type { ChannelService } from '../channels/channel-service.js';
+import type { ClusterState } from '../cluster/cluster-state.js';
 import type { Config } from '../config/schema.js';
 import type { Engine } from '../engine/engine.js';
 import type { DeliveryService } from '../hub/delivery.js';
@@ -34,6 +36,10 @@ export interface GatewayContext {
   readonly metrics: Metrics;
   readonly registeredRoutes: RegisteredRoutes;
   readonly webhooks: Webhooks;
+  /** This node's part of the cluster-wide state; absent with `cluster.state` off. */
+  readonly clusterState?: ClusterState;
+  /** The operator console; absent unless `admin.enabled`. */
+  readonly admin?: AdminConsole;
   readonly logger: Logger;
   /** Real client addresses behind trusted proxies. */
   readonly clientAddresses: ClientAddresses;

@@ -17,8 +17,9 @@ import { registerHealthRoutes } from './health-routes.js';
 import { ROUTER_OPTIONS } from './routes/batch.js';
 import { registerServerApi } from './server-api.js';
 import { registerWebRoutes } from './web-routes.js';
+import { registerAdminRoutes } from './admin-routes.js';
 
-/** The node's HTTP side: health, metrics, browser auth, the server API and the demo page. */
+/** The node's HTTP side: health, metrics, browser auth, the server API, the demo page and the operator console. */
 export async function createHttpApp(context: GatewayContext): Promise<FastifyInstance> {
   const timeouts = context.config.http;
   const app = Fastify({
@@ -94,6 +95,7 @@ export async function createHttpApp(context: GatewayContext): Promise<FastifyIns
     done();
   }, { prefix: '/api' });
   if (context.config.web.demo) await registerWebRoutes(app);
+  if (context.admin) await registerAdminRoutes(app, context, context.admin);
   return app;
 }
 

@@ -58,6 +58,8 @@ export const HistoryQuery = Type.Object(
 export const ChannelListQuery = Type.Object(
   {
     prefix: Type.Optional(Type.String({ maxLength: MAX_CHANNEL_LENGTH })),
+    /** The `cursor` of the previous page: a channel name. */
+    cursor: Type.Optional(Type.String({ maxLength: MAX_CHANNEL_LENGTH })),
     limit: Type.Optional(Type.Integer({ minimum: 1, maximum: 10_000 })),
   },
   { additionalProperties: false },

@@ -27,7 +27,8 @@ const TicketBody = Type.Object(
 
 /** The server API for backends, under `/api`, behind an API key (several may be configured, so keys can rotate). */
 export function registerServerApi(api: FastifyInstance, context: GatewayContext): void {
-  const keys = new ApiKeyCheck(context.config.apiKeys);
+  // The console's actions come in with a key of their own, made by this process and never shown.
+  const keys = new ApiKeyCheck(context.admin ? [...context.config.apiKeys, context.admin.apiKey] : context.config.apiKeys);
   const callers = new WeakMap<FastifyRequest, string>();
   const limit = apiRateLimiter(context);
   traceServerApi(api);

@@ -1,5 +1,6 @@
 import type { ChannelService } from '../channels/channel-service.js';
 import type { Engine } from '../engine/engine.js';
+import type { ClusterState } from './cluster-state.js';
 import type { NodeInfo, RemovedSession } from '../engine/registry/registry.js';
 import type { Logger } from '../observability/logger.js';
 import type { LifecycleEvents } from '../webhooks/lifecycle-events.js';
@@ -24,11 +25,13 @@ export class NodeLease {
     private readonly leaseMs: number,
     private readonly logger: Logger,
     private readonly events: LifecycleEvents,
+    /** The node's cluster-wide state: its stats ride on each renewal, its channel counts follow it. */
+    private readonly state?: Pick<ClusterState, 'describe' | 'report'>,
   ) {}
 
   async start(): Promise<void> {
     await this.purgeOwnLeftovers();
-    await this.engine.registry.heartbeat(this.info, this.leaseMs);
+    await this.renew();
     // Renew three times per lease so one late beat does not look like a death.
     this.heartbeatTimer = setInterval(() => this.beat(), Math.max(200, Math.floor(this.leaseMs / 3)));
     this.heartbeatTimer.unref();
@@ -37,8 +40,9 @@ export class NodeLease {
   }
 
   /** Renews the lease now (after a store outage, before this node's sessions are registered again). */
-  renew(): Promise<void> {
-    return this.engine.registry.heartbeat(this.info, this.leaseMs);
+  async renew(): Promise<void> {
+    await this.engine.registry.heartbeat(this.state ? await this.state.describe() : this.info, this.leaseMs);
+    await this.state?.report();
   }
 
   /**
@@ -54,7 +58,7 @@ export class NodeLease {
   }
 
   private beat(): void {
-    this.engine.registry.heartbeat(this.info, this.leaseMs).catch((error: unknown) => this.logger.warn({ err: error }, 'lease renewal failed'));
+    this.renew().catch((error: unknown) => this.logger.warn({ err: error }, 'lease renewal failed'));
   }
 
   /**

@@ -5,6 +5,7 @@ import { ConfigSchema, type Config } from './schema.js';
 import { DEV_PRESET } from './presets.js';
 import { resolveEndpoints } from '../webhooks/endpoints.js';
 import { parseAddressRange } from './address-range.js';
+import { parseAdminHash } from './password-hash.js';
 
 export class ConfigError extends Error {
   override readonly name = 'ConfigError';
@@ -61,6 +62,12 @@ function checkRelations(config: Config): void {
   if ((config.tls.cert === '') !== (config.tls.key === '')) problems.push('tls: tls.cert and tls.key go together (set both, or neither)');
   if (config.reusePort && config.engine.kind === 'memory') {
     problems.push('reusePort: needs a shared engine (engine.kind redis, redis-cluster or nats); on the memory engine every process would be a gateway of its own');
+  }
+  if (config.admin.enabled && config.admin.passwordHash === '' && config.admin.secretKeys.length === 0) {
+    problems.push('admin.enabled: the console needs admin.passwordHash or admin.secretKeys');
+  }
+  if (config.admin.passwordHash !== '' && !parseAdminHash(config.admin.passwordHash)) {
+    problems.push('admin.passwordHash: not a scrypt$N$r$p$salt$hash string (make one with `wsgate admin hash-password`)');
   }
   try {
     // Webhook secrets and event patterns are checked here, so a bad one stops the node at start like any other.

@@ -381,6 +381,19 @@ export const ConfigSchema = Type.Object(
       },
       { additionalProperties: false, default: {} },
     ),
+    cluster: Type.Object(
+      {
+        /**
+         * Cluster-wide state: each node's stats ride on its lease renewals and its channel subscriber counts follow
+         * them, so `/api/info`, `/api/nodes` and `/api/channels` answer for the whole cluster. Off: they answer for
+         * this node.
+         */
+        state: Type.Boolean({ default: true }),
+        /** Channels one node lists in the cluster-wide index at most (its stats still count all of them). */
+        maxIndexedChannels: Type.Integer({ minimum: 1, default: 100_000 }),
+      },
+      { additionalProperties: false, default: {} },
+    ),
     drain: Type.Object(
       {
         /** The process exits at the latest this long after the first signal. */
@@ -443,6 +456,22 @@ export const ConfigSchema = Type.Object(
         pollIntervalMs: Type.Integer({ minimum: 10, default: 100 }),
         /** A transition that arrives before the one it follows waits this long for it. */
         reorderWindowMs: Type.Integer({ minimum: 0, default: 1_000 }),
+      },
+      { additionalProperties: false, default: {} },
+    ),
+    admin: Type.Object(
+      {
+        /** Serve the operator console at `/admin`; it needs `passwordHash` or `secretKeys`. */
+        enabled: Type.Boolean({ default: false }),
+        /** `scrypt$<N>$<r>$<p>$<salt>$<hash>` (base64url; `wsgate admin hash-password` makes one). */
+        passwordHash: Type.String({ default: '' }),
+        /** Admin keys, each exchanged at the login form for a console session like the password. */
+        secretKeys: Type.Array(Type.String({ minLength: 16 }), { default: [] }),
+        /** How long a console session lasts after login. */
+        sessionSeconds: Type.Integer({ minimum: 60, default: 3_600 }),
+        /** Login attempts per client address across the cluster (token bucket). */
+        loginRate: Type.Number({ exclusiveMinimum: 0, default: 0.2 }),
+        loginBurst: Type.Integer({ minimum: 1, default: 5 }),
       },
       { additionalProperties: false, default: {} },
     ),

@@ -1,6 +1,7 @@
 import type { Broker, BrokerHandler } from './broker/broker.js';
 import type { ChannelPublisher } from './broker/channel-publisher.js';
 import type { ActionRouteStore } from './action-routes/action-routes.js';
+import type { ChannelCounts } from './channel-counts/channel-counts.js';
 import type { ChannelIndex } from './channel-index/channel-index.js';
 import type { HistoryStore } from './history/history.js';
 import type { IdempotencyStore } from './idempotency/idempotency.js';
@@ -27,6 +28,8 @@ export interface Engine {
   readonly actionRoutes: ActionRouteStore;
   /** Which nodes hold subscribers of which channel (cluster-wide occupancy). */
   readonly channelIndex: ChannelIndex;
+  /** Each node's subscriber count per channel, for cluster-wide listings (operators, `/api/channels`). */
+  readonly channelCounts: ChannelCounts;
   /** Webhook events waiting for delivery, and dead letters. */
   readonly webhookQueue: WebhookQueue;
   /** Users and token ids refused until a given time. */

@@ -10,6 +10,7 @@ import { MemoryRegistry, MemoryRegistryState } from './registry/memory.js';
 import { MemoryRevocationStore } from './revocations/memory.js';
 import { MemoryTicketStore } from './tickets/memory.js';
 import { MemoryChannelIndex, MemoryChannelIndexState } from './channel-index/memory.js';
+import { MemoryChannelCounts, MemoryChannelCountsState } from './channel-counts/memory.js';
 import { MemoryWebhookQueue } from './webhook-queue/memory.js';
 import { MemoryRateLimitStore } from './rate-limits/memory.js';
 
@@ -23,6 +24,7 @@ export class MemoryCluster {
   readonly idempotency: MemoryIdempotencyStore;
   readonly actionRoutes: MemoryActionRouteStore;
   readonly channelIndex = new MemoryChannelIndexState();
+  readonly channelCounts = new MemoryChannelCountsState();
   readonly webhookQueue = new MemoryWebhookQueue();
   readonly revocations = new MemoryRevocationStore();
   readonly rateLimits = new MemoryRateLimitStore();
@@ -51,6 +53,7 @@ export class MemoryEngine implements Engine {
   readonly idempotency: MemoryIdempotencyStore;
   readonly actionRoutes: MemoryActionRouteStore;
   readonly channelIndex: MemoryChannelIndex;
+  readonly channelCounts: MemoryChannelCounts;
   readonly webhookQueue: MemoryWebhookQueue;
   readonly revocations: MemoryRevocationStore;
   readonly rateLimits: MemoryRateLimitStore;
@@ -66,6 +69,7 @@ export class MemoryEngine implements Engine {
     this.idempotency = cluster?.idempotency ?? new MemoryIdempotencyStore();
     this.actionRoutes = cluster?.actionRoutes ?? new MemoryActionRouteStore();
     this.channelIndex = new MemoryChannelIndex(cluster?.channelIndex);
+    this.channelCounts = new MemoryChannelCounts(cluster?.channelCounts);
     this.webhookQueue = cluster?.webhookQueue ?? new MemoryWebhookQueue();
     this.revocations = cluster?.revocations ?? new MemoryRevocationStore();
     this.rateLimits = cluster?.rateLimits ?? new MemoryRateLimitStore();

@@ -10,6 +10,7 @@ import { RedisRegistry } from './registry/redis.js';
 import { RedisRevocationStore } from './revocations/redis.js';
 import { RedisTicketStore } from './tickets/redis.js';
 import { RedisChannelIndex } from './channel-index/redis.js';
+import { RedisChannelCounts } from './channel-counts/redis.js';
 import { RedisWebhookQueue } from './webhook-queue/redis.js';
 import { RedisRateLimitStore } from './rate-limits/redis.js';
 
@@ -25,7 +26,7 @@ export interface RedisEngineParts {
 
 /**
  * The shared-state engine of a cluster: registry, presence, history, tickets, idempotency keys, action routes,
- * revocations, the channel index and the webhook queue in Redis (one instance, several
+ * revocations, the channel index, channel counts and the webhook queue in Redis (one instance, several
  * instances by consistent hashing, or a Redis Cluster), with a broker beside them. With kind `nats` the broker is
  * NATS and the stores are still Redis. Every store shares the keyspace's command connections; the broker has its own
  * subscriber connections. Healthy while every connection is up and the broker holds all its subscriptions.
@@ -41,6 +42,7 @@ export class RedisEngine implements Engine {
   readonly idempotency: RedisIdempotencyStore;
   readonly actionRoutes: RedisActionRouteStore;
   readonly channelIndex: RedisChannelIndex;
+  readonly channelCounts: RedisChannelCounts;
   readonly webhookQueue: RedisWebhookQueue;
   readonly revocations: RedisRevocationStore;
   readonly rateLimits: RedisRateLimitStore;
@@ -58,6 +60,7 @@ export class RedisEngine implements Engine {
     this.idempotency = new RedisIdempotencyStore(parts.keyspace);
     this.actionRoutes = new RedisActionRouteStore(parts.keyspace);
     this.channelIndex = new RedisChannelIndex(parts.keyspace);
+    this.channelCounts = new RedisChannelCounts(parts.keyspace);
     this.webhookQueue = new RedisWebhookQueue(parts.keyspace);
     this.revocations = new RedisRevocationStore(parts.keyspace);
     this.rateLimits = new RedisRateLimitStore(parts.keyspace);

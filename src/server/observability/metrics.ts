@@ -19,6 +19,7 @@ export class Metrics {
   readonly rates = new RateWindow(() => [this.traffic.framesIn, this.traffic.framesOut]);
   private hub: HubGauges = { channels: () => 0, deliveries: () => 0 };
   private historyBytes: () => number = () => 0;
+  private engineHealthy: () => boolean = () => true;
 
   readonly sessions = new Gauge({ name: 'wsgate_sessions', help: 'Open sessions on this node', registers: [this.registry] });
   readonly channels: Gauge = new Gauge({
@@ -28,6 +29,10 @@ export class Metrics {
   readonly historyBytesInFlight: Gauge = new Gauge({
     name: 'wsgate_history_bytes_in_flight', help: 'History bytes read for replies and not yet written (limits.history)', registers: [this.registry],
     collect: (): void => this.historyBytesInFlight.set(this.historyBytes()),
+  });
+  readonly engineUp: Gauge = new Gauge({
+    name: 'wsgate_engine_up', help: '1 while the engine (Redis, NATS) is reachable, 0 while it is unreachable', registers: [this.registry],
+    collect: (): void => this.engineUp.set(this.engineHealthy() ? 1 : 0),
   });
   readonly connections = new Counter({ name: 'wsgate_connections_total', help: 'Sessions accepted', labelNames: ['auth'], registers: [this.registry] });
   readonly handshakeFailures = new Counter({
@@ -87,6 +92,10 @@ export class Metrics {
   /** Where the history bytes gauge is read from. */
   observeHistoryBytes(read: () => number): void {
     this.historyBytes = read;
+  }
+  /** Where `wsgate_engine_up` is read from. */
+  observeEngine(healthy: () => boolean): void {
+    this.engineHealthy = healthy;
   }
 }
 

@@ -36,8 +36,12 @@ const EVICTIONS: ReadonlyMap<number, string> = new Map([
  */
 export class SessionLifecycle {
   private readonly refreshLeadMs: number;
-  /** Sessions that ended while the store was away: their registry entry is removed once it is back. */
-  private readonly unremoved = new Map<string, SessionFacts>();
+  /**
+   * Sessions that ended while the store was away, with what is still to remove once it is back: their presence, their
+   * registry entry. Only a part that failed is tried again: a registry removal that answered is never repeated, since a
+   * repeat answers the same transition again (see Registry.removeSession).
+   */
+  private readonly unremoved = new Map<string, { facts: SessionFacts; presence: boolean; registry: boolean }>();
   private readonly retries: RetryTimer;
 
   constructor(
@@ -128,7 +132,12 @@ export class SessionLifecycle {
   }
 
   private async reassert(session: Session): Promise<void> {
-    await this.engine.registry.addSession(this.recordOf(session), { max: 0, onLimit: 'kick-oldest' });
+    // Ended since the list was made: its cleanup may already have removed it, and must not find it back.
+    if (session.closing || !session.registered) return;
+    const result = await this.engine.registry.addSession(this.recordOf(session), { max: 0, onLimit: 'kick-oldest' });
+    // The store came back without the user (empty, or a purge took the sessions while this node was cut off): being
+    // registered again is a transition the registry counted, so it is reported like any other.
+    if (result.accepted && result.online && session.user !== null) this.events.userOnline(session.user, session.id, result.online.seq);
     if (session.user === null) return;
     for (const [channel, state] of session.subscriptions) {
       if (this.config.namespaces[state.namespace]?.presence) {
@@ -256,11 +265,17 @@ export class SessionLifecycle {
     try {
       await this.channels.leaveAll(session.id, session.user, channels);
     } catch (error) {
-      this.unremoved.set(session.id, facts);
-      this.retries.schedule();
+      this.remember(facts, 'presence');
       this.logger.warn({ err: error, session: session.id }, 'session cleanup incomplete; retried');
     }
     if (registered) await this.unregister(facts);
+  }
+
+  private remember(facts: SessionFacts, part: 'presence' | 'registry'): void {
+    const entry = this.unremoved.get(facts.session) ?? { facts, presence: false, registry: false };
+    entry[part] = true;
+    this.unremoved.set(facts.session, entry);
+    this.retries.schedule();
   }
 
   private reportEnd(facts: SessionFacts, ended: Session['endedWith']): void {
@@ -277,8 +292,7 @@ export class SessionLifecycle {
       const removed = await this.engine.registry.removeSession({ session: facts.session, user: facts.user, node: this.nodeId });
       if (removed?.offline && facts.user !== null) this.events.userOffline(facts.user, facts.session, removed.offline.seq);
     } catch (error) {
-      this.unremoved.set(facts.session, facts);
-      this.retries.schedule();
+      this.remember(facts, 'registry');
       this.logger.warn({ err: error, session: facts.session }, 'session cleanup incomplete; retried');
     }
   }
@@ -287,11 +301,18 @@ export class SessionLifecycle {
   private async removeUnremoved(): Promise<void> {
     const pending = [...this.unremoved.values()];
     if (pending.length === 0) return;
-    const memberships = await this.engine.presence.removeSessions(pending.map((facts) => facts.session));
-    await this.channels.announceLeaves(memberships);
-    for (const facts of pending) {
-      this.unremoved.delete(facts.session);
-      await this.unregister(facts);
+    const present = pending.filter((entry) => entry.presence);
+    if (present.length > 0) {
+      const memberships = await this.engine.presence.removeSessions(present.map((entry) => entry.facts.session));
+      await this.channels.announceLeaves(memberships);
+      for (const entry of present) entry.presence = false;
+    }
+    for (const entry of pending) {
+      const retryRegistry = entry.registry;
+      entry.registry = false;
+      if (!entry.presence) this.unremoved.delete(entry.facts.session);
+      // A failure here remembers the session again (unregister catches it).
+      if (retryRegistry) await this.unregister(entry.facts);
     }
   }
 }

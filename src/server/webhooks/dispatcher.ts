@@ -207,16 +207,23 @@ export class WebhookDispatcher {
           while (!this.stopped && !owned.releasing && worker.owned.get(index) === owned) {
             const count = Math.min(READ_COUNT, worker.batcher.room);
             if (count <= 0) break;
-            let entries: QueueEntry[];
+            let entries: QueueEntry[] | null;
             if (owned.cursor !== null) {
               const claimed = await this.queue.claimPending(name, this.nodeId, owned.cursor, count);
-              entries = claimed.entries;
-              owned.cursor = claimed.next;
-              owned.claimed += entries.length;
-              if (owned.cursor === null && owned.claimed > 0) {
-                this.logger.info({ endpoint: worker.endpoint.name, partition: index, events: owned.claimed }, 'took over pending webhook events');
+              entries = claimed?.entries ?? null;
+              if (claimed) {
+                owned.cursor = claimed.next;
+                owned.claimed += claimed.entries.length;
+                if (owned.cursor === null && owned.claimed > 0) {
+                  this.logger.info({ endpoint: worker.endpoint.name, partition: index, events: owned.claimed }, 'took over pending webhook events');
+                }
               }
             } else entries = await this.queue.readNew(name, this.nodeId, count);
+            // Refused: the lease lapsed (this node was too slow to renew it) and may be another node's now.
+            if (entries === null) {
+              if (worker.owned.get(index) === owned) this.abandon(worker, index);
+              break;
+            }
             if (worker.owned.get(index) !== owned) break;
             await this.accept(worker, index, entries);
             if (owned.cursor === null && entries.length < count) break;

@@ -1,5 +1,5 @@
 import type { ClientInfo } from '../engine/registry/registry.js';
-import { EventKey, newEventId, type KeyedEvent, type WebhookEventType } from './events.js';
+import { EventKey, newEventId, type KeyedEvent, type WebhookEvent, type WebhookEventType } from './events.js';
 
 /** What the node knows of a session when it reports on it. */
 export interface SessionFacts {
@@ -26,19 +26,28 @@ export interface EventSink {
  * happened. Types no endpoint wants are not even built.
  */
 export class LifecycleEvents {
+  /** In-process listeners (the console's live tail): they get every type, whatever the endpoints want. */
+  private readonly taps = new Set<(event: WebhookEvent) => void>();
+
   constructor(
     private readonly nodeId: string,
     private readonly sink: EventSink | null,
     private readonly wanted: ReadonlySet<WebhookEventType>,
   ) {}
 
-  /** False when no endpoint is configured: callers may skip work that only serves events. */
+  /** False when no endpoint is configured and nothing taps: callers may skip work that only serves events. */
   get enabled(): boolean {
-    return this.sink !== null && this.wanted.size > 0;
+    return (this.sink !== null && this.wanted.size > 0) || this.taps.size > 0;
   }
 
   wants(type: WebhookEventType): boolean {
-    return this.sink !== null && this.wanted.has(type);
+    return (this.sink !== null && this.wanted.has(type)) || this.taps.size > 0;
+  }
+
+  /** Calls `listener` with every event this node reports from now on; returns the function that stops it. */
+  tap(listener: (event: WebhookEvent) => void): () => void {
+    this.taps.add(listener);
+    return () => this.taps.delete(listener);
   }
 
   sessionConnected(facts: SessionFacts): void {
@@ -95,12 +104,11 @@ export class LifecycleEvents {
   }
 
   private emit(type: WebhookEventType, key: string, data: () => Record<string, unknown>, seq?: number): void {
-    if (!this.sink || !this.wanted.has(type)) return;
+    const toSink = this.sink !== null && this.wanted.has(type);
+    if (!toSink && this.taps.size === 0) return;
     const now = Date.now();
-    this.sink.emit({
-      key,
-      ...(seq === undefined ? {} : { seq }),
-      event: { id: newEventId(now), type, timestamp: new Date(now).toISOString(), node: this.nodeId, data: data() },
-    });
+    const event: WebhookEvent = { id: newEventId(now), type, timestamp: new Date(now).toISOString(), node: this.nodeId, data: data() };
+    if (toSink) this.sink!.emit({ key, ...(seq === undefined ? {} : { seq }), event });
+    for (const tap of this.taps) tap(event);
   }
 }

@@ -30,7 +30,10 @@ const APPEND_CHUNK = 256;
  */
 export class WebhookOutbox {
   private readonly waiting: Append[] = [];
-  private pumping: Promise<void> | null = null;
+  /** Appends sent to the engine and not yet answered: still only in this node's memory. */
+  private inFlight = 0;
+  /** A pump is running; it reads `waiting` until it is empty, and clears this in the same step it sees it empty. */
+  private pumping = false;
   private retryDelayMs = MIN_RETRY_MS;
   private readonly lastWarning = new Map<string, number>();
   private readonly traceEnabled: boolean;
@@ -47,9 +50,9 @@ export class WebhookOutbox {
     this.traceEnabled = logger.isLevelEnabled('trace');
   }
 
-  /** Events held by this node, not yet in the engine. */
+  /** Events held by this node, not yet known to be in the engine (waiting, or sent and not yet answered). */
   get buffered(): number {
-    return this.waiting.length;
+    return this.waiting.length + this.inFlight;
   }
 
   /** The partition number of a key. */
@@ -69,7 +72,7 @@ export class WebhookOutbox {
       entry ??= JSON.stringify({ k: keyed.key, ...(keyed.seq === undefined ? {} : { s: keyed.seq }), e: keyed.event } satisfies QueuedEvent);
       this.waiting.push({ endpoint: endpoint.name, partition: partitionName(endpoint.name, this.partitionOf(keyed.key)), id: keyed.event.id, entry });
     }
-    if (this.waiting.length > 0) this.pumping ??= this.pump().finally(() => (this.pumping = null));
+    this.startPump();
   }
 
   /** Re-enters dead letters (replay) with their original ids: appended like new events, after the ones waiting. */
@@ -77,38 +80,57 @@ export class WebhookOutbox {
     for (const event of events) {
       this.waiting.push({ endpoint, partition: partitionName(endpoint, this.partitionOf(event.k)), id: event.e.id, entry: JSON.stringify(event) });
     }
-    if (this.waiting.length > 0) this.pumping ??= this.pump().finally(() => (this.pumping = null));
+    this.startPump();
   }
 
   /** Resolves once every held event is in the engine, or at `deadline`. */
   async settle(deadline: number): Promise<void> {
-    while (this.waiting.length > 0 && Date.now() < deadline) await delay(20);
+    while (this.buffered > 0 && Date.now() < deadline) await delay(20);
+  }
+
+  /**
+   * Starts the pump unless one runs. The flag is cleared by the pump itself, synchronously with its last look at
+   * `waiting`: clearing it in a callback after the pump's promise settled left a few microtasks in which an event
+   * pushed here found the flag still set, started nothing, and stayed in this node until its next emission.
+   */
+  private startPump(): void {
+    if (this.pumping || this.waiting.length === 0) return;
+    this.pump().catch((error: unknown) => this.logger.error({ err: error }, 'webhook outbox pump failed'));
   }
 
   private async pump(): Promise<void> {
-    while (this.waiting.length > 0) {
-      const chunk = this.waiting.splice(0, APPEND_CHUNK);
-      const results = await Promise.allSettled(chunk.map((append) => this.queue.append(append.partition, append.entry, this.options.maxQueueLength)));
-      const failed: Append[] = [];
-      results.forEach((result, index) => {
-        const append = chunk[index]!;
-        if (result.status === 'rejected') failed.push(append);
-        else if (result.value === null) this.drop(append.endpoint, 'queue_full', 'a webhook queue partition is full; dropping new events');
-        else {
-          // The event is durable from here on (trace level: tests read these lines as the ledger of emitted events).
-          if (this.traceEnabled) this.logger.trace({ endpoint: append.endpoint, event: append.id }, 'webhook event queued');
-          this.onAppended(append.partition);
+    this.pumping = true;
+    try {
+      // The loop is here, not in a helper awaited here: an await between its last look at `waiting` and the flag
+      // cleared below would reopen the gap.
+      while (this.waiting.length > 0) {
+        const chunk = this.waiting.splice(0, APPEND_CHUNK);
+        this.inFlight += chunk.length;
+        const results = await Promise.allSettled(chunk.map((append) => this.queue.append(append.partition, append.entry, this.options.maxQueueLength)));
+        this.inFlight -= chunk.length;
+        const failed: Append[] = [];
+        results.forEach((result, index) => {
+          const append = chunk[index]!;
+          if (result.status === 'rejected') failed.push(append);
+          else if (result.value === null) this.drop(append.endpoint, 'queue_full', 'a webhook queue partition is full; dropping new events');
+          else {
+            // The event is durable from here on (trace level: tests read these lines as the ledger of emitted events).
+            if (this.traceEnabled) this.logger.trace({ endpoint: append.endpoint, event: append.id }, 'webhook event queued');
+            this.onAppended(append.partition);
+          }
+        });
+        if (failed.length === 0) {
+          this.retryDelayMs = MIN_RETRY_MS;
+          continue;
         }
-      });
-      if (failed.length === 0) {
-        this.retryDelayMs = MIN_RETRY_MS;
-        continue;
+        // First in, first retried: the failed ones go back ahead of everything emitted since.
+        this.waiting.unshift(...failed);
+        this.warn('engine', 'the engine did not take webhook events; holding them and retrying', { held: this.waiting.length });
+        await delay(this.retryDelayMs);
+        this.retryDelayMs = Math.min(this.retryDelayMs * 2, MAX_RETRY_MS);
       }
-      // First in, first retried: the failed ones go back ahead of everything emitted since.
-      this.waiting.unshift(...failed);
-      this.warn('engine', 'the engine did not take webhook events; holding them and retrying', { held: this.waiting.length });
-      await delay(this.retryDelayMs);
-      this.retryDelayMs = Math.min(this.retryDelayMs * 2, MAX_RETRY_MS);
+    } finally {
+      this.pumping = false;
     }
   }
 

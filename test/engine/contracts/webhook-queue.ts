@@ -4,16 +4,28 @@ import type { QueueEntry, WebhookQueue } from '../../../src/server/engine/webhoo
 import { waitFor } from '../../support/wait.js';
 import { withWorld, type WorldFactory } from './world.js';
 
-const texts = (entries: QueueEntry[]) => entries.map((entry) => entry.entry);
+const texts = (entries: QueueEntry[] | null) => {
+  assert.ok(entries, 'the reader holds the lease');
+  return entries.map((entry) => entry.entry);
+};
+
+/** Reads new entries as the partition's lease holder (the lease is taken, or renewed, first). */
+async function readAsOwner(queue: WebhookQueue, partition: string, owner: string, count: number): Promise<QueueEntry[]> {
+  assert.ok(await queue.lease(partition, owner, 60_000), `${owner} takes the lease of ${partition}`);
+  const entries = await queue.readNew(partition, owner, count);
+  assert.ok(entries, `${owner} holds the lease of ${partition}`);
+  return entries;
+}
 
 /** Every pending entry of `partition`, claimed for `owner` page by page. */
 async function claimAll(queue: WebhookQueue, partition: string, owner: string, page: number): Promise<QueueEntry[]> {
   const all: QueueEntry[] = [];
   let cursor: string | null = '0-0';
   while (cursor !== null) {
-    const { entries, next }: { entries: QueueEntry[]; next: string | null } = await queue.claimPending(partition, owner, cursor, page);
-    all.push(...entries);
-    cursor = next;
+    const claimed = await queue.claimPending(partition, owner, cursor, page);
+    assert.ok(claimed, `${owner} holds the lease of ${partition}`);
+    all.push(...claimed.entries);
+    cursor = claimed.next;
   }
   return all;
 }
@@ -28,9 +40,9 @@ export function webhookQueueContract(name: string, factory: WorldFactory<Webhook
         for (let i = 1; i <= 5; i++) ids.push((await queue.append('p', `e${i}`, 100))!);
         assert.equal(new Set(ids).size, 5);
         assert.equal(await queue.length('p'), 5);
-        assert.deepEqual(texts(await queue.readNew('p', 'n1', 3)), ['e1', 'e2', 'e3']);
-        assert.deepEqual(texts(await queue.readNew('p', 'n1', 10)), ['e4', 'e5']);
-        assert.deepEqual(await queue.readNew('p', 'n1', 10), []);
+        assert.deepEqual(texts(await readAsOwner(queue, 'p', 'n1', 3)), ['e1', 'e2', 'e3']);
+        assert.deepEqual(texts(await readAsOwner(queue, 'p', 'n1', 10)), ['e4', 'e5']);
+        assert.deepEqual(await readAsOwner(queue, 'p', 'n1', 10), []);
         assert.equal(await queue.length('p'), 5, 'read but not acknowledged: still there');
         await queue.ack('p', ids.slice(0, 2));
         assert.equal(await queue.length('p'), 3);
@@ -41,13 +53,35 @@ export function webhookQueueContract(name: string, factory: WorldFactory<Webhook
       withWorld(factory, async (world) => {
         const [first, second] = await Promise.all([world.instance(), world.instance()]);
         for (let i = 1; i <= 7; i++) await first.append('p', `e${i}`, 100);
+        assert.ok(await first.lease('p', 'dead-node', 200));
         const read = await first.readNew('p', 'dead-node', 5);
-        await first.ack('p', [read[1]!.id]);
+        await first.ack('p', [read![1]!.id]);
         // e1, e3, e4, e5 were read by the dead node and never acknowledged; e6 and e7 were never read.
+        await waitFor(() => second.lease('p', 'heir', 60_000), 5_000, 'the dead node\'s lease to lapse');
         assert.deepEqual(texts(await claimAll(second, 'p', 'heir', 2)), ['e1', 'e3', 'e4', 'e5']);
         assert.deepEqual(texts(await second.readNew('p', 'heir', 10)), ['e6', 'e7']);
         // Claimed entries stay pending until acknowledged; a later heir gets them again.
+        await second.release('p', 'heir');
+        assert.ok(await first.lease('p', 'heir-2', 60_000));
         assert.deepEqual(texts(await claimAll(first, 'p', 'heir-2', 100)), ['e1', 'e3', 'e4', 'e5', 'e6', 'e7']);
+      }));
+
+    it('hands nothing to a reader that does not hold the lease, so a former owner cannot take entries from its heir', () =>
+      withWorld(factory, async (world) => {
+        const [former, heir] = await Promise.all([world.instance(), world.instance()]);
+        await former.append('p', 'e1', 100);
+        assert.equal(await former.readNew('p', 'former', 10), null, 'no lease taken yet');
+        assert.equal(await former.claimPending('p', 'former', '0-0', 10), null);
+        assert.ok(await former.lease('p', 'former', 200));
+        assert.deepEqual(texts(await former.readNew('p', 'former', 10)), ['e1']);
+        await former.append('p', 'e2', 100);
+        // The former owner was too slow to renew: its heir takes the partition over, and the former owner's next read
+        // is refused, so e2 is the heir's.
+        await waitFor(() => heir.lease('p', 'heir', 60_000), 5_000, 'the former owner\'s lease to lapse');
+        assert.equal(await former.readNew('p', 'former', 10), null);
+        assert.equal(await former.claimPending('p', 'former', '0-0', 10), null);
+        assert.deepEqual(texts(await claimAll(heir, 'p', 'heir', 10)), ['e1']);
+        assert.deepEqual(texts(await heir.readNew('p', 'heir', 10)), ['e2']);
       }));
 
     it('refuses entries beyond the bound instead of dropping older ones', () =>
@@ -56,11 +90,11 @@ export function webhookQueueContract(name: string, factory: WorldFactory<Webhook
         assert.ok(await queue.append('p', 'a', 2));
         assert.ok(await queue.append('p', 'b', 2));
         assert.equal(await queue.append('p', 'c', 2), null);
-        const [a] = await queue.readNew('p', 'n', 1);
+        const [a] = await readAsOwner(queue, 'p', 'n', 1);
         assert.equal(await queue.append('p', 'c', 2), null, 'a pending entry still counts');
         await queue.ack('p', [a!.id]);
         assert.ok(await queue.append('p', 'c', 2));
-        assert.deepEqual(texts(await queue.readNew('p', 'n', 10)), ['b', 'c']);
+        assert.deepEqual(texts(await readAsOwner(queue, 'p', 'n', 10)), ['b', 'c']);
       }));
 
     it('gives a partition lease to one owner at a time, renewable, released or expired', () =>

@@ -2,6 +2,7 @@ import { createHash } from 'node:crypto';
 import type { FastifyInstance } from 'fastify';
 import type { Static } from '@sinclair/typebox';
 import { WsgateError } from '../../../protocol/errors.js';
+import { ClusterView } from '../../cluster/cluster-view.js';
 import type { SessionRecord } from '../../engine/registry/registry.js';
 import type { GatewayContext } from '../context.js';
 import { routeChecks } from '../route-check.js';
@@ -10,7 +11,7 @@ import { ChannelListQuery, ChannelParams, HistoryQuery, PublishBody, Subscriptio
 /** Visible ASCII, as Stripe and the IETF draft use it. */
 const IDEMPOTENCY_KEY = /^[\x21-\x7e]{1,255}$/;
 
-/** Publications, server-side subscriptions and what this node knows about channels. */
+/** Publications, server-side subscriptions and the cluster's channels with their subscriber counts. */
 export function registerChannelRoutes(api: FastifyInstance, context: GatewayContext): void {
   const { channelInBody, channelInPath } = routeChecks(context.rules);
   const ttlMs = context.config.api.idempotency.ttlSeconds * 1000;
@@ -66,24 +67,21 @@ export function registerChannelRoutes(api: FastifyInstance, context: GatewayCont
     );
   }
 
+  const cluster = new ClusterView(context);
   api.get<{ Querystring: Static<typeof ChannelListQuery> }>('/channels', { schema: { querystring: ChannelListQuery } }, async (request) => {
-    const { prefix = '', limit = 1000 } = request.query;
-    const names = [...context.hub.channelNames()].filter((name) => name.startsWith(prefix)).sort();
+    const { prefix = '', cursor, limit = 1000 } = request.query;
+    const page = await cluster.channels(prefix, cursor, limit);
     return {
       node: context.nodeId,
-      channels: names.slice(0, limit).map((channel) => ({ channel, subscribers: context.hub.subscriberCount(channel) })),
-      total: names.length,
+      channels: page.channels.map(({ channel, subscribers }) => ({ channel, subscribers })),
+      cursor: page.cursor,
     };
   });
 
   api.get<{ Params: Static<typeof ChannelParams> }>('/channels/:channel', { schema: { params: ChannelParams }, config: { check: channelInPath } }, async (request) => {
     const { channel, rules } = context.rules.resolve(request.params.channel);
-    return {
-      channel,
-      node: context.nodeId,
-      subscribers: context.hub.subscriberCount(channel),
-      presence: rules.presence ? await context.engine.presence.count(channel) : null,
-    };
+    const [counts, presence] = await Promise.all([cluster.channel(channel), rules.presence ? context.engine.presence.count(channel) : null]);
+    return { channel, node: context.nodeId, subscribers: counts.subscribers, presence, nodes: counts.nodes };
   });
 
   api.get<{ Params: Static<typeof ChannelParams> }>('/channels/:channel/presence', { schema: { params: ChannelParams }, config: { check: channelInPath } }, async (request) => {

@@ -1,6 +1,7 @@
 import { LuaScript } from '../keyspace/lua-script.js';
 import type { RedisKeyspace } from '../keyspace/keyspace.js';
 import { RoutingTag } from '../keyspace/tags.js';
+import { FollowUpWrites } from '../keyspace/follow-up-writes.js';
 import { callToken, takeMember, TRANSITION_FUNCTIONS } from '../keyspace/transitions.js';
 import type { AddSessionResult, NodeInfo, Registry, RemovedSession, SessionKey, SessionPolicy, SessionRecord, SessionRemoval, UserTransition } from './registry.js';
 
@@ -55,15 +56,34 @@ return records
 `);
 
 /**
+ * Call tokens of session removals (see keyspace/transitions.ts). One per session and remover, the same on every try:
+ * a removal tried again after a failure that left the store's answer unknown (a lost reply, or a purge cut short)
+ * answers the offline transition it made the first time. The session's node and a purge of it have different tokens,
+ * so one is never told of the other's transition.
+ */
+const ownRemoval = (session: string) => `own:${session}`;
+/** A dead node's purge by the node that claimed it (claims are exclusive, so only its own retries share this). */
+const purgeRemoval = (session: string) => `purge:${session}`;
+/** A node removing its own sessions (drain, leftovers of a previous run), which a claim of it may race. */
+const nodeRemoval = (session: string) => `node:${session}`;
+
+/** Tries of a dead node's purge (with backoff) before its unpurged sessions go back to its index for a later sweep. */
+const PURGE_TRIES = 5;
+
+/**
  * Registry in Redis. Keys (see docs/engines.md): `{u:<user>}:sessions` hash session -> record, `{s:<session>}:session`
  * record, `{n:<node>}:sessions` hash session -> record (the inverted index), `{n:<node>}:lease` (PX expiry) and the
  * `{nodes}:directory` set of known node ids.
  *
  * Atomicity: the policy decision is one Lua script on the user's shard, so `max` holds cluster-wide. The session and
  * node-index keys live on other shards and are written before the decision (and removed on refusal), so a session a
- * user hash lists always has its index entries; claims of a dead node are one Lua script on the node's shard.
+ * user hash lists always has its index entries; they are removed after the decision, and a removal whose index cleanup
+ * fails still answers its transition (the cleanup is retried on its own; a stale index entry is skipped, the user hash
+ * no longer lists it). Claims of a dead node are one Lua script on the node's shard.
  */
 export class RedisRegistry implements Registry {
+  private readonly followUps = new FollowUpWrites();
+
   constructor(private readonly keyspace: RedisKeyspace) {}
 
   async start(): Promise<void> {
@@ -130,16 +150,19 @@ export class RedisRegistry implements Registry {
   }
 
   async removeSession(session: SessionKey): Promise<SessionRemoval | null> {
-    // For a user's session the user hash decides: a kick may have removed it first.
-    const [unindexed, fromUser] = await Promise.all([this.unindex(session), this.removeFromUser(session)]);
-    if (session.user === null) return unindexed === 1 ? { offline: null } : null;
+    // An anonymous session's lookup key is all there is to decide by.
+    if (session.user === null) return (await this.unindex(session)) === 1 ? { offline: null } : null;
+    // For a user's session the user hash decides (a kick may have removed it first); the index follows the decision,
+    // so a node dying in between leaves an index entry a purge skips, never a listed session no purge can find.
+    const fromUser = await this.removeFromUser(session, ownRemoval(session.session));
+    await this.followUps.run(() => this.unindex(session));
     return fromUser === undefined ? null : { offline: fromUser };
   }
 
   /** Takes the session out of its user's hash: undefined when it was not there, else the offline transition if last. */
-  private async removeFromUser(record: SessionKey): Promise<UserTransition | null | undefined> {
+  private async removeFromUser(record: SessionKey, token: string): Promise<UserTransition | null | undefined> {
     if (record.user === null) return null;
-    return takeMember(this.keyspace.client(RoutingTag.user(record.user)), this.userKey(record.user), this.transitionsKey(record.user), record.session);
+    return takeMember(this.keyspace.client(RoutingTag.user(record.user)), this.userKey(record.user), this.transitionsKey(record.user), record.session, token);
   }
 
   async getSession(sessionId: string): Promise<SessionRecord | null> {
@@ -191,34 +214,60 @@ export class RedisRegistry implements Registry {
   }
 
   async claimDeadNode(nodeId: string): Promise<RemovedSession[] | null> {
-    const reply = (await CLAIM_NODE.run(this.keyspace.client(RoutingTag.node(nodeId)), [this.leaseKey(nodeId), this.nodeIndexKey(nodeId)], [])) as
-      | string[]
-      | null;
+    const client = this.keyspace.client(RoutingTag.node(nodeId));
+    const reply = (await CLAIM_NODE.run(client, [this.leaseKey(nodeId), this.nodeIndexKey(nodeId)], [])) as string[] | null;
     if (!reply) return null;
     const records = reply.map((json) => JSON.parse(json) as SessionRecord).sort(oldestFirst);
-    const removed = await this.purgeAll(records);
-    await this.keyspace.client(RoutingTag.nodeDirectory()).srem(this.directoryKey(), nodeId);
+    // The claim took the index: from here this caller alone knows these sessions, so the purge is tried again rather
+    // than given up, and what still fails goes back to the index, where a later sweep claims it again.
+    const { removed, failed } = await this.purgeAll(records, purgeRemoval);
+    let unpurged = failed;
+    for (let attempt = 1; unpurged.length > 0 && attempt < PURGE_TRIES; attempt++) {
+      await delay(100 * 2 ** attempt);
+      const again = await this.purgeAll(unpurged, purgeRemoval);
+      removed.push(...again.removed);
+      unpurged = again.failed;
+    }
+    if (unpurged.length > 0) {
+      const back = unpurged.flatMap((record) => [record.session, JSON.stringify(record)]);
+      await this.followUps.run(() => client.hset(this.nodeIndexKey(nodeId), ...back));
+    } else await this.followUps.run(() => this.keyspace.client(RoutingTag.nodeDirectory()).srem(this.directoryKey(), nodeId));
     return removed;
   }
 
   /**
-   * Removes sessions from their user hashes and lookup keys (the node index is handled by the caller). A session a
-   * kick or its own cleanup removed first is left out.
+   * Removes sessions from their user hashes, then their lookup keys (the node index is handled by the caller), with
+   * the remover's call tokens, so a session tried again answers the transition its first try made. A session a kick or
+   * its own cleanup removed first is left out; `failed` are those whose user hash could not be reached.
    */
-  private async purgeAll(records: SessionRecord[]): Promise<RemovedSession[]> {
-    const removed = await Promise.all(records.map(async (record) => {
-      const [, fromUser] = await Promise.all([
-        this.keyspace.client(RoutingTag.session(record.session)).del(this.sessionKey(record.session)),
-        this.removeFromUser(record),
-      ]);
-      return fromUser === undefined ? [] : [{ record, offline: fromUser }];
+  private async purgeAll(records: SessionRecord[], token: (session: string) => string): Promise<{ removed: RemovedSession[]; failed: SessionRecord[] }> {
+    const removed: RemovedSession[] = [];
+    const failed: SessionRecord[] = [];
+    const results = await Promise.allSettled(records.map(async (record) => {
+      const fromUser = await this.removeFromUser(record, token(record.session));
+      await this.followUps.run(() => this.keyspace.client(RoutingTag.session(record.session)).del(this.sessionKey(record.session)));
+      return fromUser;
     }));
-    return removed.flat();
+    results.forEach((result, index) => {
+      const record = records[index]!;
+      if (result.status === 'rejected') failed.push(record);
+      else if (result.value !== undefined) removed.push({ record, offline: result.value });
+    });
+    return { removed, failed };
   }
 
   async removeNode(nodeId: string): Promise<RemovedSession[]> {
     const client = this.keyspace.client(RoutingTag.node(nodeId));
-    const removed = await this.purgeAll(await this.getNodeSessions(nodeId));
+    const records = await this.getNodeSessions(nodeId);
+    const { removed, failed } = await this.purgeAll(records, nodeRemoval);
+    if (failed.length > 0) {
+      // What could not be removed stays indexed under a lapsing lease: the other nodes' sweep purges it.
+      const left = new Set(failed.map((record) => record.session));
+      const done = records.filter((record) => !left.has(record.session)).map((record) => record.session);
+      if (done.length > 0) await client.hdel(this.nodeIndexKey(nodeId), ...done);
+      await client.del(this.leaseKey(nodeId));
+      return removed;
+    }
     await Promise.all([client.del(this.nodeIndexKey(nodeId)), client.del(this.leaseKey(nodeId))]);
     await this.keyspace.client(RoutingTag.nodeDirectory()).srem(this.directoryKey(), nodeId);
     return removed;
@@ -230,4 +279,8 @@ export class RedisRegistry implements Registry {
 
 function oldestFirst(a: SessionRecord, b: SessionRecord): number {
   return a.connectedAt - b.connectedAt || (a.session < b.session ? -1 : a.session > b.session ? 1 : 0);
+}
+
+function delay(ms: number): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, ms));
 }

@@ -17,9 +17,10 @@ export interface Registry {
    */
   addSession(session: SessionRecord, policy: SessionPolicy): Promise<AddSessionResult>;
   /**
-   * Removes a session. Returns null when it was not registered (already removed, for example by a kick). Asked
-   * again after the removal that took the user offline, it answers that transition again (a caller whose answer was
-   * lost retries), as long as the user has had no transition since.
+   * Removes a session. Returns null when it was not registered (already removed, for example by a kick). Tried again
+   * after a failure that left the outcome unknown (a store whose reply was lost), it answers the transition the first
+   * try made, as long as the user has had no transition since — so the caller retries only a removal that failed,
+   * never one that answered. An answered removal keeps its answer even when the store's index cleanup behind it fails.
    */
   removeSession(session: SessionKey): Promise<SessionRemoval | null>;
   /** The session, wherever it lives. */
@@ -95,4 +96,27 @@ export interface NodeInfo {
   /** Epoch milliseconds when the node started. */
   startedAt: number;
   host?: string;
+  /** What the node reported with its latest lease renewal (absent when `cluster.stats` is off). */
+  stats?: NodeStats;
+}
+
+/** A node's figures, sampled at each lease renewal; rates are per second since the previous renewal. */
+export interface NodeStats {
+  /** Epoch milliseconds of the sample (the lease's age is measured from it). */
+  at: number;
+  version: string;
+  draining: boolean;
+  sessions: number;
+  users: number;
+  channels: number;
+  subscriptions: number;
+  deliveriesPerSecond: number;
+  publicationsPerSecond: number;
+  /** Refused handshakes, bad frames, rate-limited requests and slow-consumer evictions per second. */
+  errorsPerSecond: number;
+  /** Event-loop delay since the previous sample, milliseconds (mean and max). */
+  eventLoopLagMs: { mean: number; max: number };
+  rssBytes: number;
+  /** True when the node holds more channels than its index may list (`cluster.maxIndexedChannels`). */
+  channelsTruncated: boolean;
 }

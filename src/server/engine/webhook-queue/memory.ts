@@ -60,9 +60,14 @@ export class MemoryWebhookQueue implements WebhookQueue {
     if (partition?.lease?.owner === owner) partition.lease = null;
   }
 
+  private holds(partition: Partition, owner: string): boolean {
+    return partition.lease !== null && partition.lease.owner === owner && partition.lease.expiresAt > Date.now();
+  }
+
   /** The cursor is the last id handed out. */
-  async claimPending(name: string, owner: string, cursor: string, count: number): Promise<{ entries: QueueEntry[]; next: string | null }> {
+  async claimPending(name: string, owner: string, cursor: string, count: number): Promise<{ entries: QueueEntry[]; next: string | null } | null> {
     const partition = this.partition(name);
+    if (!this.holds(partition, owner)) return null;
     const entries: QueueEntry[] = [];
     for (const [id, pending] of partition.pending) {
       if (compareEntryIds(id, cursor) <= 0) continue;
@@ -73,8 +78,9 @@ export class MemoryWebhookQueue implements WebhookQueue {
     return { entries, next: null };
   }
 
-  async readNew(name: string, owner: string, count: number): Promise<QueueEntry[]> {
+  async readNew(name: string, owner: string, count: number): Promise<QueueEntry[] | null> {
     const partition = this.partition(name);
+    if (!this.holds(partition, owner)) return null;
     const entries: QueueEntry[] = [];
     for (const [id, entry] of partition.unread) {
       if (entries.length === count) break;

@@ -37,6 +37,41 @@ if redis.call('GET', KEYS[1]) == ARGV[1] then redis.call('DEL', KEYS[1]) end
 return 1
 `);
 
+/**
+ * Group reads that only the partition's lease holder may make, so nothing is handed to a node that lost the lease
+ * (its next owner's XAUTOCLAIM has already looked; an entry read after that would stay pending for nobody). The
+ * group is created when the stream has none (new, or lost with a Redis restart).
+ */
+const GROUP_READ_FUNCTIONS = `
+local function held(lease, owner)
+  return redis.call('GET', lease) == owner
+end
+local function group_call(...)
+  local reply = redis.pcall(...)
+  if type(reply) == 'table' and reply.err then
+    if not string.find(reply.err, 'NOGROUP', 1, true) then error(reply) end
+    redis.call('XGROUP', 'CREATE', KEYS[1], '${GROUP}', '0', 'MKSTREAM')
+    reply = redis.call(...)
+  end
+  return reply
+end
+`;
+
+/** KEYS[1] stream, KEYS[2] lease. ARGV owner, count. {0} when owner does not hold the lease, else {1, XREADGROUP reply}. */
+const READ_NEW = new LuaScript(`${GROUP_READ_FUNCTIONS}
+if not held(KEYS[2], ARGV[1]) then return {0} end
+return {1, group_call('XREADGROUP', 'GROUP', '${GROUP}', ARGV[1], 'COUNT', ARGV[2], 'STREAMS', KEYS[1], '>')}
+`);
+
+/**
+ * KEYS[1] stream, KEYS[2] lease. ARGV owner, cursor, count. {0} when owner does not hold the lease, else {1, XAUTOCLAIM
+ * reply}. Idle time 0: the lease, not idleness, says the earlier consumer is done.
+ */
+const CLAIM_PENDING = new LuaScript(`${GROUP_READ_FUNCTIONS}
+if not held(KEYS[2], ARGV[1]) then return {0} end
+return {1, group_call('XAUTOCLAIM', KEYS[1], '${GROUP}', ARGV[1], 0, ARGV[2], 'COUNT', ARGV[3])}
+`);
+
 /** KEYS[1] stream. ARGV ids... Acknowledged entries leave the stream, so its length is the backlog. */
 const ACK = new LuaScript(`
 redis.call('XACK', KEYS[1], '${GROUP}', unpack(ARGV))
@@ -100,33 +135,22 @@ export class RedisWebhookQueue implements WebhookQueue {
     await RELEASE.run(client, [key], [owner]);
   }
 
-  async claimPending(partition: string, owner: string, cursor: string, count: number): Promise<{ entries: QueueEntry[]; next: string | null }> {
+  async claimPending(partition: string, owner: string, cursor: string, count: number): Promise<{ entries: QueueEntry[]; next: string | null } | null> {
     const [client, key] = this.stream(partition);
-    // Idle time 0: the lease, not idleness, says the earlier consumer is done. The cursor is XAUTOCLAIM's own.
-    const reply = (await this.withGroup(client, key, () => client.xautoclaim(key, GROUP, owner, 0, cursor, 'COUNT', count))) as [string, StreamEntries, string[]?];
-    const [next, entries] = reply;
+    const [, lease] = this.leaseKey(partition);
+    // The cursor is XAUTOCLAIM's own.
+    const reply = (await CLAIM_PENDING.run(client, [key, lease], [owner, cursor, count])) as [0] | [1, [string, StreamEntries, string[]?]];
+    if (reply[0] === 0) return null;
+    const [next, entries] = reply[1];
     return { entries: parseEntries(entries), next: next === '0-0' ? null : next };
   }
 
-  async readNew(partition: string, owner: string, count: number): Promise<QueueEntry[]> {
+  async readNew(partition: string, owner: string, count: number): Promise<QueueEntry[] | null> {
     const [client, key] = this.stream(partition);
-    const reply = (await this.withGroup(client, key, () => client.xreadgroup('GROUP', GROUP, owner, 'COUNT', count, 'STREAMS', key, '>'))) as
-      | Array<[string, StreamEntries]>
-      | null;
-    return reply ? parseEntries(reply[0]![1]) : [];
-  }
-
-  /** Runs a group command, creating the group first when the stream has none (new, or lost with a Redis restart). */
-  private async withGroup<T>(client: RedisClient, key: string, command: () => Promise<T>): Promise<T> {
-    try {
-      return await command();
-    } catch (error) {
-      if (!String((error as Error).message).startsWith('NOGROUP')) throw error;
-      await client.xgroup('CREATE', key, GROUP, '0', 'MKSTREAM').catch((created: unknown) => {
-        if (!String((created as Error).message).startsWith('BUSYGROUP')) throw created;
-      });
-      return command();
-    }
+    const [, lease] = this.leaseKey(partition);
+    const reply = (await READ_NEW.run(client, [key, lease], [owner, count])) as [0] | [1, Array<[string, StreamEntries]> | null];
+    if (reply[0] === 0) return null;
+    return reply[1] ? parseEntries(reply[1][0]![1]) : [];
   }
 
   async ack(partition: string, ids: readonly string[]): Promise<void> {

@@ -8,7 +8,9 @@
  *   again by `claimPending`, so nothing read is lost with its reader.
  * - Entries of one partition are handed out in append order (`claimPending` first, then `readNew`).
  * - A partition never holds more than `maxLength` entries: `append` refuses the entry rather than drop an older one.
- * - At most one owner holds a partition's lease at a time.
+ * - At most one owner holds a partition's lease at a time, and entries are handed out only to the holder: an owner
+ *   that lost the lease is refused (null) in the same atomic step, so everything a former owner was handed is
+ *   pending before its successor's first `claimPending`.
  *
  * The memory implementation keeps everything in the process: it is lost when the process exits. Redis keeps each
  * partition in a Stream with a consumer group (XREADGROUP, XAUTOCLAIM, XACK).
@@ -25,10 +27,14 @@ export interface WebhookQueue {
   /**
    * Entries handed out earlier and never acknowledged (by any consumer, `owner` included), now handed to `owner`,
    * oldest first, from `cursor` on (`'0-0'` for the start). `next` is the cursor for the next call, null at the end.
+   * Null (nothing handed out) when `owner` does not hold the partition's lease.
    */
-  claimPending(partition: string, owner: string, cursor: string, count: number): Promise<{ entries: QueueEntry[]; next: string | null }>;
-  /** Up to `count` entries no consumer has been handed, oldest first, now pending for `owner` until acknowledged. */
-  readNew(partition: string, owner: string, count: number): Promise<QueueEntry[]>;
+  claimPending(partition: string, owner: string, cursor: string, count: number): Promise<{ entries: QueueEntry[]; next: string | null } | null>;
+  /**
+   * Up to `count` entries no consumer has been handed, oldest first, now pending for `owner` until acknowledged. Null
+   * (nothing handed out) when `owner` does not hold the partition's lease.
+   */
+  readNew(partition: string, owner: string, count: number): Promise<QueueEntry[] | null>;
   /** Acknowledges entries: they leave the partition. */
   ack(partition: string, ids: readonly string[]): Promise<void>;
 
