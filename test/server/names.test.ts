@@ -3,6 +3,7 @@ import assert from 'node:assert/strict';
 import { ACTION_TYPE_MATCH_PATTERN, ACTION_TYPE_PATTERN, MAX_ACTION_TYPE_LENGTH } from '../../src/protocol/frames.js';
 import { isValidUserId, matchesWildcard, MAX_CHANNEL_LENGTH, parseChannel } from '../../src/protocol/names.js';
 import { compileIdentityPattern } from '../../src/server/auth/identity-pattern.js';
+import type { Identity } from '../../src/server/auth/identity.js';
 import { TypePatterns } from '../../src/server/rpc/type-patterns.js';
 
 test('one channel length: the longest valid namespace and name, and nothing longer', () => {
@@ -37,7 +38,7 @@ test('one wildcard: `*` is any characters, everything else literal', () => {
   const routes = new TypePatterns([{ match: 'order.*' }, { match: '*' }]);
   assert.equal(routes.lookup('order.create')?.match, 'order.*');
   assert.equal(routes.lookup('orderXcreate')?.match, '*', 'a dot in a pattern is a dot');
-  const identity = { user: 'ann', claims: { org: 'acme', teams: ['red', 'blue'], bad: 'x*' } };
+  const identity: Identity = { user: 'ann', claims: { org: 'acme', teams: ['red', 'blue'], bad: 'x*' }, method: 'jwt' };
   assert.equal(compileIdentityPattern('org:{claims.org}/*').matches('org:acme/view:1', identity), true);
   assert.equal(compileIdentityPattern('team:{claims.teams}').matches('team:blue', identity), true);
   assert.equal(compileIdentityPattern('team:{claims.bad}').matches('team:xyz', identity), false, 'a value with * never widens the match');
