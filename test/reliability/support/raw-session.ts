@@ -24,7 +24,7 @@ export async function mintTicket(httpUrl: string, user: string): Promise<string>
 /**
  * A raw protocol session of `user` through the balancer that reconnects on its own (fresh ticket, short jittered
  * delay) until `close()`: what a hand-written client does. `onWelcome` runs on every new connection; frames without
- * a pending request go to `onFrame`.
+ * a pending request go to `onFrame`; replies go there too, in stream order, before their request settles.
  */
 export class RawSession {
   #ws: WebSocket | undefined;
@@ -103,6 +103,8 @@ export class RawSession {
     const settle = typeof frame.id === 'number' ? this.#pending.get(frame.id) : undefined;
     if (settle) {
       this.#pending.delete(frame.id as number);
+      // Seen first in stream order, before the promise settles after the frames that followed it in the same read.
+      this.handlers.onFrame(frame);
       settle(frame.type === 'error' ? { failed: String(frame.code) } : { reply: frame });
       return;
     }

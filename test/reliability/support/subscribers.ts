@@ -53,17 +53,13 @@ export function startRawSubscriber(ledger: Ledger, label: string, balancerHttpUr
     if (!previous || previous.epoch !== position.epoch || position.offset > previous.offset) last.set(channel, { ...position });
   };
 
-  const subscribe = async (channel: string, connection: number) => {
+  // The recover position of each subscribe in flight. Its reply is recorded when the frame arrives, in the order of the
+  // stream: a request's promise settles only after the live frames that followed the reply in the same read.
+  const inFlight = new Map<string, Position | undefined>();
+  const onSubscribed = (channel: string, reply: Frame) => {
     const record = records.get(channel)!;
-    const recover = last.get(channel);
-    const outcome = await session.request({ type: 'subscribe', channel, ...(recover ? { recover } : {}) });
-    if (connection !== session.connections) return;
-    if ('failed' in outcome) {
-      // Not subscribed on this connection: try again while it lasts (the engine may be restarting).
-      if (outcome.failed !== 'disconnected') setTimeout(() => void subscribe(channel, connection), 100);
-      return;
-    }
-    const reply = outcome.reply;
+    const recover = inFlight.get(channel);
+    inFlight.delete(channel);
     const position = { offset: Number(reply.offset), epoch: String(reply.epoch) };
     if (!recover) ledger.subscribed(record, position);
     else if (reply.recovered === true) {
@@ -77,6 +73,19 @@ export function startRawSubscriber(ledger: Ledger, label: string, balancerHttpUr
       last.set(channel, position);
     }
     seen(channel, position);
+  };
+
+  const subscribe = async (channel: string, connection: number) => {
+    const recover = last.get(channel);
+    inFlight.set(channel, recover);
+    const outcome = await session.request({ type: 'subscribe', channel, ...(recover ? { recover } : {}) });
+    if (connection !== session.connections) return;
+    if ('failed' in outcome) {
+      inFlight.delete(channel);
+      // Not subscribed on this connection: try again while it lasts (the engine may be restarting).
+      if (outcome.failed !== 'disconnected') setTimeout(() => void subscribe(channel, connection), 100);
+      return;
+    }
     live.add(channel);
     readiness.poke();
   };
@@ -84,6 +93,7 @@ export function startRawSubscriber(ledger: Ledger, label: string, balancerHttpUr
   const session: RawSession = new RawSession(label, balancerHttpUrl, label, {
     onWelcome() {
       live = new Set();
+      inFlight.clear();
       const connection = session.connections;
       for (const channel of channels) void subscribe(channel, connection);
     },
@@ -91,7 +101,9 @@ export function startRawSubscriber(ledger: Ledger, label: string, balancerHttpUr
       const channel = String(frame.channel);
       const record = records.get(channel);
       if (!record) return;
-      if (frame.type === 'message') {
+      if (frame.type === 'subscribed' && frame.id !== undefined && inFlight.has(channel)) {
+        onSubscribed(channel, frame);
+      } else if (frame.type === 'message') {
         const position = { offset: Number(frame.offset), epoch: String(frame.epoch) };
         ledger.deliver(record, (frame.data as Payload).id, position, false);
         seen(channel, position);

@@ -99,6 +99,8 @@ function createCluster(urls: readonly string[], clusterOptions: ClusterOptions |
       password: first.password ? decodeURIComponent(first.password) : undefined,
       tls: first.protocol === 'rediss:' ? {} : undefined,
       maxRetriesPerRequest: 1,
+      // Never run a command twice because its reply was lost with the connection (see createRedisClient).
+      autoResendUnfulfilledCommands: false,
     },
     ...clusterOptions,
   });

@@ -19,6 +19,9 @@ export function createRedisClient(url: string, options: { onError?: RedisErrorLi
     // queueing work that would burst out, stale, after the outage.
     enableOfflineQueue: false,
     maxRetriesPerRequest: 1,
+    // A command the server may have run before the connection dropped is not sent again: a publication script run
+    // twice would publish twice under two offsets (two epochs after a restart). Callers see an error and decide.
+    autoResendUnfulfilledCommands: false,
     retryStrategy: reconnectDelay,
     // ioredis waits this long for a socket that never opened to close before destroying it; keep shutdown quick.
     disconnectTimeout: 200,
