@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { connectClient, createRedisClient } from '../../src/server/engine/keyspace/sharded.js';
+import { connectClient, createRedisClient } from '../../src/server/engine/keyspace/connection.js';
 import { startRedis } from '../support/servers.js';
 import { uniquePrefix } from '../support/prefix.js';
 
