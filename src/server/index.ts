@@ -9,6 +9,7 @@ export type { PresenceStore } from './engine/presence/presence.js';
 export type { HistoryStore } from './engine/history/history.js';
 export type { TicketStore, TicketGrant } from './engine/tickets/tickets.js';
 export { MemoryEngine, MemoryCluster } from './engine/memory.js';
-export { createEngine } from './engine/create.js';
+export { createEngine, type EngineOptions } from './engine/create.js';
+export { failUnansweredCommands } from './engine/keyspace/unanswered-commands.js';
 export type { ActionRouter } from './session/request-handler.js';
 export * from '../protocol/index.js';

@@ -45,6 +45,19 @@ describe('server API: batch', () => {
     assert.deepEqual(data.slice(-2), ['one', 'two']);
   });
 
+  test('items are routed as requests are: percent-encoded and long path parameters', async () => {
+    const long = `chat:${'l'.repeat(200)}`;
+    const answer = await api(running, 'POST', '/api/batch', {
+      requests: [
+        { method: 'GET', path: `/api/channels/${encodeURIComponent(long)}` },
+        { method: 'GET', path: `/api/channels/${encodeURIComponent(long)}?ignored=1` },
+      ],
+    });
+    assert.equal(answer.status, 200, JSON.stringify(answer.body));
+    const direct = await api(running, 'GET', `/api/channels/${encodeURIComponent(long)}`);
+    assert.deepEqual(answer.body.responses, [{ status: direct.status, body: direct.body }, { status: direct.status, body: direct.body }]);
+  });
+
   test('names, namespaces and ids of every item are checked before the first item runs', async () => {
     const start = await offset();
     const good = { method: 'POST', path: '/api/publish', body: { channel: 'chat:batch', data: 'must not run' } };

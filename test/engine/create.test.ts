@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
+import { Redis } from 'ioredis';
 import { Value } from '@sinclair/typebox/value';
 import { ConfigSchema } from '../../src/server/config/schema.js';
 import { createEngine, EngineConfigError, type EngineConfig } from '../../src/server/engine/create.js';
@@ -43,6 +44,25 @@ describe('createEngine', () => {
     try {
       await twoNodeSmoke(() => createEngine(engineConfig({ kind: 'redis', redisUrls: [SHARED_REDIS_URL], prefix })));
     } finally {
+      await deleteKeys(SHARED_REDIS_URL, prefix);
+    }
+  });
+
+  it('runs two nodes on the redis engine over Redis clients the caller made, and leaves them open', async () => {
+    const prefix = uniquePrefix('engine');
+    const made: Redis[] = [];
+    const ownClient = () => {
+      const client = new Redis(SHARED_REDIS_URL, { lazyConnect: true, maxRetriesPerRequest: 1 });
+      made.push(client);
+      return client;
+    };
+    try {
+      await twoNodeSmoke(() => createEngine(engineConfig({ kind: 'redis', prefix }), { redis: { clients: [ownClient()] } }));
+      assert.equal(made.length, 2);
+      for (const client of made) assert.equal(await client.ping(), 'PONG', 'the caller still owns its client');
+      assert.throws(() => createEngine(engineConfig({ kind: 'redis-cluster' }), { redis: { clients: made } }), /cluster client/);
+    } finally {
+      await Promise.all(made.map((client) => client.quit()));
       await deleteKeys(SHARED_REDIS_URL, prefix);
     }
   });

@@ -16,6 +16,7 @@ import { MemoryIdempotencyStore } from '../../src/server/engine/idempotency/memo
 import { MemoryRevocationStore } from '../../src/server/engine/revocations/memory.js';
 import { revocationsContract } from './contracts/revocations.js';
 import type { World } from './contracts/world.js';
+import { TestClock } from '../support/clock.js';
 import { channelIndexContract } from './contracts/channel-index.js';
 import { channelCountsContract } from './contracts/channel-counts.js';
 import { MemoryChannelCounts, MemoryChannelCountsState } from '../../src/server/engine/channel-counts/memory.js';
@@ -62,17 +63,20 @@ presenceContract('memory', async () => memoryWorld(new MemoryPresenceState(), (s
 historyContract('memory', async () => memoryWorld(new MemoryHistoryState(), (state) => new MemoryHistoryStore(state)));
 // Memory tickets are one store per cluster (MemoryCluster shares the instance), so every "node" gets the same store.
 ticketsContract('memory', async () => {
-  const store = new MemoryTicketStore();
-  return { instance: async () => store, close: () => store.close() };
+  const clock = new TestClock();
+  const store = new MemoryTicketStore(100_000, clock.now);
+  return { instance: async () => store, close: () => store.close(), elapse: (ms) => clock.elapse(ms) };
 });
 // Like tickets, one idempotency store serves every in-process node of a MemoryCluster.
 idempotencyContract('memory', async () => {
-  const store = new MemoryIdempotencyStore();
-  return { instance: async () => store, close: async () => {} };
+  const clock = new TestClock();
+  const store = new MemoryIdempotencyStore(100_000, clock.now);
+  return { instance: async () => store, close: async () => {}, elapse: (ms) => clock.elapse(ms) };
 });
 actionRoutesContract('memory', async () => {
-  const store = new MemoryActionRouteStore();
-  return { instance: async () => store, close: async () => {} };
+  const clock = new TestClock();
+  const store = new MemoryActionRouteStore(clock.now);
+  return { instance: async () => store, close: async () => {}, elapse: (ms) => clock.elapse(ms) };
 });
 channelIndexContract('memory', async () => memoryWorld(new MemoryChannelIndexState(), (state) => new MemoryChannelIndex(state)));
 channelCountsContract('memory', async () => memoryWorld(new MemoryChannelCountsState(), (state) => new MemoryChannelCounts(state)));

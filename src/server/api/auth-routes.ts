@@ -3,11 +3,12 @@ import { serialize as serializeCookie } from 'cookie';
 import { Type, type Static } from '@sinclair/typebox';
 import { WsgateError } from '../../protocol/errors.js';
 import { signToken } from '../auth/token-verifier.js';
+import { UserId } from './schemas.js';
 import type { GatewayContext } from './context.js';
 
 const DevLoginBody = Type.Object(
   {
-    user: Type.String({ pattern: '^[A-Za-z0-9_\\-.@:+]{1,128}$' }),
+    user: UserId,
     claims: Type.Optional(Type.Record(Type.String(), Type.Unknown())),
   },
   { additionalProperties: false },

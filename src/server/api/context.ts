@@ -45,7 +45,6 @@ export interface GatewayContext {
   readonly clientAddresses: ClientAddresses;
   /** The node's own certificate, when it terminates TLS. */
   readonly tls: TlsFiles;
-  /** Where idempotent publications are remembered; a per-node memory store when absent. */
   /** True from the first shutdown signal on. */
   isDraining(): boolean;
 }

@@ -14,6 +14,7 @@ import type { GatewayContext } from './context.js';
 import { validatorCompiler } from './validation.js';
 import { registerAuthRoutes } from './auth-routes.js';
 import { registerHealthRoutes } from './health-routes.js';
+import { ROUTER_OPTIONS } from './routes/batch.js';
 import { registerServerApi } from './server-api.js';
 import { registerWebRoutes } from './web-routes.js';
 import { registerAdminRoutes } from './admin-routes.js';
@@ -27,8 +28,7 @@ export async function createHttpApp(context: GatewayContext): Promise<FastifyIns
     bodyLimit: context.config.limits.apiBodyBytes,
     logger: false,
     return503OnClosing: false,
-    // Channel names (up to 265 characters, URL-encoded longer) travel as path parameters.
-    routerOptions: { maxParamLength: 1024 },
+    routerOptions: ROUTER_OPTIONS,
     requestTimeout: timeouts.requestTimeoutMs,
     keepAliveTimeout: timeouts.keepAliveTimeoutMs,
     maxRequestsPerSocket: timeouts.maxRequestsPerSocket,

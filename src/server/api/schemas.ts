@@ -1,13 +1,18 @@
 import { Type } from '@sinclair/typebox';
+import { ACTION_TYPE_PATTERN } from '../../protocol/frames.js';
+import { MAX_CHANNEL_LENGTH, USER_ID_PATTERN } from '../../protocol/names.js';
 
 /**
  * TypeBox schemas of the server API. Fastify validates bodies with them before a handler runs (see validation.ts:
  * no coercion, unknown fields refused), so a handler never sees a half-valid request.
  */
-export const UserId = Type.String({ pattern: '^[A-Za-z0-9_\\-.@:+]{1,128}$' });
+export const UserId = Type.String({ pattern: USER_ID_PATTERN.source });
 export const SessionId = Type.String({ minLength: 1, maxLength: 64 });
-/** Channels are checked against the namespace rules by the handler (CHANNEL_INVALID, NAMESPACE_UNKNOWN). */
-export const ChannelName = Type.String({ minLength: 1, maxLength: 300 });
+/**
+ * Channels are checked against the name rules and the namespaces by the handler (CHANNEL_INVALID, NAMESPACE_UNKNOWN),
+ * their length (MAX_CHANNEL_LENGTH) included, so a name too long is refused like any other malformed name.
+ */
+export const ChannelName = Type.String({ minLength: 1 });
 
 export const PublishBody = Type.Object(
   { channel: ChannelName, data: Type.Unknown() },
@@ -17,7 +22,7 @@ export const PublishBody = Type.Object(
 /** An application action pushed to sessions; the session receives exactly `{type, payload}`. */
 export const ActionBody = Type.Object(
   {
-    type: Type.String({ pattern: '^[A-Za-z0-9._:/-]{1,128}$' }),
+    type: Type.String({ pattern: ACTION_TYPE_PATTERN.source }),
     payload: Type.Optional(Type.Unknown()),
   },
   { additionalProperties: false },
@@ -52,9 +57,9 @@ export const HistoryQuery = Type.Object(
 );
 export const ChannelListQuery = Type.Object(
   {
-    prefix: Type.Optional(Type.String({ maxLength: 300 })),
-    /** The `cursor` of the previous page. */
-    cursor: Type.Optional(Type.String({ maxLength: 300 })),
+    prefix: Type.Optional(Type.String({ maxLength: MAX_CHANNEL_LENGTH })),
+    /** The `cursor` of the previous page: a channel name. */
+    cursor: Type.Optional(Type.String({ maxLength: MAX_CHANNEL_LENGTH })),
     limit: Type.Optional(Type.Integer({ minimum: 1, maximum: 10_000 })),
   },
   { additionalProperties: false },

@@ -4,6 +4,7 @@ import { Ajv } from 'ajv';
 import { parse as parseCookies } from 'cookie';
 import type { Histogram } from 'prom-client';
 import { WsgateError } from '../../protocol/errors.js';
+import { MAX_CHANNEL_LENGTH, USER_ID_PATTERN } from '../../protocol/names.js';
 import { SpanName, tracedFetch } from '../observability/tracing.js';
 import type { Identity } from './identity.js';
 
@@ -25,7 +26,7 @@ export interface ConnectHookCall {
 }
 
 const Answer = Type.Object({
-  user: Type.Union([Type.String({ pattern: '^[A-Za-z0-9_\\-.@:+]{1,128}$' }), Type.Null()]),
+  user: Type.Union([Type.String({ pattern: USER_ID_PATTERN.source }), Type.Null()]),
   claims: Type.Optional(Type.Record(Type.String(), Type.Unknown())),
   /** The session must refresh within this long (absent: it does not expire). */
   ttlSeconds: Type.Optional(Type.Integer({ minimum: 1 })),
@@ -34,7 +35,7 @@ const Answer = Type.Object({
     onLimit: Type.Union([Type.Literal('kick-oldest'), Type.Literal('reject-new')]),
   })),
   /** Channels the session joins at once, as if a backend had subscribed it. */
-  channels: Type.Optional(Type.Array(Type.String({ minLength: 1, maxLength: 300 }), { maxItems: 1_000 })),
+  channels: Type.Optional(Type.Array(Type.String({ minLength: 1, maxLength: MAX_CHANNEL_LENGTH }), { maxItems: 1_000 })),
 });
 type Answer = Static<typeof Answer>;
 const validateAnswer = new Ajv({ strict: false }).compile<Answer>(Answer);

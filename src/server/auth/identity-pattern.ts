@@ -1,3 +1,4 @@
+import { matchesWildcard } from '../../protocol/names.js';
 import type { Identity } from './identity.js';
 
 /** A pattern expanded with an identity's values, matched against a name (a channel, a recipient's user id). */
@@ -10,28 +11,33 @@ export interface IdentityPattern {
  * values (an array expands to each element; a missing value never matches), `*` matches any characters.
  */
 export function compileIdentityPattern(pattern: string): IdentityPattern {
+  // Split once: a pattern without placeholders is matched as it is; others only fill in the identity's values.
   const parts = pattern.split(/(\{[^}]+\})/).filter((part) => part !== '');
+  if (!parts.some(isPlaceholder)) return { matches: (name) => matchesWildcard(pattern, name) };
   return {
     matches(name, identity) {
-      const expansions = expand(parts, identity);
-      return expansions.some((regex) => regex.test(name));
+      return expand(parts, identity).some((expanded) => matchesWildcard(expanded, name));
     },
   };
 }
 
-function expand(parts: string[], identity: Identity): RegExp[] {
-  let sources = [''];
+function isPlaceholder(part: string): boolean {
+  return part.startsWith('{') && part.endsWith('}');
+}
+
+/** The pattern with each placeholder replaced by each of its values; values never hold `*`, so they stay literal. */
+function expand(parts: string[], identity: Identity): string[] {
+  let expansions = [''];
   for (const part of parts) {
-    if (part.startsWith('{') && part.endsWith('}')) {
+    if (isPlaceholder(part)) {
       const values = placeholderValues(part.slice(1, -1), identity);
       if (values.length === 0) return [];
-      sources = sources.flatMap((source) => values.map((value) => source + escapeRegex(value)));
+      expansions = expansions.flatMap((prefix) => values.map((value) => prefix + value));
     } else {
-      const literal = part.split('*').map(escapeRegex).join('.*');
-      sources = sources.map((source) => source + literal);
+      expansions = expansions.map((prefix) => prefix + part);
     }
   }
-  return sources.map((source) => new RegExp(`^${source}$`));
+  return expansions;
 }
 
 function placeholderValues(name: string, identity: Identity): string[] {
@@ -49,8 +55,4 @@ function placeholderValues(name: string, identity: Identity): string[] {
     .filter((item): item is string | number => typeof item === 'string' || typeof item === 'number')
     .map(String)
     .filter((item) => item.length > 0 && !/[*/:]/.test(item));
-}
-
-function escapeRegex(text: string): string {
-  return text.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
 }

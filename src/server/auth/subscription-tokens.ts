@@ -1,4 +1,5 @@
 import { WsgateError } from '../../protocol/errors.js';
+import { matchesWildcard } from '../../protocol/names.js';
 import type { RevocationGuard } from './revocation-guard.js';
 import type { TokenVerifier } from './token-verifier.js';
 
@@ -41,21 +42,4 @@ export class SubscriptionTokens {
     await this.revocations.assertAllowed({ user, tokenId: grant.tokenId });
     return grant;
   }
-}
-
-/** `org:acme/*` matches `org:acme/view:1`: `*` stands for any characters, everything else is literal. */
-export function matchesWildcard(pattern: string, value: string): boolean {
-  const parts = pattern.split('*');
-  if (parts.length === 1) return pattern === value;
-  const first = parts[0]!;
-  const last = parts.at(-1)!;
-  if (value.length < first.length + last.length || !value.startsWith(first) || !value.endsWith(last)) return false;
-  let at = first.length;
-  const end = value.length - last.length;
-  for (const middle of parts.slice(1, -1)) {
-    const found = value.indexOf(middle, at);
-    if (found === -1 || found + middle.length > end) return false;
-    at = found + middle.length;
-  }
-  return true;
 }

@@ -1,3 +1,4 @@
+import { LRUCache } from 'lru-cache';
 import { WsgateError } from '../../protocol/errors.js';
 import type { Identity } from '../auth/identity.js';
 import type { AuthorizeBackendConfig } from '../config/schema.js';
@@ -15,7 +16,7 @@ export interface AuthorizeCall {
   session: string;
 }
 
-/** Answers kept at most; beyond it the oldest are forgotten. */
+/** Answers kept at most; beyond it the least recently used are forgotten. */
 const MAX_CACHED = 100_000;
 
 /**
@@ -25,17 +26,20 @@ const MAX_CACHED = 100_000;
  * Definite answers are remembered per user (or session, for anonymous ones), channel (or recipient) and action.
  */
 export class BackendAuthorizer {
-  private readonly cache = new Map<string, { allow: boolean; expiresAt: number }>();
+  private readonly cache: LRUCache<string, boolean>;
+
+  /** `now` (epoch milliseconds) times the remembered answers; tests pass their own clock. */
+  constructor(now: () => number = Date.now) {
+    // ttlResolution 0: read the clock on every lookup instead of caching it for a millisecond.
+    this.cache = new LRUCache({ max: MAX_CACHED, perf: { now }, ttlResolution: 0 });
+  }
 
   async allows(rules: AuthorizeBackendConfig, call: AuthorizeCall): Promise<boolean> {
     const key = `${call.user ?? `session:${call.session}`}\n${call.channel ?? `to:${call.to}`}\n${call.action}`;
     const cached = this.cache.get(key);
-    if (cached && cached.expiresAt > Date.now()) return cached.allow;
+    if (cached !== undefined) return cached;
     const allow = await this.ask(rules, call);
-    if (rules.cacheSeconds > 0) {
-      if (this.cache.size >= MAX_CACHED) this.cache.delete(this.cache.keys().next().value!);
-      this.cache.set(key, { allow, expiresAt: Date.now() + rules.cacheSeconds * 1000 });
-    }
+    if (rules.cacheSeconds > 0) this.cache.set(key, allow, { ttl: rules.cacheSeconds * 1000 });
     return allow;
   }
 

@@ -1,4 +1,5 @@
 import { Type, type Static } from '@sinclair/typebox';
+import { MAX_ACTION_TYPE_LENGTH } from '../../protocol/frames.js';
 
 const RateLimit = Type.Object(
   {
@@ -27,7 +28,7 @@ const AuthorizeBackend = Type.Object(
 const ActionTypeLimit = Type.Object(
   {
     /** Action types, `*` matching any characters: `chat.*`, `PROFILE_RENAME`. */
-    match: Type.String({ minLength: 1, maxLength: 128 }),
+    match: Type.String({ minLength: 1, maxLength: MAX_ACTION_TYPE_LENGTH }),
     rate: Type.Number({ exclusiveMinimum: 0 }),
     burst: Type.Integer({ minimum: 1 }),
     /** `session`: each session has its own bucket; `user`: one bucket per user across the cluster (in the engine). */
@@ -349,7 +350,7 @@ export const ConfigSchema = Type.Object(
           Type.Object(
             {
               /** Action types, `*` matching any characters: `order.*`, `CHAT_*`. */
-              match: Type.String({ minLength: 1, maxLength: 128 }),
+              match: Type.String({ minLength: 1, maxLength: MAX_ACTION_TYPE_LENGTH }),
               url: Type.String({ pattern: '^https?://' }),
               /** Sent to the backend as `Authorization: Bearer`. */
               apiKey: Type.String({ default: '' }),

@@ -20,14 +20,22 @@ export class MemoryCluster {
   readonly registry = new MemoryRegistryState();
   readonly presence = new MemoryPresenceState();
   readonly history = new MemoryHistoryState();
-  readonly tickets = new MemoryTicketStore();
-  readonly idempotency = new MemoryIdempotencyStore();
-  readonly actionRoutes = new MemoryActionRouteStore();
+  readonly tickets: MemoryTicketStore;
+  readonly idempotency: MemoryIdempotencyStore;
+  readonly actionRoutes: MemoryActionRouteStore;
   readonly channelIndex = new MemoryChannelIndexState();
   readonly channelCounts = new MemoryChannelCountsState();
   readonly webhookQueue = new MemoryWebhookQueue();
   readonly revocations = new MemoryRevocationStore();
   readonly rateLimits = new MemoryRateLimitStore();
+
+  /** `now` (epoch milliseconds) is the clock tickets, idempotency keys and registered routes expire on. */
+  constructor(options: { now?: () => number } = {}) {
+    const now = options.now ?? Date.now;
+    this.tickets = new MemoryTicketStore(undefined, now);
+    this.idempotency = new MemoryIdempotencyStore(undefined, now);
+    this.actionRoutes = new MemoryActionRouteStore(now);
+  }
 }
 
 /**

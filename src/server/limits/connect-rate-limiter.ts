@@ -1,27 +1,27 @@
+import { LRUCache } from 'lru-cache';
 import { TokenBucket } from './token-bucket.js';
 
-/** Handshakes per client IP (token bucket each). Bounded: idle buckets are dropped when the table fills. */
+/**
+ * Handshakes per client IP (token bucket each). Bounded by `maxAddresses`: a bucket idle for burst/rate seconds is
+ * full again, so it is forgotten, and when the table fills the least recently used address goes. `now` is the clock
+ * (epoch milliseconds).
+ */
 export class ConnectRateLimiter {
-  private readonly buckets = new Map<string, { bucket: TokenBucket; usedAt: number }>();
+  private readonly buckets: LRUCache<string, TokenBucket>;
 
-  constructor(private readonly rate: number, private readonly burst: number, private readonly maxAddresses = 100_000) {}
-
-  allow(ip: string): boolean {
-    const now = Date.now();
-    let entry = this.buckets.get(ip);
-    if (!entry) {
-      if (this.buckets.size >= this.maxAddresses) this.evictIdle(now);
-      entry = { bucket: new TokenBucket(this.rate, this.burst, now), usedAt: now };
-      this.buckets.set(ip, entry);
-    }
-    entry.usedAt = now;
-    return entry.bucket.take(now) === 0;
+  constructor(private readonly rate: number, private readonly burst: number, maxAddresses = 100_000, private readonly now: () => number = Date.now) {
+    // Forgetting an idle bucket changes nothing: a new one starts full, as the old one would be by now.
+    const idleMs = Math.max(1, Math.ceil((burst / rate) * 1000));
+    this.buckets = new LRUCache({ max: maxAddresses, ttl: idleMs, updateAgeOnGet: true, perf: { now }, ttlResolution: 0 });
   }
 
-  private evictIdle(now: number): void {
-    // A bucket idle for burst/rate seconds is full again: forgetting it changes nothing.
-    const idleMs = (this.burst / this.rate) * 1000;
-    for (const [ip, entry] of this.buckets) if (now - entry.usedAt > idleMs) this.buckets.delete(ip);
-    if (this.buckets.size >= this.maxAddresses) this.buckets.delete(this.buckets.keys().next().value!);
+  allow(ip: string): boolean {
+    const now = this.now();
+    let bucket = this.buckets.get(ip);
+    if (!bucket) {
+      bucket = new TokenBucket(this.rate, this.burst, now);
+      this.buckets.set(ip, bucket);
+    }
+    return bucket.take(now) === 0;
   }
 }

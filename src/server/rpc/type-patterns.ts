@@ -1,28 +1,29 @@
+import { LRUCache } from 'lru-cache';
+import { matchesWildcard } from '../../protocol/names.js';
+
 /**
  * Entries keyed by action-type patterns (`*` matches any characters: `order.*`, `CHAT_*`); the first matching entry in
  * order wins. Lookups are cached, with the cache bounded because types come from clients.
  */
 export class TypePatterns<T extends { match: string }> {
-  private readonly compiled: Array<{ entry: T; pattern: RegExp }>;
-  private readonly cache = new Map<string, T | null>();
+  private readonly entries: readonly T[];
+  /** Type → index of its entry, or -1 for none. */
+  private readonly cache = new LRUCache<string, number>({ max: 10_000 });
 
   constructor(entries: readonly T[]) {
-    this.compiled = entries.map((entry) => ({
-      entry,
-      pattern: new RegExp(`^${entry.match.split('*').map((part) => part.replace(/[.+?^${}()|[\]\\]/g, '\\$&')).join('.*')}$`),
-    }));
+    this.entries = [...entries];
   }
 
   lookup(type: string): T | null {
-    let entry = this.cache.get(type);
-    if (entry === undefined) {
-      entry = this.compiled.find((candidate) => candidate.pattern.test(type))?.entry ?? null;
-      if (this.cache.size < 10_000) this.cache.set(type, entry);
+    let index = this.cache.get(type);
+    if (index === undefined) {
+      index = this.entries.findIndex((entry) => matchesWildcard(entry.match, type));
+      this.cache.set(type, index);
     }
-    return entry;
+    return index < 0 ? null : this.entries[index]!;
   }
 
   get size(): number {
-    return this.compiled.length;
+    return this.entries.length;
   }
 }

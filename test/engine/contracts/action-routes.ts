@@ -1,8 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import type { ActionRouteStore, RegisteredRoute } from '../../../src/server/engine/action-routes/action-routes.js';
-import { waitFor } from '../../support/wait.js';
-import { withWorld, type WorldFactory } from './world.js';
+import { elapse, withWorld, type WorldFactory } from './world.js';
 
 const route = (match: string, url: string, registeredAt = Date.now()): RegisteredRoute => ({ match, url, apiKey: 'k', timeoutMs: 1_000, registeredAt, expiresAt: 0 });
 
@@ -27,8 +26,7 @@ export function actionRoutesContract(name: string, factory: WorldFactory<ActionR
         await store.put(route('b.*', 'http://b'), 100);
         assert.equal(await store.remove('a.*', 'http://a'), true);
         assert.equal(await store.remove('a.*', 'http://a'), false);
-        const after = Date.now() + 150;
-        await waitFor(() => Date.now() > after, 2_000, 'the short route to lapse');
+        await elapse(world, 200);
         assert.deepEqual(await store.list(), []);
       }));
   });

@@ -1,8 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import type { IdempotencyStore } from '../../../src/server/engine/idempotency/idempotency.js';
-import { waitFor } from '../../support/wait.js';
-import { withWorld, type WorldFactory } from './world.js';
+import { elapse, withWorld, type WorldFactory } from './world.js';
 
 /** The shared contract every `IdempotencyStore` implementation must pass. */
 export function idempotencyContract(name: string, factory: WorldFactory<IdempotencyStore>): void {
@@ -39,8 +38,7 @@ export function idempotencyContract(name: string, factory: WorldFactory<Idempote
         await assert.rejects(store.once('fails', 'fp', 30_000, async () => { throw new Error('down'); }), /down/);
         assert.deepEqual(await store.once('fails', 'fp', 30_000, async () => 'ok'), { kind: 'answer', value: 'ok', replayed: false });
         await store.once('short', 'fp', 100, async () => 1);
-        const after = Date.now() + 150;
-        await waitFor(() => Date.now() > after, 2_000, 'ttl');
+        await elapse(world, 200);
         assert.deepEqual(await store.once('short', 'fp', 100, async () => 2), { kind: 'answer', value: 2, replayed: false });
       }));
   });

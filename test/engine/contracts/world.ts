@@ -8,6 +8,11 @@ export interface World<T> {
   /** Another instance on the same shared state (ideally with its own connection, as another node would have). */
   instance(): Promise<T>;
   close(): Promise<void>;
+  /**
+   * Lets `ms` pass on the clock the world's stores read. A memory world moves its injected clock; a world whose clock
+   * is a server's (Redis expires keys itself) leaves this out and the time passes for real.
+   */
+  elapse?(ms: number): Promise<void>;
 }
 
 export type WorldFactory<T> = () => Promise<World<T>>;
@@ -29,3 +34,10 @@ export async function withWorld<W extends { close(): Promise<void> }>(factory: (
     await world.close();
   }
 }
+
+/** Lets `ms` pass for the stores of `world`: on its own clock when it has one, else for real. */
+export async function elapse(world: { elapse?(ms: number): Promise<void> }, ms: number): Promise<void> {
+  if (world.elapse) return world.elapse(ms);
+  await new Promise((resolve) => setTimeout(resolve, ms));
+}
+

@@ -1,9 +1,10 @@
 import type { FastifyInstance } from 'fastify';
 import { Type, type Static } from '@sinclair/typebox';
+import { ACTION_TYPE_MATCH_PATTERN } from '../../../protocol/frames.js';
 import type { RegisteredRoute } from '../../engine/action-routes/action-routes.js';
 import type { GatewayContext } from '../context.js';
 
-const Match = Type.String({ pattern: '^[A-Za-z0-9._:/*-]{1,128}$' });
+const Match = Type.String({ pattern: ACTION_TYPE_MATCH_PATTERN.source });
 const Url = Type.String({ pattern: '^https?://', maxLength: 2048 });
 
 const RegisterBody = Type.Object(

@@ -1,14 +1,19 @@
 import type { FastifyInstance, RouteOptions } from 'fastify';
 import type { Static } from '@sinclair/typebox';
 import type { ValidateFunction } from 'ajv';
+import FindMyWay, { type HTTPMethod } from 'find-my-way';
 import { WsgateError } from '../../../protocol/errors.js';
 import { BatchBody } from '../schemas.js';
 import type { RouteCheck } from '../route-check.js';
 import { compileBody } from '../validation.js';
 
+/** Router options of the whole HTTP app, so batch items are matched exactly as requests are. */
+export const ROUTER_OPTIONS = {
+  // Channel names (up to MAX_CHANNEL_LENGTH, 265 characters; up to three times that URL-encoded) travel as path parameters.
+  maxParamLength: 1024,
+} as const;
+
 interface KnownRoute {
-  method: string;
-  pattern: RegExp;
   url: string;
   body?: ValidateFunction;
   check?: RouteCheck;
@@ -17,42 +22,32 @@ interface KnownRoute {
 /**
  * Records the API's routes as they are registered, so a batch can be checked item by item — route exists, body
  * matches its schema, the route's own check (names, namespaces, ids) passes — before any item runs. Install before
- * the routes are added.
+ * the routes are added. Paths are matched by find-my-way, the router Fastify itself uses, with the app's options.
  */
 export class RouteTable {
-  private readonly routes: KnownRoute[] = [];
+  private readonly router = FindMyWay(ROUTER_OPTIONS);
 
   install(api: FastifyInstance): void {
     api.addHook('onRoute', (route: RouteOptions) => {
       const methods = Array.isArray(route.method) ? route.method : [route.method];
-      const body = route.schema?.body ? compileBody(route.schema.body as object) : undefined;
-      const pattern = new RegExp(`^${route.url.split('/').map((part) => (part.startsWith(':') ? `(?<${part.slice(1)}>[^/]+)` : escape(part))).join('/')}$`);
-      for (const method of methods) this.routes.push({ method, pattern, url: route.url, body, check: route.config?.check });
+      const known: KnownRoute = { url: route.url, body: route.schema?.body ? compileBody(route.schema.body as object) : undefined, check: route.config?.check };
+      for (const method of methods) this.router.on(method as HTTPMethod, route.url, () => {}, known);
     });
   }
 
   /** The route an item goes to, with its decoded path parameters. */
   find(method: string, path: string): { route: KnownRoute; params: Record<string, string> } | undefined {
     const pathname = path.split('?')[0]!;
-    for (const route of this.routes) {
-      const match = route.method === method ? route.pattern.exec(pathname) : null;
-      if (!match) continue;
-      const params: Record<string, string> = {};
-      for (const [name, value] of Object.entries(match.groups ?? {})) {
-        try {
-          params[name] = decodeURIComponent(value);
-        } catch {
-          throw new WsgateError('REQUEST_INVALID', `path parameter ${name} is not valid percent-encoding`);
-        }
-      }
-      return { route, params };
+    try {
+      decodeURIComponent(pathname);
+    } catch {
+      // find-my-way answers "no route" for a malformed escape; the caller should hear what is wrong.
+      throw new WsgateError('REQUEST_INVALID', 'the path is not valid percent-encoding');
     }
-    return undefined;
+    const found = this.router.find(method as HTTPMethod, pathname);
+    if (!found) return undefined;
+    return { route: found.store as KnownRoute, params: { ...(found.params as Record<string, string>) } };
   }
-}
-
-function escape(text: string): string {
-  return text.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
 }
 
 /**

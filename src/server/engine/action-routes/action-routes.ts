@@ -22,3 +22,8 @@ export interface RegisteredRoute {
   /** Epoch milliseconds when the route lapses unless renewed. */
   expiresAt: number;
 }
+
+/** The one key of a route per (match, url), in every store: a backend renewing its registration replaces it. */
+export function routeKey(match: string, url: string): string {
+  return `${match}\n${url}`;
+}

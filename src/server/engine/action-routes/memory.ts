@@ -1,40 +1,36 @@
-import type { ActionRouteStore, RegisteredRoute } from './action-routes.js';
+import { LRUCache } from 'lru-cache';
+import { routeKey, type ActionRouteStore, type RegisteredRoute } from './action-routes.js';
 
-/** Registered routes in process memory, shared by the nodes of one MemoryCluster. */
+/** Routes kept at most; far more than backends register, it only bounds a runaway registration loop. */
+const MAX_ROUTES = 10_000;
+
+/**
+ * Registered routes in process memory, shared by the nodes of one MemoryCluster. Each route lives for its TTL on the
+ * clock `now` (epoch milliseconds).
+ */
 export class MemoryActionRouteStore implements ActionRouteStore {
-  private readonly routes = new Map<string, RegisteredRoute>();
+  private readonly routes: LRUCache<string, RegisteredRoute>;
+
+  constructor(private readonly now: () => number = Date.now, maxRoutes = MAX_ROUTES) {
+    this.routes = new LRUCache({ max: maxRoutes, perf: { now }, ttlResolution: 0 });
+  }
 
   async put(route: RegisteredRoute, ttlMs: number): Promise<void> {
     const key = routeKey(route.match, route.url);
-    const existing = this.live(key);
-    this.routes.set(key, { ...route, registeredAt: existing?.registeredAt ?? route.registeredAt, expiresAt: Date.now() + ttlMs });
+    const existing = this.routes.get(key);
+    const ttl = Math.max(1, ttlMs);
+    this.routes.set(key, { ...route, registeredAt: existing?.registeredAt ?? route.registeredAt, expiresAt: this.now() + ttl }, { ttl });
   }
 
   async remove(match: string, url: string): Promise<boolean> {
     const key = routeKey(match, url);
-    const existed = this.live(key) !== undefined;
+    const existed = this.routes.get(key) !== undefined;
     this.routes.delete(key);
     return existed;
   }
 
   async list(): Promise<RegisteredRoute[]> {
-    return [...this.routes.keys()]
-      .map((key) => this.live(key))
-      .filter((route): route is RegisteredRoute => route !== undefined)
-      .sort((a, b) => a.registeredAt - b.registeredAt);
+    // values() skips lapsed routes; they are dropped when the cache needs their room.
+    return [...this.routes.values()].sort((a, b) => a.registeredAt - b.registeredAt);
   }
-
-  private live(key: string): RegisteredRoute | undefined {
-    const route = this.routes.get(key);
-    if (route && route.expiresAt <= Date.now()) {
-      this.routes.delete(key);
-      return undefined;
-    }
-    return route;
-  }
-}
-
-/** One route per (match, url): a backend renewing its registration replaces it. */
-export function routeKey(match: string, url: string): string {
-  return `${match}\n${url}`;
 }

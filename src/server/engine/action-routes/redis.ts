@@ -1,17 +1,17 @@
 import type { RedisKeyspace } from '../keyspace/keyspace.js';
+import { LuaScript } from '../keyspace/lua-script.js';
 import { RoutingTag } from '../keyspace/tags.js';
-import type { ActionRouteStore, RegisteredRoute } from './action-routes.js';
-import { routeKey } from './memory.js';
+import { routeKey, type ActionRouteStore, type RegisteredRoute } from './action-routes.js';
 
 /** Sets the route, keeping the first registration time of a route that is renewed. */
-const PUT = `local previous = redis.call('HGET', KEYS[1], ARGV[1])
+const PUT = new LuaScript(`local previous = redis.call('HGET', KEYS[1], ARGV[1])
 local route = cjson.decode(ARGV[2])
 if previous then
   local old = cjson.decode(previous)
   if old.expiresAt > tonumber(ARGV[3]) then route.registeredAt = old.registeredAt end
 end
 redis.call('HSET', KEYS[1], ARGV[1], cjson.encode(route))
-return 1`;
+return 1`);
 
 /**
  * Registered routes in one Redis hash, `{routes}:actions` (field `match\\nurl`, value the route with its expiry). Reads
@@ -29,7 +29,7 @@ export class RedisActionRouteStore implements ActionRouteStore {
   async put(route: RegisteredRoute, ttlMs: number): Promise<void> {
     const now = Date.now();
     const stored: RegisteredRoute = { ...route, expiresAt: now + ttlMs };
-    await this.keyspace.client(this.tag).eval(PUT, 1, this.key, routeKey(route.match, route.url), JSON.stringify(stored), now);
+    await PUT.run(this.keyspace.client(this.tag), [this.key], [routeKey(route.match, route.url), JSON.stringify(stored), now]);
   }
 
   async remove(match: string, url: string): Promise<boolean> {

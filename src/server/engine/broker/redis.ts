@@ -1,5 +1,6 @@
 import type { Redis } from 'ioredis';
-import { connectClient, closeClient, type ShardedKeyspace } from '../keyspace/sharded.js';
+import { closeClient, connectClient } from '../keyspace/connection.js';
+import type { ShardedKeyspace } from '../keyspace/sharded.js';
 import { RoutingTag } from '../keyspace/tags.js';
 import type { Broker, BrokerHandler, BrokerStats } from './broker.js';
 import type { PublicationCounter } from './channel-publisher.js';
@@ -37,7 +38,7 @@ export class RedisBroker implements Broker, PublicationCounter {
     this.subscribers = this.keyspace.urls.map((_, index) => this.keyspace.duplicate(index, { autoResubscribe: false }));
     this.restored = this.subscribers.map(() => false);
     try {
-      await Promise.all(this.subscribers.map((subscriber, index) => connectClient(subscriber, this.keyspace.urls[index])));
+      await Promise.all(this.subscribers.map((subscriber, index) => connectClient(subscriber, this.keyspace.urls[index]!)));
     } catch (error) {
       // Leave the broker as before, so a later `start` can try again.
       await Promise.all(this.subscribers.map((subscriber) => closeClient(subscriber)));

@@ -1,5 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import type { RedisKeyspace } from '../keyspace/keyspace.js';
+import { LuaScript } from '../keyspace/lua-script.js';
 import { RoutingTag } from '../keyspace/tags.js';
 import type { IdempotencyStore, IdempotentResult } from './idempotency.js';
 
@@ -15,9 +16,9 @@ const PENDING_MS = 15_000;
 const POLL_MS = 25;
 
 /** Deletes the key only while it still holds the caller's pending claim. */
-const RELEASE = `local value = redis.call('GET', KEYS[1])
+const RELEASE = new LuaScript(`local value = redis.call('GET', KEYS[1])
 if value and cjson.decode(value).pending == ARGV[1] then return redis.call('DEL', KEYS[1]) end
-return 0`;
+return 0`);
 
 /**
  * Idempotency keys in Redis, `{i:<key>}:idem`. The first request claims the key with `SET NX` (a short pending entry)
@@ -41,7 +42,7 @@ export class RedisIdempotencyStore implements IdempotencyStore {
         try {
           value = await produce();
         } catch (error) {
-          await client.eval(RELEASE, 1, redisKey, owner).catch(() => undefined);
+          await RELEASE.run(client, [redisKey], [owner]).catch(() => undefined);
           throw error;
         }
         const answer: StoredEntry = { fingerprint, value };

@@ -1,19 +1,20 @@
-import { Redis, type RedisOptions } from 'ioredis';
+import type { Redis, RedisOptions } from 'ioredis';
+import { closeClient, connectClient, createRedisClient, redactUrl } from './connection.js';
 import { shardOf } from './jump-hash.js';
 import { taggedKey, type RedisErrorListener, type RedisKeyspace } from './keyspace.js';
 
 export interface ShardedKeyspaceOptions {
   /** One URL per Redis instance; the order matters (it is the shard number), so every node must list the same URLs. */
-  urls: readonly string[];
+  urls?: readonly string[];
+  /**
+   * The caller's own connections instead of `urls`, one per instance in shard order (the same order on every node).
+   * The caller owns them: `close` leaves them open. Pub/sub connections are made with `duplicate()` and closed here.
+   */
+  clients?: readonly Redis[];
   prefix: string;
   onError?: RedisErrorListener;
-  /** Extra ioredis options (tests shorten retry delays). */
+  /** Extra ioredis options for the connections made from `urls` (tests shorten retry delays). */
   redisOptions?: RedisOptions;
-}
-
-/** Reconnect quickly at first, then every 2 s at most, forever: a gateway waits for its store to come back. */
-export function reconnectDelay(attempt: number): number {
-  return Math.min(50 * 2 ** Math.min(attempt, 6), 2000);
 }
 
 /**
@@ -23,15 +24,26 @@ export function reconnectDelay(attempt: number): number {
  */
 export class ShardedKeyspace implements RedisKeyspace {
   readonly prefix: string;
+  /** Per shard, the address it is named by in errors (passwords left out for injected clients). */
   readonly urls: readonly string[];
-  private readonly shards: Redis[];
+  private readonly shards: readonly Redis[];
+  private readonly injected: boolean;
   private connecting: Promise<void> | null = null;
 
   constructor(private readonly options: ShardedKeyspaceOptions) {
-    if (options.urls.length === 0) throw new Error('ShardedKeyspace needs at least one Redis URL');
+    if (options.urls?.length && options.clients?.length) throw new Error('ShardedKeyspace takes urls or clients, not both');
     this.prefix = options.prefix;
-    this.urls = options.urls;
-    this.shards = options.urls.map((url) => createRedisClient(url, options));
+    this.injected = Boolean(options.clients?.length);
+    if (options.clients?.length) {
+      this.shards = options.clients;
+      this.urls = options.clients.map((client) => `redis://${client.options.host ?? 'localhost'}:${client.options.port ?? 6379}`);
+      // The caller's clients may have no 'error' listener; without one an outage would crash the process.
+      options.clients.forEach((client, index) => client.on('error', (error: Error) => options.onError?.(error, this.urls[index]!)));
+    } else {
+      if (!options.urls?.length) throw new Error('ShardedKeyspace needs at least one Redis URL or client');
+      this.urls = options.urls;
+      this.shards = options.urls.map((url) => createRedisClient(url, options));
+    }
   }
 
   key(tag: string, suffix: string): string {
@@ -44,7 +56,7 @@ export class ShardedKeyspace implements RedisKeyspace {
   }
 
   client(tag: string): Redis {
-    return this.shards[this.shardOf(tag)];
+    return this.shards[this.shardOf(tag)]!;
   }
 
   clients(): readonly Redis[] {
@@ -53,11 +65,14 @@ export class ShardedKeyspace implements RedisKeyspace {
 
   /** A new connection to shard `index` with the same options, for pub/sub (a subscribed connection runs no commands). */
   duplicate(index: number, overrides: RedisOptions = {}): Redis {
-    return createRedisClient(this.urls[index], this.options, overrides);
+    if (!this.injected) return createRedisClient(this.urls[index]!, this.options, overrides);
+    const client = this.shards[index]!.duplicate({ lazyConnect: true, ...overrides });
+    client.on('error', (error: Error) => this.options.onError?.(error, redactUrl(this.urls[index]!)));
+    return client;
   }
 
   connect(): Promise<void> {
-    this.connecting ??= Promise.all(this.shards.map((shard, index) => connectClient(shard, this.urls[index]))).then(() => undefined);
+    this.connecting ??= Promise.all(this.shards.map((shard, index) => connectClient(shard, this.urls[index]!))).then(() => undefined);
     return this.connecting;
   }
 
@@ -66,52 +81,7 @@ export class ShardedKeyspace implements RedisKeyspace {
   }
 
   async close(): Promise<void> {
+    if (this.injected) return;
     await Promise.all(this.shards.map((shard) => closeClient(shard)));
   }
-}
-
-export function createRedisClient(url: string, options: Pick<ShardedKeyspaceOptions, 'onError' | 'redisOptions'>, overrides: RedisOptions = {}): Redis {
-  const client = new Redis(url, {
-    lazyConnect: true,
-    // Fail fast while disconnected: the gateway answers an error (or degrades to local delivery) instead of
-    // queueing work that would burst out, stale, after the outage.
-    enableOfflineQueue: false,
-    maxRetriesPerRequest: 1,
-    // A command the server may have run before the connection dropped is not sent again: a publication script run
-    // twice would publish twice under two offsets (two epochs after a restart). Callers see an error and decide.
-    autoResendUnfulfilledCommands: false,
-    retryStrategy: reconnectDelay,
-    // ioredis waits this long for a socket that never opened to close before destroying it; keep shutdown quick.
-    disconnectTimeout: 200,
-    ...options.redisOptions,
-    ...overrides,
-  });
-  // An unhandled 'error' event would crash the process; connection errors are expected during outages.
-  client.on('error', (error: Error) => options.onError?.(error, redactUrl(url)));
-  return client;
-}
-
-/** Connects a lazy client; a client that is already connecting or connected is awaited until ready. */
-export async function connectClient(client: Redis, url: string): Promise<void> {
-  try {
-    if (client.status === 'wait') await client.connect();
-    else if (client.status !== 'ready') await new Promise<void>((resolve) => client.once('ready', resolve));
-  } catch (error) {
-    throw new Error(`cannot connect to Redis at ${redactUrl(url)}: ${(error as Error).message}`, { cause: error });
-  }
-}
-
-export async function closeClient(client: Redis): Promise<void> {
-  if (client.status === 'end') return;
-  try {
-    if (client.status === 'ready') await client.quit();
-    else client.disconnect();
-  } catch {
-    client.disconnect();
-  }
-}
-
-/** URLs may carry passwords; errors and logs show them without. */
-export function redactUrl(url: string): string {
-  return url.replace(/\/\/[^@/]*@/, '//***@');
 }

@@ -1,20 +1,20 @@
+import { LRUCache } from 'lru-cache';
 import type { TicketGrant, TicketStore } from './tickets.js';
 
+/**
+ * Tickets in process memory, bounded by `maxTickets`: when full, expired tickets go first, then the least recently
+ * minted. `now` (epoch milliseconds) is the clock both the TTL and `grant.expiresAt` are read against.
+ */
 export class MemoryTicketStore implements TicketStore {
-  private readonly grants = new Map<string, TicketGrant>();
-  private readonly sweeper: NodeJS.Timeout;
+  private readonly grants: LRUCache<string, TicketGrant>;
 
-  constructor(private readonly maxTickets = 100_000) {
-    this.sweeper = setInterval(() => this.sweep(), 10_000).unref();
+  constructor(private readonly maxTickets = 100_000, private readonly now: () => number = Date.now) {
+    this.grants = new LRUCache({ max: maxTickets, perf: { now }, ttlResolution: 0 });
   }
 
-  async put(ticketHash: string, grant: TicketGrant): Promise<void> {
-    // Bounded: when full, expired tickets go first, then the oldest.
-    if (this.grants.size >= this.maxTickets) {
-      this.sweep();
-      if (this.grants.size >= this.maxTickets) this.grants.delete(this.grants.keys().next().value!);
-    }
-    this.grants.set(ticketHash, grant);
+  async put(ticketHash: string, grant: TicketGrant, ttlMs: number): Promise<void> {
+    if (this.grants.size >= this.maxTickets) this.grants.purgeStale();
+    this.grants.set(ticketHash, grant, { ttl: Math.max(1, ttlMs) });
   }
 
   async take(ticketHash: string): Promise<TicketGrant | null> {
@@ -22,16 +22,10 @@ export class MemoryTicketStore implements TicketStore {
     const grant = this.grants.get(ticketHash);
     if (!grant) return null;
     this.grants.delete(ticketHash);
-    return grant.expiresAt > Date.now() ? grant : null;
-  }
-
-  private sweep(): void {
-    const now = Date.now();
-    for (const [hash, grant] of this.grants) if (grant.expiresAt <= now) this.grants.delete(hash);
+    return grant.expiresAt > this.now() ? grant : null;
   }
 
   async close(): Promise<void> {
-    clearInterval(this.sweeper);
     this.grants.clear();
   }
 }
