@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # Runs a command with the project's Node first on PATH: the node-<os>-<arch> binary package-lock.json pins, fetched
 # into .tmp/ (and checked against the lockfile's integrity) when it is not there yet. `npm ci` needs it before
-# node_modules exists: npm checks every dependency's `engines` against the Node that runs npm itself, so npm on the
-# machine's own Node 20 leaves out the optional tracing SDK (Node 22.15) even though no script of the project runs on 20.
+# node_modules exists: npm checks every dependency's `engines` against the Node that runs npm itself, so CI installs
+# with the runtime its scripts use rather than the machine's own Node.
 # Without a pinned binary for this platform the command runs on the Node already on PATH.
 # WSGATE_NODE_VERSION=22.23.5 picks another version of the same package instead (scripts/test-on-node.sh).
 set -euo pipefail
