@@ -218,7 +218,7 @@ export class Ledger {
   /**
    * The guarantee, per subscriber and channel. A subscriber is owed every publication of the channel that comes after
    * its first `subscribed` reply at `(offset, epoch)`: in that epoch the offsets above `offset`; in any other epoch
-   * (a reset, a degraded store) the publications whose request was sent after the reply arrived. Each owed publication
+   * (the stream reset) the publications whose request was sent after the reply arrived. Each owed publication
    * must be delivered exactly once, in increasing offset order within its epoch, or covered by a loss signal.
    * Deliveries at or below the subscribe position are not owed and not judged.
    */

@@ -6,12 +6,9 @@ import { PubSubUnavailableError, type ChannelPublication, type ChannelPublisher 
 
 /**
  * For a broker that cannot be atomic with the store (NATS with Redis): append, then publish. Two nodes may put offsets
- * N+1 and N on the wire in that order, so `ordered` is false and the receiving node re-sequences by the position each
- * envelope carries.
+ * N+1 and N on the wire in that order, so the receiving node re-sequences by the position each envelope carries.
  */
 export class AppendThenPublish implements ChannelPublisher {
-  readonly ordered = false;
-
   constructor(
     private readonly history: HistoryStore,
     private readonly broker: Broker,

@@ -31,8 +31,6 @@ export interface ChannelPublication {
  * other error when the store did not (or may not have) assigned a position.
  */
 export interface ChannelPublisher {
-  /** True when `publish` keeps offset order per channel on every subscriber node by itself (no re-sequencing needed). */
-  readonly ordered: boolean;
   publish(channel: string, publication: ChannelPublication, history: HistoryOptions): Promise<StreamPosition>;
 }
 

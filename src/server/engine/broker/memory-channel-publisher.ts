@@ -10,8 +10,6 @@ import type { MemoryBroker } from './memory.js';
  * publication of the process (of any in-process node) can come between them.
  */
 export class MemoryChannelPublisher implements ChannelPublisher {
-  readonly ordered = true;
-
   constructor(
     private readonly history: MemoryHistoryStore,
     private readonly broker: MemoryBroker,

@@ -13,8 +13,6 @@ import { PubSubName } from './subscription-book.js';
  * instance (`RedisBroker`, `RedisClusterBroker`).
  */
 export class RedisChannelPublisher implements ChannelPublisher {
-  readonly ordered = true;
-
   constructor(
     private readonly history: RedisHistoryStore,
     private readonly keyspace: RedisKeyspace,
