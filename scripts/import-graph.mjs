@@ -1,7 +1,10 @@
 #!/usr/bin/env node
-// Prints the folder-level import graph of src/ (one line per folder: what it imports) and the cycles between folders.
-// `--check` exits 1 when a cycle exists among the folders named by `--layers a,b,c` (all folders when omitted), so the
-// layering can be enforced by npm test once it holds.
+// Prints the folder-level import graph of src/ (one line per folder: what it imports), the cycles between folders, the
+// imports that run against the layer order, and the folders without a header comment.
+// - `--layers a,b,c` limits the cycle search to those folders (all folders when omitted).
+// - `--order a,b,c` is a layer order, top first: a folder of the list may import only those after it in the list.
+// - `--check` exits 1 on a cycle, an import against the order, or a folder whose files carry no `Folder <name>/:` header
+//   (one file of each folder starts its header comment that way, saying what the folder owns and may import).
 import { readdirSync, readFileSync, statSync } from 'node:fs';
 import { dirname, join, relative, resolve, sep } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -12,6 +15,8 @@ const args = process.argv.slice(2);
 const check = args.includes('--check');
 const layersArg = args[args.indexOf('--layers') + 1];
 const layers = args.includes('--layers') && layersArg ? new Set(layersArg.split(',')) : null;
+const orderArg = args[args.indexOf('--order') + 1];
+const order = args.includes('--order') && orderArg ? orderArg.split(',') : [];
 
 /** `src/server/hub/hub.ts` → `server/hub`; files directly in a package folder belong to it (`server`). */
 function folderOf(file) {
@@ -31,10 +36,12 @@ function sources(dir) {
 const IMPORT = /(?:^|\n)\s*(?:import|export)\s[^'"]*?from\s*['"](\.[^'"]+)['"]|import\(\s*['"](\.[^'"]+)['"]\s*\)/g;
 
 const edges = new Map();
+const headed = new Set();
 for (const file of sources(src)) {
   const from = folderOf(file);
   if (!edges.has(from)) edges.set(from, new Map());
   const text = readFileSync(file, 'utf8');
+  if (/^\s*(?:\/\*\*?|\/\/)\s*\*?\s*Folder [\w/-]+\/:/m.test(text.slice(0, 400))) headed.add(from);
   for (const match of text.matchAll(IMPORT)) {
     const target = resolve(dirname(file), match[1] ?? match[2]).replace(/\.js$/, '.ts');
     const to = folderOf(target);
@@ -95,4 +102,22 @@ if (cycles.length === 0) {
     }
   }
 }
-if (check && cycles.length > 0) process.exit(1);
+// Imports that climb the order: from a folder to one listed before it.
+const upward = [];
+for (const [from, targets] of edges) {
+  const rank = order.indexOf(from);
+  if (rank === -1) continue;
+  for (const [to, lines] of targets) {
+    const targetRank = order.indexOf(to);
+    if (targetRank !== -1 && targetRank < rank) upward.push(...lines.map((line) => `${from} → ${to}: ${line}`));
+  }
+}
+if (order.length > 0) {
+  console.log(upward.length === 0 ? `no imports against the order ${order.join(' → ')}` : `\n${upward.length} import(s) against the order ${order.join(' → ')}:`);
+  for (const line of upward) console.log(`    ${line}`);
+}
+
+const headless = [...edges.keys()].filter((folder) => !headed.has(folder)).sort();
+console.log(headless.length === 0 ? 'every folder has a header comment' : `\nfolders without a \`Folder <name>/:\` header comment: ${headless.join(', ')}`);
+
+if (check && (cycles.length > 0 || upward.length > 0 || headless.length > 0)) process.exit(1);

@@ -1,4 +1,8 @@
 #!/usr/bin/env node
+/**
+ * Folder cli/: the `wsgate` command line (serve, config check/print, webhooks tail) and its flag-to-config mapping. It
+ * may import the server's public pieces (config, gateway, observability, webhooks); nothing imports it.
+ */
 import { readFileSync } from 'node:fs';
 import { Command } from 'commander';
 import { stdoutLogSink } from '../server/observability/log-sink.js';

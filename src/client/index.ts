@@ -1,6 +1,6 @@
 /**
- * `wsgate/client`: the browser and Node client SDK of the wsgate gateway. Dependency-free; protocol in
- * `docs/protocol.md`, usage in `docs/client.md`.
+ * Folder client/: `wsgate/client`, the browser and Node client SDK of the wsgate gateway. Dependency-free; protocol in
+ * `docs/protocol.md`, usage in `docs/client.md`. It imports only protocol/.
  */
 export { WsgateClient, CLIENT_DEFAULTS } from './client.js';
 export type {

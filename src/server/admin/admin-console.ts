@@ -1,3 +1,7 @@
+/**
+ * Folder admin/: the operator console — its credentials and sessions, the cluster-wide admin bus over the broker, and
+ * the event tail. It may import config, engine contracts, hub (read-only views), observability and webhooks events.
+ */
 import { randomBytes } from 'node:crypto';
 import type { Config } from '../config/schema.js';
 import type { Broker } from '../engine/broker/broker.js';

@@ -1,3 +1,8 @@
+/**
+ * Folder cluster/: this node's membership of the cluster — its lease, the purge of nodes whose lease expired, and the
+ * cluster-wide state view (nodes, channel counts). It may import engine contracts, channels (leave announcements), hub
+ * (read-only counts), observability and webhooks events.
+ */
 import type { ChannelService } from '../channels/channel-service.js';
 import type { Engine } from '../engine/engine.js';
 import type { ClusterState } from './cluster-state.js';

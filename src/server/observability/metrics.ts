@@ -1,3 +1,7 @@
+/**
+ * Folder observability/: logs, Prometheus metrics, traffic counters and tracing. Leaf services every layer may use; it
+ * may import protocol/ and engine contracts (to observe them), nothing above.
+ */
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
 import { OUTBOUND_TYPES, RateWindow, TrafficCounters } from './traffic.js';
 
