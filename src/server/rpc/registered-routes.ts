@@ -1,6 +1,6 @@
 import type { ActionRouteStore } from '../engine/action-routes/action-routes.js';
 import type { Logger } from '../observability/logger.js';
-import { ActionRoutes, type ActionRoute } from './action-routes.js';
+import { ActionRouteTable, type ActionRoute } from './action-route-table.js';
 
 /**
  * The routes backends registered, as this node sees them: read from the engine at most once per `maxAgeMs`, so a
@@ -8,7 +8,7 @@ import { ActionRoutes, type ActionRoute } from './action-routes.js';
  * table stays in use.
  */
 export class RegisteredRoutes {
-  private table = new ActionRoutes([]);
+  private table = new ActionRouteTable([]);
   private fetchedAt = 0;
   private refreshing?: Promise<void>;
 
@@ -29,7 +29,7 @@ export class RegisteredRoutes {
       .list()
       .then(
         (routes) => {
-          this.table = new ActionRoutes(routes);
+          this.table = new ActionRouteTable(routes);
         },
         (error: unknown) => this.logger.warn({ err: error }, 'could not read registered action routes'),
       )
