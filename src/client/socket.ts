@@ -3,7 +3,6 @@
  * listener parameters are deliberately narrow so either implementation's event objects fit.
  */
 export interface WebSocketLike {
-  readonly readyState: number;
   send(data: string): void;
   close(code?: number, reason?: string): void;
   addEventListener(type: 'open', listener: () => void): void;
@@ -14,9 +13,6 @@ export interface WebSocketLike {
 
 /** A WebSocket constructor: `globalThis.WebSocket` in browsers and Node, or `WebSocket` from the `ws` package. */
 export type WebSocketConstructor = new (url: string, protocols?: string | string[]) => WebSocketLike;
-
-/** `WebSocket.OPEN`; a literal because not every implementation exposes the constant on instances. */
-export const SOCKET_OPEN = 1;
 
 /**
  * Turns the `url` option into an absolute ws(s) URL. Without one, or with a relative one, the page's own origin is used

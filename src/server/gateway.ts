@@ -26,7 +26,7 @@ import type { Config } from './config/schema.js';
 import { createEngine } from './engine/create.js';
 import { classifyFailure } from './engine/failure.js';
 import { HttpActionRouter } from './rpc/http-action-router.js';
-import { ActionRoutes } from './rpc/action-routes.js';
+import { ActionRouteTable } from './rpc/action-route-table.js';
 import { RegisteredRoutes } from './rpc/registered-routes.js';
 import type { Engine } from './engine/engine.js';
 import { DeliveryService } from './hub/delivery.js';
@@ -138,7 +138,7 @@ export class Gateway implements GatewayContext {
     );
     const credentials = new CredentialRefresh(this.authenticator, new SubscriptionTokens(jwtVerifier, revocations), this.channels, this.lifecycle, this.metrics);
     const actions = options.actions
-      ?? new HttpActionRouter(new ActionRoutes(config.actions.routes), this.registeredRoutes, this.nodeId, config.actions.maxPending, this.logger);
+      ?? new HttpActionRouter(new ActionRouteTable(config.actions.routes), this.registeredRoutes, this.nodeId, config.actions.maxPending, this.logger);
     this.requests = new RequestHandler(config, () => engine.isHealthy(), this.channels, this.delivery, actions, credentials, this.metrics, this.logger, engine.rateLimits);
     this.origins = new OriginPolicy(config.allowedOrigins, config.port, this.tls.enabled ? 'https' : 'http');
     this.liveness = new LivenessMonitor(this.hub.sessions, config.ws.pingIntervalMs, config.ws.pingTimeoutMs, (session) => {

@@ -4,7 +4,7 @@ import { MemoryIdempotencyStore } from '../../src/server/engine/idempotency/memo
 
 test('memory idempotency store: once per key within the TTL, conflicts, failures forgotten, bounded', async () => {
   let clock = 1_000;
-  const store = new MemoryIdempotencyStore(3, () => clock);
+  const store = new MemoryIdempotencyStore({ maxEntries: 3, clock: () => clock });
   let runs = 0;
   const work = async () => ++runs;
 

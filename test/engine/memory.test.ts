@@ -17,6 +17,7 @@ import { MemoryRevocationStore } from '../../src/server/engine/revocations/memor
 import { revocationsContract } from './contracts/revocations.js';
 import type { World } from './contracts/world.js';
 import { TestClock } from '../support/clock.js';
+import type { Clock } from '../../src/server/time/clock.js';
 import { channelIndexContract } from './contracts/channel-index.js';
 import { channelCountsContract } from './contracts/channel-counts.js';
 import { MemoryChannelCounts, MemoryChannelCountsState } from '../../src/server/engine/channel-counts/memory.js';
@@ -28,19 +29,31 @@ import { MemoryRateLimitStore } from '../../src/server/engine/rate-limits/memory
 import { MemoryCluster, MemoryEngine } from '../../src/server/engine/memory.js';
 import { engineWorld, orderedPublishContract } from './contracts/ordered-publish.js';
 
-/** A world of memory stores sharing one state object, closing every instance it handed out. */
-function memoryWorld<S, T extends { close(): Promise<void> }>(state: S, make: (state: S) => T): World<T> {
+/**
+ * A world of memory stores sharing one state object and one clock the contract moves, closing every instance it
+ * handed out.
+ */
+function memoryWorld<S, T extends { close(): Promise<void> }>(state: S, make: (state: S, clock: Clock) => T): World<T> {
+  const clock = new TestClock();
   const made: T[] = [];
   return {
     async instance() {
-      const instance = make(state);
+      const instance = make(state, clock.now);
       made.push(instance);
       return instance;
     },
     async close() {
       await Promise.all(made.map((instance) => instance.close()));
     },
+    elapse: (ms) => clock.elapse(ms),
   };
+}
+
+/** A world of one store that every instance shares (as the nodes of a MemoryCluster do), on a clock the contract moves. */
+function sharedStoreWorld<T>(make: (clock: Clock) => T, close: (store: T) => Promise<void> = async () => {}): World<T> {
+  const clock = new TestClock();
+  const store = make(clock.now);
+  return { instance: async () => store, close: () => close(store), elapse: (ms) => clock.elapse(ms) };
 }
 
 brokerContract('memory', async () => {
@@ -58,43 +71,22 @@ brokerContract('memory', async () => {
     },
   };
 });
-registryContract('memory', async () => memoryWorld(new MemoryRegistryState(), (state) => new MemoryRegistry(state)));
+registryContract('memory', async () => memoryWorld(new MemoryRegistryState(), (state, clock) => new MemoryRegistry(state, { clock })));
 presenceContract('memory', async () => memoryWorld(new MemoryPresenceState(), (state) => new MemoryPresenceStore(state)));
-historyContract('memory', async () => memoryWorld(new MemoryHistoryState(), (state) => new MemoryHistoryStore(state)));
+historyContract('memory', async () => memoryWorld(new MemoryHistoryState(), (state, clock) => new MemoryHistoryStore(state, { clock })));
 // Memory tickets are one store per cluster (MemoryCluster shares the instance), so every "node" gets the same store.
-ticketsContract('memory', async () => {
-  const clock = new TestClock();
-  const store = new MemoryTicketStore(100_000, clock.now);
-  return { instance: async () => store, close: () => store.close(), elapse: (ms) => clock.elapse(ms) };
-});
+ticketsContract('memory', async () => sharedStoreWorld((clock) => new MemoryTicketStore({ clock }), (store) => store.close()));
 // Like tickets, one idempotency store serves every in-process node of a MemoryCluster.
-idempotencyContract('memory', async () => {
-  const clock = new TestClock();
-  const store = new MemoryIdempotencyStore(100_000, clock.now);
-  return { instance: async () => store, close: async () => {}, elapse: (ms) => clock.elapse(ms) };
-});
-actionRoutesContract('memory', async () => {
-  const clock = new TestClock();
-  const store = new MemoryActionRouteStore(clock.now);
-  return { instance: async () => store, close: async () => {}, elapse: (ms) => clock.elapse(ms) };
-});
+idempotencyContract('memory', async () => sharedStoreWorld((clock) => new MemoryIdempotencyStore({ clock })));
+actionRoutesContract('memory', async () => sharedStoreWorld((clock) => new MemoryActionRouteStore({ clock })));
 channelIndexContract('memory', async () => memoryWorld(new MemoryChannelIndexState(), (state) => new MemoryChannelIndex(state)));
-channelCountsContract('memory', async () => memoryWorld(new MemoryChannelCountsState(), (state) => new MemoryChannelCounts(state)));
+channelCountsContract('memory', async () => memoryWorld(new MemoryChannelCountsState(), (state, clock) => new MemoryChannelCounts(state, { clock })));
 // One queue per MemoryCluster, like tickets.
-webhookQueueContract('memory', async () => {
-  const queue = new MemoryWebhookQueue();
-  return { instance: async () => queue, close: async () => {} };
-});
+webhookQueueContract('memory', async () => sharedStoreWorld((clock) => new MemoryWebhookQueue({ clock })));
 // One revocation store serves every in-process node of a MemoryCluster.
-revocationsContract('memory', async () => {
-  const store = new MemoryRevocationStore();
-  return { instance: async () => store, close: async () => {} };
-});
+revocationsContract('memory', async () => sharedStoreWorld((clock) => new MemoryRevocationStore({ clock })));
 // One rate-limit store per MemoryCluster, like tickets.
-rateLimitsContract('memory', async () => {
-  const store = new MemoryRateLimitStore();
-  return { instance: async () => store, close: async () => {} };
-});
+rateLimitsContract('memory', async () => sharedStoreWorld((clock) => new MemoryRateLimitStore({ clock })));
 
 const memoryCluster = () => {
   const cluster = new MemoryCluster();

@@ -4,7 +4,7 @@ import { MemoryRevocationStore } from '../../src/server/engine/revocations/memor
 
 test('memory revocations follow the injected clock and stay bounded, dropping what lapses soonest', async () => {
   let now = 1_000_000;
-  const store = new MemoryRevocationStore(3, () => now);
+  const store = new MemoryRevocationStore({ maxEntries: 3, clock: () => now });
   const user = (id: string) => ({ kind: 'user', id }) as const;
   await store.revoke(user('a'), { until: now + 10_000, reason: 'a', revokedAt: now });
   await store.revoke(user('b'), { until: now + 1_000, reason: 'b', revokedAt: now });

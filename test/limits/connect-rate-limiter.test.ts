@@ -5,7 +5,7 @@ import { TestClock } from '../support/clock.js';
 
 test('connect limiter: a burst per address, refilled at the rate on its clock, bounded in addresses', async () => {
   const clock = new TestClock();
-  const limiter = new ConnectRateLimiter(1, 2, 2, clock.now);
+  const limiter = new ConnectRateLimiter(1, 2, { maxAddresses: 2, clock: clock.now });
   assert.deepEqual([limiter.allow('a'), limiter.allow('a'), limiter.allow('a')], [true, true, false]);
   assert.equal(limiter.allow('b'), true, 'addresses have their own buckets');
   await clock.elapse(1_000);

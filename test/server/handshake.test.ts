@@ -81,7 +81,7 @@ describe('handshake', () => {
     assert.equal((await refused(open(gw.wsUrl, { ticket: 'x'.repeat(43) }))).code, 'TICKET_INVALID');
     // The ticket store runs on a clock the test moves, so the ticket expires without waiting.
     const clock = new TestClock();
-    const timed = await startGateway({}, { engine: new MemoryEngine(new MemoryCluster({ now: clock.now })) });
+    const timed = await startGateway({}, { engine: new MemoryEngine(new MemoryCluster({ clock: clock.now })) });
     try {
       const ticket = await mintTicket(timed, 'alice', {}, 1);
       await clock.elapse(1_100);

@@ -28,7 +28,7 @@ export class RevocationGuard {
   }
 }
 
-export function revokedError(found: FoundRevocation): WsgateError {
+function revokedError(found: FoundRevocation): WsgateError {
   const what = found.target.kind === 'user' ? 'the user is revoked' : 'the token is revoked';
   return new WsgateError('CREDENTIAL_REVOKED', `${what} until ${new Date(found.until).toISOString()}: ${found.reason}`);
 }

@@ -4,7 +4,7 @@ import type { RevocationGuard } from './revocation-guard.js';
 import type { TokenVerifier } from './token-verifier.js';
 
 /** What a subscription token may permit on its channel. */
-export const GRANTABLE_ACTIONS = ['subscribe', 'publish', 'presence', 'history'] as const;
+const GRANTABLE_ACTIONS = ['subscribe', 'publish', 'presence', 'history'] as const;
 export type GrantableAction = (typeof GRANTABLE_ACTIONS)[number];
 
 /** Access a verified subscription token grants to one channel until `expiresAt`. */

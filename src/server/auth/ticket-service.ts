@@ -49,6 +49,6 @@ export class TicketService {
   }
 }
 
-export function hashTicket(ticket: string): string {
+function hashTicket(ticket: string): string {
   return createHash('sha256').update(ticket).digest('base64url');
 }

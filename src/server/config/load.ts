@@ -3,9 +3,9 @@ import { Ajv, type ErrorObject } from 'ajv';
 import { parse as parseYaml } from 'yaml';
 import { ConfigSchema, type Config } from './schema.js';
 import { DEV_PRESET } from './presets.js';
-import { resolveEndpoints } from '../webhooks/endpoints.js';
 import { parseAddressRange } from './address-range.js';
 import { parseAdminHash } from './password-hash.js';
+import { checkWebhookEndpoints } from './webhook-endpoints.js';
 
 export class ConfigError extends Error {
   override readonly name = 'ConfigError';
@@ -71,7 +71,7 @@ function checkRelations(config: Config): void {
   }
   try {
     // Webhook secrets and event patterns are checked here, so a bad one stops the node at start like any other.
-    resolveEndpoints(config.webhooks);
+    checkWebhookEndpoints(config.webhooks);
   } catch (error) {
     problems.push((error as Error).message);
   }

@@ -1,7 +1,7 @@
 import type { Config } from './schema.js';
 
 /** What replaces a secret, as in the logs. */
-export const REDACTED = '[redacted]';
+const REDACTED = '[redacted]';
 
 /**
  * Keys whose values are credentials, by name, so a key added later is covered without a list to keep: `apiKeys`,

@@ -58,12 +58,12 @@ const ENGINES: Record<EngineKind, (config: EngineConfig, options: EngineOptions)
   redis(config, options) {
     const keyspace = shardedKeyspace(config, options, 'redis');
     const broker = new RedisBroker(keyspace);
-    return new RedisEngine({ kind: 'redis', keyspace, broker, publisher: (history) => new RedisChannelPublisher(history, keyspace, 'PUBLISH', broker) });
+    return new RedisEngine({ kind: 'redis', keyspace, broker, publisher: () => new RedisChannelPublisher(keyspace, 'PUBLISH', broker) });
   },
   'redis-cluster'(config, options) {
     const keyspace = clusterKeyspace(config, options);
     const broker = new RedisClusterBroker(keyspace);
-    return new RedisEngine({ kind: 'redis-cluster', keyspace, broker, publisher: (history) => new RedisChannelPublisher(history, keyspace, 'SPUBLISH', broker) });
+    return new RedisEngine({ kind: 'redis-cluster', keyspace, broker, publisher: () => new RedisChannelPublisher(keyspace, 'SPUBLISH', broker) });
   },
   nats(config, options) {
     const servers = required(config.natsUrls, 'engine.natsUrls', 'nats');

@@ -13,6 +13,7 @@ import { MemoryChannelIndex, MemoryChannelIndexState } from './channel-index/mem
 import { MemoryChannelCounts, MemoryChannelCountsState } from './channel-counts/memory.js';
 import { MemoryWebhookQueue } from './webhook-queue/memory.js';
 import { MemoryRateLimitStore } from './rate-limits/memory.js';
+import { systemClock, type Clock } from '../time/clock.js';
 
 /** State several in-process nodes can share to behave as one cluster. */
 export class MemoryCluster {
@@ -20,21 +21,25 @@ export class MemoryCluster {
   readonly registry = new MemoryRegistryState();
   readonly presence = new MemoryPresenceState();
   readonly history = new MemoryHistoryState();
+  readonly channelIndex = new MemoryChannelIndexState();
+  readonly channelCounts = new MemoryChannelCountsState();
+  /** What every store of the cluster expires on: tickets, idempotency keys, routes, leases, revocations, history. */
+  readonly clock: Clock;
   readonly tickets: MemoryTicketStore;
   readonly idempotency: MemoryIdempotencyStore;
   readonly actionRoutes: MemoryActionRouteStore;
-  readonly channelIndex = new MemoryChannelIndexState();
-  readonly channelCounts = new MemoryChannelCountsState();
-  readonly webhookQueue = new MemoryWebhookQueue();
-  readonly revocations = new MemoryRevocationStore();
-  readonly rateLimits = new MemoryRateLimitStore();
+  readonly webhookQueue: MemoryWebhookQueue;
+  readonly revocations: MemoryRevocationStore;
+  readonly rateLimits: MemoryRateLimitStore;
 
-  /** `now` (epoch milliseconds) is the clock tickets, idempotency keys and registered routes expire on. */
-  constructor(options: { now?: () => number } = {}) {
-    const now = options.now ?? Date.now;
-    this.tickets = new MemoryTicketStore(undefined, now);
-    this.idempotency = new MemoryIdempotencyStore(undefined, now);
-    this.actionRoutes = new MemoryActionRouteStore(now);
+  constructor({ clock = systemClock }: { clock?: Clock } = {}) {
+    this.clock = clock;
+    this.tickets = new MemoryTicketStore({ clock });
+    this.idempotency = new MemoryIdempotencyStore({ clock });
+    this.actionRoutes = new MemoryActionRouteStore({ clock });
+    this.webhookQueue = new MemoryWebhookQueue({ clock });
+    this.revocations = new MemoryRevocationStore({ clock });
+    this.rateLimits = new MemoryRateLimitStore({ clock });
   }
 }
 
@@ -60,16 +65,17 @@ export class MemoryEngine implements Engine {
   private readonly ownsTickets: boolean;
 
   constructor(cluster?: MemoryCluster) {
+    const clock = cluster?.clock ?? systemClock;
     this.broker = new MemoryBroker(cluster?.bus);
-    this.registry = new MemoryRegistry(cluster?.registry);
+    this.registry = new MemoryRegistry(cluster?.registry, { clock });
     this.presence = new MemoryPresenceStore(cluster?.presence);
-    this.history = new MemoryHistoryStore(cluster?.history);
+    this.history = new MemoryHistoryStore(cluster?.history, { clock });
     this.publisher = new MemoryChannelPublisher(this.history, this.broker);
     this.tickets = cluster?.tickets ?? new MemoryTicketStore();
     this.idempotency = cluster?.idempotency ?? new MemoryIdempotencyStore();
     this.actionRoutes = cluster?.actionRoutes ?? new MemoryActionRouteStore();
     this.channelIndex = new MemoryChannelIndex(cluster?.channelIndex);
-    this.channelCounts = new MemoryChannelCounts(cluster?.channelCounts);
+    this.channelCounts = new MemoryChannelCounts(cluster?.channelCounts, { clock });
     this.webhookQueue = cluster?.webhookQueue ?? new MemoryWebhookQueue();
     this.revocations = cluster?.revocations ?? new MemoryRevocationStore();
     this.rateLimits = cluster?.rateLimits ?? new MemoryRateLimitStore();

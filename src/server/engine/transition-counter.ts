@@ -1,3 +1,5 @@
+import { systemClock, type Clock } from '../time/clock.js';
+
 /** How long a key's counter outlives its last member (the Redis engine keeps its counters as long). */
 export const TRANSITION_MEMORY_MS = 24 * 60 * 60 * 1000;
 
@@ -12,7 +14,13 @@ export class TransitionCounter {
   private readonly forgetting: Array<{ key: string; at: number }> = [];
   private head = 0;
 
-  constructor(private readonly forgetAfterMs = TRANSITION_MEMORY_MS, private readonly now: () => number = Date.now) {}
+  private readonly forgetAfterMs: number;
+  private readonly now: Clock;
+
+  constructor({ forgetAfterMs = TRANSITION_MEMORY_MS, clock = systemClock }: { forgetAfterMs?: number; clock?: Clock } = {}) {
+    this.forgetAfterMs = forgetAfterMs;
+    this.now = clock;
+  }
 
   /** The next transition of `key` while it has members (an online user, an occupied channel). */
   begin(key: string): { seq: number } {

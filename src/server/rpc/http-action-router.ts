@@ -4,7 +4,7 @@ import { SpanName, tracedFetch } from '../observability/tracing.js';
 import type { ParsedFrame } from '../session/client-frames.js';
 import type { ActionRouter } from '../session/request-handler.js';
 import type { Session } from '../session/session.js';
-import type { ActionRoutes } from './action-routes.js';
+import type { ActionRouteTable } from './action-route-table.js';
 import type { RegisteredRoutes } from './registered-routes.js';
 
 /** What a backend receives for each application action. */
@@ -26,7 +26,7 @@ export class HttpActionRouter implements ActionRouter {
   private pending = 0;
 
   constructor(
-    private readonly routes: ActionRoutes,
+    private readonly routes: ActionRouteTable,
     private readonly registered: RegisteredRoutes,
     private readonly nodeId: string,
     private readonly maxPending: number,

@@ -1,21 +1,28 @@
 import type { ActionRouteStore } from '../engine/action-routes/action-routes.js';
 import type { Logger } from '../observability/logger.js';
-import { ActionRoutes, type ActionRoute } from './action-routes.js';
+import { systemClock, type Clock } from '../time/clock.js';
+import { ActionRouteTable, type ActionRoute } from './action-route-table.js';
 
 /**
  * The routes backends registered, as this node sees them: read from the engine at most once per `maxAgeMs`, so a
- * registration made on any node takes effect everywhere within that time. When the store cannot be read the last
- * table stays in use.
+ * registration made on any node takes effect everywhere within that time (on `clock`). When the store cannot be read
+ * the last table stays in use.
  */
 export class RegisteredRoutes {
-  private table = new ActionRoutes([]);
+  private table = new ActionRouteTable([]);
   private fetchedAt = 0;
   private refreshing?: Promise<void>;
 
-  constructor(private readonly store: ActionRouteStore, private readonly logger: Logger, private readonly maxAgeMs = 1_000) {}
+  private readonly maxAgeMs: number;
+  private readonly now: Clock;
+
+  constructor(private readonly store: ActionRouteStore, private readonly logger: Logger, { maxAgeMs = 1_000, clock = systemClock }: { maxAgeMs?: number; clock?: Clock } = {}) {
+    this.maxAgeMs = maxAgeMs;
+    this.now = clock;
+  }
 
   async lookup(type: string): Promise<ActionRoute | null> {
-    if (Date.now() - this.fetchedAt > this.maxAgeMs) await this.refresh();
+    if (this.now() - this.fetchedAt > this.maxAgeMs) await this.refresh();
     return this.table.lookup(type);
   }
 
@@ -29,12 +36,12 @@ export class RegisteredRoutes {
       .list()
       .then(
         (routes) => {
-          this.table = new ActionRoutes(routes);
+          this.table = new ActionRouteTable(routes);
         },
         (error: unknown) => this.logger.warn({ err: error }, 'could not read registered action routes'),
       )
       .finally(() => {
-        this.fetchedAt = Date.now();
+        this.fetchedAt = this.now();
         this.refreshing = undefined;
       });
     return this.refreshing;

@@ -4,7 +4,8 @@ import type { QueueEntry, WebhookQueue } from '../engine/webhook-queue/webhook-q
 import type { Logger } from '../observability/logger.js';
 import { postBatch, type AttemptOutcome } from './endpoint-client.js';
 import { partitionName, type WebhookEndpoint } from './endpoints.js';
-import { TRANSITION_FAMILIES, type WebhookEventType } from './events.js';
+import type { WebhookEventType } from '../../protocol/webhook-events.js';
+import { TRANSITION_FAMILIES } from './events.js';
 import { KeyedBatcher, type BatchItem } from './keyed-batcher.js';
 import type { QueuedEvent } from './outbox.js';
 import { retryDelay, type RetryPolicy } from './retry-policy.js';

@@ -1,6 +1,6 @@
-import { createHash } from 'node:crypto';
+import type { WebhookEventType } from '../../protocol/webhook-events.js';
 import type { Config } from '../config/schema.js';
-import { selectEventTypes, type WebhookEventType } from './events.js';
+import { checkWebhookEndpoints } from '../config/webhook-endpoints.js';
 import { StandardWebhooksFormat } from './standard-webhooks.js';
 import type { WebhookFormat } from './webhook-format.js';
 
@@ -17,36 +17,13 @@ export interface WebhookEndpoint {
   readonly lingerMs: number;
 }
 
-/** A webhooks setting the node cannot run with; the message names the key. */
-export class WebhookConfigError extends Error {
-  override readonly name = 'WebhookConfigError';
-}
-
-/** Checks `webhooks.endpoints` and builds each endpoint's format; throws WebhookConfigError naming the key at fault. */
+/** Checks `webhooks.endpoints` (see `checkWebhookEndpoints`) and builds each endpoint's format. */
 export function resolveEndpoints(config: Readonly<Config['webhooks']>): WebhookEndpoint[] {
-  const names = new Set<string>();
-  return config.endpoints.map((endpoint, index) => {
-    const key = `webhooks.endpoints[${index}]`;
-    const name = endpoint.name || `endpoint-${createHash('sha256').update(endpoint.url).digest('hex').slice(0, 10)}`;
-    if (names.has(name)) throw new WebhookConfigError(`${key}.name: "${name}" names another endpoint too (two endpoints with one URL need names)`);
-    names.add(name);
-    let events: Set<WebhookEventType>;
-    try {
-      events = selectEventTypes(endpoint.events);
-    } catch (error) {
-      throw new WebhookConfigError(`${key}.events: ${(error as Error).message}`);
-    }
-    const secrets = endpoint.secrets.length > 0 ? endpoint.secrets : config.secrets;
-    if (secrets.length === 0) throw new WebhookConfigError(`${key}.secrets: no signing secret (set it, or webhooks.secrets)`);
-    let format: WebhookFormat;
-    try {
-      format = new StandardWebhooksFormat(secrets);
-    } catch (error) {
-      throw new WebhookConfigError(`${key}.secrets: ${(error as Error).message}`);
-    }
+  return checkWebhookEndpoints(config).map(({ name, events, secrets }, index) => {
+    const endpoint = config.endpoints[index]!;
     return {
-      name, url: endpoint.url, events, format, timeoutMs: endpoint.timeoutMs, concurrency: endpoint.concurrency,
-      batchSize: endpoint.batchSize, lingerMs: endpoint.lingerMs,
+      name, url: endpoint.url, events, format: new StandardWebhooksFormat(secrets), timeoutMs: endpoint.timeoutMs,
+      concurrency: endpoint.concurrency, batchSize: endpoint.batchSize, lingerMs: endpoint.lingerMs,
     };
   });
 }

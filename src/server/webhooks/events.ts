@@ -1,20 +1,5 @@
 import { randomBytes } from 'node:crypto';
-
-/** Every lifecycle event type a webhook endpoint can ask for. */
-export const WEBHOOK_EVENT_TYPES = [
-  'session.connected',
-  'session.disconnected',
-  'session.evicted',
-  'user.online',
-  'user.offline',
-  'channel.occupied',
-  'channel.vacated',
-  'presence.joined',
-  'presence.left',
-  'channel.published',
-] as const;
-
-export type WebhookEventType = (typeof WEBHOOK_EVENT_TYPES)[number];
+import type { WebhookEventType } from '../../protocol/webhook-events.js';
 
 /**
  * One lifecycle event as endpoints receive it. `id` is unique and stays the same on every retry; `timestamp` is when
@@ -82,19 +67,4 @@ export function partitionOfKey(key: string, partitions: number): number {
     hash = Math.imul(hash, 0x01000193);
   }
   return (hash >>> 0) % partitions;
-}
-
-/**
- * Which event types a pattern list selects: exact types, `*` for any characters (`session.*`, `*`). Throws naming the
- * pattern when it selects nothing.
- */
-export function selectEventTypes(patterns: readonly string[]): Set<WebhookEventType> {
-  const selected = new Set<WebhookEventType>();
-  for (const pattern of patterns) {
-    const regex = new RegExp(`^${pattern.split('*').map((part) => part.replace(/[.+?^${}()|[\]\\]/g, '\\$&')).join('.*')}$`);
-    const matches = WEBHOOK_EVENT_TYPES.filter((type) => regex.test(type));
-    if (matches.length === 0) throw new Error(`"${pattern}" matches no event type (${WEBHOOK_EVENT_TYPES.join(', ')})`);
-    for (const type of matches) selected.add(type);
-  }
-  return selected;
 }

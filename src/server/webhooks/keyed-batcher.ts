@@ -1,3 +1,4 @@
+import { systemClock, type Clock } from '../time/clock.js';
 import type { WebhookEvent } from './events.js';
 
 /** One event waiting for delivery to an endpoint. */
@@ -69,7 +70,7 @@ export class KeyedBatcher {
     private readonly send: (batch: BatchItem[]) => Promise<void>,
     /** Called when a batch is done, so the reader may read more. */
     private readonly onDone: () => void = () => {},
-    private readonly now: () => number = Date.now,
+    private readonly now: Clock = systemClock,
   ) {}
 
   /** How many more events may be added before the buffer is full. */

@@ -1,5 +1,6 @@
 import type { ClientInfo } from '../engine/registry/registry.js';
-import { EventKey, newEventId, type KeyedEvent, type WebhookEvent, type WebhookEventType } from './events.js';
+import type { WebhookEventType } from '../../protocol/webhook-events.js';
+import { EventKey, newEventId, type KeyedEvent, type WebhookEvent } from './events.js';
 
 /** What the node knows of a session when it reports on it. */
 export interface SessionFacts {

@@ -1,22 +1,7 @@
 import { createHmac, timingSafeEqual } from 'node:crypto';
+import { decodeSigningSecret } from '../config/signing-secret.js';
 import type { WebhookEvent } from './events.js';
 import type { WebhookFormat, WebhookRequest } from './webhook-format.js';
-
-const SECRET_PREFIX = 'whsec_';
-
-/**
- * Decodes a Standard Webhooks secret (`whsec_` + base64 of 24 to 64 random bytes) to its key; throws saying what is
- * wrong with it (never echoing the secret).
- */
-export function decodeSigningSecret(secret: string): Buffer {
-  if (!secret.startsWith(SECRET_PREFIX)) throw new Error(`a signing secret starts with "${SECRET_PREFIX}"`);
-  const encoded = secret.slice(SECRET_PREFIX.length);
-  const key = Buffer.from(encoded, 'base64');
-  if (!/^[A-Za-z0-9+/]+={0,2}$/.test(encoded) || key.length < 24 || key.length > 64) {
-    throw new Error('a signing secret is "whsec_" followed by the base64 of 24 to 64 bytes');
-  }
-  return key;
-}
 
 /**
  * The Standard Webhooks format (standardwebhooks.com): body `{"events": [...]}`, headers `webhook-id` (the batch's

@@ -1,5 +1,5 @@
 import { Counter, Gauge, Histogram, type Registry } from 'prom-client';
-import type { WebhookEventType } from './events.js';
+import type { WebhookEventType } from '../../protocol/webhook-events.js';
 
 /** The webhook side of a node's Prometheus metrics. */
 export class WebhookMetrics {

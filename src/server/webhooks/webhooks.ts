@@ -4,7 +4,7 @@ import type { Engine } from '../engine/engine.js';
 import type { Logger } from '../observability/logger.js';
 import { WebhookDispatcher, type DeadLetter } from './dispatcher.js';
 import { partitionName, resolveEndpoints, type WebhookEndpoint } from './endpoints.js';
-import type { WebhookEventType } from './events.js';
+import type { WebhookEventType } from '../../protocol/webhook-events.js';
 import { LifecycleEvents } from './lifecycle-events.js';
 import { WebhookOutbox } from './outbox.js';
 import { WebhookMetrics } from './webhook-metrics.js';

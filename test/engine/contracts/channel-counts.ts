@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import type { ChannelCounts } from '../../../src/server/engine/channel-counts/channel-counts.js';
 import { waitFor } from '../../support/wait.js';
-import { withWorld, type WorldFactory } from './world.js';
+import { elapse, withWorld, type WorldFactory } from './world.js';
 
 const LONG = 60_000;
 
@@ -63,6 +63,7 @@ export function channelCountsContract(name: string, factory: WorldFactory<Channe
         await counts.report('gone', new Map([['chat:a', 1]]), 300);
         await counts.report('kept', new Map([['chat:b', 1]]), LONG);
         assert.equal((await counts.list(['gone', 'kept'], { prefix: '', limit: 10 })).channels.length, 2);
+        await elapse(world, 300);
         await waitFor(async () => (await counts.list(['gone', 'kept'], { prefix: '', limit: 10 })).channels.length === 1, 5_000, 'the lapsed node forgotten');
         assert.deepEqual(await counts.countsOf('chat:a', ['gone']), new Map());
         // An empty report extends what a node reported.

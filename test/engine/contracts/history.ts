@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import type { HistoryStore, StoredPublication } from '../../../src/server/engine/history/history.js';
 import { waitFor } from '../../support/wait.js';
-import { withWorld, type WorldFactory } from './world.js';
+import { elapse, withWorld, type WorldFactory } from './world.js';
 
 const pub = (n: number): StoredPublication => ({ dataJson: JSON.stringify({ n, text: 'héllo:{}\n"quoted"' }), fromJson: JSON.stringify({ user: 'u:1', session: `s${n}` }) });
 const keep = (size: number) => ({ size, ttlMs: 60_000 });
@@ -95,6 +95,7 @@ export function historyContract(name: string, factory: WorldFactory<HistoryStore
         const history = await world.instance();
         const before = await history.append('chat:ttl', pub(1), { size: 10, ttlMs: 250 });
         await history.append('chat:ttl', pub(2), { size: 10, ttlMs: 250 });
+        await elapse(world, 250);
         await waitFor(async () => (await history.position('chat:ttl')).epoch !== before.epoch, 5000, 'stream expiry');
         const page = await history.read('chat:ttl', { since: { offset: 1, epoch: before.epoch }, limit: 10 });
         assert.equal(page.recovered, false);

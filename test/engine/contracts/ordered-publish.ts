@@ -159,6 +159,10 @@ export function orderedPublishContract(name: string, factory: EngineWorldFactory
         assert.deepEqual(second, { offset: first.offset + 1, epoch: first.epoch });
         await watcher.until(2, 'both publications');
         assert.deepEqual(watcher.arrivals.map((arrival) => arrival.offset), [first.offset, second.offset]);
+        assert.deepEqual(watcher.arrivals.map((arrival) => arrival.frame), [
+          encodeMessageFrame(channel, first.offset, first.epoch, '1', 'null'),
+          encodeMessageFrame(channel, second.offset, second.epoch, '2', 'null'),
+        ]);
         const page = await node.history.read(channel, { limit: 10 });
         assert.deepEqual({ offset: page.offset, epoch: page.epoch, kept: page.publications.length }, { ...second, kept: 0 });
       }));

@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import type { RateLimitStore } from '../../../src/server/engine/rate-limits/rate-limits.js';
 import { waitFor } from '../../support/wait.js';
-import { withWorld, type WorldFactory } from './world.js';
+import { elapse, withWorld, type WorldFactory } from './world.js';
 
 /** The shared contract every `RateLimitStore` implementation must pass. */
 export function rateLimitsContract(name: string, factory: WorldFactory<RateLimitStore>): void {
@@ -40,7 +40,8 @@ export function rateLimitsContract(name: string, factory: WorldFactory<RateLimit
         assert.equal(await store.take(alice, 'chat', allowance), 0, 'another bucket of the same user');
         assert.equal(await store.take({ kind: 'user', id: 'bob' }, 'rename', allowance), 0, 'another user');
         assert.equal(await store.take({ kind: 'apiKey', id: 'alice' }, 'rename', allowance), 0, 'an API key with the same id');
-        // 20 per second: a call passes again within a few tens of milliseconds.
+        // 20 per second: a call passes again 50 ms later.
+        await elapse(world, 50);
         await waitFor(async () => (await store.take(alice, 'rename', allowance)) === 0, 2_000, 'the bucket to refill');
       }));
   });

@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import type { Registry, SessionRecord } from '../../../src/server/engine/registry/registry.js';
 import { waitFor } from '../../support/wait.js';
-import { withWorld, type WorldFactory } from './world.js';
+import { elapse, withWorld, type WorldFactory } from './world.js';
 
 function record(session: string, user: string | null, node: string, connectedAt: number): SessionRecord {
   return { session, user, node, connectedAt, client: { ip: '10.0.0.1', userAgent: 'test/1.0', origin: 'https://app.example' } };
@@ -117,6 +117,7 @@ export function registryContract(name: string, factory: WorldFactory<Registry>):
         assert.deepEqual(live.find((info) => info.node === 'live'), { node: 'live', startedAt: 1, host: 'h1' });
         assert.deepEqual(await registry.deadNodes(), []);
         assert.equal(await registry.claimDeadNode('dying'), null, 'a live node cannot be claimed');
+        await elapse(world, leaseMs);
         await waitFor(async () => (await registry.deadNodes()).includes('dying'), 5000, 'lease expiry');
         // `idle` expired too but owns no sessions: not reported.
         assert.deepEqual(await registry.deadNodes(), ['dying']);
@@ -135,6 +136,7 @@ export function registryContract(name: string, factory: WorldFactory<Registry>):
         const records = [record('a', 'u1', 'crashed', 1), record('b', 'u2', 'crashed', 2), record('c', null, 'crashed', 3)];
         for (const r of records) await first.addSession(r, { max: 0, onLimit: 'kick-oldest' });
         await first.addSession(record('d', 'u1', 'other', 4), { max: 0, onLimit: 'kick-oldest' });
+        await elapse(world, 200);
         await waitFor(async () => (await first.deadNodes()).includes('crashed'), 5000, 'lease expiry');
         const claims = await Promise.all(registries.map((registry) => registry.claimDeadNode('crashed')));
         const winners = claims.filter((claim) => claim !== null);

@@ -1,8 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import type { Revocation, RevocationStore } from '../../../src/server/engine/revocations/revocations.js';
-import { waitFor } from '../../support/wait.js';
-import { withWorld, type WorldFactory } from './world.js';
+import { elapse, withWorld, type WorldFactory } from './world.js';
 
 const revocation = (ttlMs: number, reason = 'left the company'): Revocation => ({ until: Date.now() + ttlMs, reason, revokedAt: Date.now() });
 
@@ -46,8 +45,7 @@ export function revocationsContract(name: string, factory: WorldFactory<Revocati
         await store.revoke(token, revocation(150));
         await store.revoke({ kind: 'user', id: 'dave' }, revocation(30_000));
         assert.notEqual(await store.find([token]), null);
-        const lapsed = Date.now() + 150;
-        await waitFor(() => Date.now() > lapsed, 2_000, 'the revocation to lapse');
+        await elapse(world, 150);
         assert.equal(await store.find([token]), null);
         assert.equal(await store.lift(token), false, 'a lapsed revocation is not there to lift');
         assert.notEqual(await store.find([{ kind: 'user', id: 'dave' }]), null, 'others stay');

@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import type { QueueEntry, WebhookQueue } from '../../../src/server/engine/webhook-queue/webhook-queue.js';
 import { waitFor } from '../../support/wait.js';
-import { withWorld, type WorldFactory } from './world.js';
+import { elapse, withWorld, type WorldFactory } from './world.js';
 
 const texts = (entries: QueueEntry[] | null) => {
   assert.ok(entries, 'the reader holds the lease');
@@ -57,6 +57,7 @@ export function webhookQueueContract(name: string, factory: WorldFactory<Webhook
         const read = await first.readNew('p', 'dead-node', 5);
         await first.ack('p', [read![1]!.id]);
         // e1, e3, e4, e5 were read by the dead node and never acknowledged; e6 and e7 were never read.
+        await elapse(world, 200);
         await waitFor(() => second.lease('p', 'heir', 60_000), 5_000, 'the dead node\'s lease to lapse');
         assert.deepEqual(texts(await claimAll(second, 'p', 'heir', 2)), ['e1', 'e3', 'e4', 'e5']);
         assert.deepEqual(texts(await second.readNew('p', 'heir', 10)), ['e6', 'e7']);
@@ -77,6 +78,7 @@ export function webhookQueueContract(name: string, factory: WorldFactory<Webhook
         await former.append('p', 'e2', 100);
         // The former owner was too slow to renew: its heir takes the partition over, and the former owner's next read
         // is refused, so e2 is the heir's.
+        await elapse(world, 200);
         await waitFor(() => heir.lease('p', 'heir', 60_000), 5_000, 'the former owner\'s lease to lapse');
         assert.equal(await former.readNew('p', 'former', 10), null);
         assert.equal(await former.claimPending('p', 'former', '0-0', 10), null);
@@ -109,6 +111,7 @@ export function webhookQueueContract(name: string, factory: WorldFactory<Webhook
         assert.equal(await a.lease('p', other, 60_000), false, 'only the holder releases');
         await b.release('p', holder);
         assert.equal(await a.lease('p', other, 200), true);
+        await elapse(world, 200);
         await waitFor(async () => b.lease('p', holder, 60_000), 5_000, 'the short lease to expire');
       }));
 

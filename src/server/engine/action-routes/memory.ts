@@ -1,4 +1,5 @@
 import { LRUCache } from 'lru-cache';
+import { systemClock, type Clock } from '../../time/clock.js';
 import { routeKey, type ActionRouteStore, type RegisteredRoute } from './action-routes.js';
 
 /** Routes kept at most; far more than backends register, it only bounds a runaway registration loop. */
@@ -6,13 +7,15 @@ const MAX_ROUTES = 10_000;
 
 /**
  * Registered routes in process memory, shared by the nodes of one MemoryCluster. Each route lives for its TTL on the
- * clock `now` (epoch milliseconds).
+ * `clock`.
  */
 export class MemoryActionRouteStore implements ActionRouteStore {
   private readonly routes: LRUCache<string, RegisteredRoute>;
+  private readonly now: Clock;
 
-  constructor(private readonly now: () => number = Date.now, maxRoutes = MAX_ROUTES) {
-    this.routes = new LRUCache({ max: maxRoutes, perf: { now }, ttlResolution: 0 });
+  constructor({ maxRoutes = MAX_ROUTES, clock = systemClock }: { maxRoutes?: number; clock?: Clock } = {}) {
+    this.now = clock;
+    this.routes = new LRUCache({ max: maxRoutes, perf: { now: clock }, ttlResolution: 0 });
   }
 
   async put(route: RegisteredRoute, ttlMs: number): Promise<void> {

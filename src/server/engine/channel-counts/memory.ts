@@ -1,3 +1,4 @@
+import { systemClock, type Clock } from '../../time/clock.js';
 import { byteOrder, mergePages, type ChannelCounts, type ChannelListQuery, type ChannelPage } from './channel-counts.js';
 
 /** Shared state of memory channel counts, so several nodes in one process see one listing. */
@@ -5,8 +6,13 @@ export class MemoryChannelCountsState {
   readonly nodes = new Map<string, { counts: Map<string, number>; expiresAt: number }>();
 }
 
+/** A node's counts lapse `ttlMs` after its last report, on `clock`. */
 export class MemoryChannelCounts implements ChannelCounts {
-  constructor(private readonly state: MemoryChannelCountsState = new MemoryChannelCountsState(), private readonly now: () => number = Date.now) {}
+  private readonly now: Clock;
+
+  constructor(private readonly state: MemoryChannelCountsState = new MemoryChannelCountsState(), { clock = systemClock }: { clock?: Clock } = {}) {
+    this.now = clock;
+  }
 
   private live(node: string): Map<string, number> | undefined {
     const entry = this.state.nodes.get(node);

@@ -54,7 +54,7 @@ export interface HistoryPage extends StreamPosition {
 }
 
 /** Stored bytes of a publication, as `maxBytes` counts them. */
-export function storedBytes(publication: StoredPublication): number {
+function storedBytes(publication: StoredPublication): number {
   return publication.dataJson.length + publication.fromJson.length;
 }
 

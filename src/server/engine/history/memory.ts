@@ -1,5 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import type { StreamPosition } from '../../../protocol/frames.js';
+import { systemClock, type Clock } from '../../time/clock.js';
 import { fitInBytes, type HistoryOptions, type HistoryPage, type HistoryQuery, type HistoryStore, type StoredPublication } from './history.js';
 
 interface Stream {
@@ -17,17 +18,20 @@ export class MemoryHistoryState {
 /** Streams that keep no publications and no meaningful offset expire after this long idle. */
 const COUNTER_TTL_MS = 24 * 3600_000;
 
+/** Streams expire on `clock`. */
 export class MemoryHistoryStore implements HistoryStore {
   private readonly sweeper: NodeJS.Timeout;
+  private readonly now: Clock;
 
-  constructor(private readonly state: MemoryHistoryState = new MemoryHistoryState()) {
+  constructor(private readonly state: MemoryHistoryState = new MemoryHistoryState(), { clock = systemClock }: { clock?: Clock } = {}) {
+    this.now = clock;
     // Expired streams are dropped lazily on access and by this sweep, so idle channels do not hold memory.
     this.sweeper = setInterval(() => this.sweep(), 60_000).unref();
   }
 
   private stream(channel: string, create: boolean): Stream | undefined {
     let stream = this.state.streams.get(channel);
-    if (stream && stream.expiresAt <= Date.now()) {
+    if (stream && stream.expiresAt <= this.now()) {
       this.state.streams.delete(channel);
       stream = undefined;
     }
@@ -50,13 +54,13 @@ export class MemoryHistoryStore implements HistoryStore {
       stream.publications.push({ ...publication, offset: stream.offset });
       if (stream.publications.length > options.size) stream.publications.splice(0, stream.publications.length - options.size);
     }
-    stream.expiresAt = Date.now() + (options.size > 0 ? options.ttlMs : COUNTER_TTL_MS);
+    stream.expiresAt = this.now() + (options.size > 0 ? options.ttlMs : COUNTER_TTL_MS);
     return { offset: stream.offset, epoch: stream.epoch };
   }
 
   async position(channel: string): Promise<StreamPosition> {
     const stream = this.stream(channel, true)!;
-    if (stream.expiresAt === 0) stream.expiresAt = Date.now() + COUNTER_TTL_MS;
+    if (stream.expiresAt === 0) stream.expiresAt = this.now() + COUNTER_TTL_MS;
     return { offset: stream.offset, epoch: stream.epoch };
   }
 
@@ -73,7 +77,7 @@ export class MemoryHistoryStore implements HistoryStore {
   }
 
   private sweep(): void {
-    const now = Date.now();
+    const now = this.now();
     for (const [channel, stream] of this.state.streams) if (stream.expiresAt !== 0 && stream.expiresAt <= now) this.state.streams.delete(channel);
   }
 

@@ -1,4 +1,5 @@
 import { LRUCache } from 'lru-cache';
+import { systemClock, type Clock } from '../../time/clock.js';
 import type { IdempotencyStore, IdempotentResult } from './idempotency.js';
 
 interface Entry {
@@ -8,13 +9,13 @@ interface Entry {
 
 /**
  * Idempotency keys in process memory: a TTL cache bounded by `maxEntries` (the least recently used entries go first
- * when it is full). `now` (epoch milliseconds) is the clock the TTL is read against.
+ * when it is full). `clock` is what the TTL is read against.
  */
 export class MemoryIdempotencyStore implements IdempotencyStore {
   private readonly entries: LRUCache<string, Entry>;
 
-  constructor(maxEntries = 100_000, now: () => number = Date.now) {
-    this.entries = new LRUCache({ max: maxEntries, perf: { now }, ttlResolution: 0 });
+  constructor({ maxEntries = 100_000, clock = systemClock }: { maxEntries?: number; clock?: Clock } = {}) {
+    this.entries = new LRUCache({ max: maxEntries, perf: { now: clock }, ttlResolution: 0 });
   }
 
   async once<T>(key: string, fingerprint: string, ttlMs: number, produce: () => Promise<T>): Promise<IdempotentResult<T>> {

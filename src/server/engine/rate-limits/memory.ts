@@ -1,3 +1,4 @@
+import { systemClock, type Clock } from '../../time/clock.js';
 import type { RateAllowance, RateLimitStore, RateSubject } from './rate-limits.js';
 
 /**
@@ -8,7 +9,13 @@ export class MemoryRateLimitStore implements RateLimitStore {
   /** Bucket key -> theoretical arrival time of the next call (ms). */
   private readonly arrivals = new Map<string, number>();
 
-  constructor(private readonly maxBuckets = 100_000, private readonly now: () => number = Date.now) {}
+  private readonly maxBuckets: number;
+  private readonly now: Clock;
+
+  constructor({ maxBuckets = 100_000, clock = systemClock }: { maxBuckets?: number; clock?: Clock } = {}) {
+    this.maxBuckets = maxBuckets;
+    this.now = clock;
+  }
 
   async take(subject: RateSubject, bucket: string, { rate, burst }: RateAllowance): Promise<number> {
     const now = this.now();

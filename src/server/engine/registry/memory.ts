@@ -1,3 +1,4 @@
+import { systemClock, type Clock } from '../../time/clock.js';
 import { TransitionCounter } from '../transition-counter.js';
 import type { AddSessionResult, NodeInfo, Registry, RemovedSession, SessionKey, SessionPolicy, SessionRecord, SessionRemoval, UserTransition } from './registry.js';
 
@@ -12,8 +13,13 @@ export class MemoryRegistryState {
   readonly transitions = new TransitionCounter();
 }
 
+/** Node leases run out on `clock`. */
 export class MemoryRegistry implements Registry {
-  constructor(private readonly state: MemoryRegistryState = new MemoryRegistryState()) {}
+  private readonly now: Clock;
+
+  constructor(private readonly state: MemoryRegistryState = new MemoryRegistryState(), { clock = systemClock }: { clock?: Clock } = {}) {
+    this.now = clock;
+  }
 
   async start(): Promise<void> {}
 
@@ -93,22 +99,22 @@ export class MemoryRegistry implements Registry {
   }
 
   async heartbeat(info: NodeInfo, leaseMs: number): Promise<void> {
-    this.state.leases.set(info.node, { info, expiresAt: Date.now() + leaseMs });
+    this.state.leases.set(info.node, { info, expiresAt: this.now() + leaseMs });
   }
 
   async liveNodes(): Promise<NodeInfo[]> {
-    const now = Date.now();
+    const now = this.now();
     return [...this.state.leases.values()].filter((lease) => lease.expiresAt > now).map((lease) => lease.info);
   }
 
   async deadNodes(): Promise<string[]> {
-    const now = Date.now();
+    const now = this.now();
     return [...this.state.nodes.keys()].filter((node) => (this.state.leases.get(node)?.expiresAt ?? 0) <= now);
   }
 
   async claimDeadNode(nodeId: string): Promise<RemovedSession[] | null> {
     const lease = this.state.leases.get(nodeId);
-    if (lease && lease.expiresAt > Date.now()) return null;
+    if (lease && lease.expiresAt > this.now()) return null;
     if (!this.state.nodes.has(nodeId)) return null;
     const removed = this.removeAll(nodeId);
     this.state.leases.delete(nodeId);

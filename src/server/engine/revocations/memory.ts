@@ -1,13 +1,20 @@
+import { systemClock, type Clock } from '../../time/clock.js';
 import type { FoundRevocation, Revocation, RevocationStore, RevocationTarget } from './revocations.js';
 
 /**
  * Revocations in process memory, shared by the nodes of one MemoryCluster. Bounded by `maxEntries`: when full, lapsed
- * revocations go first, then the one that lapses soonest.
+ * revocations go first, then the one that lapses soonest. `until` is read against `clock`.
  */
 export class MemoryRevocationStore implements RevocationStore {
   private readonly entries = new Map<string, Revocation>();
 
-  constructor(private readonly maxEntries = 100_000, private readonly now: () => number = Date.now) {}
+  private readonly maxEntries: number;
+  private readonly now: Clock;
+
+  constructor({ maxEntries = 100_000, clock = systemClock }: { maxEntries?: number; clock?: Clock } = {}) {
+    this.maxEntries = maxEntries;
+    this.now = clock;
+  }
 
   async revoke(target: RevocationTarget, revocation: Revocation): Promise<void> {
     const key = keyOf(target);

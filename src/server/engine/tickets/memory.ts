@@ -1,15 +1,20 @@
 import { LRUCache } from 'lru-cache';
+import { systemClock, type Clock } from '../../time/clock.js';
 import type { TicketGrant, TicketStore } from './tickets.js';
 
 /**
  * Tickets in process memory, bounded by `maxTickets`: when full, expired tickets go first, then the least recently
- * minted. `now` (epoch milliseconds) is the clock both the TTL and `grant.expiresAt` are read against.
+ * minted. `clock` is what both the TTL and `grant.expiresAt` are read against.
  */
 export class MemoryTicketStore implements TicketStore {
   private readonly grants: LRUCache<string, TicketGrant>;
+  private readonly maxTickets: number;
+  private readonly now: Clock;
 
-  constructor(private readonly maxTickets = 100_000, private readonly now: () => number = Date.now) {
-    this.grants = new LRUCache({ max: maxTickets, perf: { now }, ttlResolution: 0 });
+  constructor({ maxTickets = 100_000, clock = systemClock }: { maxTickets?: number; clock?: Clock } = {}) {
+    this.maxTickets = maxTickets;
+    this.now = clock;
+    this.grants = new LRUCache({ max: maxTickets, perf: { now: clock }, ttlResolution: 0 });
   }
 
   async put(ticketHash: string, grant: TicketGrant, ttlMs: number): Promise<void> {

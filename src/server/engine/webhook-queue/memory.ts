@@ -1,3 +1,4 @@
+import { systemClock, type Clock } from '../../time/clock.js';
 import { compareEntryIds, type QueueEntry, type WebhookQueue } from './webhook-queue.js';
 
 interface Partition {
@@ -10,13 +11,18 @@ interface Partition {
 
 /**
  * The webhook queue in this process's memory (one instance may be shared by several in-process nodes). Everything in
- * it is lost when the process exits.
+ * it is lost when the process exits. Leases run out, and entry ids are stamped, on `clock`.
  */
 export class MemoryWebhookQueue implements WebhookQueue {
   private readonly partitions = new Map<string, Partition>();
   private readonly dead = new Map<string, Map<string, string>>();
   private lastMs = 0;
   private seq = 0;
+  private readonly now: Clock;
+
+  constructor({ clock = systemClock }: { clock?: Clock } = {}) {
+    this.now = clock;
+  }
 
   private partition(name: string): Partition {
     let partition = this.partitions.get(name);
@@ -26,7 +32,7 @@ export class MemoryWebhookQueue implements WebhookQueue {
 
   /** Ids as Redis makes them: milliseconds, then a sequence within the millisecond. */
   private nextId(): string {
-    const now = Date.now();
+    const now = this.now();
     if (now > this.lastMs) {
       this.lastMs = now;
       this.seq = 0;
@@ -49,7 +55,7 @@ export class MemoryWebhookQueue implements WebhookQueue {
 
   async lease(name: string, owner: string, ttlMs: number): Promise<boolean> {
     const partition = this.partition(name);
-    const now = Date.now();
+    const now = this.now();
     if (partition.lease && partition.lease.owner !== owner && partition.lease.expiresAt > now) return false;
     partition.lease = { owner, expiresAt: now + ttlMs };
     return true;
@@ -61,7 +67,7 @@ export class MemoryWebhookQueue implements WebhookQueue {
   }
 
   private holds(partition: Partition, owner: string): boolean {
-    return partition.lease !== null && partition.lease.owner === owner && partition.lease.expiresAt > Date.now();
+    return partition.lease !== null && partition.lease.owner === owner && partition.lease.expiresAt > this.now();
   }
 
   /** The cursor is the last id handed out. */

@@ -9,5 +9,8 @@ export interface ActionRoute {
   timeoutMs: number;
 }
 
-/** Finds the route of an action type; the first matching route in configuration order wins. */
-export class ActionRoutes extends TypePatterns<ActionRoute> {}
+/**
+ * The action routes of one source (the configuration, or what backends registered) and the route of an action type:
+ * the first matching route in the table's order (configuration order, or registration order) wins.
+ */
+export class ActionRouteTable extends TypePatterns<ActionRoute> {}
