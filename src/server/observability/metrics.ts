@@ -1,5 +1,6 @@
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
-import { OUTBOUND_TYPES, RateWindow, TrafficCounters } from './traffic.js';
+import { OUTBOUND_TYPES } from '../codec/frame-kinds.js';
+import { RateWindow, TrafficCounters } from './traffic.js';
 
 /** What the node's hub reports at scrape time. */
 export interface HubGauges {

@@ -3,7 +3,7 @@ import type { StreamPosition } from '../../../protocol/frames.js';
 import { LuaScript } from '../keyspace/lua-script.js';
 import type { RedisKeyspace } from '../keyspace/keyspace.js';
 import { RoutingTag } from '../keyspace/tags.js';
-import type { FrameTemplate } from '../envelope.js';
+import type { FrameTemplate } from '../../codec/broker-envelope.js';
 import type { HistoryOptions, HistoryPage, HistoryQuery, HistoryStore, StoredPublication } from './history.js';
 
 /** Streams that keep no publications still keep their offset and epoch this long after the last touch. */
