@@ -1,3 +1,4 @@
+import { shouldReconnect } from '../../protocol/close-codes.js';
 import type { JoinFrame, LeaveFrame, StreamPosition } from '../../protocol/frames.js';
 import { FrameKinds, type FrameKind } from './frame-kinds.js';
 import { PreparedFrame } from './prepared-frame.js';
@@ -94,7 +95,9 @@ export type InboxMessage =
   | { kind: 'revoke-token'; tokenId: string; reason: string };
 
 export function encodeInboxMessage(message: InboxMessage): Buffer {
-  return Buffer.from(JSON.stringify(message), 'utf8');
+  // Nodes of earlier versions read a disconnect's `reconnect` instead of deriving it from the code.
+  const written = message.kind === 'disconnect' ? { ...message, reconnect: shouldReconnect(message.code) } : message;
+  return Buffer.from(JSON.stringify(written), 'utf8');
 }
 
 export function decodeInboxMessage(payload: Buffer): InboxMessage | null {

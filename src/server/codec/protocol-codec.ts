@@ -4,7 +4,8 @@
  * messages, history replies, and the frame kinds traffic metrics count. One protocol codec interface (this file), one
  * folder per wire protocol beside it (`wsgate-v1/`). The node carries frames between sessions and nodes in
  * wsgate.v1.json bytes; a session's codec turns them into its own protocol's bytes. codec/ imports only src/protocol/,
- * node built-ins and ws; every layer above may import it (engine/ included), it imports none of them.
+ * node built-ins, ws and the schema validator (TypeBox, Ajv); every layer above may import it (engine/ included), it
+ * imports none of them.
  */
 import type { Disconnect } from '../../protocol/close-codes.js';
 import { WsgateError } from '../../protocol/errors.js';
