@@ -80,5 +80,5 @@ test('the v1 codec decodes requests, refuses with the catalogue codes, and passe
   assert.throws(() => codec.decode(JSON.stringify({ type: 'subscribe', id: 2, channel: tooLong })),
     (error: unknown) => error instanceof RequestError && error.code === 'BAD_REQUEST' && error.requestId === 2);
   const carried = encodeNodeFrame({ type: 'join', channel: 'chat:a', user: 'u', session: 's' });
-  assert.equal(codec.translate(carried), carried, 'the same frame object: zero-copy fan-out');
+  assert.equal(codec.translate(carried, 'chat:a'), carried, 'the same frame object: zero-copy fan-out');
 });

@@ -56,10 +56,11 @@ export interface ProtocolCodec {
     id: RequestId | undefined, channel: string, position: StreamPosition, recovered: boolean, more: boolean, publications: readonly ReplayedPublication[],
   ): PreparedFrame;
   /**
-   * A frame the node carries in wsgate.v1.json bytes (a publication or presence event from the broker, a direct
-   * message, a backend's action, a `lost` range) as this protocol's frame, with the same metadata. The v1 codec
-   * returns it as it is, so every subscriber shares one frame; another protocol converts it (and may cache the
-   * conversion per frame, so it is done once per publication).
+   * A frame the node carries in wsgate.v1.json bytes as this protocol's frame, with the same metadata: a channel's
+   * publication, presence event or `lost` range (`channel` is the channel), or a direct message or a backend's action
+   * (`channel` null). The v1 codec returns it as it is, so every subscriber shares one frame; another protocol converts
+   * it from the frame's kind, position and payload (and may cache the conversion on the frame, so it is done once per
+   * publication, not per subscriber).
    */
-  translate(frame: PreparedFrame): PreparedFrame;
+  translate(frame: PreparedFrame, channel: string | null): PreparedFrame;
 }

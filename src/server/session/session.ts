@@ -228,7 +228,7 @@ export class Session {
    * with the others of this turn. Evicts the session when its buffers are full.
    */
   enqueue(frame: PreparedFrame): void {
-    this.queueFrame(this.codec.translate(frame));
+    this.queueFrame(this.codec.translate(frame, null));
   }
 
   /** Queues a frame in the session's protocol already. */
@@ -299,7 +299,7 @@ export class Session {
   deliver(channel: string, carried: PreparedFrame): void {
     const subscription = this.subscriptions.get(channel);
     if (!subscription) return;
-    const frame = this.codec.translate(carried);
+    const frame = this.codec.translate(carried, channel);
     if (subscription.pending) {
       if (subscription.pending.length >= MAX_PENDING_FRAMES) this.evict();
       else subscription.pending.push(frame);
