@@ -150,18 +150,17 @@ export class SessionLifecycle {
   private armExpiry(session: Session): void {
     const expiresAt = session.identity.expiresAt;
     if (expiresAt === undefined) {
-      session.expiry?.clear();
+      session.clearCredentialExpiry();
       return;
     }
-    session.expiry ??= new ExpiryTimer(
+    session.credentialExpiry(() => new ExpiryTimer(
       this.refreshLeadMs,
       (expiresIn) => {
         const frame: RefreshRequiredFrame = { type: 'refresh_required', expiresIn };
         session.send(frame);
       },
       () => this.disconnect(session, Disconnects.TOKEN_EXPIRED),
-    );
-    session.expiry.set(expiresAt);
+    )).set(expiresAt);
   }
 
   /** A refresh brought a new identity (same user): its expiry replaces the old one. */
@@ -248,7 +247,7 @@ export class SessionLifecycle {
 
   /** Removes every trace of the session: local index, presence (leave events), registry. Idempotent. */
   async cleanup(session: Session): Promise<void> {
-    session.expiry?.clear();
+    session.clearCredentialExpiry();
     if (!this.hub.sessions.has(session.id) && !session.registered) return;
     const channels = this.hub.removeSession(session);
     for (const state of session.subscriptions.values()) state.grant?.expiry?.clear();

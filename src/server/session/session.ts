@@ -97,10 +97,10 @@ export class Session {
   readonly client: ClientInfo;
   readonly codec: ProtocolCodec;
   readonly connectedAt = Date.now();
-  /** The credential's deadline, for credentials that expire. */
-  expiry?: ExpiryTimer;
   /** Replaced by a refresh; `user` never changes. */
   private currentIdentity: Identity;
+  /** The credential's deadline, for credentials that expire. */
+  private expiry?: ExpiryTimer;
   /** Made on first use: most sessions of a large deployment are idle, and an empty Map still costs heap. */
   private subscriptionMap?: Map<string, SubscriptionState>;
 
@@ -146,6 +146,15 @@ export class Session {
   /** A refresh (or a backend) replaced the credential; the user stays the same. */
   replaceIdentity(identity: Identity): void {
     this.currentIdentity = identity;
+  }
+
+  /** The timer of the credential's deadline, made with `make` on first use (credentials that never expire have none). */
+  credentialExpiry(make: () => ExpiryTimer): ExpiryTimer {
+    return (this.expiry ??= make());
+  }
+
+  clearCredentialExpiry(): void {
+    this.expiry?.clear();
   }
 
   get protocol(): SubprotocolName {
