@@ -67,3 +67,31 @@ const namesByCode = new Map<number, CloseCodeName>(
 export function closeCodeName(code: number): CloseCodeName | undefined {
   return namesByCode.get(code);
 }
+
+/**
+ * Why the gateway ends a session: a close code from the table and the reason it tells the client (in the `disconnect`
+ * frame and the close frame). Whether the client reconnects follows from the code's range (`shouldReconnect`).
+ */
+export interface Disconnect {
+  readonly code: number;
+  readonly reason: string;
+}
+
+/** The disconnects the gateway raises with a fixed reason; others pair a code with the reason of the moment. */
+export const Disconnects = {
+  SERVICE_RESTART: { code: CloseCode.SERVICE_RESTART, reason: 'node is restarting' },
+  REGISTRATION_FAILED: { code: CloseCode.TRY_AGAIN_LATER, reason: 'session could not be registered' },
+  REVOCATION_CHECK_FAILED: { code: CloseCode.TRY_AGAIN_LATER, reason: 'the revocation check failed' },
+  SLOW_CONSUMER: { code: CloseCode.SLOW_CONSUMER, reason: 'client did not read fast enough' },
+  PING_TIMEOUT: { code: CloseCode.PING_TIMEOUT, reason: 'no pong within the ping timeout' },
+  RATE_LIMITED: { code: CloseCode.RATE_LIMITED, reason: 'rate limit exceeded repeatedly' },
+  TOKEN_EXPIRED: { code: CloseCode.TOKEN_EXPIRED, reason: 'credential expired' },
+  PROTOCOL_ERROR: { code: CloseCode.PROTOCOL_ERROR, reason: 'too many malformed frames' },
+  KICKED: { code: CloseCode.KICKED, reason: 'replaced by a newer session of the same user' },
+  SESSION_LIMIT: { code: CloseCode.SESSION_LIMIT, reason: 'the user already holds the maximum number of sessions' },
+} as const satisfies Record<string, Disconnect>;
+
+/** What a backend's disconnect means: 4000 lets the client come back, 4500 tells it to stay away. */
+export function serverDisconnect(reconnect: boolean, reason: string): Disconnect {
+  return { code: reconnect ? CloseCode.SERVER_RECONNECT : CloseCode.SERVER_DISCONNECT, reason };
+}

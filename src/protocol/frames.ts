@@ -274,12 +274,3 @@ const reservedTypes = new Set<string>([...CLIENT_REQUEST_TYPES, ...SERVER_FRAME_
 export function isReservedType(type: string): boolean {
   return reservedTypes.has(type);
 }
-
-/** The longest action type, and so the longest pattern over action types. */
-export const MAX_ACTION_TYPE_LENGTH = 128;
-
-/** Application action types: 1–128 characters of letters, digits and `._:/-`, not reserved. Schemas use its `source`. */
-export const ACTION_TYPE_PATTERN = new RegExp(`^[A-Za-z0-9._:/-]{1,${MAX_ACTION_TYPE_LENGTH}}$`);
-
-/** Patterns over action types (routes backends register): the same characters, plus `*` for any characters. */
-export const ACTION_TYPE_MATCH_PATTERN = new RegExp(`^[*A-Za-z0-9._:/-]{1,${MAX_ACTION_TYPE_LENGTH}}$`);

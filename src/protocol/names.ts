@@ -1,11 +1,33 @@
 /**
+ * The one set of name rules of the protocol: channels, namespaces, user ids, session ids, request ids, epochs and
+ * action types, with their length limits. Frame schemas, the server API, the config schema and the auth layer all use
+ * these (a schema takes a pattern's `source`), so a limit is changed in one place.
+ */
+
+/** The longest namespace and the longest name after it. */
+export const MAX_NAMESPACE_LENGTH = 64;
+const MAX_CHANNEL_NAME_LENGTH = 200;
+
+/** Namespaces: 1–64 characters of `[a-z0-9_-]`. The config schema keys namespaces with its `source`. */
+export const NAMESPACE_PATTERN = new RegExp(`^[a-z0-9_-]{1,${MAX_NAMESPACE_LENGTH}}$`);
+
+/**
  * Channel names are `namespace:name`. The namespace is 1–64 characters of `[a-z0-9_-]`; the name is 1–200 characters
  * of letters, digits and `_-.:/@=+`, so hierarchies such as `org:acme/view:order-17` are ordinary names.
  */
-const CHANNEL_PATTERN = /^([a-z0-9_-]{1,64}):([A-Za-z0-9_\-.:/@=+]{1,200})$/;
+const CHANNEL_PATTERN = new RegExp(`^([a-z0-9_-]{1,${MAX_NAMESPACE_LENGTH}}):([A-Za-z0-9_\\-.:/@=+]{1,${MAX_CHANNEL_NAME_LENGTH}})$`);
 
 /** The longest valid channel: a 64-character namespace, `:` and a 200-character name. Every length check uses it. */
-export const MAX_CHANNEL_LENGTH = 64 + 1 + 200;
+export const MAX_CHANNEL_LENGTH = MAX_NAMESPACE_LENGTH + 1 + MAX_CHANNEL_NAME_LENGTH;
+
+/** Session ids (the gateway makes them: 16 base64url characters) are accepted up to this length wherever they are named. */
+export const MAX_SESSION_ID_LENGTH = 64;
+
+/** Request ids a client chooses: strings of 1–64 characters, or integers. */
+export const MAX_REQUEST_ID_LENGTH = 64;
+
+/** Channel epochs, as clients and backends echo them back. */
+export const MAX_EPOCH_LENGTH = 64;
 
 export interface ChannelName {
   namespace: string;
@@ -20,8 +42,11 @@ export function parseChannel(channel: unknown): ChannelName | null {
   return { namespace: match[1]!, name: match[2]! };
 }
 
+/** The longest user id. */
+export const MAX_USER_ID_LENGTH = 128;
+
 /** User ids: 1–128 characters of letters, digits and `_-.@:+`. Schemas use its `source`. */
-export const USER_ID_PATTERN = /^[A-Za-z0-9_\-.@:+]{1,128}$/;
+export const USER_ID_PATTERN = new RegExp(`^[A-Za-z0-9_\\-.@:+]{1,${MAX_USER_ID_LENGTH}}$`);
 
 export function isValidUserId(user: unknown): user is string {
   return typeof user === 'string' && USER_ID_PATTERN.test(user);
@@ -47,3 +72,12 @@ export function matchesWildcard(pattern: string, value: string): boolean {
   }
   return true;
 }
+
+/** The longest action type, and so the longest pattern over action types. */
+export const MAX_ACTION_TYPE_LENGTH = 128;
+
+/** Application action types: 1–128 characters of letters, digits and `._:/-`, not reserved. Schemas use its `source`. */
+export const ACTION_TYPE_PATTERN = new RegExp(`^[A-Za-z0-9._:/-]{1,${MAX_ACTION_TYPE_LENGTH}}$`);
+
+/** Patterns over action types (routes backends register): the same characters, plus `*` for any characters. */
+export const ACTION_TYPE_MATCH_PATTERN = new RegExp(`^[*A-Za-z0-9._:/-]{1,${MAX_ACTION_TYPE_LENGTH}}$`);

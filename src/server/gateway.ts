@@ -3,8 +3,7 @@ import { hostname } from 'node:os';
 import type { AddressInfo, ListenOptions } from 'node:net';
 import type { Server as TlsServer } from 'node:tls';
 import type { FastifyInstance, FastifyListenOptions } from 'fastify';
-import type WebSocket from 'ws';
-import { CloseCode } from '../protocol/close-codes.js';
+import { closeCodeName, Disconnects } from '../protocol/close-codes.js';
 import type { ErrorCode } from '../protocol/errors.js';
 import { ADMIN_BUS_PREFIX } from './admin/admin-bus.js';
 import { AdminConsole } from './admin/admin-console.js';
@@ -29,6 +28,7 @@ import { HttpActionRouter } from './rpc/http-action-router.js';
 import { ActionRouteTable } from './rpc/action-route-table.js';
 import { RegisteredRoutes } from './rpc/registered-routes.js';
 import type { Engine } from './engine/engine.js';
+import { codecFor } from './codec/codecs.js';
 import { DeliveryService } from './hub/delivery.js';
 import { Hub } from './hub/hub.js';
 import { InboxDispatcher } from './hub/inbox.js';
@@ -45,6 +45,7 @@ import { Session, type SessionEnvironment } from './session/session.js';
 import { HandshakeHandler, type AcceptedConnection } from './transport/handshake.js';
 import { ClientAddresses } from './transport/client-address.js';
 import { TlsFiles } from './transport/tls-files.js';
+import { WebSocketListeners, WebSocketTransport } from './transport/websocket-transport.js';
 import { Webhooks } from './webhooks/webhooks.js';
 
 export interface GatewayOptions {
@@ -94,8 +95,7 @@ export class Gateway implements GatewayContext {
   /** Set by an engine outage; the recovery that follows registers this node's state again. */
   private engineWasDown = false;
   private readonly sessionEnvironment: SessionEnvironment;
-  /** WebSockets not yet closed; drain waits for them so close frames reach the clients. */
-  private openSockets = 0;
+  private readonly sockets: WebSocketListeners;
   private stopped?: Promise<void>;
 
   private constructor(readonly config: Readonly<Config>, readonly engine: Engine, options: GatewayOptions) {
@@ -141,12 +141,8 @@ export class Gateway implements GatewayContext {
       ?? new HttpActionRouter(new ActionRouteTable(config.actions.routes), this.registeredRoutes, this.nodeId, config.actions.maxPending, this.logger);
     this.requests = new RequestHandler(config, () => engine.isHealthy(), this.channels, this.delivery, actions, credentials, this.metrics, this.logger, engine.rateLimits);
     this.origins = new OriginPolicy(config.allowedOrigins, config.port, this.tls.enabled ? 'https' : 'http');
-    this.liveness = new LivenessMonitor(this.hub.sessions, config.ws.pingIntervalMs, config.ws.pingTimeoutMs, (session) => {
-      this.metrics.disconnects.inc({ reason: 'PING_TIMEOUT' });
-      session.endedWith ??= { code: CloseCode.PING_TIMEOUT, reason: 'no pong within the ping timeout' };
-      session.terminate();
-      void this.lifecycle.cleanup(session);
-    });
+    this.liveness = new LivenessMonitor(this.hub.sessions, config.ws.pingIntervalMs, config.ws.pingTimeoutMs);
+    this.sockets = new WebSocketListeners(this.requests, this.logger);
     this.metrics.observeHub({ channels: () => this.hub.channelCount, deliveries: () => this.hub.stats.deliveries });
     this.metrics.observeHistoryBytes(() => this.channels.historyBytes.inFlight);
     this.metrics.observeEngine(() => engine.isHealthy());
@@ -162,12 +158,15 @@ export class Gateway implements GatewayContext {
     this.sessionEnvironment = {
       sendQueueBytes: config.ws.sendQueueBytes,
       closeTimeoutMs: config.ws.closeTimeoutMs,
-      rawWrites: !config.ws.perMessageDeflate,
       scheduler: this.scheduler,
       traffic: this.metrics.traffic,
       onSlowConsumer: (slow) => {
         this.metrics.slowConsumers.inc();
-        this.lifecycle.disconnect(slow, { code: CloseCode.SLOW_CONSUMER, reason: 'client did not read fast enough', reconnect: true });
+        slow.close(Disconnects.SLOW_CONSUMER);
+      },
+      onEnded: (session, disconnect) => {
+        if (disconnect) this.metrics.disconnects.inc({ reason: closeCodeName(disconnect.code) ?? String(disconnect.code) });
+        void this.lifecycle.cleanup(session);
       },
     };
   }
@@ -270,8 +269,9 @@ export class Gateway implements GatewayContext {
   }
 
   private accept({ ws, socket, identity, protocol, client, channels }: AcceptedConnection): void {
-    const session = new Session({ id: randomBytes(12).toString('base64url'), identity, ws, socket, client, protocol }, this.sessionEnvironment);
-    this.wireSocket(session, ws);
+    const transport = new WebSocketTransport(ws, socket, !this.config.ws.perMessageDeflate);
+    const session = new Session({ id: randomBytes(12).toString('base64url'), identity, transport, codec: codecFor(protocol), client }, this.sessionEnvironment);
+    this.sockets.attach(ws, session);
     if (this.draining) {
       // A handshake that was past the admission check when the drain began.
       this.lifecycle.disconnect(session, this.drainOrder, this.drainDelay());
@@ -285,48 +285,10 @@ export class Gateway implements GatewayContext {
       (error: unknown) => {
         const failure = classifyFailure(error, this.engine.isHealthy());
         this.logger[failure.code === 'INTERNAL' ? 'error' : 'warn']({ err: error, session: session.id }, 'session registration failed');
-        this.lifecycle.disconnect(session, { code: CloseCode.TRY_AGAIN_LATER, reason: 'session could not be registered', reconnect: true });
+        this.lifecycle.disconnect(session, Disconnects.REGISTRATION_FAILED);
       },
     );
   }
-
-  private wireSocket(session: Session, ws: WebSocket): void {
-    this.openSockets++;
-    (ws as SessionSocket)[SESSION] = session;
-    ws.on('message', this.socketListeners.message);
-    ws.on('pong', this.socketListeners.pong);
-    ws.on('error', this.socketListeners.error);
-    ws.on('close', this.socketListeners.close);
-  }
-
-  /**
-   * One set of listeners for every socket (the session rides on the socket): a closure per listener per connection is
-   * memory that idle connections would carry for nothing.
-   */
-  private readonly socketListeners = ((gateway: Gateway) => ({
-    message(this: WebSocket, data: WebSocket.RawData, isBinary: boolean) {
-      const session = sessionOf(this);
-      session.lastSeen = Date.now();
-      session.awaitingPong = false;
-      if (session.closing) return;
-      if (isBinary) gateway.requests.handleBinary(session);
-      else void gateway.requests.handleText(session, (data as Buffer).toString('utf8'));
-    },
-    pong(this: WebSocket) {
-      const session = sessionOf(this);
-      session.awaitingPong = false;
-      session.lastSeen = Date.now();
-    },
-    error(this: WebSocket, error: Error) {
-      gateway.logger.debug({ err: error, session: sessionOf(this).id }, 'session socket error');
-    },
-    close(this: WebSocket, code: number, reason: Buffer) {
-      gateway.openSockets--;
-      const session = sessionOf(this);
-      session.endedWith ??= { code, reason: reason.toString('utf8') };
-      void gateway.lifecycle.cleanup(session);
-    },
-  }))(this);
 
   /**
    * Graceful drain: refuse new sessions (readyz fails, upgrades get 503), tell sessions to reconnect elsewhere in
@@ -377,7 +339,7 @@ export class Gateway implements GatewayContext {
     this.logger.info({ sessions: drained.length }, 'stopped');
   }
 
-  private readonly drainOrder = { code: CloseCode.SERVICE_RESTART, reason: 'node is restarting', reconnect: true };
+  private readonly drainOrder = Disconnects.SERVICE_RESTART;
 
   /** A jittered reconnect hint, so clients of a drained node do not all come back at the same instant. */
   private drainDelay(): number {
@@ -400,7 +362,7 @@ export class Gateway implements GatewayContext {
       const reported = new Set(sessionIds);
       for (const { record, offline } of await this.engine.registry.removeNode(this.nodeId)) {
         // Drained sessions reported their end when they closed; the removal may still be what took their user offline.
-        if (!reported.has(record.session)) this.webhooks.events.sessionDisconnected(record, CloseCode.SERVICE_RESTART, 'node is restarting');
+        if (!reported.has(record.session)) this.webhooks.events.sessionDisconnected(record, Disconnects.SERVICE_RESTART.code, Disconnects.SERVICE_RESTART.reason);
         if (offline && record.user !== null) this.webhooks.events.userOffline(record.user, record.session, offline.seq);
       }
     } catch (error) {
@@ -419,7 +381,7 @@ export class Gateway implements GatewayContext {
   }
 
   private async waitForSessions(deadline: number): Promise<void> {
-    while ((this.hub.sessions.size > 0 || this.openSockets > 0) && Date.now() < deadline) await delay(20);
+    while ((this.hub.sessions.size > 0 || this.sockets.openSockets > 0) && Date.now() < deadline) await delay(20);
   }
 }
 
@@ -437,13 +399,6 @@ function jwtVerifierOptions(jwt: Config['auth']['jwt']): ConstructorParameters<t
     issuer: jwt.issuer,
     audience: jwt.audience,
   };
-}
-
-const SESSION = Symbol('wsgate.session');
-type SessionSocket = WebSocket & { [SESSION]: Session };
-
-function sessionOf(ws: WebSocket): Session {
-  return (ws as SessionSocket)[SESSION];
 }
 
 function delay(ms: number): Promise<void> {

@@ -1,7 +1,9 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { SERVER_FRAME_TYPES } from '../../src/protocol/frames.js';
-import { classify, OUTBOUND_TYPES, RateWindow } from '../../src/server/observability/traffic.js';
+import { OUTBOUND_TYPES } from '../../src/server/codec/frame-kinds.js';
+import { classify } from '../../src/server/codec/wsgate-v1/frame-type.js';
+import { RateWindow } from '../../src/server/observability/traffic.js';
 
 test('outbound frames are classified by their type without parsing', () => {
   for (const type of OUTBOUND_TYPES.filter((candidate) => candidate !== 'action')) {

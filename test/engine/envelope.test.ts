@@ -1,7 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { decodeChannelEnvelope, encodeChannelEnvelope, encodePublicationEnvelope } from '../../src/server/engine/envelope.js';
-import { encodeMessageFrame, messageFrameTemplate } from '../../src/server/session/server-frames.js';
+import { decodeChannelEnvelope, encodeChannelEnvelope, encodePublicationEnvelope } from '../../src/server/codec/broker-envelope.js';
+import { encodeMessageFrame, messageFrameTemplate } from '../../src/server/codec/wsgate-v1/server-frames.js';
 
 test('a channel envelope carries the stream position, the excluded session and the frame bytes unchanged', () => {
   const frame = Buffer.from('{"type":"message","data":"héllo\\n"}', 'utf8');

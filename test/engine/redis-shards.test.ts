@@ -12,8 +12,8 @@ import { brokerContract } from './contracts/broker.js';
 import { configuredEngines, redisBrokerWorld, redisStoreContracts, shardedKeyspaces } from './redis-worlds.js';
 import { orderedPublishContract } from './contracts/ordered-publish.js';
 import { RoutingTag } from '../../src/server/engine/keyspace/tags.js';
-import { decodeChannelEnvelope } from '../../src/server/engine/envelope.js';
-import { messageFrameTemplate } from '../../src/server/session/server-frames.js';
+import { decodeChannelEnvelope } from '../../src/server/codec/broker-envelope.js';
+import { messageFrameTemplate } from '../../src/server/codec/wsgate-v1/server-frames.js';
 import { within } from '../support/wait.js';
 
 // Three private Redis instances used as shards (not a cluster): keys and pub/sub spread by jump consistent hash.

@@ -5,7 +5,7 @@ import { MemoryHistoryState, MemoryHistoryStore } from '../../src/server/engine/
 import {
   ChannelSequencer, SequencerStats, type SequencerOptions, type SequencerTimers, type StreamReader,
 } from '../../src/server/hub/channel-sequencer.js';
-import { encodeMessageFrame } from '../../src/server/session/server-frames.js';
+import { encodeMessageFrame } from '../../src/server/codec/wsgate-v1/server-frames.js';
 
 const CHANNEL = 'chat:ordered';
 const OPTIONS: SequencerOptions = { reorderWindowMs: 200, maxBufferedPublications: 100, maxBufferedBytes: 1 << 20 };

@@ -1,7 +1,8 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { ACTION_TYPE_MATCH_PATTERN, ACTION_TYPE_PATTERN, MAX_ACTION_TYPE_LENGTH } from '../../src/protocol/frames.js';
-import { isValidUserId, matchesWildcard, MAX_CHANNEL_LENGTH, parseChannel } from '../../src/protocol/names.js';
+import {
+  ACTION_TYPE_MATCH_PATTERN, ACTION_TYPE_PATTERN, isValidUserId, matchesWildcard, MAX_ACTION_TYPE_LENGTH, MAX_CHANNEL_LENGTH, parseChannel,
+} from '../../src/protocol/names.js';
 import { compileIdentityPattern } from '../../src/server/auth/identity-pattern.js';
 import type { Identity } from '../../src/server/auth/identity.js';
 import { TypePatterns } from '../../src/server/rpc/type-patterns.js';

@@ -6,9 +6,9 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import type { StreamPosition } from '../../src/protocol/frames.js';
-import { encodeChannelEnvelope } from '../../src/server/engine/envelope.js';
+import { encodeChannelEnvelope } from '../../src/server/codec/broker-envelope.js';
 import { MemoryEngine } from '../../src/server/engine/memory.js';
-import { encodeMessageFrame } from '../../src/server/session/server-frames.js';
+import { encodeMessageFrame } from '../../src/server/codec/wsgate-v1/server-frames.js';
 import { connectAs, type Frame, type TestClient } from '../helpers/client.js';
 import { startGateway, type RunningGateway } from '../helpers/gateway.js';
 import { deferred } from '../support/wait.js';

@@ -84,9 +84,10 @@ export class AdminBus {
     return ids.flatMap((id) => {
       const session = this.hub.sessions.get(id);
       if (!session) return [];
+      const connection = session.describeConnection();
       return [{
-        session: id, protocol: session.protocol, transport: 'websocket' as const, subscriptions: [...session.subscriptions.keys()].sort(),
-        bufferedBytes: session.bufferedBytes, lastSeenAt: new Date(session.lastSeen).toISOString(),
+        session: id, protocol: session.protocol, transport: connection.transport, subscriptions: [...session.subscriptions.keys()].sort(),
+        bufferedBytes: connection.bufferedBytes, lastSeenAt: new Date(connection.lastSeen).toISOString(),
       }];
     });
   }

@@ -1,13 +1,14 @@
 import { Type } from '@sinclair/typebox';
-import { ACTION_TYPE_PATTERN } from '../../protocol/frames.js';
-import { MAX_CHANNEL_LENGTH, USER_ID_PATTERN } from '../../protocol/names.js';
+import {
+  ACTION_TYPE_PATTERN, MAX_CHANNEL_LENGTH, MAX_EPOCH_LENGTH, MAX_SESSION_ID_LENGTH, USER_ID_PATTERN,
+} from '../../protocol/names.js';
 
 /**
  * TypeBox schemas of the server API. Fastify validates bodies with them before a handler runs (see validation.ts:
  * no coercion, unknown fields refused), so a handler never sees a half-valid request.
  */
 export const UserId = Type.String({ pattern: USER_ID_PATTERN.source });
-export const SessionId = Type.String({ minLength: 1, maxLength: 64 });
+export const SessionId = Type.String({ minLength: 1, maxLength: MAX_SESSION_ID_LENGTH });
 /**
  * Channels are checked against the name rules and the namespaces by the handler (CHANNEL_INVALID, NAMESPACE_UNKNOWN),
  * their length (MAX_CHANNEL_LENGTH) included, so a name too long is refused like any other malformed name.
@@ -50,7 +51,7 @@ export const HistoryQuery = Type.Object(
   {
     /** Publications after this offset of `epoch`; without them, the latest `limit`. */
     sinceOffset: Type.Optional(Type.Integer({ minimum: 0 })),
-    epoch: Type.Optional(Type.String({ maxLength: 64 })),
+    epoch: Type.Optional(Type.String({ maxLength: MAX_EPOCH_LENGTH })),
     limit: Type.Optional(Type.Integer({ minimum: 1, maximum: 10_000 })),
   },
   { additionalProperties: false },

@@ -7,17 +7,17 @@ import type { DeliveryService } from '../hub/delivery.js';
 import type { Hub } from '../hub/hub.js';
 import { HistoryBytes, type HistoryReservation } from '../limits/history-bytes.js';
 import type { Logger } from '../observability/logger.js';
+import type { PreparedFrame } from '../codec/prepared-frame.js';
 import type { GrantedSubscription, Session } from '../session/session.js';
-import { encodeSender } from '../session/server-frames.js';
+import { encodeSender } from '../codec/node-frames.js';
 import type { LifecycleEvents } from '../webhooks/lifecycle-events.js';
 import type { ChannelRules, ResolvedChannel } from './channel-rules.js';
-import { encodeHistoryReply, encodeRecoveredReply } from './history-replies.js';
 
 /** A `subscribed` reply ready to queue, with the history bytes it holds (recovery) and where live frames resume. */
 type SubscribedReply = {
   /** Live frames at or below this were replayed, or are to be read with `history`; they are not sent again. */
   skipThrough: StreamPosition;
-} & ({ frame: SubscribedFrame } | { json: string; reservation: HistoryReservation });
+} & ({ frame: SubscribedFrame } | { prepared: PreparedFrame; reservation: HistoryReservation });
 
 /**
  * Subscriptions, publications, presence and history for sessions. Channels appear with their first subscriber and
@@ -68,7 +68,7 @@ export class ChannelService {
       const floor = reply.skipThrough;
       this.hub.setFloor(channel, session, floor);
       if ('frame' in reply) session.send(reply.frame);
-      else reply.reservation.resize(session.sendReply(reply.json, () => reply.reservation.release()));
+      else reply.reservation.resize(session.sendReply(reply.prepared, () => reply.reservation.release()));
       session.releasePending(channel, floor);
     } catch (error) {
       session.subscriptions.delete(channel);
@@ -104,7 +104,7 @@ export class ChannelService {
       const recovered = page.recovered && (rules.history.size > 0 || page.offset === recover.offset);
       const publications = recovered ? page.publications : [];
       const more = recovered && (publications.at(-1)?.offset ?? recover.offset) < page.offset;
-      if (reservation) return { json: encodeRecoveredReply(id, channel, position, recovered, more, publications), skipThrough: position, reservation };
+      if (reservation) return { prepared: session.codec.encodeRecoveredReply(id, channel, position, recovered, more, publications), skipThrough: position, reservation };
       // Over the bounds nothing was read but the position: a plain frame.
       const frame: SubscribedFrame = { type: 'subscribed', ...(id === undefined ? {} : { id }), channel, ...position, recovered, ...(more ? { more } : {}), publications: [] };
       return { frame, skipThrough: position };
@@ -176,8 +176,8 @@ export class ChannelService {
     const reservation = this.historyBytes.reserve(session, budget);
     try {
       const page = await this.engine.history.read(resolved.channel, { since, limit: Math.min(limit ?? max, max), maxBytes: budget });
-      const json = encodeHistoryReply(id, resolved.channel, page, page.recovered, page.more === true, page.publications);
-      reservation.resize(session.sendReply(json, () => reservation.release()));
+      const reply = session.codec.encodeHistoryReply(id, resolved.channel, page, page.recovered, page.more === true, page.publications);
+      reservation.resize(session.sendReply(reply, () => reservation.release()));
     } catch (error) {
       reservation.release();
       throw error;
@@ -188,7 +188,7 @@ export class ChannelService {
     const { firstForUser, seq } = await this.engine.presence.join(channel, { user: session.user!, session: session.id, node: this.nodeId });
     if (!firstForUser) return;
     if (seq !== undefined) this.events.presenceJoined(channel, session.user!, session.id, seq);
-    await this.delivery.publishEvent(channel, { type: 'join', channel, user: session.user, session: session.id }, session.id);
+    await this.delivery.publishEvent(channel, { type: 'join', channel, user: session.user!, session: session.id }, session.id);
   }
 
   private async leave(channel: string, sessionId: string): Promise<void> {

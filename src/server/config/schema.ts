@@ -1,5 +1,5 @@
 import { Type, type Static } from '@sinclair/typebox';
-import { MAX_ACTION_TYPE_LENGTH } from '../../protocol/frames.js';
+import { MAX_ACTION_TYPE_LENGTH, NAMESPACE_PATTERN } from '../../protocol/names.js';
 
 const RateLimit = Type.Object(
   {
@@ -279,7 +279,7 @@ export const ConfigSchema = Type.Object(
       },
       { additionalProperties: false, default: {} },
     ),
-    namespaces: Type.Record(Type.String({ pattern: '^[a-z0-9_-]{1,64}$' }), Namespace, { default: {} }),
+    namespaces: Type.Record(Type.String({ pattern: NAMESPACE_PATTERN.source }), Namespace, { default: {} }),
     limits: Type.Object(
       {
         /** Sessions this node accepts (0 = unlimited). */

@@ -1,7 +1,7 @@
 import type { StreamPosition } from '../../protocol/frames.js';
 import type { HistoryPage } from '../engine/history/history.js';
 import type { OrderingCounters } from '../observability/sequencer-metrics.js';
-import { encodeMessageFrame } from '../session/server-frames.js';
+import { encodeMessageFrame } from '../codec/node-frames.js';
 
 /** What a sequencer reads of the channel's stream (`HistoryStore` has both). */
 export interface StreamReader {

@@ -1,20 +1,14 @@
-import type { StreamPosition } from '../../protocol/frames.js';
+import type { Disconnect } from '../../protocol/close-codes.js';
+import type { JoinFrame, LeaveFrame, StreamPosition } from '../../protocol/frames.js';
+import { encodeEventEnvelope, encodeInboxMessage, type InboxMessage } from '../codec/broker-envelope.js';
+import { messageFrameTemplate } from '../codec/node-frames.js';
+import type { PreparedFrame } from '../codec/prepared-frame.js';
 import { WsgateError } from '../../protocol/errors.js';
 import type { Engine } from '../engine/engine.js';
 import { PubSubUnavailableError } from '../engine/broker/channel-publisher.js';
-import { encodeChannelEnvelope, encodeInboxMessage, type InboxMessage } from '../engine/envelope.js';
 import type { SessionRecord } from '../engine/registry/registry.js';
 import type { HistoryOptions } from '../engine/history/history.js';
-import { PreparedFrame } from '../transport/prepared-frame.js';
-import { messageFrameTemplate } from '../session/server-frames.js';
 import type { Hub } from './hub.js';
-
-/** What a caller wants done to sessions on whatever node they live. */
-export interface DisconnectOrder {
-  code: number;
-  reason: string;
-  reconnect: boolean;
-}
 
 /**
  * Cluster-wide delivery: publications to channels (through the broker, once per interested node), frames to users and
@@ -26,7 +20,7 @@ export class DeliveryService {
     private readonly nodeId: string,
     private readonly engine: Engine,
     private readonly hub: Hub,
-    private readonly localDisconnect: (sessionIds: string[] | null, user: string | null, order: DisconnectOrder) => number,
+    private readonly localDisconnect: (sessionIds: string[] | null, user: string | null, disconnect: Disconnect) => number,
     private readonly onDegraded: (operation: string, error: unknown) => void = () => {},
   ) {}
 
@@ -54,8 +48,8 @@ export class DeliveryService {
   }
 
   /** A frame without a stream position (presence events) to every subscriber of the channel but `excludeSession`. */
-  async publishEvent(channel: string, frame: object, excludeSession: string | null): Promise<void> {
-    await this.broadcast(channel, encodeChannelEnvelope(Buffer.from(JSON.stringify(frame), 'utf8'), excludeSession));
+  async publishEvent(channel: string, event: JoinFrame | LeaveFrame, excludeSession: string | null): Promise<void> {
+    await this.broadcast(channel, encodeEventEnvelope(event, excludeSession));
   }
 
   /** Through the broker to every interested node; with the broker down, to this node's subscribers only. */
@@ -69,14 +63,14 @@ export class DeliveryService {
   }
 
   /** Sends a frame to every session of `user` (but `exclude`), across the cluster; returns how many sessions it targeted. */
-  async toUser(user: string, frameJson: string, exclude?: string): Promise<number> {
+  async toUser(user: string, frame: PreparedFrame, exclude?: string): Promise<number> {
     let records: SessionRecord[];
     try {
       records = await this.engine.registry.getUserSessions(user);
     } catch (error) {
       // Registry down: the sessions this node holds are all that can be reached.
       this.onDegraded('registry', error);
-      return this.hub.deliverToUser(user, PreparedFrame.fromString(frameJson), exclude);
+      return this.hub.deliverToUser(user, frame, exclude);
     }
     let targeted = 0;
     const remoteNodes = new Set<string>();
@@ -85,30 +79,30 @@ export class DeliveryService {
       targeted++;
       if (record.node !== this.nodeId) remoteNodes.add(record.node);
     }
-    if (this.hub.userSessions(user).length > 0) this.hub.deliverToUser(user, PreparedFrame.fromString(frameJson), exclude);
-    await this.sendToNodes(remoteNodes, { kind: 'user', user, frame: frameJson, ...(exclude ? { exclude } : {}) });
+    if (this.hub.userSessions(user).length > 0) this.hub.deliverToUser(user, frame, exclude);
+    if (remoteNodes.size > 0) await this.sendToNodes(remoteNodes, { kind: 'user', user, frame: frame.payload.toString('utf8'), ...(exclude ? { exclude } : {}) });
     return targeted;
   }
 
   /** Sends a frame to one session wherever it is; false when the session does not exist. */
-  async toSession(sessionId: string, frameJson: string): Promise<boolean> {
+  async toSession(sessionId: string, frame: PreparedFrame): Promise<boolean> {
     const local = this.hub.sessions.get(sessionId);
     if (local) {
-      local.enqueue(PreparedFrame.fromString(frameJson));
+      local.enqueue(frame);
       return true;
     }
     const record = await this.engine.registry.getSession(sessionId);
     if (!record) return false;
-    await this.engine.broker.sendToNode(record.node, encodeInboxMessage({ kind: 'session', session: sessionId, frame: frameJson }));
+    await this.engine.broker.sendToNode(record.node, encodeInboxMessage({ kind: 'session', session: sessionId, frame: frame.payload.toString('utf8') }));
     return true;
   }
 
   /** Closes sessions (records from the registry) on their nodes. */
-  async disconnectSessions(records: SessionRecord[], order: DisconnectOrder): Promise<void> {
+  async disconnectSessions(records: SessionRecord[], disconnect: Disconnect): Promise<void> {
     const byNode = groupByNode(records);
     for (const [node, sessions] of byNode) {
-      if (node === this.nodeId) this.localDisconnect(sessions, null, order);
-      else await this.engine.broker.sendToNode(node, encodeInboxMessage({ kind: 'disconnect', sessions, ...order }));
+      if (node === this.nodeId) this.localDisconnect(sessions, null, disconnect);
+      else await this.engine.broker.sendToNode(node, encodeInboxMessage({ kind: 'disconnect', sessions, code: disconnect.code, reason: disconnect.reason }));
     }
   }
 

@@ -1,9 +1,10 @@
 import type { LostFrame, StreamPosition } from '../../protocol/frames.js';
 import type { Broker } from '../engine/broker/broker.js';
-import { decodeChannelEnvelope } from '../engine/envelope.js';
+import { decodeChannelEnvelope } from '../codec/broker-envelope.js';
+import { encodeNodeFrame, publicationFrame } from '../codec/node-frames.js';
+import { PreparedFrame } from '../codec/prepared-frame.js';
 import type { Logger } from '../observability/logger.js';
 import type { Session } from '../session/session.js';
-import { PreparedFrame } from '../transport/prepared-frame.js';
 import {
   ChannelSequencer, SequencerStats, SYSTEM_TIMERS, type SequencerOptions, type SequencerTimers, type StreamReader,
 } from './channel-sequencer.js';
@@ -113,7 +114,7 @@ export class Hub {
     const local: LocalChannel = { subscribers: new Set(), ready: Promise.resolve(), sequencer: null as unknown as ChannelSequencer, floors: null };
     local.sequencer = new ChannelSequencer(
       channel,
-      { publication: (position, frame, exclude) => this.fanOut(channel, local, position, frame, exclude), lost: (epoch, from, to) => this.announceLost(channel, local, epoch, from, to) },
+      { publication: (position, frame, exclude) => this.fanOut(channel, local, publicationFrame(frame, position), exclude), lost: (epoch, from, to) => this.announceLost(channel, local, epoch, from, to) },
       this.sequencing.streams,
       this.sequencing.options,
       this.ordering,
@@ -195,12 +196,12 @@ export class Hub {
       return;
     }
     if (envelope.position) local.sequencer.push(envelope.position, envelope.frame, envelope.excludeSession);
-    else this.fanOut(channel, local, null, envelope.frame, envelope.excludeSession);
+    else this.fanOut(channel, local, new PreparedFrame(envelope.frame, envelope.kind), envelope.excludeSession);
   }
 
   /** The fan-out: one prepared frame, the same bytes queued for every local subscriber not excluded or below its floor. */
-  private fanOut(channel: string, local: LocalChannel, position: StreamPosition | null, bytes: Buffer, exclude: string | null): void {
-    const frame = new PreparedFrame(bytes);
+  private fanOut(channel: string, local: LocalChannel, frame: PreparedFrame, exclude: string | null): void {
+    const position = frame.position;
     const floors = position ? local.floors : null;
     let delivered = 0;
     for (const session of local.subscribers) {
@@ -255,5 +256,5 @@ function passFloors(local: LocalChannel, epoch: string, through: number): void {
 
 function lostFrame(channel: string, epoch: string, from: number, to: number | null): PreparedFrame {
   const frame: LostFrame = { type: 'lost', channel, epoch, from, to };
-  return PreparedFrame.fromObject(frame);
+  return encodeNodeFrame(frame);
 }

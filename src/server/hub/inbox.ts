@@ -1,10 +1,9 @@
 import { CloseCode } from '../../protocol/close-codes.js';
+import { decodeInboxMessage, inboxFrame, type InboxMessage } from '../codec/broker-envelope.js';
 import type { ChannelService } from '../channels/channel-service.js';
-import { decodeInboxMessage, type InboxMessage } from '../engine/envelope.js';
 import type { Logger } from '../observability/logger.js';
 import type { SessionLifecycle } from '../session/session-lifecycle.js';
 import type { Session } from '../session/session.js';
-import { PreparedFrame } from '../transport/prepared-frame.js';
 import type { Hub } from './hub.js';
 
 /** Carries out what other nodes ask of this one through its inbox. */
@@ -28,14 +27,14 @@ export class InboxDispatcher {
   async apply(message: InboxMessage): Promise<void> {
     switch (message.kind) {
       case 'user':
-        this.hub.deliverToUser(message.user, PreparedFrame.fromString(message.frame), message.exclude);
+        this.hub.deliverToUser(message.user, inboxFrame(message.frame), message.exclude);
         return;
       case 'session':
-        this.hub.sessions.get(message.session)?.enqueue(PreparedFrame.fromString(message.frame));
+        this.hub.sessions.get(message.session)?.enqueue(inboxFrame(message.frame));
         return;
       case 'disconnect': {
         const code = Number.isInteger(message.code) ? message.code : CloseCode.SERVER_RECONNECT;
-        this.lifecycle.disconnectLocal(message.sessions ?? null, message.user ?? null, { code, reason: message.reason, reconnect: message.reconnect });
+        this.lifecycle.disconnectLocal(message.sessions ?? null, message.user ?? null, { code, reason: message.reason });
         return;
       }
       case 'subscribe':

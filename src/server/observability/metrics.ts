@@ -3,7 +3,8 @@
  * may import protocol/ and engine contracts (to observe them), nothing above.
  */
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
-import { OUTBOUND_TYPES, RateWindow, TrafficCounters } from './traffic.js';
+import { OUTBOUND_TYPES } from '../codec/frame-kinds.js';
+import { RateWindow, TrafficCounters } from './traffic.js';
 
 /** What the node's hub reports at scrape time. */
 export interface HubGauges {

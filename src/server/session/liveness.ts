@@ -1,8 +1,9 @@
+import { Disconnects } from '../../protocol/close-codes.js';
 import type { Session } from './session.js';
 
 /**
- * Pings every session each `intervalMs` and terminates those that did not answer within `timeoutMs`. One timer for the
- * node; sessions are pinged relative to their own last ping, so pings spread over time instead of bursting.
+ * Pings every session each `intervalMs` and drops those that did not answer within `timeoutMs` (PING_TIMEOUT). One
+ * timer for the node; sessions are pinged relative to their own last ping, so pings spread over time instead of bursting.
  */
 export class LivenessMonitor {
   private timer?: NodeJS.Timeout;
@@ -11,7 +12,6 @@ export class LivenessMonitor {
     private readonly sessions: Map<string, Session>,
     private readonly intervalMs: number,
     private readonly timeoutMs: number,
-    private readonly onTimeout: (session: Session) => void,
   ) {}
 
   start(): void {
@@ -23,11 +23,7 @@ export class LivenessMonitor {
   private check(now: number): void {
     for (const session of this.sessions.values()) {
       if (session.closing) continue;
-      if (session.awaitingPong) {
-        if (now - session.pingSentAt > this.timeoutMs) this.onTimeout(session);
-      } else if (now - session.pingSentAt >= this.intervalMs) {
-        session.ping();
-      }
+      if (!session.heartbeat(now, this.intervalMs, this.timeoutMs)) session.terminate(Disconnects.PING_TIMEOUT);
     }
   }
 

@@ -1,4 +1,4 @@
-import { CloseCode } from '../../protocol/close-codes.js';
+import { Disconnects } from '../../protocol/close-codes.js';
 import { WsgateError } from '../../protocol/errors.js';
 import type { ClientRequest, DirectFrame, RequestId } from '../../protocol/frames.js';
 import { isValidUserId } from '../../protocol/names.js';
@@ -11,9 +11,10 @@ import { TypePatterns } from '../rpc/type-patterns.js';
 import type { DeliveryService } from '../hub/delivery.js';
 import type { Logger } from '../observability/logger.js';
 import type { Metrics } from '../observability/metrics.js';
-import { parseClientFrame, RequestError, type ParsedFrame } from './client-frames.js';
+import { encodeNodeFrame } from '../codec/node-frames.js';
+import { RequestError, type ParsedFrame } from '../codec/protocol-codec.js';
+import { errorFrame } from '../codec/server-frames.js';
 import type { CredentialRefresh } from './credential-refresh.js';
-import { errorFrame } from './server-frames.js';
 import type { ActionClass, Session } from './session.js';
 
 /** Answers application actions; the route table decides which backend owns a type. */
@@ -53,12 +54,12 @@ export class RequestHandler {
   async handleText(session: Session, text: string): Promise<void> {
     let parsed: ParsedFrame;
     try {
-      parsed = parseClientFrame(text);
+      parsed = session.codec.decode(text);
     } catch (error) {
       this.badFrame(session, error, error instanceof RequestError ? error.requestId : undefined);
       return;
     }
-    session.badFrames = 0;
+    session.frameAccepted();
     const type = parsed.kind === 'request' ? parsed.request.type : parsed.action.type;
     const id = parsed.kind === 'request' ? parsed.request.id : parsed.action.id;
     this.metrics.messagesIn.inc({ type: parsed.kind === 'request' ? type : 'action' });
@@ -85,11 +86,7 @@ export class RequestHandler {
   private badFrame(session: Session, error: unknown, id: RequestId | undefined): void {
     this.metrics.badFrames.inc();
     session.send(errorFrame(error, id));
-    session.badFrames++;
-    if (session.badFrames >= this.config.ws.maxBadFrames && !session.closing) {
-      this.metrics.disconnects.inc({ reason: 'PROTOCOL_ERROR' });
-      session.close(CloseCode.PROTOCOL_ERROR, 'too many malformed frames', true);
-    }
+    if (session.countBadFrame() >= this.config.ws.maxBadFrames) session.close(Disconnects.PROTOCOL_ERROR);
   }
 
   /**
@@ -125,14 +122,12 @@ export class RequestHandler {
 
   private verdict(session: Session, actionClass: ActionClass, wait: number, id: RequestId | undefined): boolean {
     if (wait === 0) {
-      session.rateStrikes = 0;
+      session.rateAllowed();
       return true;
     }
     this.metrics.rateLimited.inc({ class: actionClass });
-    session.rateStrikes++;
-    if (session.rateStrikes > this.config.limits.maxRateLimitStrikes) {
-      this.metrics.disconnects.inc({ reason: 'RATE_LIMITED' });
-      session.close(CloseCode.RATE_LIMITED, 'rate limit exceeded repeatedly', true, Math.ceil(wait * 1000));
+    if (session.countRateStrike() > this.config.limits.maxRateLimitStrikes) {
+      session.close(Disconnects.RATE_LIMITED, Math.ceil(wait * 1000));
       return false;
     }
     const retryAfter = Math.max(0.001, Math.round(wait * 1000) / 1000);
@@ -204,9 +199,9 @@ export class RequestHandler {
     if (!isValidUserId(to)) throw new WsgateError('USER_INVALID');
     await this.directMessages.assertMayMessage(session.identity, session.id, to);
     const frame: DirectFrame = { type: 'direct', from: { user: session.user, session: session.id }, to, data };
-    const json = JSON.stringify(frame);
-    const delivered = await this.delivery.toUser(to, json, session.id);
-    if (to !== session.user) await this.delivery.toUser(session.user, json, session.id);
+    const prepared = encodeNodeFrame(frame);
+    const delivered = await this.delivery.toUser(to, prepared, session.id);
+    if (to !== session.user) await this.delivery.toUser(session.user, prepared, session.id);
     return delivered;
   }
 }

@@ -1,4 +1,4 @@
-import { CloseCode, closeCodeName } from '../../protocol/close-codes.js';
+import { CloseCode, Disconnects, type Disconnect } from '../../protocol/close-codes.js';
 import { WsgateError, type ErrorCode } from '../../protocol/errors.js';
 import type { RefreshRequiredFrame, UnsubscribedFrame, WelcomeFrame } from '../../protocol/frames.js';
 import { sessionPolicyFor, type Identity } from '../auth/identity.js';
@@ -7,7 +7,7 @@ import type { ChannelService } from '../channels/channel-service.js';
 import type { Config } from '../config/schema.js';
 import type { Engine } from '../engine/engine.js';
 import type { SessionRecord } from '../engine/registry/registry.js';
-import type { DeliveryService, DisconnectOrder } from '../hub/delivery.js';
+import type { DeliveryService } from '../hub/delivery.js';
 import type { Hub } from '../hub/hub.js';
 import type { Logger } from '../observability/logger.js';
 import type { Metrics } from '../observability/metrics.js';
@@ -68,22 +68,22 @@ export class SessionLifecycle {
     const policy = sessionPolicyFor(session.identity, this.config.sessions);
     const result = await this.engine.registry.addSession(this.recordOf(session), policy);
     if (!result.accepted) {
-      this.disconnect(session, { code: CloseCode.SESSION_LIMIT, reason: 'the user already holds the maximum number of sessions', reconnect: false });
+      this.disconnect(session, Disconnects.SESSION_LIMIT);
       return false;
     }
-    session.registered = true;
+    session.markRegistered();
     const facts = factsOf(session);
     if (result.online) this.events.userOnline(session.user!, session.id, result.online.seq);
     this.events.sessionConnected(facts);
     // The sessions this one displaced are gone from the registry: they must be closed even when this session is itself
     // already ending (kicked in turn by a newer one, or the client left), or they would live on unregistered.
     const kicks = result.kicked.length > 0
-      ? this.delivery.disconnectSessions(result.kicked, { code: CloseCode.KICKED, reason: 'replaced by a newer session of the same user', reconnect: false })
+      ? this.delivery.disconnectSessions(result.kicked, Disconnects.KICKED)
       : Promise.resolve();
     // A revocation written while this handshake was past its own check missed the session in the registry: this
     // check, made once the session is registered, closes that gap.
     const revoked = await this.revokedNow(session);
-    if (revoked) this.disconnect(session, { code: CloseCode.UNAUTHORIZED, reason: revoked.message, reconnect: false });
+    if (revoked) this.disconnect(session, { code: CloseCode.UNAUTHORIZED, reason: revoked.message });
     if (session.closing) {
       await Promise.all([kicks, this.cleanup(session)]);
       return false;
@@ -108,7 +108,7 @@ export class SessionLifecycle {
       return null;
     } catch (error) {
       if (error instanceof WsgateError && error.code === 'CREDENTIAL_REVOKED') return error;
-      this.disconnect(session, { code: CloseCode.TRY_AGAIN_LATER, reason: 'the revocation check failed', reconnect: true });
+      this.disconnect(session, Disconnects.REVOCATION_CHECK_FAILED);
       return null;
     }
   }
@@ -150,24 +150,23 @@ export class SessionLifecycle {
   private armExpiry(session: Session): void {
     const expiresAt = session.identity.expiresAt;
     if (expiresAt === undefined) {
-      session.expiry?.clear();
+      session.clearCredentialExpiry();
       return;
     }
-    session.expiry ??= new ExpiryTimer(
+    session.credentialExpiry(() => new ExpiryTimer(
       this.refreshLeadMs,
       (expiresIn) => {
         const frame: RefreshRequiredFrame = { type: 'refresh_required', expiresIn };
         session.send(frame);
       },
-      () => this.disconnect(session, { code: CloseCode.TOKEN_EXPIRED, reason: 'credential expired', reconnect: true }),
-    );
-    session.expiry.set(expiresAt);
+      () => this.disconnect(session, Disconnects.TOKEN_EXPIRED),
+    )).set(expiresAt);
   }
 
   /** A refresh brought a new identity (same user): its expiry replaces the old one. */
   renew(session: Session, identity: Identity): void {
     if (session.closing) return;
-    session.identity = identity;
+    session.replaceIdentity(identity);
     this.armExpiry(session);
   }
 
@@ -178,7 +177,7 @@ export class SessionLifecycle {
   setExpiry(session: Session, ttlMs: number | null): void {
     if (session.closing) return;
     const { expiresAt: _previous, ...rest } = session.identity;
-    session.identity = ttlMs === null ? rest : { ...rest, expiresAt: Date.now() + ttlMs };
+    session.replaceIdentity(ttlMs === null ? rest : { ...rest, expiresAt: Date.now() + ttlMs });
     this.armExpiry(session);
   }
 
@@ -217,7 +216,7 @@ export class SessionLifecycle {
     const message = `the token is revoked: ${reason}`;
     for (const session of this.hub.sessions.values()) {
       if (session.identity.tokenId === tokenId) {
-        this.disconnect(session, { code: CloseCode.UNAUTHORIZED, reason: message, reconnect: false });
+        this.disconnect(session, { code: CloseCode.UNAUTHORIZED, reason: message });
         ended++;
         continue;
       }
@@ -232,34 +231,29 @@ export class SessionLifecycle {
     return ended;
   }
 
-  /** Closes a local session with a disconnect frame and cleans up at once. */
-  disconnect(session: Session, order: DisconnectOrder, after?: number): void {
-    if (session.closing) return;
-    this.metrics.disconnects.inc({ reason: closeCodeName(order.code) ?? String(order.code) });
-    session.close(order.code, order.reason, order.reconnect, after);
-    void this.cleanup(session);
+  /** Closes a local session with a disconnect frame; the session's end cleans up at once (`cleanup`). */
+  disconnect(session: Session, disconnect: Disconnect, after?: number): void {
+    session.close(disconnect, after);
   }
 
   /** Closes local sessions by id or by user; returns how many were closed. */
-  disconnectLocal(sessionIds: string[] | null, user: string | null, order: DisconnectOrder): number {
+  disconnectLocal(sessionIds: string[] | null, user: string | null, disconnect: Disconnect): number {
     const targets = sessionIds
       ? sessionIds.map((id) => this.hub.sessions.get(id)).filter((session): session is Session => session !== undefined)
       : user !== null ? [...this.hub.userSessions(user)] : [];
-    for (const session of targets) this.disconnect(session, order);
+    for (const session of targets) this.disconnect(session, disconnect);
     return targets.length;
   }
 
   /** Removes every trace of the session: local index, presence (leave events), registry. Idempotent. */
   async cleanup(session: Session): Promise<void> {
-    session.closing = true;
-    session.expiry?.clear();
+    session.clearCredentialExpiry();
     if (!this.hub.sessions.has(session.id) && !session.registered) return;
     const channels = this.hub.removeSession(session);
     for (const state of session.subscriptions.values()) state.grant?.expiry?.clear();
     session.subscriptions.clear();
     this.metrics.sessions.set(this.hub.sessions.size);
-    const registered = session.registered;
-    session.registered = false;
+    const registered = session.takeRegistration();
     const facts = factsOf(session);
     if (registered) this.reportEnd(facts, session.endedWith);
     try {

@@ -1,15 +1,23 @@
-import type { Socket } from 'node:net';
-import type WebSocket from 'ws';
-import type { LostFrame, StreamPosition } from '../../protocol/frames.js';
+/**
+ * Folder session/: the connection only. `Session` owns one client's outbound queue (bounded, coalesced, flushed once
+ * per event-loop turn), its liveness state, rate buckets and the bookkeeping of how it ended, behind a
+ * transport-neutral `SessionTransport` (session-transport.ts) and the `ProtocolCodec` negotiated at the handshake.
+ * What the frames mean, channels, the hub and the engine are the layers above. session/ imports codec/, limits/,
+ * protocol/ and types of auth/ and engine/registry (identity, client info); nothing above it.
+ */
+import type { Disconnect } from '../../protocol/close-codes.js';
+import type { ServerFrame, StreamPosition } from '../../protocol/frames.js';
+import type { SubprotocolName } from '../../protocol/subprotocol.js';
 import type { Identity } from '../auth/identity.js';
 import type { SubscriptionGrant } from '../auth/subscription-tokens.js';
+import type { PreparedFrame } from '../codec/prepared-frame.js';
+import type { ProtocolCodec } from '../codec/protocol-codec.js';
 import type { ClientInfo } from '../engine/registry/registry.js';
 import { TokenBucket } from '../limits/token-bucket.js';
 import type { TrafficCounters } from '../observability/traffic.js';
-import { PreparedFrame } from '../transport/prepared-frame.js';
 import type { ExpiryTimer } from './expiry-timer.js';
 import type { FlushScheduler } from './flush-scheduler.js';
-import { closeReason, disconnectFrame } from './server-frames.js';
+import type { SessionTransport } from './session-transport.js';
 
 export type ActionClass = 'publish' | 'subscribe' | 'send' | 'action';
 
@@ -31,10 +39,24 @@ export interface GrantedSubscription extends SubscriptionGrant {
 export interface SessionOptions {
   id: string;
   identity: Identity;
-  ws: WebSocket;
-  socket: Socket;
+  transport: SessionTransport;
+  /** The protocol negotiated at the handshake; every frame the session is sent goes through it. */
+  codec: ProtocolCodec;
   client: ClientInfo;
-  protocol: string;
+}
+
+/** How a session ended: the first close decided, by the gateway or the client. */
+export interface SessionEnd {
+  code: number;
+  reason: string;
+}
+
+/** What the admin console shows of a connection. */
+export interface ConnectionDetails {
+  transport: SessionTransport['name'];
+  /** Bytes waiting to be written: the connection's buffer plus the queue of this turn. */
+  bufferedBytes: number;
+  lastSeen: number;
 }
 
 /** What every session of a node shares: one object per node, so a session holds a single pointer to it. */
@@ -43,16 +65,17 @@ export interface SessionEnvironment {
   sendQueueBytes: number;
   /** How long a closing session's socket may take to finish the close handshake before it is destroyed. */
   closeTimeoutMs: number;
-  /** Write frames straight to the socket (no per-message compression negotiated). */
-  rawWrites: boolean;
   scheduler: FlushScheduler;
+  /** A session overran its send queue; it is being closed with SLOW_CONSUMER. */
   onSlowConsumer(session: Session): void;
+  /**
+   * The one way a session's end reaches the node: called when the gateway ends it (with the disconnect, once) and
+   * again when its connection has closed (null). The node counts the first and cleans up, idempotently.
+   */
+  onEnded(session: Session, disconnect: Disconnect | null): void;
   /** The node's frame and byte counters (metrics). */
   traffic: TrafficCounters;
 }
-
-/** Queued bytes up to which a flush copies the frames into one buffer for one write; larger batches use writev. */
-const COALESCE_COPY_BYTES = 64 * 1024;
 
 /** Frames buffered for a subscription whose reply is not out yet; beyond this the session is a slow consumer. */
 const MAX_PENDING_FRAMES = 1000;
@@ -70,31 +93,29 @@ const SOCKET_WRITE_WATERMARK = 64 * 1024;
  */
 export class Session {
   readonly id: string;
-  /** Replaced by a refresh; `user` never changes. */
-  identity: Identity;
   readonly user: string | null;
   readonly client: ClientInfo;
-  readonly protocol: string;
+  readonly codec: ProtocolCodec;
   readonly connectedAt = Date.now();
+  /** Replaced by a refresh; `user` never changes. */
+  private currentIdentity: Identity;
+  /** The credential's deadline, for credentials that expire. */
+  private expiry?: ExpiryTimer;
   /** Made on first use: most sessions of a large deployment are idle, and an empty Map still costs heap. */
   private subscriptionMap?: Map<string, SubscriptionState>;
 
-  /** True from the moment the gateway decided to end the session; nothing more is delivered. */
-  closing = false;
+  /** True from the moment the session began to end; nothing more is delivered. */
+  private ending = false;
   /** Set when the registry accepted the session; only then is there registry state to remove. */
-  registered = false;
-  /** How the session ended: the first close decided, by the gateway or the client (lifecycle events report it). */
-  endedWith?: { code: number; reason: string };
-  badFrames = 0;
-  rateStrikes = 0;
-  lastSeen = Date.now();
-  pingSentAt = Date.now();
-  awaitingPong = false;
-  /** The credential's deadline, for credentials that expire. */
-  expiry?: ExpiryTimer;
+  private inRegistry = false;
+  private end?: SessionEnd;
+  private badFrameCount = 0;
+  private rateStrikeCount = 0;
+  private lastSeenAt = Date.now();
+  private pingSentAt = Date.now();
+  private awaitingPong = false;
 
-  private readonly ws: WebSocket;
-  private readonly socket: Socket;
+  private readonly transport: SessionTransport;
   private queue: PreparedFrame[] = [];
   private queuedBytes = 0;
   private dirty = false;
@@ -111,12 +132,99 @@ export class Session {
   constructor(options: SessionOptions, private readonly env: SessionEnvironment) {
     this.traffic = env.traffic;
     this.id = options.id;
-    this.identity = options.identity;
+    this.currentIdentity = options.identity;
     this.user = options.identity.user;
     this.client = options.client;
-    this.protocol = options.protocol;
-    this.ws = options.ws;
-    this.socket = options.socket;
+    this.codec = options.codec;
+    this.transport = options.transport;
+  }
+
+  get identity(): Identity {
+    return this.currentIdentity;
+  }
+
+  /** A refresh (or a backend) replaced the credential; the user stays the same. */
+  replaceIdentity(identity: Identity): void {
+    this.currentIdentity = identity;
+  }
+
+  /** The timer of the credential's deadline, made with `make` on first use (credentials that never expire have none). */
+  credentialExpiry(make: () => ExpiryTimer): ExpiryTimer {
+    return (this.expiry ??= make());
+  }
+
+  clearCredentialExpiry(): void {
+    this.expiry?.clear();
+  }
+
+  get protocol(): SubprotocolName {
+    return this.codec.subprotocol;
+  }
+
+  /** True from the moment the session began to end (the gateway decided, or the connection closed). */
+  get closing(): boolean {
+    return this.ending;
+  }
+
+  /** How the session ended, once it has: the first close decided, by the gateway or the client. */
+  get endedWith(): SessionEnd | undefined {
+    return this.end;
+  }
+
+  /** True while the registry holds the session (there is registry state to remove). */
+  get registered(): boolean {
+    return this.inRegistry;
+  }
+
+  markRegistered(): void {
+    this.inRegistry = true;
+  }
+
+  /** Marks the session as no longer registered; true when it was (the caller removes the registry entry). */
+  takeRegistration(): boolean {
+    const was = this.inRegistry;
+    this.inRegistry = false;
+    return was;
+  }
+
+  /** A frame that could be read: the count of malformed frames in a row starts again. */
+  frameAccepted(): void {
+    this.badFrameCount = 0;
+  }
+
+  /** Counts a malformed frame; returns how many came in a row. */
+  countBadFrame(): number {
+    return ++this.badFrameCount;
+  }
+
+  /** A request the rate limit let through: the count of refusals in a row starts again. */
+  rateAllowed(): void {
+    this.rateStrikeCount = 0;
+  }
+
+  /** Counts a request the rate limit refused; returns how many in a row. */
+  countRateStrike(): number {
+    return ++this.rateStrikeCount;
+  }
+
+  /** The peer showed it is alive (a frame or a pong arrived). */
+  markAlive(): void {
+    this.lastSeenAt = Date.now();
+    this.awaitingPong = false;
+  }
+
+  /**
+   * Liveness at `now`: pings when `intervalMs` passed since the last ping; false when a ping went unanswered for more
+   * than `timeoutMs` (the caller ends the session).
+   */
+  heartbeat(now: number, intervalMs: number, timeoutMs: number): boolean {
+    if (this.awaitingPong) return now - this.pingSentAt <= timeoutMs;
+    if (now - this.pingSentAt >= intervalMs) this.ping();
+    return true;
+  }
+
+  describeConnection(): ConnectionDetails {
+    return { transport: this.transport.name, bufferedBytes: this.transport.writableLength + this.queuedBytes, lastSeen: this.lastSeenAt };
   }
 
   /** The session's channel subscriptions. */
@@ -124,14 +232,22 @@ export class Session {
     return (this.subscriptionMap ??= new Map());
   }
 
-  /** Queues a frame; it is written with the others of this turn. Evicts the session when its buffers are full. */
+  /**
+   * Queues a frame the node carries (a direct message, a backend's action): translated by the session's codec, written
+   * with the others of this turn. Evicts the session when its buffers are full.
+   */
   enqueue(frame: PreparedFrame): void {
-    if (this.closing) {
+    this.queueFrame(this.codec.translate(frame, null));
+  }
+
+  /** Queues a frame in the session's protocol already. */
+  private queueFrame(frame: PreparedFrame): void {
+    if (this.ending) {
       this.traffic.framesDropped++;
       return;
     }
     const size = frame.wire.length;
-    if (this.socket.writableLength + this.queuedBytes - this.replyBytes + size > this.env.sendQueueBytes) {
+    if (this.transport.writableLength + this.queuedBytes - this.replyBytes + size > this.env.sendQueueBytes) {
       this.traffic.framesDropped++;
       this.evict();
       return;
@@ -150,8 +266,9 @@ export class Session {
     this.scheduleFlush();
   }
 
-  send(frame: object): void {
-    this.enqueue(PreparedFrame.fromObject(frame));
+  /** Queues a server frame, encoded by the session's codec. */
+  send(frame: ServerFrame): void {
+    this.queueFrame(this.codec.encode(frame));
   }
 
   /**
@@ -160,18 +277,14 @@ export class Session {
    * bound, so a stalled client is still evicted. `written` runs once, when the reply's bytes have left for the kernel
    * or the session dropped them; the caller bounds such bytes itself. Returns the bytes queued.
    */
-  sendReply(json: string, written: () => void): number {
-    const frame = PreparedFrame.fromString(json);
-    if (this.closing) {
+  sendReply(frame: PreparedFrame, written: () => void): number {
+    if (this.ending) {
       this.traffic.framesDropped++;
       written();
       return 0;
     }
-    if (!this.replies) {
-      this.replies = new Map();
-      // Whatever the session still holds when the connection ends is released with it.
-      this.ws.once('close', () => this.releaseReplies());
-    }
+    // Whatever the session still holds when the connection ends is released with it (`transportClosed`).
+    this.replies ??= new Map();
     this.replies.set(frame, written);
     this.replyBytes += frame.wire.length;
     this.push(frame, frame.wire.length);
@@ -191,16 +304,17 @@ export class Session {
     }
   }
 
-  /** A publication or presence event for a subscribed channel. */
-  deliver(channel: string, frame: PreparedFrame): void {
+  /** A publication, presence event or `lost` range for a subscribed channel, in the node's (v1) form. */
+  deliver(channel: string, carried: PreparedFrame): void {
     const subscription = this.subscriptions.get(channel);
     if (!subscription) return;
+    const frame = this.codec.translate(carried, channel);
     if (subscription.pending) {
       if (subscription.pending.length >= MAX_PENDING_FRAMES) this.evict();
       else subscription.pending.push(frame);
       return;
     }
-    this.enqueue(frame);
+    this.queueFrame(frame);
   }
 
   /**
@@ -216,19 +330,19 @@ export class Session {
     let through = floor;
     for (const frame of pending) {
       if (through) {
-        const position = messagePosition(frame);
+        const position = frame.position;
+        const lost = frame.lost;
         if (position) {
           if (position.epoch !== through.epoch || position.offset <= through.offset) continue;
-        } else if (isLostFrame(frame)) {
-          const lost = JSON.parse(frame.payload.toString('utf8')) as LostFrame;
+        } else if (lost) {
           if (lost.epoch !== through.epoch || (lost.to !== null && lost.to <= through.offset)) continue;
-          const clipped = lost.from > through.offset ? frame : PreparedFrame.fromObject({ ...lost, from: through.offset + 1 });
+          const clipped = lost.from > through.offset ? frame : this.codec.encode({ ...lost, from: through.offset + 1 });
           if (lost.to === null) through = undefined;
-          this.enqueue(clipped);
+          this.queueFrame(clipped);
           continue;
         }
       }
-      this.enqueue(frame);
+      this.queueFrame(frame);
     }
   }
 
@@ -239,18 +353,14 @@ export class Session {
   flush(all = false): void {
     this.dirty = false;
     if (this.queue.length === 0 || (this.awaitingDrain && !all)) return;
-    if (this.socket.destroyed || this.ws.readyState !== this.ws.OPEN) {
-      this.traffic.framesDropped += this.queue.length;
-      this.releaseReplies(this.queue);
-      this.queue = [];
-      this.queuedBytes = 0;
+    if (!this.transport.writable) {
+      this.dropQueue();
       return;
     }
     // While the kernel takes what is written at once, the socket's buffer stays empty and writing goes on.
     let wrote = false;
     while (this.queue.length > 0) {
-      // With per-message deflate, ws compresses off the socket: its bufferedAmount counts what waits there too.
-      const room = all ? Infinity : SOCKET_WRITE_WATERMARK - (this.env.rawWrites ? this.socket.writableLength : this.ws.bufferedAmount);
+      const room = all ? Infinity : SOCKET_WRITE_WATERMARK - this.transport.bufferedAmount;
       if (room <= 0 && wrote) break;
       this.writeUpTo(room);
       wrote = true;
@@ -258,7 +368,7 @@ export class Session {
     if (this.queue.length === 0) return;
     // The socket emits 'drain' only after a write it could not take at once; when the kernel took everything, the
     // rest goes out on the next turn.
-    if (this.socket.writableNeedDrain) this.awaitDrain();
+    if (this.transport.needsDrain) this.awaitDrain();
     else this.scheduleFlush();
   }
 
@@ -291,7 +401,7 @@ export class Session {
     if (this.awaitingDrain) return;
     this.awaitingDrain = true;
     // A closure only while this socket is backed up; idle and healthy sessions never carry one.
-    this.socket.once('drain', () => {
+    this.transport.onceDrained(() => {
       this.awaitingDrain = false;
       this.scheduleFlush();
     });
@@ -299,33 +409,10 @@ export class Session {
 
   private write(queue: PreparedFrame[], bytes: number): void {
     const traffic = this.traffic;
-    for (const frame of queue) traffic.countOut(frame.payload, frame.wire.length);
+    for (const frame of queue) traffic.countOut(frame.kind, frame.wire.length);
     // Only batches that carry replies pay for a write callback: it releases them once they left the process.
     const done = this.replies && this.replies.size > 0 ? () => this.releaseReplies(queue) : undefined;
-    if (this.env.rawWrites) {
-      if (queue.length === 1) {
-        this.socket.write(queue[0]!.wire, done);
-        return;
-      }
-      if (bytes <= COALESCE_COPY_BYTES) {
-        // Small frames: copying them into one buffer and writing that is cheaper than the stream's cork/writev path
-        // (a chunk list, a write request and an iovec per frame).
-        const out = Buffer.allocUnsafe(bytes);
-        let at = 0;
-        for (const frame of queue) at += frame.wire.copy(out, at);
-        this.socket.write(out, done);
-        return;
-      }
-      this.socket.cork();
-      const last = queue.length - 1;
-      for (let i = 0; i < last; i++) this.socket.write(queue[i]!.wire);
-      this.socket.write(queue[last]!.wire, done);
-      this.socket.uncork();
-    } else {
-      const last = queue.length - 1;
-      for (let i = 0; i < last; i++) this.ws.send(queue[i]!.payload, { binary: false });
-      this.ws.send(queue[last]!.payload, { binary: false }, done);
-    }
+    this.transport.write(queue, bytes, done);
   }
 
   /** Takes a token of the class's bucket; 0 when allowed, else seconds to wait. */
@@ -336,84 +423,61 @@ export class Session {
     return bucket.take();
   }
 
-  ping(): void {
+  private ping(): void {
     this.awaitingPong = true;
     this.pingSentAt = Date.now();
-    if (this.ws.readyState === this.ws.OPEN) this.ws.ping();
+    this.transport.ping();
   }
 
   /**
-   * Tells the client why (a `disconnect` frame) and closes the connection. Queued frames go out first, so the client
-   * reads everything before the reason — except for an evicted slow consumer, whose queued frames are dropped: it gets
-   * what its socket already holds, then `disconnect` and the close frame. A socket that has not finished the close
-   * handshake within `closeTimeoutMs` is destroyed.
+   * Ends the session: tells the client why (the codec's `disconnect` frame) and closes the connection. Queued frames go
+   * out first, so the client reads everything before the reason — except for an evicted slow consumer, whose queued
+   * frames are dropped: it gets what its socket already holds, then `disconnect` and the close frame. A connection
+   * that has not finished the close handshake within `closeTimeoutMs` is dropped. The node hears of it once.
    */
-  close(code: number, reason: string, reconnect: boolean, after?: number): void {
-    if (this.closing) return;
-    // Closing first, and the disconnect frame bypasses the queue bound: a slow consumer being evicted must not be
+  close(disconnect: Disconnect, after?: number): void {
+    if (this.ending) return;
+    // Ending first, and the disconnect frame bypasses the queue bound: a slow consumer being evicted must not be
     // evicted again by its own disconnect frame.
-    this.closing = true;
-    this.endedWith ??= { code, reason };
-    if (this.evicted) {
-      this.traffic.framesDropped += this.queue.length;
-      this.releaseReplies(this.queue);
-      this.queue = [];
-      this.queuedBytes = 0;
-    }
-    const frame = PreparedFrame.fromObject(disconnectFrame(code, reason, reconnect, after));
+    this.ending = true;
+    this.end ??= { code: disconnect.code, reason: disconnect.reason };
+    if (this.evicted) this.dropQueue();
+    const frame = this.codec.encodeDisconnect(disconnect, after);
     this.push(frame, frame.wire.length);
     this.flush(true);
-    if (this.ws.readyState === this.ws.OPEN || this.ws.readyState === this.ws.CONNECTING) {
-      this.ws.close(code, closeReason(reason));
-    }
-    setTimeout(() => this.terminate(), this.env.closeTimeoutMs).unref();
+    this.transport.close(disconnect.code, disconnect.reason);
+    setTimeout(() => this.drop(), this.env.closeTimeoutMs).unref();
+    this.env.onEnded(this, disconnect);
   }
 
-  /** Drops the connection without a closing handshake (dead or unresponsive peers). */
-  terminate(): void {
-    this.closing = true;
+  /** Ends the session without a closing handshake (dead or unresponsive peers). The node hears of it once. */
+  terminate(disconnect: Disconnect): void {
+    if (this.ending) return;
+    this.end ??= { code: disconnect.code, reason: disconnect.reason };
+    this.drop();
+    this.env.onEnded(this, disconnect);
+  }
+
+  /** The connection closed (the peer, or the end of a close the gateway began): `code` and `reason` are its close. */
+  transportClosed(code: number, reason: string): void {
+    this.ending = true;
+    this.end ??= { code, reason };
+    this.releaseReplies();
+    this.env.onEnded(this, null);
+  }
+
+  private drop(): void {
+    this.ending = true;
     this.queue = [];
     this.queuedBytes = 0;
     this.releaseReplies();
-    this.ws.terminate();
+    this.transport.terminate();
   }
 
-  /** Bytes waiting to be written: socket buffer plus the queue of this turn. */
-  get bufferedBytes(): number {
-    return this.socket.writableLength + this.queuedBytes;
+  private dropQueue(): void {
+    this.traffic.framesDropped += this.queue.length;
+    this.releaseReplies(this.queue);
+    this.queue = [];
+    this.queuedBytes = 0;
   }
-
-  get remoteAddress(): string | undefined {
-    return this.client.ip;
-  }
-}
-
-const OFFSET_MARKER = Buffer.from('"offset":');
-const EPOCH_MARKER = Buffer.from(',"epoch":"');
-const LOST_START = Buffer.from('{"type":"lost"');
-
-/**
- * Reads offset and epoch of a `message` frame cheaply (the encoder writes `"epoch"` right after `"offset"`, and
- * neither channel names nor epochs contain quotes); null for other frames.
- */
-function messagePosition(frame: PreparedFrame): StreamPosition | null {
-  const payload = frame.payload;
-  if (payload.length < 20 || payload[9] !== 0x6d /* "message" starts at byte 9 of {"type":"message" */) return null;
-  const at = payload.indexOf(OFFSET_MARKER);
-  if (at === -1) return null;
-  let offset = 0;
-  let i = at + OFFSET_MARKER.length;
-  for (; i < payload.length; i++) {
-    const digit = payload[i]! - 0x30;
-    if (digit < 0 || digit > 9) break;
-    offset = offset * 10 + digit;
-  }
-  if (payload.compare(EPOCH_MARKER, 0, EPOCH_MARKER.length, i, i + EPOCH_MARKER.length) !== 0) return null;
-  const start = i + EPOCH_MARKER.length;
-  const end = payload.indexOf(0x22, start);
-  return end === -1 ? null : { offset, epoch: payload.toString('utf8', start, end) };
-}
-
-function isLostFrame(frame: PreparedFrame): boolean {
-  return frame.payload.length > LOST_START.length && frame.payload.compare(LOST_START, 0, LOST_START.length, 0, LOST_START.length) === 0;
 }

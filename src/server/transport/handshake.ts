@@ -2,7 +2,7 @@ import type { IncomingMessage } from 'node:http';
 import type { Duplex } from 'node:stream';
 import type { Socket } from 'node:net';
 import { WebSocketServer, type WebSocket } from 'ws';
-import { CloseCode, shouldReconnect } from '../../protocol/close-codes.js';
+import { CloseCode } from '../../protocol/close-codes.js';
 import { ErrorCatalogue, WsgateError, type ErrorCode } from '../../protocol/errors.js';
 import { DEFAULT_SUBPROTOCOL, SUPPORTED_SUBPROTOCOLS, type SubprotocolName } from '../../protocol/subprotocol.js';
 import type { Authenticator } from '../auth/authenticator.js';
@@ -16,10 +16,11 @@ import { ConnectionsPerAddress } from '../limits/connections-per-address.js';
 import type { Logger } from '../observability/logger.js';
 import type { Metrics } from '../observability/metrics.js';
 import { endSpan, SpanKind, SpanName, startSpan, withSpan, type Span } from '../observability/tracing.js';
-import { closeReason, disconnectFrame } from '../session/server-frames.js';
+import { codecFor } from '../codec/codecs.js';
 import type { ClientAddresses } from './client-address.js';
 import { errorResponse, writeErrorResponse } from './error-response.js';
 import { parseRequestTarget } from './request-target.js';
+import { closeReason } from './websocket-transport.js';
 
 export interface AcceptedConnection {
   ws: WebSocket;
@@ -183,7 +184,7 @@ export class HandshakeHandler {
       socket.resume();
       if (ws.readyState !== ws.OPEN) return;
       const code = closeCodeOf(failure);
-      ws.send(JSON.stringify(disconnectFrame(code, failure.message, shouldReconnect(code))));
+      ws.send(codecFor(protocol).encodeDisconnect({ code, reason: failure.message }).payload, { binary: false });
       ws.close(code, closeReason(failure.message));
       setTimeout(() => ws.terminate(), 2_000).unref();
     }

@@ -1,6 +1,6 @@
 import type { FastifyInstance } from 'fastify';
 import { Type, type Static } from '@sinclair/typebox';
-import { ACTION_TYPE_MATCH_PATTERN } from '../../../protocol/frames.js';
+import { ACTION_TYPE_MATCH_PATTERN } from '../../../protocol/names.js';
 import type { RegisteredRoute } from '../../engine/action-routes/action-routes.js';
 import type { GatewayContext } from '../context.js';
 

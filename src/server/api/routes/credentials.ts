@@ -88,7 +88,7 @@ export function registerCredentialRoutes(api: FastifyInstance, context: GatewayC
       const user = userParam(request.params.user);
       const { until, reason } = await revoke({ kind: 'user', id: user }, request.body);
       const records = await context.engine.registry.getUserSessions(user);
-      await context.delivery.disconnectSessions(records, { code: CloseCode.UNAUTHORIZED, reason, reconnect: false });
+      await context.delivery.disconnectSessions(records, { code: CloseCode.UNAUTHORIZED, reason });
       return { user, until: new Date(until).toISOString(), sessions: records.length };
     },
   );

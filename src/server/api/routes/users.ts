@@ -1,12 +1,11 @@
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import type { Static } from '@sinclair/typebox';
-import { CloseCode } from '../../../protocol/close-codes.js';
+import { serverDisconnect, type Disconnect } from '../../../protocol/close-codes.js';
 import { WsgateError } from '../../../protocol/errors.js';
-import type { DisconnectOrder } from '../../hub/delivery.js';
 import type { GatewayContext } from '../context.js';
 import { allOf, routeChecks } from '../route-check.js';
 import { ActionBody, DisconnectBody, SessionParams, UserParams } from '../schemas.js';
-import { encodeActionFrame } from './action-frame.js';
+import { encodeActionFrame } from '../../codec/node-frames.js';
 
 /** Pushing to users and sessions wherever they are connected, disconnecting them, and looking them up. */
 export function registerUserRoutes(api: FastifyInstance, context: GatewayContext): void {
@@ -70,11 +69,6 @@ export async function optionalBody(request: FastifyRequest): Promise<void> {
 }
 
 /** 4000 lets the client come back (the default); `reconnect: false` closes with 4500, which clients must not retry. */
-function disconnectOrder(body: Static<typeof DisconnectBody> | undefined): DisconnectOrder {
-  const reconnect = body?.reconnect ?? true;
-  return {
-    code: reconnect ? CloseCode.SERVER_RECONNECT : CloseCode.SERVER_DISCONNECT,
-    reason: body?.reason ?? 'disconnected by the server',
-    reconnect,
-  };
+function disconnectOrder(body: Static<typeof DisconnectBody> | undefined): Disconnect {
+  return serverDisconnect(body?.reconnect ?? true, body?.reason ?? 'disconnected by the server');
 }

@@ -1,5 +1,5 @@
 import type { StreamPosition } from '../../../protocol/frames.js';
-import { encodePublicationEnvelope } from '../envelope.js';
+import { encodePublicationEnvelope } from '../../codec/broker-envelope.js';
 import type { HistoryOptions, HistoryStore } from '../history/history.js';
 import type { Broker } from './broker.js';
 import { PubSubUnavailableError, type ChannelPublication, type ChannelPublisher } from './channel-publisher.js';

@@ -1,5 +1,5 @@
 import type { StreamPosition } from '../../../protocol/frames.js';
-import type { FrameTemplate } from '../envelope.js';
+import type { FrameTemplate } from '../../codec/broker-envelope.js';
 import type { HistoryOptions } from '../history/history.js';
 
 /** A channel publication before it has a place in the channel's stream. */

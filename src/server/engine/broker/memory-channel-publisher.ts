@@ -1,5 +1,5 @@
 import type { StreamPosition } from '../../../protocol/frames.js';
-import { encodePublicationEnvelope } from '../envelope.js';
+import { encodePublicationEnvelope } from '../../codec/broker-envelope.js';
 import type { HistoryOptions } from '../history/history.js';
 import type { MemoryHistoryStore } from '../history/memory.js';
 import type { ChannelPublication, ChannelPublisher } from './channel-publisher.js';

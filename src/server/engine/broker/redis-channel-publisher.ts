@@ -1,5 +1,5 @@
 import type { StreamPosition } from '../../../protocol/frames.js';
-import type { FrameTemplate } from '../envelope.js';
+import type { FrameTemplate } from '../../codec/broker-envelope.js';
 import type { HistoryOptions } from '../history/history.js';
 import { APPEND_STEP, appendArgs, streamKeys } from '../history/redis-stream.js';
 import type { RedisKeyspace } from '../keyspace/keyspace.js';

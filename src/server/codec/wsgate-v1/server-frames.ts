@@ -1,5 +1,24 @@
-import type { DisconnectFrame, ErrorFrame, RequestId } from '../../protocol/frames.js';
-import { WsgateError } from '../../protocol/errors.js';
+import type { ServerFrame } from '../../../protocol/frames.js';
+import { FrameKinds, kindOfType } from '../frame-kinds.js';
+import { PreparedFrame } from '../prepared-frame.js';
+
+/** Encodes a server frame as wsgate.v1.json, recording its kind (and the position or range readers need). */
+export function encodeServerFrame(frame: ServerFrame): PreparedFrame {
+  const payload = Buffer.from(JSON.stringify(frame), 'utf8');
+  switch (frame.type) {
+    case 'message':
+      return new PreparedFrame(payload, FrameKinds.message, { offset: frame.offset, epoch: frame.epoch });
+    case 'lost':
+      return new PreparedFrame(payload, FrameKinds.lost, null, frame);
+    default:
+      return new PreparedFrame(payload, kindOfType(frame.type));
+  }
+}
+
+/** A frame of a known kind that is JSON text already (an application action, a history page). */
+export function prepareJson(json: string, kind: number): PreparedFrame {
+  return new PreparedFrame(Buffer.from(json, 'utf8'), kind);
+}
 
 /**
  * Encoders for frames built on the hot path. A publication's frame is concatenated from parts that are JSON already
@@ -24,26 +43,4 @@ export function messageFrameTemplate(channel: string, dataJson: string, fromJson
 
 export function encodeSender(user: string | null, session: string): string {
   return JSON.stringify({ user, session });
-}
-
-export function errorFrame(error: unknown, id?: RequestId): ErrorFrame {
-  const wsgateError = error instanceof WsgateError ? error : new WsgateError('INTERNAL');
-  const frame: ErrorFrame = { type: 'error', code: wsgateError.code, message: wsgateError.message };
-  if (id !== undefined) frame.id = id;
-  if (wsgateError.retryAfter !== undefined) frame.retryAfter = wsgateError.retryAfter;
-  return frame;
-}
-
-export function disconnectFrame(code: number, reason: string, reconnect: boolean, after?: number): DisconnectFrame {
-  const frame: DisconnectFrame = { type: 'disconnect', code, reason, reconnect };
-  if (after !== undefined) frame.after = after;
-  return frame;
-}
-
-/** A close reason fits the 123 bytes a close frame allows, cut on a character boundary. */
-export function closeReason(reason: string): string {
-  if (Buffer.byteLength(reason) <= 123) return reason;
-  let cut = reason.slice(0, 123);
-  while (Buffer.byteLength(cut) > 123) cut = cut.slice(0, -1);
-  return cut;
 }

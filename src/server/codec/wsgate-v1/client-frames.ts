@@ -1,14 +1,17 @@
 import { Type, type TSchema } from '@sinclair/typebox';
 import { Ajv, type ValidateFunction } from 'ajv';
-import { WsgateError } from '../../protocol/errors.js';
-import { exceedsJsonDepth, MAX_JSON_DEPTH } from '../../protocol/json-depth.js';
+import { WsgateError } from '../../../protocol/errors.js';
+import { exceedsJsonDepth, MAX_JSON_DEPTH } from '../../../protocol/json-depth.js';
+import { isReservedType, type ApplicationAction, type ClientRequest, type RequestId } from '../../../protocol/frames.js';
 import {
-  ACTION_TYPE_PATTERN, isReservedType, type ApplicationAction, type ClientRequest, type RequestId,
-} from '../../protocol/frames.js';
+  ACTION_TYPE_PATTERN, MAX_CHANNEL_LENGTH, MAX_EPOCH_LENGTH, MAX_REQUEST_ID_LENGTH, MAX_USER_ID_LENGTH,
+} from '../../../protocol/names.js';
+import { RequestError, type ParsedFrame } from '../protocol-codec.js';
 
-const Id = Type.Union([Type.String({ minLength: 1, maxLength: 64 }), Type.Integer()]);
-const Position = Type.Object({ offset: Type.Integer({ minimum: 0 }), epoch: Type.String({ maxLength: 64 }) });
-const Channel = Type.String({ minLength: 1, maxLength: 300 });
+const Id = Type.Union([Type.String({ minLength: 1, maxLength: MAX_REQUEST_ID_LENGTH }), Type.Integer()]);
+const Position = Type.Object({ offset: Type.Integer({ minimum: 0 }), epoch: Type.String({ maxLength: MAX_EPOCH_LENGTH }) });
+/** Only the length here: a name that breaks the channel rules is refused with CHANNEL_INVALID where it is resolved. */
+const Channel = Type.String({ minLength: 1, maxLength: MAX_CHANNEL_LENGTH });
 /** A JWT or a ticket; JWTs with many claims run to a few kilobytes. */
 const Credential = Type.String({ minLength: 1, maxLength: 16_384 });
 
@@ -19,7 +22,7 @@ const REQUEST_SCHEMAS: Record<ClientRequest['type'], TSchema> = {
   publish: Type.Object({ id: Id, channel: Channel, data: Type.Unknown() }, { required: ['id', 'channel', 'data'] }),
   presence: Type.Object({ id: Id, channel: Channel }),
   history: Type.Object({ id: Id, channel: Channel, since: Type.Optional(Position), limit: Type.Optional(Type.Integer({ minimum: 1 })) }),
-  send: Type.Object({ id: Id, user: Type.String({ minLength: 1, maxLength: 128 }), data: Type.Unknown() }, { required: ['id', 'user', 'data'] }),
+  send: Type.Object({ id: Id, user: Type.String({ minLength: 1, maxLength: MAX_USER_ID_LENGTH }), data: Type.Unknown() }, { required: ['id', 'user', 'data'] }),
   refresh: Type.Object({ id: Id, token: Credential, channel: Type.Optional(Channel) }),
 };
 
@@ -28,10 +31,6 @@ const validators = new Map<string, ValidateFunction>(
   Object.entries(REQUEST_SCHEMAS).map(([type, schema]) => [type, ajv.compile(schema)]),
 );
 const validateAction: ValidateFunction = ajv.compile(Type.Object({ id: Type.Optional(Id) }));
-
-export type ParsedFrame =
-  | { kind: 'request'; request: ClientRequest }
-  | { kind: 'action'; action: ApplicationAction; raw: string };
 
 /** Reads one text frame. Throws WsgateError (BAD_FRAME, BAD_REQUEST) with the request id when it could be read. */
 export function parseClientFrame(text: string): ParsedFrame {
@@ -62,15 +61,8 @@ export function parseClientFrame(text: string): ParsedFrame {
   return { kind: 'action', action: frame as unknown as ApplicationAction, raw: text };
 }
 
-/** A request-level failure that knows the id to echo. */
-export class RequestError extends WsgateError {
-  constructor(readonly requestId: RequestId | undefined, code: ConstructorParameters<typeof WsgateError>[0], message?: string) {
-    super(code, message);
-  }
-}
-
 function readableId(id: unknown): RequestId | undefined {
-  if (typeof id === 'string' && id.length > 0 && id.length <= 64) return id;
+  if (typeof id === 'string' && id.length > 0 && id.length <= MAX_REQUEST_ID_LENGTH) return id;
   if (typeof id === 'number' && Number.isInteger(id)) return id;
   return undefined;
 }

@@ -1,4 +1,8 @@
-import type { StreamPosition } from '../../protocol/frames.js';
+import { shouldReconnect } from '../../protocol/close-codes.js';
+import type { JoinFrame, LeaveFrame, StreamPosition } from '../../protocol/frames.js';
+import { FrameKinds, type FrameKind } from './frame-kinds.js';
+import { PreparedFrame } from './prepared-frame.js';
+import { classify } from './wsgate-v1/frame-type.js';
 
 /**
  * Wire formats of what crosses the broker.
@@ -39,9 +43,16 @@ export function encodePublicationEnvelope(template: FrameTemplate, excludeSessio
   return Buffer.from(`\u0002${position.offset} ${position.epoch} ${excludeSession ?? ''}\n${frame}`, 'utf8');
 }
 
+/** A presence event to the channel's subscribers but `excludeSession`; it has no place in the stream. */
+export function encodeEventEnvelope(event: JoinFrame | LeaveFrame, excludeSession: string | null): Buffer {
+  return encodeChannelEnvelope(Buffer.from(JSON.stringify(event), 'utf8'), excludeSession);
+}
+
 export interface ChannelEnvelope {
   /** The publication's place in the channel's stream; null for frames outside it (presence events). */
   position: StreamPosition | null;
+  /** A `message` with a position; otherwise the event's kind, read once here for every subscriber. */
+  kind: FrameKind;
   excludeSession: string | null;
   frame: Buffer;
 }
@@ -59,10 +70,12 @@ export function decodeChannelEnvelope(payload: Buffer): ChannelEnvelope | null {
   if (!Number.isSafeInteger(offset) || offset < 0) return null;
   const epoch = payload.toString('utf8', firstSpace + 1, secondSpace);
   if (offset > 0 && epoch === '') return null;
+  const frame = payload.subarray(end + 1);
   return {
     position: offset === 0 ? null : { offset, epoch },
+    kind: offset === 0 ? classify(frame) : FrameKinds.message,
     excludeSession: secondSpace + 1 === end ? null : payload.toString('utf8', secondSpace + 1, end),
-    frame: payload.subarray(end + 1),
+    frame,
   };
 }
 
@@ -72,8 +85,8 @@ export type InboxMessage =
   | { kind: 'user'; user: string; frame: string; exclude?: string }
   /** Deliver `frame` to one local session. */
   | { kind: 'session'; session: string; frame: string }
-  /** Close local sessions (by id, or all of a user's) with a disconnect frame. */
-  | { kind: 'disconnect'; sessions?: string[]; user?: string; code: number; reason: string; reconnect: boolean }
+  /** Close local sessions (by id, or all of a user's) with a disconnect frame (reconnect follows from the code). */
+  | { kind: 'disconnect'; sessions?: string[]; user?: string; code: number; reason: string }
   /** Server-side subscription change for local sessions (by id, or all of a user's). */
   | { kind: 'subscribe' | 'unsubscribe'; channel: string; sessions?: string[]; user?: string }
   /** Move the credential deadline of local sessions (by id, or all of a user's): `ttlMs` from now, or none. */
@@ -82,7 +95,9 @@ export type InboxMessage =
   | { kind: 'revoke-token'; tokenId: string; reason: string };
 
 export function encodeInboxMessage(message: InboxMessage): Buffer {
-  return Buffer.from(JSON.stringify(message), 'utf8');
+  // Nodes of earlier versions read a disconnect's `reconnect` instead of deriving it from the code.
+  const written = message.kind === 'disconnect' ? { ...message, reconnect: shouldReconnect(message.code) } : message;
+  return Buffer.from(JSON.stringify(written), 'utf8');
 }
 
 export function decodeInboxMessage(payload: Buffer): InboxMessage | null {
@@ -92,4 +107,13 @@ export function decodeInboxMessage(payload: Buffer): InboxMessage | null {
   } catch {
     return null;
   }
+}
+
+/**
+ * The frame of a `user` or `session` inbox message, prepared once for the node's recipients. It is JSON text another
+ * node's v1 encoder wrote (a direct message or a backend's action), so its kind is read from its first bytes here.
+ */
+export function inboxFrame(json: string): PreparedFrame {
+  const payload = Buffer.from(json, 'utf8');
+  return new PreparedFrame(payload, classify(payload));
 }

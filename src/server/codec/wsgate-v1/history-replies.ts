@@ -1,8 +1,8 @@
-import type { RequestId, StreamPosition } from '../../protocol/frames.js';
-import type { StoredPublication } from '../engine/history/history.js';
-import { encodeMessageFrame } from '../session/server-frames.js';
+import type { RequestId, StreamPosition } from '../../../protocol/frames.js';
+import type { ReplayedPublication } from '../protocol-codec.js';
+import { encodeMessageFrame } from './server-frames.js';
 
-type Replayed = StoredPublication & { offset: number };
+
 
 /**
  * Encoders of the replies that carry history (`history`, and `subscribed` with recovery). Publications are embedded as
@@ -10,19 +10,19 @@ type Replayed = StoredPublication & { offset: number };
  * only when true (the page was cut by the reply's byte budget).
  */
 export function encodeHistoryReply(
-  id: RequestId, channel: string, position: StreamPosition, recovered: boolean, more: boolean, publications: readonly Replayed[],
+  id: RequestId, channel: string, position: StreamPosition, recovered: boolean, more: boolean, publications: readonly ReplayedPublication[],
 ): string {
   return `{"type":"history","id":${JSON.stringify(id)}${tail(channel, position, recovered, more, publications)}`;
 }
 
 export function encodeRecoveredReply(
-  id: RequestId | undefined, channel: string, position: StreamPosition, recovered: boolean, more: boolean, publications: readonly Replayed[],
+  id: RequestId | undefined, channel: string, position: StreamPosition, recovered: boolean, more: boolean, publications: readonly ReplayedPublication[],
 ): string {
   const echo = id === undefined ? '' : `,"id":${JSON.stringify(id)}`;
   return `{"type":"subscribed"${echo}${tail(channel, position, recovered, more, publications)}`;
 }
 
-function tail(channel: string, position: StreamPosition, recovered: boolean, more: boolean, publications: readonly Replayed[]): string {
+function tail(channel: string, position: StreamPosition, recovered: boolean, more: boolean, publications: readonly ReplayedPublication[]): string {
   const epoch = JSON.stringify(position.epoch);
   const messages = publications.map((publication) =>
     encodeMessageFrame(channel, publication.offset, position.epoch, publication.dataJson, publication.fromJson));

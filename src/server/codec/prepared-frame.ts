@@ -1,0 +1,38 @@
+import * as ws from 'ws';
+import type { LostFrame, StreamPosition } from '../../protocol/frames.js';
+import type { FrameKind } from './frame-kinds.js';
+
+interface FrameOptions {
+  fin: boolean;
+  rsv1: boolean;
+  opcode: number;
+  mask: boolean;
+  readOnly: boolean;
+}
+/** ws's frame builder: a named export at run time, missing from @types/ws. */
+const Sender = (ws as unknown as { Sender: { frame(data: Buffer, options: FrameOptions): Buffer[] } }).Sender;
+
+/**
+ * A text frame encoded once — payload and WebSocket framing — and written as the same bytes to every recipient.
+ * Server frames are never masked, so one encoding is valid for every connection.
+ *
+ * The encoder that made it records what readers need, so nobody reads the bytes back: its `kind` (traffic metrics),
+ * the stream `position` of a channel publication (a session skips what its subscribe reply already covered), the
+ * range of a `lost` frame (clipped to a session's floor). Set once per frame, shared by every recipient.
+ */
+export class PreparedFrame {
+  /** The whole WebSocket frame: header and payload in one buffer, ready for `socket.write`. */
+  readonly wire: Buffer;
+
+  constructor(
+    readonly payload: Buffer,
+    readonly kind: FrameKind,
+    /** A channel publication's place in its stream; null for every other frame. */
+    readonly position: StreamPosition | null = null,
+    /** What a `lost` frame announces; null for every other frame. */
+    readonly lost: LostFrame | null = null,
+  ) {
+    const parts = Sender.frame(payload, { fin: true, rsv1: false, opcode: 0x01, mask: false, readOnly: true });
+    this.wire = parts.length === 1 ? parts[0]! : Buffer.concat(parts, parts[0]!.length + payload.length);
+  }
+}
