@@ -37,7 +37,7 @@ export interface FrameTemplate {
   afterEpoch: string;
 }
 
-/** The envelope of a publication built from its frame template; Redis scripts build the same bytes (see history/redis.ts). */
+/** The envelope of a publication built from its frame template; Redis scripts build the same bytes (see engine/broker/redis-channel-publisher.ts). */
 export function encodePublicationEnvelope(template: FrameTemplate, excludeSession: string | null, position: StreamPosition): Buffer {
   const frame = `${template.beforeOffset}${position.offset}${template.beforeEpoch}${position.epoch}${template.afterEpoch}`;
   return Buffer.from(`\u0002${position.offset} ${position.epoch} ${excludeSession ?? ''}\n${frame}`, 'utf8');
