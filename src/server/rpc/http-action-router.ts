@@ -2,7 +2,7 @@ import { WsgateError } from '../../protocol/errors.js';
 import type { Logger } from '../observability/logger.js';
 import { SpanName, tracedFetch } from '../observability/tracing.js';
 import type { ParsedFrame } from '../session/client-frames.js';
-import type { ActionRouter } from '../session/request-handler.js';
+import type { ActionRouter } from './action-router.js';
 import type { Session } from '../session/session.js';
 import type { ActionRoutes } from './action-routes.js';
 import type { RegisteredRoutes } from './registered-routes.js';
