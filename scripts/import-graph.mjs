@@ -1,7 +1,8 @@
 #!/usr/bin/env node
 // Prints the folder-level import graph of src/ (one line per folder: what it imports) and the cycles between folders.
 // `--check` exits 1 when a cycle exists among the folders named by `--layers a,b,c` (all folders when omitted), so the
-// layering can be enforced by npm test once it holds.
+// layering can be enforced by npm test once it holds. `--order a,b,c` names layers from the top down: an import from a
+// folder to one listed before it is reported as upward, and fails `--check` too.
 import { readdirSync, readFileSync, statSync } from 'node:fs';
 import { dirname, join, relative, resolve, sep } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -12,6 +13,8 @@ const args = process.argv.slice(2);
 const check = args.includes('--check');
 const layersArg = args[args.indexOf('--layers') + 1];
 const layers = args.includes('--layers') && layersArg ? new Set(layersArg.split(',')) : null;
+const orderArg = args[args.indexOf('--order') + 1];
+const order = args.includes('--order') && orderArg ? orderArg.split(',') : [];
 
 /** `src/server/hub/hub.ts` → `server/hub`; files directly in a package folder belong to it (`server`). */
 function folderOf(file) {
@@ -95,4 +98,22 @@ if (cycles.length === 0) {
     }
   }
 }
-if (check && cycles.length > 0) process.exit(1);
+
+// Upward imports: from a folder to one the order puts above it.
+const upward = [];
+for (const [from, targets] of edges) {
+  const level = order.indexOf(from);
+  if (level === -1) continue;
+  for (const [to, lines] of targets) {
+    const target = order.indexOf(to);
+    if (target !== -1 && target < level) upward.push(...lines);
+  }
+}
+if (order.length > 0) {
+  if (upward.length === 0) console.log(`no upward imports in ${order.join(' → ')}`);
+  else {
+    console.log(`\n${upward.length} upward import(s) in ${order.join(' → ')}:`);
+    for (const line of upward) console.log(`    ${line}`);
+  }
+}
+if (check && (cycles.length > 0 || upward.length > 0)) process.exit(1);

@@ -13,6 +13,12 @@ fi
 bash scripts/install-system-deps.sh
 # Sources, tests and benchmarks typecheck before anything runs.
 node --run typecheck
+# The orchestration layers import only downward: api → node → channels → hub → session, without cycles.
+LAYERS=server/api,server/node,server/channels,server/hub,server/session
+if ! node scripts/import-graph.mjs --check --layers "$LAYERS" --order "$LAYERS" > /dev/null; then
+  node scripts/import-graph.mjs --layers "$LAYERS" --order "$LAYERS"
+  exit 1
+fi
 # The gateway processes some tests spawn run the compiled CLI.
 node --run build
 

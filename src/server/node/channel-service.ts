@@ -55,7 +55,7 @@ export class ChannelService {
   }
 
   /** Subscribes the session; the reply (`subscribed`, with what recovery replayed) is queued before any live frame. */
-  async subscribe(session: Session, channelName: unknown, options: SubscribeOptions = {}): Promise<void> {
+  async subscribeSession(session: Session, channelName: unknown, options: SubscribeOptions = {}): Promise<void> {
     const { id, recover, grant } = options;
     const resolved = this.rules.resolve(channelName);
     if (!options.trusted && !grant) await this.rules.assertAccess(resolved, session.identity, session.id, 'subscribe');
@@ -126,7 +126,7 @@ export class ChannelService {
     }
   }
 
-  async unsubscribe(session: Session, channelName: unknown): Promise<string> {
+  async unsubscribeSession(session: Session, channelName: unknown): Promise<string> {
     const { channel } = this.rules.resolve(channelName);
     if (!session.subscriptions.has(channel)) throw new WsgateError('NOT_SUBSCRIBED');
     await this.endSubscription(session, channel);

@@ -23,10 +23,10 @@ export class CredentialRefresh {
   ) {}
 
   /** A `subscribe` that carries a subscription token: the token is the permission; its expiry is the subscription's. */
-  async subscribe(session: Session, request: SubscribeRequest & { token: string }): Promise<void> {
+  async subscribeWithToken(session: Session, request: SubscribeRequest & { token: string }): Promise<void> {
     if (!parseChannel(request.channel)) throw new WsgateError('CHANNEL_INVALID');
     const grant: GrantedSubscription = await this.subscriptionTokens.verify(request.token, session.user, request.channel);
-    await this.channels.subscribe(session, request.channel, { id: request.id, recover: request.recover, grant });
+    await this.channels.subscribeSession(session, request.channel, { id: request.id, recover: request.recover, grant });
     if (session.subscriptions.get(request.channel)?.grant === grant) this.lifecycle.armGrant(session, request.channel, grant);
   }
 

@@ -88,7 +88,7 @@ export class NodeCommands {
   async changeLocalSubscription(kind: 'subscribe' | 'unsubscribe', session: Session, channel: string): Promise<void> {
     if (kind === 'subscribe') {
       if (session.subscriptions.has(channel)) return;
-      await this.channels.subscribe(session, channel, { trusted: true }).catch((error: unknown) =>
+      await this.channels.subscribeSession(session, channel, { trusted: true }).catch((error: unknown) =>
         this.logger.info({ err: error, channel, session: session.id }, 'server-side subscribe refused'));
     } else if (session.subscriptions.has(channel)) {
       await this.channels.endSubscription(session, channel);
@@ -97,7 +97,7 @@ export class NodeCommands {
   }
 
   /** A backend's publication: no sender, nobody excluded. `dataJson` is embedded as it is. */
-  async publish(channelName: unknown, dataJson: string): Promise<{ channel: string } & StreamPosition> {
+  async publishFromServer(channelName: unknown, dataJson: string): Promise<{ channel: string } & StreamPosition> {
     const published = await this.channels.publishFromServer(channelName, dataJson);
     this.metrics.publications.inc({ source: 'api' });
     return published;

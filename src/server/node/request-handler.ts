@@ -152,11 +152,11 @@ export class RequestHandler {
   private async handleRequest(session: Session, request: ClientRequest): Promise<void> {
     switch (request.type) {
       case 'subscribe':
-        if (request.token !== undefined) await this.credentials.subscribe(session, { ...request, token: request.token });
-        else await this.channels.subscribe(session, request.channel, { id: request.id, recover: request.recover });
+        if (request.token !== undefined) await this.credentials.subscribeWithToken(session, { ...request, token: request.token });
+        else await this.channels.subscribeSession(session, request.channel, { id: request.id, recover: request.recover });
         return;
       case 'unsubscribe': {
-        const channel = await this.channels.unsubscribe(session, request.channel);
+        const channel = await this.channels.unsubscribeSession(session, request.channel);
         session.send({ type: 'unsubscribed', id: request.id, channel });
         return;
       }

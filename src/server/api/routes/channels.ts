@@ -20,7 +20,7 @@ export function registerChannelRoutes(api: FastifyInstance, context: GatewayCont
     const { channel } = context.rules.resolve(request.body.channel);
     const dataJson = JSON.stringify(request.body.data ?? null);
     const publish = async () => {
-      const position = await context.commands.publish(channel, dataJson);
+      const position = await context.commands.publishFromServer(channel, dataJson);
       return { channel, offset: position.offset, epoch: position.epoch };
     };
     const key = request.headers['idempotency-key'];
