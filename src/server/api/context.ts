@@ -15,14 +15,14 @@ import type { TlsFiles } from '../transport/tls-files.js';
 
 /**
  * What the HTTP routes use of the node. Routes parse, call `commands` (or the auth, webhook and route-table services)
- * and answer; the engine is reachable only for what HTTP itself needs: health, per-key rate limits, idempotency keys
- * and the registered action routes.
+ * and answer; the engine is reachable only for what HTTP itself needs: health, per-key rate limits and idempotency
+ * keys.
  */
 export interface GatewayContext {
   readonly config: Readonly<Config>;
   readonly nodeId: string;
   readonly startedAt: number;
-  readonly engine: Pick<Engine, 'kind' | 'isHealthy' | 'rateLimits' | 'idempotency' | 'actionRoutes'>;
+  readonly engine: Pick<Engine, 'kind' | 'isHealthy' | 'rateLimits' | 'idempotency'>;
   /** What the node does on request: sends, subscriptions, disconnects, publications, presence, history, revocations. */
   readonly commands: NodeCommands;
   /** Namespace rules, for the routes' checks of channel names. */
