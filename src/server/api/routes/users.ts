@@ -1,7 +1,6 @@
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import type { Static } from '@sinclair/typebox';
 import { CloseCode } from '../../../protocol/close-codes.js';
-import { WsgateError } from '../../../protocol/errors.js';
 import type { DisconnectOrder } from '../../node/session-lifecycle.js';
 import type { GatewayContext } from '../context.js';
 import { allOf, routeChecks } from '../route-check.js';
