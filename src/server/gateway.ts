@@ -1,3 +1,8 @@
+/**
+ * Folder server/: the composition root. `gateway.ts` builds one node from a validated config — engine, hub, node
+ * layer, transports, HTTP app — and wires them, in dependency order; it holds no domain logic of its own. It may import
+ * every folder below it; only the CLI and the package entry import it.
+ */
 import { randomBytes } from 'node:crypto';
 import { hostname } from 'node:os';
 import type { AddressInfo, ListenOptions } from 'node:net';
@@ -18,29 +23,30 @@ import { TicketService } from './auth/ticket-service.js';
 import { TokenVerifier } from './auth/token-verifier.js';
 import { ChannelRules } from './channels/channel-rules.js';
 import { ChannelOccupancy } from './channels/channel-occupancy.js';
-import { ChannelService } from './channels/channel-service.js';
 import { ClusterState } from './cluster/cluster-state.js';
+import { ClusterView } from './cluster/cluster-view.js';
 import { NodeLease } from './cluster/node-lease.js';
 import type { Config } from './config/schema.js';
 import { createEngine } from './engine/create.js';
 import { classifyFailure } from './engine/failure.js';
 import { HttpActionRouter } from './rpc/http-action-router.js';
 import { ActionRouteTable } from './rpc/action-route-table.js';
+import type { ActionRouter } from './rpc/action-router.js';
 import { RegisteredRoutes } from './rpc/registered-routes.js';
 import type { Engine } from './engine/engine.js';
 import { codecFor } from './codec/codecs.js';
-import { DeliveryService } from './hub/delivery.js';
 import { Hub } from './hub/hub.js';
-import { InboxDispatcher } from './hub/inbox.js';
+import type { ChannelService } from './node/channel-service.js';
+import { DrainState, NodeDrain } from './node/drain.js';
+import { EngineRecovery } from './node/engine-recovery.js';
+import { GatewayNode } from './node/gateway-node.js';
+import type { NodeCommands } from './node/node-commands.js';
 import { registerBrokerMetrics } from './observability/broker-metrics.js';
 import { registerSequencerMetrics } from './observability/sequencer-metrics.js';
 import { createLogger, type Logger } from './observability/logger.js';
 import { Metrics } from './observability/metrics.js';
-import { CredentialRefresh } from './session/credential-refresh.js';
 import { FlushScheduler } from './session/flush-scheduler.js';
 import { LivenessMonitor } from './session/liveness.js';
-import { RequestHandler, type ActionRouter } from './session/request-handler.js';
-import { SessionLifecycle } from './session/session-lifecycle.js';
 import { Session, type SessionEnvironment } from './session/session.js';
 import { HandshakeHandler, type AcceptedConnection } from './transport/handshake.js';
 import { ClientAddresses } from './transport/client-address.js';
@@ -57,20 +63,20 @@ export interface GatewayOptions {
 }
 
 /**
- * One wsgate node: HTTP server with the WebSocket endpoint, the local hub, and the engine that connects it to the
- * rest of the cluster.
+ * One wsgate node: HTTP server with the WebSocket endpoint, the local hub, the node's orchestration, and the engine
+ * that connects it to the rest of the cluster. This class only builds and wires the parts, in dependency order.
  */
 export class Gateway implements GatewayContext {
   readonly nodeId: string;
   readonly startedAt = Date.now();
   readonly logger: Logger;
   readonly metrics = new Metrics();
-  readonly hub: Hub;
-  readonly delivery: DeliveryService;
+  readonly hub = new Hub();
+  /** The node's orchestration: requests, session lifecycle, delivery, inbox, commands. */
+  readonly node: GatewayNode;
+  readonly commands: NodeCommands;
   readonly channels: ChannelService;
   readonly rules: ChannelRules;
-  readonly lifecycle: SessionLifecycle;
-  readonly inbox: InboxDispatcher;
   readonly tickets: TicketService;
   readonly authenticator: Authenticator;
   readonly origins: OriginPolicy;
@@ -83,17 +89,14 @@ export class Gateway implements GatewayContext {
   /** The operator console; absent unless `admin.enabled`. */
   readonly admin?: AdminConsole;
 
-  private readonly occupancy: ChannelOccupancy;
-  private readonly requests: RequestHandler;
+  private readonly drainState = new DrainState();
+  private readonly drain: NodeDrain;
+  private readonly recovery: EngineRecovery;
   private readonly scheduler = new FlushScheduler();
   private readonly liveness: LivenessMonitor;
   private readonly lease: NodeLease;
   private handshake?: HandshakeHandler;
   private app?: FastifyInstance;
-  private draining = false;
-  private lastDegradedLog = 0;
-  /** Set by an engine outage; the recovery that follows registers this node's state again. */
-  private engineWasDown = false;
   private readonly sessionEnvironment: SessionEnvironment;
   private readonly sockets: WebSocketListeners;
   private stopped?: Promise<void>;
@@ -105,25 +108,10 @@ export class Gateway implements GatewayContext {
     this.tls = new TlsFiles(config.tls);
     this.webhooks = new Webhooks(config.webhooks, this.nodeId, engine, this.metrics.registry, this.logger);
     const events = this.webhooks.events;
-    this.occupancy = new ChannelOccupancy(this.nodeId, engine.channelIndex, events, this.logger);
-    this.hub = new Hub(engine.broker, { streams: engine.history, options: config.delivery }, this.logger, this.occupancy);
-    registerSequencerMetrics(this.metrics.registry, this.hub.ordering);
+    const occupancy = new ChannelOccupancy(this.nodeId, engine.channelIndex, events, this.logger);
     registerBrokerMetrics(this.metrics.registry, engine.broker);
     this.rules = new ChannelRules(config.namespaces);
-    this.delivery = new DeliveryService(
-      this.nodeId, engine, this.hub, (ids, user, order) => this.lifecycle.disconnectLocal(ids, user, order),
-      (operation, error) => {
-        // One line per ten seconds is enough; a line per publication would flood the log.
-        const now = Date.now();
-        if (now - this.lastDegradedLog < 10_000) return;
-        this.lastDegradedLog = now;
-        this.logger.warn({ err: error, operation }, 'engine unavailable: delivering locally');
-      },
-    );
-    this.channels = new ChannelService(config, this.rules, engine, this.hub, this.delivery, this.nodeId, this.logger, events);
     const revocations = new RevocationGuard(engine.revocations);
-    this.lifecycle = new SessionLifecycle(config, this.nodeId, engine, this.hub, this.channels, this.delivery, revocations, this.metrics, this.logger, events);
-    this.inbox = new InboxDispatcher(this.hub, this.lifecycle, this.channels, this.logger);
     this.registeredRoutes = new RegisteredRoutes(engine.actionRoutes, this.logger);
     this.tickets = new TicketService(engine.tickets, config.auth.tickets);
     const jwtVerifier = new TokenVerifier(jwtVerifierOptions(config.auth.jwt));
@@ -136,25 +124,39 @@ export class Gateway implements GatewayContext {
       { anonymous: config.auth.anonymous, cookieName: config.auth.cookie.name },
       hook,
     );
-    const credentials = new CredentialRefresh(this.authenticator, new SubscriptionTokens(jwtVerifier, revocations), this.channels, this.lifecycle, this.metrics);
-    const actions = options.actions
+    const actions: ActionRouter = options.actions
       ?? new HttpActionRouter(new ActionRouteTable(config.actions.routes), this.registeredRoutes, this.nodeId, config.actions.maxPending, this.logger);
-    this.requests = new RequestHandler(config, () => engine.isHealthy(), this.channels, this.delivery, actions, credentials, this.metrics, this.logger, engine.rateLimits);
-    this.origins = new OriginPolicy(config.allowedOrigins, config.port, this.tls.enabled ? 'https' : 'http');
-    this.liveness = new LivenessMonitor(this.hub.sessions, config.ws.pingIntervalMs, config.ws.pingTimeoutMs);
-    this.sockets = new WebSocketListeners(this.requests, this.logger);
-    this.metrics.observeHub({ channels: () => this.hub.channelCount, deliveries: () => this.hub.stats.deliveries });
-    this.metrics.observeHistoryBytes(() => this.channels.historyBytes.inFlight);
-    this.metrics.observeEngine(() => engine.isHealthy());
+    const counters = { deliveries: 0, publications: 0 };
     const info = { node: this.nodeId, startedAt: this.startedAt, host: hostname() };
+    const isDraining = () => this.drainState.isDraining;
     if (config.cluster.state) {
       this.clusterState = new ClusterState({
-        info, hub: this.hub, metrics: this.metrics, counts: engine.channelCounts, isDraining: () => this.draining,
+        info, hub: this.hub, delivered: counters, metrics: this.metrics, counts: engine.channelCounts, isDraining,
         leaseMs: config.engine.leaseMs, maxIndexedChannels: config.cluster.maxIndexedChannels, logger: this.logger,
       });
     }
+    const cluster = new ClusterView({ nodeId: this.nodeId, startedAt: this.startedAt, engine, hub: this.hub, clusterState: this.clusterState, isDraining });
+    this.node = new GatewayNode({
+      config, nodeId: this.nodeId, engine, hub: this.hub, rules: this.rules, occupancy, events, revocations,
+      authenticator: this.authenticator, subscriptionTokens: new SubscriptionTokens(jwtVerifier, revocations), actions, cluster,
+      counters, metrics: this.metrics, logger: this.logger,
+    });
+    this.commands = this.node.commands;
+    this.channels = this.node.channels;
+    registerSequencerMetrics(this.metrics.registry, this.node.subscriptions.ordering);
+    this.origins = new OriginPolicy(config.allowedOrigins, config.port, this.tls.enabled ? 'https' : 'http');
+    this.liveness = new LivenessMonitor(this.hub.sessions, config.ws.pingIntervalMs, config.ws.pingTimeoutMs);
+    this.sockets = new WebSocketListeners(this.node, this.logger);
+    this.metrics.observeHub({ channels: () => this.hub.channelCount, deliveries: () => counters.deliveries });
+    this.metrics.observeHistoryBytes(() => this.channels.historyBytes.inFlight);
+    this.metrics.observeEngine(() => engine.isHealthy());
     if (config.admin.enabled) this.admin = new AdminConsole(config.admin, this.nodeId, engine.broker, this.hub, engine.registry, events, this.logger);
     this.lease = new NodeLease(info, engine, this.channels, config.engine.leaseMs, this.logger, events, this.clusterState);
+    this.drain = new NodeDrain(
+      this.drainState, config.drain, this.nodeId, this.hub, this.node.lifecycle, this.channels, engine, events,
+      { clusterState: this.clusterState, occupancy }, this.logger,
+    );
+    this.recovery = new EngineRecovery(this.hub, this.node.subscriptions, this.node.lifecycle, this.lease, occupancy, this.logger);
     this.sessionEnvironment = {
       sendQueueBytes: config.ws.sendQueueBytes,
       closeTimeoutMs: config.ws.closeTimeoutMs,
@@ -166,7 +168,7 @@ export class Gateway implements GatewayContext {
       },
       onEnded: (session, disconnect) => {
         if (disconnect) this.metrics.disconnects.inc({ reason: closeCodeName(disconnect.code) ?? String(disconnect.code) });
-        void this.lifecycle.cleanup(session);
+        void this.node.sessionEnded(session);
       },
     };
   }
@@ -185,24 +187,10 @@ export class Gateway implements GatewayContext {
   async listen(): Promise<AddressInfo> {
     await this.engine.start(this.nodeId, {
       onChannelMessage: this.admin
-        ? (channel, payload) => (channel.startsWith(ADMIN_BUS_PREFIX) ? this.admin!.bus.handle(payload) : this.hub.onChannelMessage(channel, payload))
-        : (channel, payload) => this.hub.onChannelMessage(channel, payload),
-      onInboxMessage: (payload) => this.inbox.handle(payload),
-      onHealthChange: (healthy) => {
-        if (!healthy) {
-          this.engineWasDown = true;
-          this.lease.engineLost();
-          this.logger.warn('engine connection lost');
-          return;
-        }
-        // What the broker dropped while it was away is read from history now, or announced as lost.
-        void this.hub.resync();
-        if (!this.engineWasDown) return;
-        this.engineWasDown = false;
-        this.lease.engineRestored();
-        this.logger.warn('engine connection restored');
-        void this.reassertState();
-      },
+        ? (channel, payload) => (channel.startsWith(ADMIN_BUS_PREFIX) ? this.admin!.bus.handle(payload) : this.node.onChannelMessage(channel, payload))
+        : (channel, payload) => this.node.onChannelMessage(channel, payload),
+      onInboxMessage: (payload) => this.node.onInboxMessage(payload),
+      onHealthChange: (healthy) => this.recovery.onHealthChange(healthy),
     });
     await this.lease.start();
     await this.admin?.start();
@@ -229,18 +217,6 @@ export class Gateway implements GatewayContext {
     return address;
   }
 
-  /** The store may have come back empty: lease first (so nobody takes this node for dead), then its sessions. */
-  private async reassertState(): Promise<void> {
-    try {
-      await this.lease.renew();
-      const sessions = await this.lifecycle.reassertAll();
-      await this.occupancy.reconcile(this.hub.channelNames());
-      this.logger.info({ sessions }, 'registered this node\'s sessions again after the engine outage');
-    } catch (error) {
-      this.logger.warn({ err: error }, 'could not register sessions again after the engine outage');
-    }
-  }
-
   /** The HTTP app, for `inject()` in tests. */
   get http(): FastifyInstance {
     if (!this.app) throw new Error('gateway is not listening');
@@ -258,11 +234,11 @@ export class Gateway implements GatewayContext {
   }
 
   isDraining(): boolean {
-    return this.draining;
+    return this.drainState.isDraining;
   }
 
   private refusal(): ErrorCode | null {
-    if (this.draining) return 'DRAINING';
+    if (this.drainState.isDraining) return 'DRAINING';
     const max = this.config.limits.maxSessions;
     if (max > 0 && this.hub.sessions.size >= max) return 'NODE_FULL';
     return null;
@@ -272,116 +248,46 @@ export class Gateway implements GatewayContext {
     const transport = new WebSocketTransport(ws, socket, !this.config.ws.perMessageDeflate);
     const session = new Session({ id: randomBytes(12).toString('base64url'), identity, transport, codec: codecFor(protocol), client }, this.sessionEnvironment);
     this.sockets.attach(ws, session);
-    if (this.draining) {
+    if (this.drainState.isDraining) {
       // A handshake that was past the admission check when the drain began.
-      this.lifecycle.disconnect(session, this.drainOrder, this.drainDelay());
+      this.drain.turnAway(session);
       return;
     }
-    this.lifecycle.open(session).then(
-      async (opened) => {
-        // The connect hook's channels, joined as a backend's server-side subscriptions would be.
-        if (opened && channels) for (const channel of channels) await this.inbox.changeSubscription('subscribe', session, channel);
-      },
+    this.node.open(session, channels).then(
+      () => {},
       (error: unknown) => {
         const failure = classifyFailure(error, this.engine.isHealthy());
         this.logger[failure.code === 'INTERNAL' ? 'error' : 'warn']({ err: error, session: session.id }, 'session registration failed');
-        this.lifecycle.disconnect(session, Disconnects.REGISTRATION_FAILED);
+        this.node.disconnect(session, Disconnects.REGISTRATION_FAILED);
       },
     );
   }
 
-  /**
-   * Graceful drain: refuse new sessions (readyz fails, upgrades get 503), tell sessions to reconnect elsewhere in
-   * batches with jittered `after` hints, remove this node from the registry, and close. Resolves when done or when
-   * `drain.timeoutMs` has passed.
-   */
+  /** Drains the node (see `NodeDrain`) and closes it; resolves when done or when `drain.timeoutMs` has passed. */
   stop(): Promise<void> {
-    this.stopped ??= this.drainAndClose();
+    this.stopped ??= this.drain.run({
+      stopAccepting: () => {
+        // The cluster sees the drain at once, not at the next renewal.
+        this.lease.renew().catch(() => {});
+        // On a shared port the siblings take every new connection once this listener is gone (its accept queue is
+        // reset: those clients retry). A node alone on its port keeps listening, so its /readyz tells the balancer.
+        if (this.config.reusePort) this.app?.server.close();
+      },
+      openSockets: () => this.sockets.openSockets,
+      sessionsEnded: () => {
+        this.liveness.stop();
+        this.lease.stop();
+        this.metrics.rates.stop();
+      },
+      close: async (deadline) => {
+        await this.webhooks.stop(deadline);
+        await this.admin?.close();
+        this.handshake?.close();
+        await this.app?.close();
+        await this.engine.close();
+      },
+    });
     return this.stopped;
-  }
-
-  private async drainAndClose(): Promise<void> {
-    this.draining = true;
-    // The cluster sees the drain at once, not at the next renewal.
-    this.lease.renew().catch(() => {});
-    // On a shared port the siblings take every new connection once this listener is gone (its accept queue is reset:
-    // those clients retry). A node alone on its port keeps listening, so its /readyz tells the balancer it drains.
-    if (this.config.reusePort) this.app?.server.close();
-    const { batchSize, batchIntervalMs, timeoutMs } = this.config.drain;
-    // Sessions get most of the budget; the rest is for removing state, handing webhook partitions over and closing.
-    const reserve = Math.min(1_000, Math.floor(timeoutMs / 4));
-    const deadline = Date.now() + timeoutMs - reserve;
-    this.logger.info({ sessions: this.hub.sessions.size }, 'draining');
-    const drained: string[] = [];
-    const sessions = [...this.hub.sessions.values()];
-    for (let i = 0; i < sessions.length; i += batchSize) {
-      for (const session of sessions.slice(i, i + batchSize)) {
-        drained.push(session.id);
-        this.lifecycle.disconnect(session, this.drainOrder, this.drainDelay());
-      }
-      if (i + batchSize < sessions.length && Date.now() < deadline) await delay(batchIntervalMs);
-    }
-    // Sessions that were still being opened when the drain began.
-    for (const session of this.hub.sessions.values()) {
-      drained.push(session.id);
-      this.lifecycle.disconnect(session, this.drainOrder, this.drainDelay());
-    }
-    await this.waitForSessions(deadline);
-    this.liveness.stop();
-    this.lease.stop();
-    this.metrics.rates.stop();
-    await this.removeNodeState(drained);
-    await this.webhooks.stop(deadline + reserve / 2);
-    await this.admin?.close();
-    this.handshake?.close();
-    await this.app?.close();
-    await this.engine.close();
-    this.logger.info({ sessions: drained.length }, 'stopped');
-  }
-
-  private readonly drainOrder = Disconnects.SERVICE_RESTART;
-
-  /** A jittered reconnect hint, so clients of a drained node do not all come back at the same instant. */
-  private drainDelay(): number {
-    return Math.floor(Math.random() * this.config.drain.reconnectSpreadMs);
-  }
-
-  /**
-   * Leaves nothing of this node in the shared store: presence of every drained session (each session's own cleanup
-   * usually got there first; this catches those still in flight or cut off by the deadline, and announces their
-   * leaves) and the node's lease and registry entries.
-   */
-  private async removeNodeState(sessionIds: string[]): Promise<void> {
-    try {
-      const removed = await this.engine.presence.removeSessions(sessionIds);
-      await this.channels.announceLeaves(removed);
-    } catch (error) {
-      this.logger.warn({ err: error }, 'could not remove the presence of drained sessions');
-    }
-    try {
-      const reported = new Set(sessionIds);
-      for (const { record, offline } of await this.engine.registry.removeNode(this.nodeId)) {
-        // Drained sessions reported their end when they closed; the removal may still be what took their user offline.
-        if (!reported.has(record.session)) this.webhooks.events.sessionDisconnected(record, Disconnects.SERVICE_RESTART.code, Disconnects.SERVICE_RESTART.reason);
-        if (offline && record.user !== null) this.webhooks.events.userOffline(record.user, record.session, offline.seq);
-      }
-    } catch (error) {
-      this.logger.warn({ err: error }, 'could not remove the node from the registry');
-    }
-    try {
-      await this.clusterState?.drop();
-    } catch (error) {
-      this.logger.warn({ err: error }, 'could not remove the node\'s channel counts');
-    }
-    try {
-      await this.occupancy.releaseAll();
-    } catch (error) {
-      this.logger.warn({ err: error }, 'could not remove the node from the channel index');
-    }
-  }
-
-  private async waitForSessions(deadline: number): Promise<void> {
-    while ((this.hub.sessions.size > 0 || this.sockets.openSockets > 0) && Date.now() < deadline) await delay(20);
   }
 }
 
@@ -399,8 +305,4 @@ function jwtVerifierOptions(jwt: Config['auth']['jwt']): ConstructorParameters<t
     issuer: jwt.issuer,
     audience: jwt.audience,
   };
-}
-
-function delay(ms: number): Promise<void> {
-  return new Promise((resolve) => setTimeout(resolve, ms));
 }

@@ -11,5 +11,5 @@ export type { TicketStore, TicketGrant } from './engine/tickets/tickets.js';
 export { MemoryEngine, MemoryCluster } from './engine/memory.js';
 export { createEngine, type EngineOptions } from './engine/create.js';
 export { failUnansweredCommands } from './engine/keyspace/unanswered-commands.js';
-export type { ActionRouter } from './session/request-handler.js';
+export type { ActionRouter } from './rpc/action-router.js';
 export * from '../protocol/index.js';

@@ -11,7 +11,7 @@ import {
   type WsgateClientOptions,
   WsgateClientError,
 } from '../../src/client/index.js';
-import { noRoutes, type ActionRouter } from '../../src/server/session/request-handler.js';
+import { noRoutes, type ActionRouter } from '../../src/server/rpc/action-router.js';
 import { mintTicket, startGateway, type RunningGateway } from '../helpers/gateway.js';
 import { freePort } from '../support/ports.js';
 import { within } from '../support/wait.js';

@@ -4,7 +4,7 @@ import type { StreamPosition } from '../../src/protocol/frames.js';
 import { MemoryHistoryState, MemoryHistoryStore } from '../../src/server/engine/history/memory.js';
 import {
   ChannelSequencer, SequencerStats, type SequencerOptions, type SequencerTimers, type StreamReader,
-} from '../../src/server/hub/channel-sequencer.js';
+} from '../../src/server/node/channel-sequencer.js';
 import { encodeMessageFrame } from '../../src/server/codec/wsgate-v1/server-frames.js';
 
 const CHANNEL = 'chat:ordered';

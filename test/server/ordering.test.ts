@@ -48,7 +48,7 @@ describe('ordered delivery on one node', () => {
   /** The broker message of an appended publication arrives at this node. */
   function arrive(channel: string, position: StreamPosition): void {
     const frame = Buffer.from(encodeMessageFrame(channel, position.offset, position.epoch, '{}', 'null'));
-    running.gateway.hub.onChannelMessage(channel, encodeChannelEnvelope(frame, null, position));
+    running.gateway.node.onChannelMessage(channel, encodeChannelEnvelope(frame, null, position));
   }
 
   const stream = (client: TestClient, channel: string) => client.frames
@@ -124,7 +124,7 @@ describe('ordered delivery on one node', () => {
     // Published while this node's broker connection was down: their broker messages never come.
     await append(channel, 50);
     await append(channel, 50);
-    await running.gateway.hub.resync();
+    await running.gateway.node.resync();
     await client.seen('message', (frame) => frame.offset === 3);
     assert.deepEqual(stream(client, channel), [1, 2, 3]);
   });
@@ -156,7 +156,7 @@ describe('a subscription being set up while the node announces a loss', () => {
       await append();
       const p3 = await append();
       const frame = Buffer.from(encodeMessageFrame(channel, p3.offset, p3.epoch, '{}', 'null'));
-      running.gateway.hub.onChannelMessage(channel, encodeChannelEnvelope(frame, null, p3));
+      running.gateway.node.onChannelMessage(channel, encodeChannelEnvelope(frame, null, p3));
       await early.seen('message', (candidate) => candidate.offset === 3);
       answer.resolve();
       assert.equal((await reply).offset, 1);

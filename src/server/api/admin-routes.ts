@@ -43,7 +43,6 @@ declare module 'fastify' {
  * counted and logged exactly as a backend's calls are.
  */
 export async function registerAdminRoutes(app: FastifyInstance, context: GatewayContext, admin: AdminConsole): Promise<void> {
-  const cluster = new ClusterView(context);
   const secure = context.tls.enabled;
   const { loginRate, loginBurst } = context.config.admin;
 
@@ -94,7 +93,7 @@ export async function registerAdminRoutes(app: FastifyInstance, context: Gateway
     scope.get('/session', async (request) => sessionBody(request.adminSession!));
 
     scope.get('/nodes', async () => {
-      const nodes = await cluster.nodes();
+      const nodes = await context.commands.clusterNodes();
       return { nodes, cluster: ClusterView.totals(nodes) };
     });
 
@@ -110,7 +109,7 @@ export async function registerAdminRoutes(app: FastifyInstance, context: Gateway
       const send = (event: string, data: unknown) => res.write(`event: ${event}\ndata: ${JSON.stringify(data)}\n\n`);
       const expiresIn = request.adminSession!.expiresAt - Date.now();
       const sendNodes = () => {
-        cluster.nodes().then((nodes) => send('nodes', { at: Date.now(), nodes, cluster: ClusterView.totals(nodes) }), () => {});
+        context.commands.clusterNodes().then((nodes) => send('nodes', { at: Date.now(), nodes, cluster: ClusterView.totals(nodes) }), () => {});
       };
       sendNodes();
       const timer = setInterval(sendNodes, STREAM_INTERVAL_MS);

@@ -1,3 +1,10 @@
+/**
+ * Folder api/: the node's HTTP side — health and metrics, browser auth, the server API for backends, the demo page and
+ * the operator console's routes. Routes parse and check a request, call the node's commands (`NodeCommands`) or the
+ * auth, webhook and route-table services, and answer; they do no domain work. It may import node/ (commands and the
+ * types they take), channels/ (rules for checks), auth/, rpc/, webhooks/, admin/, cluster/ (views), transport/ and
+ * the layers below; nothing but the composition root imports it.
+ */
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { Socket } from 'node:net';
 import type { Duplex } from 'node:stream';

@@ -1,3 +1,8 @@
+/**
+ * Folder auth/: who a connection is — tickets, signed cookies, JWTs (HMAC, JWKS file or URL), the connect hook,
+ * subscription tokens, revocation checks and the Origin policy — resolved to an `Identity`. It may import protocol/,
+ * engine contracts (tickets, revocations) and observability; it knows nothing of sessions or channels.
+ */
 import type { IncomingMessage } from 'node:http';
 import { parse as parseCookies } from 'cookie';
 import { WsgateError } from '../../protocol/errors.js';

@@ -7,7 +7,7 @@ import type { LifecycleEvents } from '../webhooks/lifecycle-events.js';
 const RECONCILE_BATCH = 100;
 
 /**
- * Keeps the cluster-wide channel index in step with the channels this node holds (the hub reports its first and last
+ * Keeps the cluster-wide channel index in step with the channels this node holds (the node reports its first and last
  * local subscriber of a channel) and reports `channel.occupied` / `channel.vacated` when the index says this node's
  * change was the channel's first or last across the cluster. Changes of one channel are applied in the order they
  * happened. A change the engine could not take is remembered and tried again: on its own with backoff, and by

@@ -1,3 +1,10 @@
+/**
+ * Folder channels/: what channels are and who may do what in them — namespace rules (channel-rules), the backend that
+ * decides where a namespace says so (backend-authorizer), and the cluster-wide index of occupied channels
+ * (channel-occupancy). It decides, it does not deliver: subscribing sessions, fan-out and presence work live in node/.
+ * It may import auth/ (identities), webhooks/ (lifecycle events), the engine contracts, config, protocol and
+ * observability; never node/, hub/ or session/.
+ */
 import { WsgateError } from '../../protocol/errors.js';
 import { parseChannel } from '../../protocol/names.js';
 import type { NamespaceConfig } from '../config/schema.js';

@@ -13,7 +13,9 @@ export const WSGATE_VERSION = VERSION;
 
 export interface ClusterStateOptions {
   info: NodeInfo;
-  hub: Pick<Hub, 'sessions' | 'userCount' | 'channelCount' | 'channelNames' | 'subscriberCount' | 'stats'>;
+  hub: Pick<Hub, 'sessions' | 'userCount' | 'channelCount' | 'channelNames' | 'subscriberCount'>;
+  /** What the node delivered locally so far: frames queued for sessions, publications fanned out. */
+  delivered: { readonly deliveries: number; readonly publications: number };
   metrics: Metrics;
   counts: ChannelCounts;
   isDraining: () => boolean;
@@ -51,7 +53,7 @@ export class ClusterState {
   }
 
   private async sample(): Promise<NodeStats> {
-    const { hub, metrics } = this.options;
+    const { hub, metrics, delivered } = this.options;
     const at = this.now();
     const errors = await errorTotal(metrics);
     const seconds = Math.max(0.001, (at - this.last.at) / 1000);
@@ -65,8 +67,8 @@ export class ClusterState {
       users: hub.userCount,
       channels: hub.channelCount,
       subscriptions,
-      deliveriesPerSecond: rate(hub.stats.deliveries - this.last.deliveries, seconds),
-      publicationsPerSecond: rate(hub.stats.publications - this.last.publications, seconds),
+      deliveriesPerSecond: rate(delivered.deliveries - this.last.deliveries, seconds),
+      publicationsPerSecond: rate(delivered.publications - this.last.publications, seconds),
       errorsPerSecond: rate(errors - this.last.errors, seconds),
       eventLoopLagMs: {
         mean: round(Number.isNaN(this.loop.mean) ? 0 : this.loop.mean / 1e6),
@@ -76,7 +78,7 @@ export class ClusterState {
       channelsTruncated: this.truncated,
     };
     this.loop.reset();
-    this.last = { at, deliveries: hub.stats.deliveries, publications: hub.stats.publications, errors };
+    this.last = { at, deliveries: delivered.deliveries, publications: delivered.publications, errors };
     return stats;
   }
 

@@ -1,14 +1,19 @@
 /**
  * Folder cluster/: this node's membership of the cluster — its lease, the purge of nodes whose lease expired, and the
- * cluster-wide state view (nodes, channel counts). It may import engine contracts, channels (leave announcements), hub
- * (read-only counts), observability and webhooks events.
+ * cluster-wide state view (nodes, channel counts). It may import engine contracts, hub (read-only counts),
+ * observability and webhooks events; what a purge removed is reported through an interface the node implements.
  */
-import type { ChannelService } from '../channels/channel-service.js';
 import type { Engine } from '../engine/engine.js';
+import type { PresenceLeave } from '../engine/presence/presence.js';
 import type { ClusterState } from './cluster-state.js';
 import type { NodeInfo, RemovedSession } from '../engine/registry/registry.js';
 import type { Logger } from '../observability/logger.js';
 import type { LifecycleEvents } from '../webhooks/lifecycle-events.js';
+
+/** Reports the leaves among presence memberships a purge removed (the node's channel service). */
+export interface PurgedMembershipReporter {
+  reportPurgedMemberships(removed: ReadonlyArray<{ channel: string; session: string } & PresenceLeave>): Promise<void>;
+}
 
 /**
  * Keeps this node's lease alive and purges nodes whose lease expired: exactly one live node claims a dead node,
@@ -26,7 +31,7 @@ export class NodeLease {
   constructor(
     private readonly info: NodeInfo,
     private readonly engine: Engine,
-    private readonly channels: ChannelService,
+    private readonly channels: PurgedMembershipReporter,
     private readonly leaseMs: number,
     private readonly logger: Logger,
     private readonly events: LifecycleEvents,
@@ -84,7 +89,7 @@ export class NodeLease {
       if (offline && record.user !== null) this.events.userOffline(record.user, record.session, offline.seq);
     }
     const memberships = await this.engine.presence.removeSessions(removed.map(({ record }) => record.session));
-    await this.channels.announceLeaves(memberships);
+    await this.channels.reportPurgedMemberships(memberships);
     for (const { channel, seq } of await this.engine.channelIndex.removeNodeEverywhere(node)) this.events.channelVacated(channel, seq);
   }
 

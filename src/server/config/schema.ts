@@ -1,3 +1,8 @@
+/**
+ * Folder config/: the configuration — its schema with every default, loading from file, environment and flags,
+ * validation once at start (errors name the key), presets and redaction. It imports only protocol/ (names and limits);
+ * every layer reads the frozen result.
+ */
 import { Type, type Static } from '@sinclair/typebox';
 import { MAX_ACTION_TYPE_LENGTH, NAMESPACE_PATTERN } from '../../protocol/names.js';
 

@@ -1,3 +1,9 @@
+/**
+ * Folder engine/: the shared state behind small contracts — broker, channel publisher, history, presence, registry,
+ * tickets, idempotency, rate limits, revocations, webhook queue, channel index and counts — each with its memory and
+ * Redis (or NATS) implementation beside it, and the keyspace (single, sharded, cluster). It may import protocol/,
+ * codec/ (the broker envelope), config/ (its own section) and time/; never the layers that use it.
+ */
 import type { Broker, BrokerHandler } from './broker/broker.js';
 import type { ChannelPublisher } from './broker/channel-publisher.js';
 import type { ActionRouteStore } from './action-routes/action-routes.js';

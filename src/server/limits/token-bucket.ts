@@ -1,3 +1,7 @@
+/**
+ * Folder limits/: the node's bounds that are not a store — token buckets, the connect-rate limiter, connections per
+ * address, history bytes in flight. Plain bookkeeping; it imports only protocol/ (error codes) and time/.
+ */
 /** A token bucket: `rate` tokens per second, at most `burst` saved up. */
 export class TokenBucket {
   private tokens: number;

@@ -6,7 +6,7 @@ import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom
 import { OUTBOUND_TYPES } from '../codec/frame-kinds.js';
 import { RateWindow, TrafficCounters } from './traffic.js';
 
-/** What the node's hub reports at scrape time. */
+/** What the node reports at scrape time: channels it holds, frames it delivered. */
 export interface HubGauges {
   channels(): number;
   deliveries(): number;
@@ -15,7 +15,7 @@ export interface HubGauges {
 /**
  * The node's Prometheus metrics. Each gateway has its own registry, so several gateways in one process (tests,
  * embedding) do not collide. Hot-path figures (frames and bytes out, deliveries) are plain counters in `traffic` and
- * the hub, copied into the registry when it is scraped.
+ * the node's delivery counters, copied into the registry when it is scraped.
  */
 export class Metrics {
   readonly registry = new Registry();

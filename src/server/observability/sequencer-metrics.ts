@@ -1,6 +1,6 @@
 import { Counter, Gauge, type Registry } from 'prom-client';
 
-/** The totals a node's channel sequencers keep (`SequencerStats` in the hub). */
+/** The totals a node's channel sequencers keep (`SequencerStats` in node/). */
 export interface OrderingCounters {
   readonly inOrder: number;
   readonly reordered: number;

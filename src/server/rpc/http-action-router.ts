@@ -2,7 +2,7 @@ import { WsgateError } from '../../protocol/errors.js';
 import type { Logger } from '../observability/logger.js';
 import { SpanName, tracedFetch } from '../observability/tracing.js';
 import type { ParsedFrame } from '../codec/protocol-codec.js';
-import type { ActionRouter } from '../session/request-handler.js';
+import type { ActionRouter } from './action-router.js';
 import type { Session } from '../session/session.js';
 import type { ActionRouteTable } from './action-route-table.js';
 import type { RegisteredRoutes } from './registered-routes.js';

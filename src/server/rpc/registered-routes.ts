@@ -1,4 +1,4 @@
-import type { ActionRouteStore } from '../engine/action-routes/action-routes.js';
+import type { ActionRouteStore, RegisteredRoute } from '../engine/action-routes/action-routes.js';
 import type { Logger } from '../observability/logger.js';
 import { systemClock, type Clock } from '../time/clock.js';
 import { ActionRouteTable, type ActionRoute } from './action-route-table.js';
@@ -24,6 +24,24 @@ export class RegisteredRoutes {
   async lookup(type: string): Promise<ActionRoute | null> {
     if (this.now() - this.fetchedAt > this.maxAgeMs) await this.refresh();
     return this.table.lookup(type);
+  }
+
+  /** A backend registers a route for every node; it lapses unless registered again within `ttlMs`. */
+  async register(route: RegisteredRoute, ttlMs: number): Promise<void> {
+    await this.store.put(route, ttlMs);
+    this.invalidate();
+  }
+
+  /** A backend takes its route back; false when there was none. */
+  async remove(match: string, url: string): Promise<boolean> {
+    const removed = await this.store.remove(match, url);
+    this.invalidate();
+    return removed;
+  }
+
+  /** Every route registered across the cluster, as the store holds it now. */
+  list(): Promise<RegisteredRoute[]> {
+    return this.store.list();
   }
 
   /** Forgets the table, so the next lookup reads the store (after a registration on this node). */

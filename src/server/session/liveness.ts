@@ -9,7 +9,7 @@ export class LivenessMonitor {
   private timer?: NodeJS.Timeout;
 
   constructor(
-    private readonly sessions: Map<string, Session>,
+    private readonly sessions: ReadonlyMap<string, Session>,
     private readonly intervalMs: number,
     private readonly timeoutMs: number,
   ) {}

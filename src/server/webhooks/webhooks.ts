@@ -1,3 +1,8 @@
+/**
+ * Folder webhooks/: what the node tells backends — lifecycle events, the durable outbox on the engine's webhook queue,
+ * batching per key, signing (Standard Webhooks), retries and dead letters. It may import protocol/, config/, engine
+ * contracts, observability and time/; layers above report events through `LifecycleEvents`.
+ */
 import type { Registry as MetricsRegistry } from 'prom-client';
 import type { Config } from '../config/schema.js';
 import type { Engine } from '../engine/engine.js';

@@ -25,20 +25,17 @@ export function registerActionRoutes(api: FastifyInstance, context: GatewayConte
   api.post<{ Body: Static<typeof RegisterBody> }>('/actions/routes', { schema: { body: RegisterBody } }, async (request) => {
     const { match, url, apiKey = '', timeoutMs = 5_000, ttlSeconds = 60 } = request.body;
     const now = Date.now();
-    await context.engine.actionRoutes.put({ match, url, apiKey, timeoutMs, registeredAt: now, expiresAt: 0 }, ttlSeconds * 1000);
-    context.registeredRoutes.invalidate();
+    await context.registeredRoutes.register({ match, url, apiKey, timeoutMs, registeredAt: now, expiresAt: 0 }, ttlSeconds * 1000);
     return { match, url, timeoutMs, expiresAt: new Date(now + ttlSeconds * 1000).toISOString() };
   });
 
   api.post<{ Body: Static<typeof RemoveBody> }>('/actions/routes/remove', { schema: { body: RemoveBody } }, async (request) => {
-    const removed = await context.engine.actionRoutes.remove(request.body.match, request.body.url);
-    context.registeredRoutes.invalidate();
-    return { removed };
+    return { removed: await context.registeredRoutes.remove(request.body.match, request.body.url) };
   });
 
   api.get('/actions/routes', async () => ({
     configured: context.config.actions.routes.map(({ match, url, timeoutMs }) => ({ match, url, timeoutMs })),
-    registered: (await context.engine.actionRoutes.list()).map(describe),
+    registered: (await context.registeredRoutes.list()).map(describe),
   }));
 }
 

@@ -2,8 +2,6 @@ import { createHash } from 'node:crypto';
 import type { FastifyInstance } from 'fastify';
 import type { Static } from '@sinclair/typebox';
 import { WsgateError } from '../../../protocol/errors.js';
-import { ClusterView } from '../../cluster/cluster-view.js';
-import type { SessionRecord } from '../../engine/registry/registry.js';
 import type { GatewayContext } from '../context.js';
 import { routeChecks } from '../route-check.js';
 import { ChannelListQuery, ChannelParams, HistoryQuery, PublishBody, SubscriptionTarget } from '../schemas.js';
@@ -22,8 +20,7 @@ export function registerChannelRoutes(api: FastifyInstance, context: GatewayCont
     const { channel } = context.rules.resolve(request.body.channel);
     const dataJson = JSON.stringify(request.body.data ?? null);
     const publish = async () => {
-      const position = await context.channels.publishFromServer(channel, dataJson);
-      context.metrics.publications.inc({ source: 'api' });
+      const position = await context.commands.publishFromServer(channel, dataJson);
       return { channel, offset: position.offset, epoch: position.epoch };
     };
     const key = request.headers['idempotency-key'];
@@ -40,37 +37,13 @@ export function registerChannelRoutes(api: FastifyInstance, context: GatewayCont
     api.post<{ Params: Static<typeof ChannelParams>; Body: Static<typeof SubscriptionTarget> }>(
       `/channels/:channel/${kind}`,
       { schema: { params: ChannelParams, body: SubscriptionTarget }, config: { check: channelInPath } },
-      async (request) => {
-        const { channel } = context.rules.resolve(request.params.channel);
-        const target = request.body;
-        let records: SessionRecord[];
-        if ('user' in target) records = await context.engine.registry.getUserSessions(target.user);
-        else {
-          const record = await context.engine.registry.getSession(target.session);
-          if (!record) throw new WsgateError('SESSION_NOT_FOUND');
-          records = [record];
-        }
-        const local: Array<Promise<void>> = [];
-        await context.delivery.forSessions(
-          records,
-          (sessions) => ({ kind, channel, sessions }),
-          (sessions) => {
-            for (const id of sessions) {
-              const session = context.hub.sessions.get(id);
-              if (session) local.push(context.inbox.changeSubscription(kind, session, channel));
-            }
-          },
-        );
-        await Promise.all(local);
-        return { channel, sessions: records.length };
-      },
+      async (request) => context.commands.changeSubscription(kind, request.params.channel, request.body),
     );
   }
 
-  const cluster = new ClusterView(context);
   api.get<{ Querystring: Static<typeof ChannelListQuery> }>('/channels', { schema: { querystring: ChannelListQuery } }, async (request) => {
     const { prefix = '', cursor, limit = 1000 } = request.query;
-    const page = await cluster.channels(prefix, cursor, limit);
+    const page = await context.commands.listChannels(prefix, cursor, limit);
     return {
       node: context.nodeId,
       channels: page.channels.map(({ channel, subscribers }) => ({ channel, subscribers })),
@@ -79,27 +52,18 @@ export function registerChannelRoutes(api: FastifyInstance, context: GatewayCont
   });
 
   api.get<{ Params: Static<typeof ChannelParams> }>('/channels/:channel', { schema: { params: ChannelParams }, config: { check: channelInPath } }, async (request) => {
-    const { channel, rules } = context.rules.resolve(request.params.channel);
-    const [counts, presence] = await Promise.all([cluster.channel(channel), rules.presence ? context.engine.presence.count(channel) : null]);
-    return { channel, node: context.nodeId, subscribers: counts.subscribers, presence, nodes: counts.nodes };
+    const { channel, subscribers, presence, nodes } = await context.commands.channelInfo(request.params.channel);
+    return { channel, node: context.nodeId, subscribers, presence, nodes };
   });
 
-  api.get<{ Params: Static<typeof ChannelParams> }>('/channels/:channel/presence', { schema: { params: ChannelParams }, config: { check: channelInPath } }, async (request) => {
-    const { channel, rules } = context.rules.resolve(request.params.channel);
-    if (!rules.presence) throw new WsgateError('PRESENCE_DISABLED');
-    return { channel, members: await context.engine.presence.members(channel) };
-  });
+  api.get<{ Params: Static<typeof ChannelParams> }>('/channels/:channel/presence', { schema: { params: ChannelParams }, config: { check: channelInPath } }, async (request) =>
+    context.commands.presence(request.params.channel));
 
   api.get<{ Params: Static<typeof ChannelParams>; Querystring: Static<typeof HistoryQuery> }>(
     '/channels/:channel/history',
     { schema: { params: ChannelParams, querystring: HistoryQuery }, config: { check: channelInPath } },
     async (request) => {
-      const { channel, rules } = context.rules.resolve(request.params.channel);
-      if (rules.history.size === 0) throw new WsgateError('HISTORY_DISABLED');
-      const { sinceOffset, epoch, limit } = request.query;
-      if ((sinceOffset === undefined) !== (epoch === undefined)) throw new WsgateError('BODY_INVALID', 'sinceOffset and epoch go together');
-      const since = sinceOffset !== undefined ? { offset: sinceOffset, epoch: epoch! } : undefined;
-      const page = await context.engine.history.read(channel, { since, limit: Math.min(limit ?? rules.history.size, rules.history.size) });
+      const { channel, page } = await context.commands.history(request.params.channel, request.query);
       return {
         channel, offset: page.offset, epoch: page.epoch, recovered: page.recovered,
         publications: page.publications.map((publication) => ({

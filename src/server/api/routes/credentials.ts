@@ -1,10 +1,8 @@
 import type { FastifyInstance } from 'fastify';
 import { Type, type Static } from '@sinclair/typebox';
-import { CloseCode } from '../../../protocol/close-codes.js';
 import { WsgateError } from '../../../protocol/errors.js';
 import { isValidUserId } from '../../../protocol/names.js';
 import type { RevocationTarget } from '../../engine/revocations/revocations.js';
-import type { SessionRecord } from '../../engine/registry/registry.js';
 import type { GatewayContext } from '../context.js';
 import { SessionParams, UserId, UserParams } from '../schemas.js';
 import { optionalBody } from './users.js';
@@ -42,54 +40,26 @@ export function registerCredentialRoutes(api: FastifyInstance, context: GatewayC
     return user;
   };
 
-  /** Moves the deadline of sessions wherever they live; returns how many were told. */
-  const setExpiry = async (records: SessionRecord[], ttlSeconds: number | null): Promise<number> => {
-    const ttlMs = ttlSeconds === null ? null : ttlSeconds * 1000;
-    await context.delivery.forSessions(records, (sessions) => ({ kind: 'expiry', sessions, ttlMs }), (sessions) => {
-      for (const id of sessions) {
-        const session = context.hub.sessions.get(id);
-        if (session) context.lifecycle.setExpiry(session, ttlMs);
-      }
-    });
-    return records.length;
-  };
-
   api.post<{ Params: Static<typeof SessionParams>; Body: Static<typeof ExpiryBody> }>(
     '/sessions/:session/refresh', { schema: { params: SessionParams, body: ExpiryBody } },
     async (request) => {
-      const record = await context.engine.registry.getSession(request.params.session);
-      if (!record) throw new WsgateError('SESSION_NOT_FOUND');
-      return { sessions: await setExpiry([record], request.body.ttlSeconds) };
+      return { sessions: await context.commands.setExpiry({ session: request.params.session }, request.body.ttlSeconds) };
     },
   );
 
   api.post<{ Params: Static<typeof UserParams>; Body: Static<typeof ExpiryBody> }>(
     '/users/:user/refresh', { schema: { params: UserParams, body: ExpiryBody } },
     async (request) => {
-      const records = await context.engine.registry.getUserSessions(userParam(request.params.user));
-      return { sessions: await setExpiry(records, request.body.ttlSeconds) };
+      return { sessions: await context.commands.setExpiry({ user: userParam(request.params.user) }, request.body.ttlSeconds) };
     },
   );
-
-  const revoke = async (target: RevocationTarget, body: Static<typeof RevokeBody>) => {
-    const now = Date.now();
-    const until = body.until === undefined ? now + context.config.auth.revocation.defaultSeconds * 1000 : Date.parse(body.until);
-    if (Number.isNaN(until)) throw new WsgateError('BODY_INVALID', 'body/until is not an ISO 8601 date-time');
-    if (until <= now) throw new WsgateError('BODY_INVALID', 'body/until must be in the future');
-    const reason = body.reason ?? 'revoked by the server';
-    // Stored first: a session the disconnect misses, or a reconnect, meets the revocation at its next check.
-    await context.engine.revocations.revoke(target, { until, reason, revokedAt: now });
-    return { until, reason };
-  };
 
   api.post<{ Params: Static<typeof UserParams>; Body: Static<typeof RevokeBody> }>(
     '/users/:user/revoke', { schema: { params: UserParams, body: RevokeBody }, preValidation: optionalBody },
     async (request) => {
       const user = userParam(request.params.user);
-      const { until, reason } = await revoke({ kind: 'user', id: user }, request.body);
-      const records = await context.engine.registry.getUserSessions(user);
-      await context.delivery.disconnectSessions(records, { code: CloseCode.UNAUTHORIZED, reason });
-      return { user, until: new Date(until).toISOString(), sessions: records.length };
+      const { until, sessions } = await context.commands.revokeUser(user, request.body);
+      return { user, until: new Date(until).toISOString(), sessions };
     },
   );
 
@@ -97,17 +67,13 @@ export function registerCredentialRoutes(api: FastifyInstance, context: GatewayC
     '/tokens/:jti/revoke', { schema: { params: TokenParams, body: RevokeBody }, preValidation: optionalBody },
     async (request) => {
       const tokenId = request.params.jti;
-      const { until, reason } = await revoke({ kind: 'token', id: tokenId }, request.body);
-      // No index maps token ids to sessions: every live node looks at its own.
-      const remote = (await context.engine.registry.liveNodes()).map((node) => node.node).filter((node) => node !== context.nodeId);
-      await context.delivery.sendToNodes(remote, { kind: 'revoke-token', tokenId, reason });
-      context.lifecycle.revokeToken(tokenId, reason);
-      return { jti: tokenId, until: new Date(until).toISOString(), nodes: remote.length + 1 };
+      const { until, nodes } = await context.commands.revokeToken(tokenId, request.body);
+      return { jti: tokenId, until: new Date(until).toISOString(), nodes };
     },
   );
 
   api.post<{ Body: Static<typeof LiftBody> }>('/revocations/remove', { schema: { body: LiftBody } }, async (request) => {
     const target: RevocationTarget = 'user' in request.body ? { kind: 'user', id: request.body.user } : { kind: 'token', id: request.body.jti };
-    return { removed: await context.engine.revocations.lift(target) };
+    return { removed: await context.commands.liftRevocation(target) };
   });
 }

@@ -8,10 +8,10 @@ import type { GatewayContext } from '../context.js';
  * beside it, and every live node with its stats.
  */
 export function registerInfoRoutes(api: FastifyInstance, context: GatewayContext): void {
-  const cluster = new ClusterView(context);
   api.get('/info', async () => {
     const [messagesIn, messagesOut] = context.metrics.rates.rates();
-    const nodes = await cluster.nodes();
+    const nodes = await context.commands.clusterNodes();
+    const local = context.commands.localCounts();
     return {
       node: context.nodeId,
       version: WSGATE_VERSION,
@@ -19,14 +19,14 @@ export function registerInfoRoutes(api: FastifyInstance, context: GatewayContext
       uptime: Math.floor((Date.now() - context.startedAt) / 1000),
       engine: context.engine.kind,
       draining: context.isDraining(),
-      sessions: context.hub.sessions.size,
-      channels: context.hub.channelCount,
-      users: context.hub.userCount,
+      sessions: local.sessions,
+      channels: local.channels,
+      users: local.users,
       rates: { messagesIn, messagesOut, windowSeconds: 60 },
       cluster: ClusterView.totals(nodes),
       nodes,
     };
   });
 
-  api.get('/nodes', async () => ({ nodes: await cluster.nodes() }));
+  api.get('/nodes', async () => ({ nodes: await context.commands.clusterNodes() }));
 }

@@ -15,7 +15,7 @@ export function registerUserRoutes(api: FastifyInstance, context: GatewayContext
     async (request) => {
       const user = request.params.user;
       const frame = encodeActionFrame(request.body.type, request.body.payload);
-      return { sessions: await context.delivery.toUser(user, frame) };
+      return { sessions: await context.commands.sendToUser(user, frame) };
     },
   );
 
@@ -23,7 +23,7 @@ export function registerUserRoutes(api: FastifyInstance, context: GatewayContext
     '/sessions/:session/send', { schema: { params: SessionParams, body: ActionBody }, config: { check: actionType } },
     async (request) => {
       const frame = encodeActionFrame(request.body.type, request.body.payload);
-      if (!(await context.delivery.toSession(request.params.session, frame))) throw new WsgateError('SESSION_NOT_FOUND');
+      await context.commands.sendToSession(request.params.session, frame);
       return { sessions: 1 };
     },
   );
@@ -31,25 +31,20 @@ export function registerUserRoutes(api: FastifyInstance, context: GatewayContext
   api.post<{ Params: Static<typeof UserParams>; Body: Static<typeof DisconnectBody> }>(
     '/users/:user/disconnect', { schema: { params: UserParams, body: DisconnectBody }, preValidation: optionalBody, config: { check: userInPath } },
     async (request) => {
-      const records = await context.engine.registry.getUserSessions(request.params.user);
-      await context.delivery.disconnectSessions(records, disconnectOrder(request.body));
-      return { sessions: records.length };
+      return { sessions: await context.commands.disconnect({ user: request.params.user }, disconnectOrder(request.body)) };
     },
   );
 
   api.post<{ Params: Static<typeof SessionParams>; Body: Static<typeof DisconnectBody> }>(
     '/sessions/:session/disconnect', { schema: { params: SessionParams, body: DisconnectBody }, preValidation: optionalBody },
     async (request) => {
-      const record = await context.engine.registry.getSession(request.params.session);
-      if (!record) throw new WsgateError('SESSION_NOT_FOUND');
-      await context.delivery.disconnectSessions([record], disconnectOrder(request.body));
-      return { sessions: 1 };
+      return { sessions: await context.commands.disconnect({ session: request.params.session }, disconnectOrder(request.body)) };
     },
   );
 
   api.get<{ Params: Static<typeof UserParams> }>('/users/:user', { schema: { params: UserParams }, config: { check: userInPath } }, async (request) => {
     const user = request.params.user;
-    const records = await context.engine.registry.getUserSessions(user);
+    const records = await context.commands.userSessions(user);
     return {
       user,
       online: records.length > 0,

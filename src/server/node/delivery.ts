@@ -1,4 +1,3 @@
-import type { Disconnect } from '../../protocol/close-codes.js';
 import type { JoinFrame, LeaveFrame, StreamPosition } from '../../protocol/frames.js';
 import { encodeEventEnvelope, encodeInboxMessage, type InboxMessage } from '../codec/broker-envelope.js';
 import { messageFrameTemplate } from '../codec/node-frames.js';
@@ -8,28 +7,45 @@ import type { Engine } from '../engine/engine.js';
 import { PubSubUnavailableError } from '../engine/broker/channel-publisher.js';
 import type { SessionRecord } from '../engine/registry/registry.js';
 import type { HistoryOptions } from '../engine/history/history.js';
-import type { Hub } from './hub.js';
+import type { Hub } from '../hub/hub.js';
+import type { Logger } from '../observability/logger.js';
+import type { DeliveryCounters, LocalSubscriptions } from './local-subscriptions.js';
+
+/** One warning per this many milliseconds while the engine is down; a line per publication would flood the log. */
+const DEGRADED_LOG_INTERVAL_MS = 10_000;
 
 /**
  * Cluster-wide delivery: publications to channels (through the broker, once per interested node), frames to users and
- * sessions (looked up in the registry, sent to the inboxes of exactly the nodes that hold them), disconnects.
- * Local targets are served directly, without a broker round trip.
+ * sessions (looked up in the registry, sent to the inboxes of exactly the nodes that hold them). Local targets are
+ * served directly, without a broker round trip; inbox messages for sessions on this node are handed back to the
+ * caller, which carries them out itself. With the engine down it delivers locally and says so in the log.
  */
 export class DeliveryService {
+  private lastDegradedLog = Number.NEGATIVE_INFINITY;
+
   constructor(
     private readonly nodeId: string,
     private readonly engine: Engine,
     private readonly hub: Hub,
-    private readonly localDisconnect: (sessionIds: string[] | null, user: string | null, disconnect: Disconnect) => number,
-    private readonly onDegraded: (operation: string, error: unknown) => void = () => {},
+    private readonly subscriptions: LocalSubscriptions,
+    private readonly counters: DeliveryCounters,
+    private readonly logger: Logger,
+    private readonly now: () => number = Date.now,
   ) {}
+
+  private onDegraded(operation: string, error: unknown): void {
+    const now = this.now();
+    if (now - this.lastDegradedLog < DEGRADED_LOG_INTERVAL_MS) return;
+    this.lastDegradedLog = now;
+    this.logger.warn({ err: error, operation }, 'engine unavailable: delivering locally');
+  }
 
   /**
    * Gives the publication its offset (and history entry) and publishes it to every subscriber but `excludeSession`,
    * in one atomic step per channel where the engine allows (see `ChannelPublisher`). `dataJson` is the data as JSON
    * text; it is embedded, never re-encoded.
    */
-  async publish(channel: string, dataJson: string, fromJson: string, excludeSession: string | null, history: HistoryOptions): Promise<StreamPosition> {
+  async publishToChannel(channel: string, dataJson: string, fromJson: string, excludeSession: string | null, history: HistoryOptions): Promise<StreamPosition> {
     const template = messageFrameTemplate(channel, dataJson, fromJson);
     try {
       return await this.engine.publisher.publish(channel, { template, dataJson, fromJson, excludeSession }, history);
@@ -37,7 +53,7 @@ export class DeliveryService {
       if (error instanceof PubSubUnavailableError) {
         // Kept in history under its real position; only pub/sub is down, so this node's subscribers get it directly.
         this.onDegraded('broker', error);
-        this.hub.onChannelMessage(channel, error.envelope);
+        this.subscriptions.onChannelMessage(channel, error.envelope);
         return error.position;
       }
       // The store is down, so the publication has no place in the channel's sequence: refused, never delivered to
@@ -58,7 +74,7 @@ export class DeliveryService {
       await this.engine.broker.publish(channel, envelope);
     } catch (error) {
       this.onDegraded('broker', error);
-      this.hub.onChannelMessage(channel, envelope);
+      this.subscriptions.onChannelMessage(channel, envelope);
     }
   }
 
@@ -70,7 +86,7 @@ export class DeliveryService {
     } catch (error) {
       // Registry down: the sessions this node holds are all that can be reached.
       this.onDegraded('registry', error);
-      return this.hub.deliverToUser(user, frame, exclude);
+      return this.deliverToLocalUser(user, frame, exclude);
     }
     let targeted = 0;
     const remoteNodes = new Set<string>();
@@ -79,7 +95,7 @@ export class DeliveryService {
       targeted++;
       if (record.node !== this.nodeId) remoteNodes.add(record.node);
     }
-    if (this.hub.userSessions(user).length > 0) this.hub.deliverToUser(user, frame, exclude);
+    if (this.hub.userSessions(user).length > 0) this.deliverToLocalUser(user, frame, exclude);
     if (remoteNodes.size > 0) await this.sendToNodes(remoteNodes, { kind: 'user', user, frame: frame.payload.toString('utf8'), ...(exclude ? { exclude } : {}) });
     return targeted;
   }
@@ -97,16 +113,22 @@ export class DeliveryService {
     return true;
   }
 
-  /** Closes sessions (records from the registry) on their nodes. */
-  async disconnectSessions(records: SessionRecord[], disconnect: Disconnect): Promise<void> {
-    const byNode = groupByNode(records);
-    for (const [node, sessions] of byNode) {
-      if (node === this.nodeId) this.localDisconnect(sessions, null, disconnect);
-      else await this.engine.broker.sendToNode(node, encodeInboxMessage({ kind: 'disconnect', sessions, code: disconnect.code, reason: disconnect.reason }));
+  /** Delivers a frame to the local sessions of a user; returns how many got it. */
+  deliverToLocalUser(user: string, frame: PreparedFrame, exclude?: string): number {
+    let delivered = 0;
+    for (const session of this.hub.userSessions(user)) {
+      if (session.id === exclude) continue;
+      session.enqueue(frame);
+      delivered++;
     }
+    this.counters.deliveries += delivered;
+    return delivered;
   }
 
-  /** Sends an inbox message to the nodes that hold the given sessions; local ones are handled by `local`. */
+  /**
+   * Sends an inbox message to the nodes that hold the given sessions (records from the registry); this node's own
+   * sessions are handed to `local`, in the same pass, instead of going through its inbox.
+   */
   async forSessions(records: SessionRecord[], message: (sessions: string[]) => InboxMessage, local: (sessions: string[]) => void): Promise<void> {
     for (const [node, sessions] of groupByNode(records)) {
       if (node === this.nodeId) local(sessions);

@@ -2,32 +2,21 @@ import { Disconnects } from '../../protocol/close-codes.js';
 import { WsgateError } from '../../protocol/errors.js';
 import type { ClientRequest, DirectFrame, RequestId } from '../../protocol/frames.js';
 import { isValidUserId } from '../../protocol/names.js';
-import type { ChannelService } from '../channels/channel-service.js';
-import { DirectMessagePolicy } from '../auth/direct-message-policy.js';
+import { DirectMessagePolicy } from './direct-message-policy.js';
 import type { ActionTypeLimitConfig, Config, RateLimitConfig } from '../config/schema.js';
 import { classifyFailure } from '../engine/failure.js';
 import type { RateLimitStore } from '../engine/rate-limits/rate-limits.js';
 import { TypePatterns } from '../rpc/type-patterns.js';
-import type { DeliveryService } from '../hub/delivery.js';
 import type { Logger } from '../observability/logger.js';
 import type { Metrics } from '../observability/metrics.js';
 import { encodeNodeFrame } from '../codec/node-frames.js';
 import { RequestError, type ParsedFrame } from '../codec/protocol-codec.js';
 import { errorFrame } from '../codec/server-frames.js';
+import type { ActionRouter } from '../rpc/action-router.js';
+import type { ActionClass, Session } from '../session/session.js';
+import type { ChannelService } from './channel-service.js';
 import type { CredentialRefresh } from './credential-refresh.js';
-import type { ActionClass, Session } from './session.js';
-
-/** Answers application actions; the route table decides which backend owns a type. */
-export interface ActionRouter {
-  route(session: Session, action: ParsedFrame & { kind: 'action' }): Promise<unknown | undefined>;
-}
-
-/** No backends configured: every application action is refused with NO_ROUTE. */
-export const noRoutes: ActionRouter = {
-  async route(_session, parsed) {
-    throw new WsgateError('NO_ROUTE', `no backend handles "${parsed.action.type}"`);
-  },
-};
+import type { DeliveryService } from './delivery.js';
 
 /** Turns client frames into gateway work and answers them. Never throws: every failure becomes an error frame. */
 export class RequestHandler {
@@ -158,16 +147,16 @@ export class RequestHandler {
   private async handleRequest(session: Session, request: ClientRequest): Promise<void> {
     switch (request.type) {
       case 'subscribe':
-        if (request.token !== undefined) await this.credentials.subscribe(session, { ...request, token: request.token });
-        else await this.channels.subscribe(session, request.channel, request.id, request.recover);
+        if (request.token !== undefined) await this.credentials.subscribeWithToken(session, { ...request, token: request.token });
+        else await this.channels.subscribeSession(session, request.channel, { id: request.id, recover: request.recover });
         return;
       case 'unsubscribe': {
-        const channel = await this.channels.unsubscribe(session, request.channel);
+        const channel = await this.channels.unsubscribeSession(session, request.channel);
         session.send({ type: 'unsubscribed', id: request.id, channel });
         return;
       }
       case 'publish': {
-        const position = await this.channels.publish(session, request.channel, request.data);
+        const position = await this.channels.publishFromClient(session, request.channel, request.data);
         session.send({ type: 'published', id: request.id, ...position });
         this.metrics.publications.inc({ source: 'client' });
         return;

@@ -3,10 +3,10 @@ import type { RefreshedFrame, RefreshRequest, SubscribeRequest } from '../../pro
 import { parseChannel } from '../../protocol/names.js';
 import type { Authenticator } from '../auth/authenticator.js';
 import type { SubscriptionTokens } from '../auth/subscription-tokens.js';
-import type { ChannelService } from '../channels/channel-service.js';
 import type { Metrics } from '../observability/metrics.js';
+import type { GrantedSubscription, Session } from '../session/session.js';
+import type { ChannelService } from './channel-service.js';
 import type { SessionLifecycle } from './session-lifecycle.js';
-import type { GrantedSubscription, Session } from './session.js';
 
 /**
  * Credentials that change while a session lives: `refresh` of the session's own credential (a JWT or a ticket for
@@ -23,10 +23,10 @@ export class CredentialRefresh {
   ) {}
 
   /** A `subscribe` that carries a subscription token: the token is the permission; its expiry is the subscription's. */
-  async subscribe(session: Session, request: SubscribeRequest & { token: string }): Promise<void> {
+  async subscribeWithToken(session: Session, request: SubscribeRequest & { token: string }): Promise<void> {
     if (!parseChannel(request.channel)) throw new WsgateError('CHANNEL_INVALID');
     const grant: GrantedSubscription = await this.subscriptionTokens.verify(request.token, session.user, request.channel);
-    await this.channels.subscribe(session, request.channel, request.id, request.recover, grant);
+    await this.channels.subscribeSession(session, request.channel, { id: request.id, recover: request.recover, grant });
     if (session.subscriptions.get(request.channel)?.grant === grant) this.lifecycle.armGrant(session, request.channel, grant);
   }
 

@@ -3,7 +3,6 @@ import type { PresenceFrame, RequestId, StreamPosition, SubscribedFrame } from '
 import type { Config } from '../config/schema.js';
 import type { Engine } from '../engine/engine.js';
 import type { PresenceLeave } from '../engine/presence/presence.js';
-import type { DeliveryService } from '../hub/delivery.js';
 import type { Hub } from '../hub/hub.js';
 import { HistoryBytes, type HistoryReservation } from '../limits/history-bytes.js';
 import type { Logger } from '../observability/logger.js';
@@ -11,7 +10,9 @@ import type { PreparedFrame } from '../codec/prepared-frame.js';
 import type { GrantedSubscription, Session } from '../session/session.js';
 import { encodeSender } from '../codec/node-frames.js';
 import type { LifecycleEvents } from '../webhooks/lifecycle-events.js';
-import type { ChannelRules, ResolvedChannel } from './channel-rules.js';
+import type { ChannelRules, ResolvedChannel } from '../channels/channel-rules.js';
+import type { DeliveryService } from './delivery.js';
+import type { LocalSubscriptions } from './local-subscriptions.js';
 
 /** A `subscribed` reply ready to queue, with the history bytes it holds (recovery) and where live frames resume. */
 type SubscribedReply = {
@@ -19,9 +20,21 @@ type SubscribedReply = {
   skipThrough: StreamPosition;
 } & ({ frame: SubscribedFrame } | { prepared: PreparedFrame; reservation: HistoryReservation });
 
+/** How a subscription is admitted: a client's request (`id`, `recover`) or a backend's, with or without a token's grant. */
+export interface SubscribeOptions {
+  /** The request to answer; none for a server-side subscription (its `subscribed` frame has no id). */
+  id?: RequestId;
+  /** Where the client left the channel: what it missed is replayed from history. */
+  recover?: StreamPosition;
+  /** A backend asked (server API, connect hook): the namespace's permission check is skipped. */
+  trusted?: boolean;
+  /** A subscription token granted it: no permission check, and the grant holds for the channel's other actions. */
+  grant?: GrantedSubscription;
+}
+
 /**
  * Subscriptions, publications, presence and history for sessions. Channels appear with their first subscriber and
- * vanish with the last (the hub drops the local index and broker subscription; presence empties itself).
+ * vanish with the last (the node drops its broker subscription, the hub its index; presence empties itself).
  */
 export class ChannelService {
   /** History bytes in flight for `history` and recovery replies (`limits.history`). */
@@ -32,6 +45,7 @@ export class ChannelService {
     private readonly rules: ChannelRules,
     private readonly engine: Engine,
     private readonly hub: Hub,
+    private readonly subscriptions: LocalSubscriptions,
     private readonly delivery: DeliveryService,
     private readonly nodeId: string,
     private readonly logger: Logger,
@@ -40,13 +54,11 @@ export class ChannelService {
     this.historyBytes = new HistoryBytes(config.limits.history);
   }
 
-  /**
-   * `trusted` subscriptions come from a backend (server API) and skip the namespace's permission check; so do those a
-   * subscription token granted, which keep the grant for the channel's other actions.
-   */
-  async subscribe(session: Session, channelName: unknown, id: RequestId | undefined, recover?: StreamPosition, trusted: boolean | GrantedSubscription = false): Promise<void> {
+  /** Subscribes the session; the reply (`subscribed`, with what recovery replayed) is queued before any live frame. */
+  async subscribeSession(session: Session, channelName: unknown, options: SubscribeOptions = {}): Promise<void> {
+    const { id, recover, grant } = options;
     const resolved = this.rules.resolve(channelName);
-    if (!trusted) await this.rules.assertAccess(resolved, session.identity, session.id, 'subscribe');
+    if (!options.trusted && !grant) await this.rules.assertAccess(resolved, session.identity, session.id, 'subscribe');
     // The access check may have waited for a backend; a session that ended meanwhile must not be indexed again.
     if (session.closing) return;
     const { channel, rules } = resolved;
@@ -55,9 +67,9 @@ export class ChannelService {
     if (rules.maxSubscribers > 0 && this.hub.subscriberCount(channel) >= rules.maxSubscribers) throw new WsgateError('CHANNEL_FULL');
 
     // Live frames are buffered from here until the reply is queued, so nothing falls between history and live.
-    session.subscriptions.set(channel, typeof trusted === 'object' ? { pending: [], namespace: resolved.namespace, grant: trusted } : { pending: [], namespace: resolved.namespace });
+    session.subscriptions.set(channel, grant ? { pending: [], namespace: resolved.namespace, grant } : { pending: [], namespace: resolved.namespace });
     try {
-      await this.hub.addSubscriber(channel, session);
+      await this.subscriptions.addLocalSubscriber(channel, session);
       const reply = await this.subscribedReply(session, resolved, id, recover);
       if (session.closing || !session.subscriptions.has(channel)) {
         if ('reservation' in reply) reply.reservation.release();
@@ -66,20 +78,20 @@ export class ChannelService {
       // The reply's position is the session's floor: nothing at or below it follows (recovery replayed it, or the
       // session starts there), everything above it does, in order.
       const floor = reply.skipThrough;
-      this.hub.setFloor(channel, session, floor);
+      this.subscriptions.setFloor(channel, session, floor);
       if ('frame' in reply) session.send(reply.frame);
       else reply.reservation.resize(session.sendReply(reply.prepared, () => reply.reservation.release()));
       session.releasePending(channel, floor);
     } catch (error) {
       session.subscriptions.delete(channel);
-      this.hub.removeSubscriber(channel, session);
+      this.subscriptions.removeLocalSubscriber(channel, session);
       throw error;
     }
     if (rules.presence && session.user !== null) {
-      await this.join(channel, session);
+      await this.addPresence(channel, session);
       // The session may have ended (or left the channel) while the join was on its way to the store; its leave then
       // found nothing to remove, so take the membership back now rather than leave a member who is gone.
-      if (session.closing || !session.subscriptions.has(channel)) await this.leave(channel, session.id);
+      if (session.closing || !session.subscriptions.has(channel)) await this.removePresence(channel, session.id);
     }
   }
 
@@ -114,34 +126,35 @@ export class ChannelService {
     }
   }
 
-  async unsubscribe(session: Session, channelName: unknown): Promise<string> {
+  async unsubscribeSession(session: Session, channelName: unknown): Promise<string> {
     const { channel } = this.rules.resolve(channelName);
     if (!session.subscriptions.has(channel)) throw new WsgateError('NOT_SUBSCRIBED');
-    await this.leaveChannel(session, channel);
+    await this.endSubscription(session, channel);
     return channel;
   }
 
-  /** Removes one subscription: local index, broker interest, presence. */
-  async leaveChannel(session: Session, channel: string): Promise<void> {
+  /** Ends one subscription of a live session: local index, broker interest, presence. */
+  async endSubscription(session: Session, channel: string): Promise<void> {
     const state = session.subscriptions.get(channel);
     if (!state) return;
     state.grant?.expiry?.clear();
     session.subscriptions.delete(channel);
-    this.hub.removeSubscriber(channel, session);
-    if (session.user !== null && this.config.namespaces[state.namespace]?.presence) await this.leave(channel, session.id);
+    this.subscriptions.removeLocalSubscriber(channel, session);
+    if (session.user !== null && this.config.namespaces[state.namespace]?.presence) await this.removePresence(channel, session.id);
   }
 
-  /** After a session ended: presence leaves for every channel it was present in. */
-  async leaveAll(sessionId: string, user: string | null, channels: string[]): Promise<void> {
+  /** After a session ended: its presence removed from every channel it was subscribed to (leaves announced). */
+  async removeSessionPresence(sessionId: string, user: string | null, channels: string[]): Promise<void> {
     if (user === null) return;
-    await Promise.all(channels.map((channel) => this.leave(channel, sessionId)));
+    await Promise.all(channels.map((channel) => this.removePresence(channel, sessionId)));
   }
 
-  async publish(session: Session, channelName: unknown, data: unknown): Promise<{ channel: string } & StreamPosition> {
+  /** A client's publication: checked against the namespace (or the session's grant), sent with its sender. */
+  async publishFromClient(session: Session, channelName: unknown, data: unknown): Promise<{ channel: string } & StreamPosition> {
     const resolved = this.rules.resolve(channelName);
     await this.rules.assertAccess(resolved, session.identity, session.id, 'publish', grantedActions(session, resolved.channel));
     const dataJson = JSON.stringify(data ?? null);
-    const position = await this.delivery.publish(
+    const position = await this.delivery.publishToChannel(
       resolved.channel, dataJson, encodeSender(session.user, session.id), session.id, historyOptions(resolved),
     );
     if (resolved.rules.webhooks.published) this.events.channelPublished(resolved.channel, position, { user: session.user, session: session.id }, dataJson);
@@ -151,7 +164,7 @@ export class ChannelService {
   /** A backend's publication (server API): no sender, nobody excluded. */
   async publishFromServer(channelName: unknown, dataJson: string): Promise<{ channel: string } & StreamPosition> {
     const resolved = this.rules.resolve(channelName);
-    const position = await this.delivery.publish(resolved.channel, dataJson, 'null', null, historyOptions(resolved));
+    const position = await this.delivery.publishToChannel(resolved.channel, dataJson, 'null', null, historyOptions(resolved));
     return { channel: resolved.channel, ...position };
   }
 
@@ -184,28 +197,28 @@ export class ChannelService {
     }
   }
 
-  private async join(channel: string, session: Session): Promise<void> {
+  private async addPresence(channel: string, session: Session): Promise<void> {
     const { firstForUser, seq } = await this.engine.presence.join(channel, { user: session.user!, session: session.id, node: this.nodeId });
     if (!firstForUser) return;
     if (seq !== undefined) this.events.presenceJoined(channel, session.user!, session.id, seq);
     await this.delivery.publishEvent(channel, { type: 'join', channel, user: session.user!, session: session.id }, session.id);
   }
 
-  private async leave(channel: string, sessionId: string): Promise<void> {
+  private async removePresence(channel: string, sessionId: string): Promise<void> {
     const left = await this.engine.presence.leave(channel, sessionId);
-    if (left?.lastForUser) await this.announceLeave(channel, left.user, sessionId, left.seq);
+    if (left?.lastForUser) await this.reportUserLeft(channel, left.user, sessionId, left.seq);
   }
 
   /** Announces the leaves among memberships a purge removed (a dead node's, a drained node's, a late cleanup's). */
-  async announceLeaves(removed: ReadonlyArray<{ channel: string; session: string } & PresenceLeave>): Promise<void> {
-    for (const entry of removed) if (entry.lastForUser) await this.announceLeave(entry.channel, entry.user, entry.session, entry.seq);
+  async reportPurgedMemberships(removed: ReadonlyArray<{ channel: string; session: string } & PresenceLeave>): Promise<void> {
+    for (const entry of removed) if (entry.lastForUser) await this.reportUserLeft(entry.channel, entry.user, entry.session, entry.seq);
   }
 
   /**
    * Reports a user's last membership of a channel gone: `presence.left`, and `leave` to the channel's subscribers (also
    * used for sessions of a dead or drained node). Callers pass only removals the presence store reported as the last.
    */
-  private async announceLeave(channel: string, user: string, sessionId: string, seq: number | undefined): Promise<void> {
+  private async reportUserLeft(channel: string, user: string, sessionId: string, seq: number | undefined): Promise<void> {
     if (seq !== undefined) this.events.presenceLeft(channel, user, sessionId, seq);
     try {
       await this.delivery.publishEvent(channel, { type: 'leave', channel, user, session: sessionId }, null);

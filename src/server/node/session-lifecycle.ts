@@ -3,18 +3,19 @@ import { WsgateError, type ErrorCode } from '../../protocol/errors.js';
 import type { RefreshRequiredFrame, UnsubscribedFrame, WelcomeFrame } from '../../protocol/frames.js';
 import { sessionPolicyFor, type Identity } from '../auth/identity.js';
 import type { RevocationGuard } from '../auth/revocation-guard.js';
-import type { ChannelService } from '../channels/channel-service.js';
 import type { Config } from '../config/schema.js';
 import type { Engine } from '../engine/engine.js';
 import type { SessionRecord } from '../engine/registry/registry.js';
-import type { DeliveryService } from '../hub/delivery.js';
 import type { Hub } from '../hub/hub.js';
 import type { Logger } from '../observability/logger.js';
 import type { Metrics } from '../observability/metrics.js';
 import type { LifecycleEvents, SessionFacts } from '../webhooks/lifecycle-events.js';
-import { ExpiryTimer } from './expiry-timer.js';
+import { ExpiryTimer } from '../session/expiry-timer.js';
 import { RetryTimer } from '../engine/retry-timer.js';
-import type { GrantedSubscription, Session } from './session.js';
+import type { GrantedSubscription, Session } from '../session/session.js';
+import type { ChannelService } from './channel-service.js';
+import type { DeliveryService } from './delivery.js';
+import type { LocalSubscriptions } from './local-subscriptions.js';
 
 /** Sessions re-registered at once after a store outage; bounds the burst of commands. */
 const REASSERT_BATCH = 100;
@@ -49,6 +50,7 @@ export class SessionLifecycle {
     private readonly nodeId: string,
     private readonly engine: Engine,
     private readonly hub: Hub,
+    private readonly subscriptions: LocalSubscriptions,
     private readonly channels: ChannelService,
     private readonly delivery: DeliveryService,
     private readonly revocations: RevocationGuard,
@@ -78,7 +80,7 @@ export class SessionLifecycle {
     // The sessions this one displaced are gone from the registry: they must be closed even when this session is itself
     // already ending (kicked in turn by a newer one, or the client left), or they would live on unregistered.
     const kicks = result.kicked.length > 0
-      ? this.delivery.disconnectSessions(result.kicked, Disconnects.KICKED)
+      ? this.disconnectSessions(result.kicked, Disconnects.KICKED)
       : Promise.resolve();
     // A revocation written while this handshake was past its own check missed the session in the registry: this
     // check, made once the session is registered, closes that gap.
@@ -202,7 +204,7 @@ export class SessionLifecycle {
   async dropSubscription(session: Session, channel: string, code: ErrorCode, reason: string, grant?: GrantedSubscription): Promise<void> {
     const state = session.subscriptions.get(channel);
     if (!state || (grant && state.grant !== grant)) return;
-    await this.channels.leaveChannel(session, channel);
+    await this.channels.endSubscription(session, channel);
     const frame: UnsubscribedFrame = { type: 'unsubscribed', channel, code, reason };
     session.send(frame);
   }
@@ -236,11 +238,18 @@ export class SessionLifecycle {
     session.close(disconnect, after);
   }
 
+  /** Closes sessions (records from the registry) on their nodes: this node's at once, others' through their inboxes. */
+  async disconnectSessions(records: SessionRecord[], disconnect: Disconnect): Promise<void> {
+    await this.delivery.forSessions(
+      records,
+      (sessions) => ({ kind: 'disconnect', sessions, code: disconnect.code, reason: disconnect.reason }),
+      (sessions) => this.disconnectLocal(sessions, null, disconnect),
+    );
+  }
+
   /** Closes local sessions by id or by user; returns how many were closed. */
   disconnectLocal(sessionIds: string[] | null, user: string | null, disconnect: Disconnect): number {
-    const targets = sessionIds
-      ? sessionIds.map((id) => this.hub.sessions.get(id)).filter((session): session is Session => session !== undefined)
-      : user !== null ? [...this.hub.userSessions(user)] : [];
+    const targets = this.hub.lookup({ sessions: sessionIds, user });
     for (const session of targets) this.disconnect(session, disconnect);
     return targets.length;
   }
@@ -249,7 +258,9 @@ export class SessionLifecycle {
   async cleanup(session: Session): Promise<void> {
     session.clearCredentialExpiry();
     if (!this.hub.sessions.has(session.id) && !session.registered) return;
-    const channels = this.hub.removeSession(session);
+    const channels = [...session.subscriptions.keys()];
+    this.hub.removeSession(session);
+    for (const channel of channels) this.subscriptions.removeLocalSubscriber(channel, session);
     for (const state of session.subscriptions.values()) state.grant?.expiry?.clear();
     session.subscriptions.clear();
     this.metrics.sessions.set(this.hub.sessions.size);
@@ -257,7 +268,7 @@ export class SessionLifecycle {
     const facts = factsOf(session);
     if (registered) this.reportEnd(facts, session.endedWith);
     try {
-      await this.channels.leaveAll(session.id, session.user, channels);
+      await this.channels.removeSessionPresence(session.id, session.user, channels);
     } catch (error) {
       this.remember(facts, 'presence');
       this.logger.warn({ err: error, session: session.id }, 'session cleanup incomplete; retried');
@@ -298,7 +309,7 @@ export class SessionLifecycle {
     const present = pending.filter((entry) => entry.presence);
     if (present.length > 0) {
       const memberships = await this.engine.presence.removeSessions(present.map((entry) => entry.facts.session));
-      await this.channels.announceLeaves(memberships);
+      await this.channels.reportPurgedMemberships(memberships);
       for (const entry of present) entry.presence = false;
     }
     for (const entry of pending) {

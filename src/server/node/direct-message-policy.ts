@@ -1,8 +1,8 @@
 import { WsgateError } from '../../protocol/errors.js';
 import { BackendAuthorizer } from '../channels/backend-authorizer.js';
 import type { Config } from '../config/schema.js';
-import type { Identity } from './identity.js';
-import { compileIdentityPattern, type IdentityPattern } from './identity-pattern.js';
+import type { Identity } from '../auth/identity.js';
+import { compileIdentityPattern, type IdentityPattern } from '../auth/identity-pattern.js';
 
 /**
  * Who may `send` to whom: an `allow` pattern over the recipient's user id, expanded with the sender's identity, grants

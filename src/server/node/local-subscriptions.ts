@@ -1,0 +1,203 @@
+import type { LostFrame, StreamPosition } from '../../protocol/frames.js';
+import type { Broker } from '../engine/broker/broker.js';
+import { decodeChannelEnvelope } from '../codec/broker-envelope.js';
+import { encodeNodeFrame, publicationFrame } from '../codec/node-frames.js';
+import type { Hub } from '../hub/hub.js';
+import type { Logger } from '../observability/logger.js';
+import type { Session } from '../session/session.js';
+import { PreparedFrame } from '../codec/prepared-frame.js';
+import {
+  ChannelSequencer, SequencerStats, SYSTEM_TIMERS, type SequencerOptions, type SequencerTimers, type StreamReader,
+} from './channel-sequencer.js';
+
+interface HeldChannel {
+  /** The hub's subscriber set of the channel: the same object for as long as the node holds the channel. */
+  subscribers: ReadonlySet<Session>;
+  /** Resolves when the node's broker subscription for the channel is in place and the sequencer is anchored. */
+  ready: Promise<void>;
+  sequencer: ChannelSequencer;
+  /**
+   * Subscribers whose `subscribed` reply lies ahead of what the sequencer has delivered (or in another epoch): they get
+   * nothing at or below it. Entries go once the sequencer passes them; null while there are none (the usual case).
+   */
+  floors: Map<Session, StreamPosition> | null;
+}
+
+/** How the node keeps each channel in order: the store it anchors and fills from, its bounds, its clock. */
+export interface ChannelOrdering {
+  streams: StreamReader;
+  options: SequencerOptions;
+  timers?: SequencerTimers;
+}
+
+/** Told when the node starts and stops holding a channel (its first local subscriber came, its last one left). */
+export interface LocalChannelObserver {
+  held(channel: string): void;
+  released(channel: string): void;
+}
+
+/** What the node delivered locally: frames queued for sessions, publications fanned out. */
+export interface DeliveryCounters {
+  deliveries: number;
+  publications: number;
+}
+
+/**
+ * The node's interest in channels, as centrifuge's `Node.addSubscription` decides it: the first local subscriber of a
+ * channel subscribes the node on the broker and starts the channel's sequencer, the last one ends both. Publications
+ * the broker hands back are put in offset order and fanned out to the subscribers the hub lists.
+ */
+export class LocalSubscriptions {
+  private readonly held = new Map<string, HeldChannel>();
+  readonly ordering = new SequencerStats();
+
+  constructor(
+    private readonly hub: Hub,
+    private readonly broker: Broker,
+    private readonly sequencing: ChannelOrdering,
+    private readonly counters: DeliveryCounters,
+    private readonly logger: Logger,
+    private readonly observer?: LocalChannelObserver,
+  ) {}
+
+  /**
+   * Adds a local subscriber; the first one subscribes the node on the broker (and tells the observer). The caller
+   * reads the subscriber's position after this resolves and hands it to `setFloor` before the `subscribed` reply.
+   */
+  addLocalSubscriber(channel: string, session: Session): Promise<void> {
+    const created = this.hub.addSubscriber(channel, session);
+    if (created) return this.hold(channel, created).ready;
+    return this.held.get(channel)!.ready;
+  }
+
+  /**
+   * Subscribe vs. publications in flight: a publication may be appended before the broker subscription is in place
+   * and arrive after it (NATS: append and publish are two steps), or be appended later and arrive before the anchor
+   * read answers. So the sequencer's anchor is the store's position read only once the subscription is in place: every
+   * offset above it is published after that and reaches this node (at most once); what arrives before the answer is
+   * held and sorted against it. Each subscriber's own position (its `subscribed` reply) is read after the anchor, so it
+   * is at or above it; the first publication seen is never taken as the baseline, since an older one may still be on
+   * its way and a subscriber may be owed it. Only when the store cannot be read does the sequencer fall back to the
+   * first subscriber position or the lowest publication seen; a subscriber below that is told `lost` (`setFloor`).
+   */
+  private hold(channel: string, subscribers: ReadonlySet<Session>): HeldChannel {
+    const local: HeldChannel = { subscribers, ready: Promise.resolve(), sequencer: null as unknown as ChannelSequencer, floors: null };
+    local.sequencer = new ChannelSequencer(
+      channel,
+      { publication: (position, frame, exclude) => this.fanOut(channel, local, publicationFrame(frame, position), exclude), lost: (epoch, from, to) => this.announceLost(channel, local, epoch, from, to) },
+      this.sequencing.streams,
+      this.sequencing.options,
+      this.ordering,
+      this.sequencing.timers ?? SYSTEM_TIMERS,
+      (error) => this.logger.warn({ err: error, channel }, 'could not read the channel stream to put it in order'),
+    );
+    const subscribed = this.broker.subscribe(channel);
+    subscribed.catch((error: unknown) => this.logger.warn({ err: error, channel }, 'broker subscribe failed'));
+    local.ready = subscribed.then(() => this.sequencing.streams.position(channel).then(
+      (position) => local.sequencer.anchor(position),
+      (error: unknown) => {
+        this.logger.warn({ err: error, channel }, 'could not read the channel position; ordering anchors on the first publication');
+        local.sequencer.anchor(null);
+      },
+    ));
+    this.held.set(channel, local);
+    this.observer?.held(channel);
+    return local;
+  }
+
+  /**
+   * The position a subscriber's `subscribed` reply reported: it gets nothing at or below it, and everything above it
+   * in order. Call after its position was read and before its pending frames are released.
+   */
+  setFloor(channel: string, session: Session, floor: StreamPosition): void {
+    const local = this.held.get(channel);
+    if (!local?.subscribers.has(session)) return;
+    local.sequencer.anchor(floor);
+    if (local.sequencer.hasRetired(floor.epoch)) {
+      session.deliver(channel, lostFrame(channel, floor.epoch, floor.offset + 1, null));
+      return;
+    }
+    const delivered = local.sequencer.position;
+    if (delivered && delivered.epoch === floor.epoch) {
+      // Below where the sequencer started (it could not read the store): those offsets will not come.
+      if (floor.offset < delivered.base) session.deliver(channel, lostFrame(channel, floor.epoch, floor.offset + 1, delivered.base));
+      if (delivered.offset >= floor.offset) return;
+    }
+    (local.floors ??= new Map()).set(session, floor);
+  }
+
+  /** After a broker reconnect or store restart: each channel catches up with its stream (fills or declares the gap). */
+  resync(): Promise<void> {
+    return Promise.all([...this.held.values()].map((local) => local.sequencer.resync())).then(() => undefined);
+  }
+
+  /** Removes a local subscriber; the last one ends the channel's sequencer and the node's broker subscription. */
+  removeLocalSubscriber(channel: string, session: Session): void {
+    const local = this.held.get(channel);
+    if (!local) return;
+    local.floors?.delete(session);
+    if (!this.hub.removeSubscriber(channel, session)) return;
+    this.held.delete(channel);
+    local.sequencer.close();
+    this.broker.unsubscribe(channel).catch((error: unknown) => this.logger.warn({ err: error, channel }, 'broker unsubscribe failed'));
+    this.observer?.released(channel);
+  }
+
+  /** The receive path: publications go through the channel's sequencer, presence events straight to the subscribers. */
+  onChannelMessage(channel: string, payload: Buffer): void {
+    const local = this.held.get(channel);
+    if (!local) return;
+    const envelope = decodeChannelEnvelope(payload);
+    if (!envelope) {
+      this.logger.warn({ channel }, 'dropped a broker message that is not an envelope');
+      return;
+    }
+    if (envelope.position) local.sequencer.push(envelope.position, envelope.frame, envelope.excludeSession);
+    else this.fanOut(channel, local, new PreparedFrame(envelope.frame, envelope.kind), envelope.excludeSession);
+  }
+
+  /** The fan-out: one prepared frame, the same bytes queued for every local subscriber not excluded or below its floor. */
+  private fanOut(channel: string, local: HeldChannel, frame: PreparedFrame, exclude: string | null): void {
+    const position = frame.position;
+    const floors = position ? local.floors : null;
+    let delivered = 0;
+    for (const session of local.subscribers) {
+      if (session.id === exclude) continue;
+      if (floors !== null) {
+        const floor = floors.get(session);
+        if (floor && (floor.epoch !== position!.epoch || position!.offset <= floor.offset)) continue;
+      }
+      session.deliver(channel, frame);
+      delivered++;
+    }
+    if (floors !== null) passFloors(local, position!.epoch, position!.offset);
+    this.counters.publications++;
+    this.counters.deliveries += delivered;
+  }
+
+  /** A `lost` range to every subscriber, each clipped to what lies above its floor. */
+  private announceLost(channel: string, local: HeldChannel, epoch: string, from: number, to: number | null): void {
+    let shared: PreparedFrame | undefined;
+    for (const session of local.subscribers) {
+      const floor = local.floors?.get(session);
+      let start = from;
+      if (floor) {
+        if (floor.epoch !== epoch || (to !== null && to <= floor.offset)) continue;
+        start = Math.max(from, floor.offset + 1);
+      }
+      session.deliver(channel, start === from ? (shared ??= lostFrame(channel, epoch, from, to)) : lostFrame(channel, epoch, start, to));
+    }
+    if (local.floors) passFloors(local, epoch, to ?? Number.POSITIVE_INFINITY);
+  }
+}
+
+/** Drops the floors the sequencer has passed in `epoch`. */
+function passFloors(local: HeldChannel, epoch: string, through: number): void {
+  for (const [session, floor] of local.floors!) if (floor.epoch === epoch && floor.offset <= through) local.floors!.delete(session);
+  if (local.floors!.size === 0) local.floors = null;
+}
+
+function lostFrame(channel: string, epoch: string, from: number, to: number | null): PreparedFrame {
+  const frame: LostFrame = { type: 'lost', channel, epoch, from, to };
+  return encodeNodeFrame(frame);
+}
