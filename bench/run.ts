@@ -22,13 +22,14 @@ import type { Target } from './targets/target.js';
 import { socketIoRedisTarget } from './targets/socketio-redis.js';
 import { socketIoTarget } from './targets/socketio.js';
 import { wsBroadcastTarget } from './targets/ws-broadcast.js';
+import { uwsTarget } from './targets/uws.js';
 import { wsgateClusterTarget, wsgateCompareTarget, wsgateNatsTarget, wsgateRedisTarget, wsgateTarget } from './targets/wsgate.js';
 
 /**
  * Single-node targets, compared in every run. Cross-node ones (three nodes each, plus redis-server/nats-server) are
  * opt-in: `--targets wsgate,wsgate+redis,wsgate+nats,socket.io+redis`.
  */
-const SINGLE_NODE: Target[] = [wsgateTarget, ...(wsgateCompareTarget ? [wsgateCompareTarget] : []), wsBroadcastTarget, socketIoTarget];
+const SINGLE_NODE: Target[] = [wsgateTarget, ...(wsgateCompareTarget ? [wsgateCompareTarget] : []), wsBroadcastTarget, socketIoTarget, uwsTarget];
 const ALL_TARGETS: Target[] = [...SINGLE_NODE, wsgateRedisTarget, wsgateNatsTarget, socketIoRedisTarget];
 
 const { values } = parseArgs({
@@ -68,6 +69,8 @@ async function benchTarget(target: Target, fanout: FanoutRun[], idle: IdleRun[])
     log(`${target.name}: ${reason}`);
     return { name: target.name, available: false, reason };
   }
+  const note = target.note?.();
+  if (note) log(`${target.name}: ${note}`);
   try {
     // A fresh server per scenario, so one scenario's leftovers (heap, JIT state of idle sockets) cannot skew another.
     if (scenarios.has('fanout')) {
@@ -90,11 +93,11 @@ async function benchTarget(target: Target, fanout: FanoutRun[], idle: IdleRun[])
         await running.stop();
       }
     }
-    return { name: target.name, available: true };
+    return { name: target.name, available: true, note };
   } catch (error) {
     const message = error instanceof Error ? error.message : String(error);
     log(`${target.name}: failed: ${message} (server logs in ${logDir})`);
-    return { name: target.name, available: false, reason: `failed: ${message}` };
+    return { name: target.name, available: false, reason: `failed: ${message}`, note };
   }
 }
 
