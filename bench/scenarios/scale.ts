@@ -64,6 +64,9 @@ export interface ScaleRun {
   haproxyRssBytesPerConnection: number;
   redisBytesPerSession: number;
   loadRssBytesPerConnection: number;
+  /** The sums behind the per-session figures, before connecting and once every session is open. */
+  nodeRssBytes: { before: number; after: number };
+  haproxyRssBytes: { before: number; after: number };
   /** Failed attempts while connecting, by reason. */
   connectFailures: Record<string, number>;
   sessionsByNode: Record<string, number>;
@@ -89,6 +92,8 @@ export interface StormRun {
   registryLeft: number;
   sessionsByNode: Record<string, number>;
 }
+
+const PROGRESS_EVERY_MS = 20_000;
 
 const sum = (values: number[]): number => values.reduce((total, value) => total + value, 0);
 
@@ -126,8 +131,9 @@ class ScaleFleet {
     );
   }
 
+  /** Generous: with the whole machine busy reconnecting, a load process may take long to get to its IPC channel. */
   async report(command: ScaleCommand = { cmd: 'report' }): Promise<ScaleReport & { rssBytes: number }> {
-    const reports = await Promise.all(this.workers.map((worker) => this.ask<ScaleReport>(worker, command, 'report', 60_000)));
+    const reports = await Promise.all(this.workers.map((worker) => this.ask<ScaleReport>(worker, command, 'report', 300_000)));
     return {
       ev: 'report',
       byNode: reports.reduce((all, r) => addCounts(all, r.byNode), {} as Record<string, number>),
@@ -194,9 +200,14 @@ async function storm(cluster: Cluster, fleet: ScaleFleet, plan: ScalePlan, log: 
       100,
     );
     let report = before;
+    let loggedAt = Date.now();
     await until(
       async () => {
         report = await fleet.report();
+        if (Date.now() - loggedAt >= PROGRESS_EVERY_MS) {
+          loggedAt = Date.now();
+          log(`  scale: ${report.backAtUs.length} of ${watched} back after ${((monotonicUs() - killedAtUs) / 1e6).toFixed(1)} s; failed attempts ${counts(diffCounts(report.failures, before.failures))}`);
+        }
         return report.backAtUs.length >= watched;
       },
       plan.stormTimeoutMs,
@@ -261,7 +272,19 @@ export async function runScale(plan: ScalePlan, log: (line: string) => void): Pr
       subscribe: false,
       ticketApiKey: API_KEY,
     }));
-    const connected = await fleet.connect(specs, plan);
+    const connecting = fleet.connect(specs, plan);
+    let connectDone = false;
+    void connecting.finally(() => (connectDone = true));
+    // Progress while connecting: sessions open so far and failed attempts, from the load processes.
+    void (async () => {
+      while (!connectDone) {
+        await new Promise((resolve) => setTimeout(resolve, PROGRESS_EVERY_MS));
+        if (connectDone) break;
+        const progress = await fleet.report().catch(() => undefined);
+        if (progress && !connectDone) log(`  scale: ${sum(Object.values(progress.byNode))} sessions open; failed attempts ${counts(progress.failures)}`);
+      }
+    })();
+    const connected = await connecting;
     const opened = sum(connected.map((c) => c.opened));
     const connectMs = Math.max(...connected.map((c) => c.elapsedMs));
     const [nodeCpu, haproxyCpu, redis1] = [readCpuMsOf(nodePids) - cpu0[0]!, readCpuMsOf(haproxyPids) - cpu0[1]!, await redisInfo(redisUrl)];
@@ -281,6 +304,8 @@ export async function runScale(plan: ScalePlan, log: (line: string) => void): Pr
       haproxyRssBytesPerConnection: (haproxyRss1 - haproxyRss0) / opened,
       redisBytesPerSession: (redis2.usedMemory - redis0.usedMemory) / opened,
       loadRssBytesPerConnection: (held.rssBytes - loadRss0) / opened,
+      nodeRssBytes: { before: nodeRss0, after: nodeRss1 },
+      haproxyRssBytes: { before: haproxyRss0, after: haproxyRss1 },
       connectFailures: held.failures,
       sessionsByNode: held.byNode,
     };
@@ -314,4 +339,12 @@ export function printScale(run: ScaleRun | undefined, log: (line: string) => voi
   log(`  storm: failed attempts ${counts(s.failures)}; other sessions dropped: ${s.otherDrops}`);
   log(`  storm: registry clean of ${s.killedNode} after ${ms(s.registryCleanMs)} (limit 1.5 x lease = ${ms(plan.leaseMs * 1.5)}), ${s.registryLeft} sessions left`);
   log(`  storm: sessions by node after: ${counts(s.sessionsByNode)}`);
+  // Refused: an HTTP answer other than 200/101 (a limit, a node or HAProxy saying no). The rest are transport errors,
+  // e.g. a request that reached the killed node's accept queue as it died (HAProxy cannot resend a POST).
+  const all = addCounts({ ...run.connectFailures }, s.failures);
+  const refused = sum(Object.entries(all).filter(([reason]) => / HTTP \d+$/.test(reason)).map(([, n]) => n));
+  const verdict = (met: boolean): string => (met ? 'yes' : 'NO');
+  log(`  checks: every session opened: ${verdict(run.opened === plan.connections)}; refused handshakes or tickets = 0 (no limit is configured): ${verdict(refused === 0)} (${refused}; transport errors ${sum(Object.values(all)) - refused}); ` +
+    `99% back: ${verdict(Number.isFinite(s.p99Ms))}; no other session dropped: ${verdict(s.otherDrops === 0)}; ` +
+    `registry clean within 1.5 x lease: ${verdict(s.registryCleanMs <= plan.leaseMs * 1.5 && s.registryLeft === 0)}`);
 }
