@@ -30,11 +30,14 @@ export function forkTs(modulePath: string, args: string[] = [], execArgv: string
   );
 }
 
-/** Spawn a server program with an IPC channel and its output in a log file under `logDir`. */
-export function spawnServer(name: string, args: string[], env: NodeJS.ProcessEnv = {}): ChildProcess {
+/**
+ * Spawn a server program with an IPC channel and its output in a log file under `logDir`; it runs on the bench's own
+ * Node unless `nodePath` names another (a peer whose native addon has no build for this one).
+ */
+export function spawnServer(name: string, args: string[], env: NodeJS.ProcessEnv = {}, nodePath = process.execPath): ChildProcess {
   const log = createWriteStream(join(logDir, `${name}.log`));
   const child = track(
-    spawn(process.execPath, args, {
+    spawn(nodePath, args, {
       cwd: repoRoot,
       env: { ...process.env, ...env },
       stdio: ['ignore', 'pipe', 'pipe', 'ipc'],

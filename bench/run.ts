@@ -1,5 +1,7 @@
 /**
  * wsgate benchmark suite: `npm run bench [-- --full] [-- --targets ws,socket.io] [-- --scenarios fanout,idle,tracing,cluster-state,publications]`.
+ * `npm run bench -- --scenarios scale [--connections 100000] [--nodes 7] [--load-processes 13] [--lease-ms 5000]`: many
+ * ticketed sessions over several nodes on Redis behind HAProxy, and a reconnect storm after a SIGKILL (minutes).
  * `npm run bench -- --scenarios publications --baseline <rev>`: CPU per channel publication of this build against
  * another commit's (built into a temp dir), cross-node on Redis, in one run.
  * Starts every server as its own child process, drives it from load processes, and prints side-by-side results with
@@ -15,6 +17,7 @@ import { printReport, targetChecks, type BenchResults, type TargetStatus } from 
 import { printClusterState, runClusterState, type ClusterStateRun } from './scenarios/cluster-state.js';
 import { runFanout, type FanoutRun } from './scenarios/fanout.js';
 import { runIdle, type IdleRun } from './scenarios/idle.js';
+import { printScale, runScale, scalePlan, type ScaleRun } from './scenarios/scale.js';
 import { runTracing, type TracingRow } from './scenarios/tracing.js';
 import { PUBLICATIONS_CONFIG, runPublications, type PublicationsRun } from './scenarios/publications.js';
 import { buildBaseline } from './baseline.js';
@@ -22,13 +25,14 @@ import type { Target } from './targets/target.js';
 import { socketIoRedisTarget } from './targets/socketio-redis.js';
 import { socketIoTarget } from './targets/socketio.js';
 import { wsBroadcastTarget } from './targets/ws-broadcast.js';
+import { uwsTarget } from './targets/uws.js';
 import { wsgateClusterTarget, wsgateCompareTarget, wsgateNatsTarget, wsgateRedisTarget, wsgateTarget } from './targets/wsgate.js';
 
 /**
  * Single-node targets, compared in every run. Cross-node ones (three nodes each, plus redis-server/nats-server) are
  * opt-in: `--targets wsgate,wsgate+redis,wsgate+nats,socket.io+redis`.
  */
-const SINGLE_NODE: Target[] = [wsgateTarget, ...(wsgateCompareTarget ? [wsgateCompareTarget] : []), wsBroadcastTarget, socketIoTarget];
+const SINGLE_NODE: Target[] = [wsgateTarget, ...(wsgateCompareTarget ? [wsgateCompareTarget] : []), wsBroadcastTarget, socketIoTarget, uwsTarget];
 const ALL_TARGETS: Target[] = [...SINGLE_NODE, wsgateRedisTarget, wsgateNatsTarget, socketIoRedisTarget];
 
 const { values } = parseArgs({
@@ -43,6 +47,11 @@ const { values } = parseArgs({
     /** The commit the publications scenario compares with (target `wsgate-b+redis`); tracing runs it as a third node. */
     baseline: { type: 'string' },
     rounds: { type: 'string' },
+    /** `--scenarios scale`: sessions, wsgate nodes, load processes (each behind its own HAProxy), engine.leaseMs. */
+    connections: { type: 'string' },
+    nodes: { type: 'string' },
+    'load-processes': { type: 'string' },
+    'lease-ms': { type: 'string' },
   },
 });
 
@@ -68,6 +77,8 @@ async function benchTarget(target: Target, fanout: FanoutRun[], idle: IdleRun[])
     log(`${target.name}: ${reason}`);
     return { name: target.name, available: false, reason };
   }
+  const note = target.note?.();
+  if (note) log(`${target.name}: ${note}`);
   try {
     // A fresh server per scenario, so one scenario's leftovers (heap, JIT state of idle sockets) cannot skew another.
     if (scenarios.has('fanout')) {
@@ -90,11 +101,11 @@ async function benchTarget(target: Target, fanout: FanoutRun[], idle: IdleRun[])
         await running.stop();
       }
     }
-    return { name: target.name, available: true };
+    return { name: target.name, available: true, note };
   } catch (error) {
     const message = error instanceof Error ? error.message : String(error);
     log(`${target.name}: failed: ${message} (server logs in ${logDir})`);
-    return { name: target.name, available: false, reason: `failed: ${message}` };
+    return { name: target.name, available: false, reason: `failed: ${message}`, note };
   }
 }
 
@@ -146,6 +157,18 @@ async function main(): Promise<void> {
       log(`cluster state: failed: ${error instanceof Error ? error.message : String(error)} (server logs in ${logDir})`);
     }
   }
+  let scale: ScaleRun | undefined;
+  if (scenarios.has('scale')) {
+    const missing = await wsgateTarget.unavailableReason();
+    if (missing) log(`scale: ${missing}`);
+    else {
+      const scaleOptions = { connections: values.connections, nodes: values.nodes, loadProcesses: values['load-processes'], leaseMs: values['lease-ms'] };
+      scale = await runScale(scalePlan(scaleOptions), log).catch((error: unknown) => {
+        log(`scale: failed: ${error instanceof Error ? error.message : String(error)}`);
+        return undefined;
+      });
+    }
+  }
   const results: BenchResults = {
     startedAt: startedAt.toISOString(),
     mode,
@@ -159,10 +182,11 @@ async function main(): Promise<void> {
   };
   printReport(results);
   printClusterState(clusterState, plan.clusterState, log);
+  printScale(scale, log);
   const dir = new URL('./results/', import.meta.url);
   mkdirSync(dir, { recursive: true });
   const file = new URL(`${startedAt.toISOString().replace(/[:.]/g, '-')}.json`, dir);
-  writeFileSync(file, JSON.stringify({ ...results, clusterState, checks: targetChecks(results) }, null, 2));
+  writeFileSync(file, JSON.stringify({ ...results, clusterState, scale, checks: targetChecks(results) }, null, 2));
   log(`\nresults: ${file.pathname}`);
 }
 

@@ -66,3 +66,30 @@ export interface PublishResult {
   /** Saturation only: the probe saw nothing for a while, so the closed loop gave up early. */
   stalled: boolean;
 }
+
+/** The scale scenario's load processes (scale-worker.ts): sessions that reconnect through the balancer when dropped. */
+export type ScaleCommand =
+  | { cmd: 'connect'; spec: ConnectSpec; count: number; firstIndex: number; concurrency: number }
+  /** Mark every session now open on `node`: from here on, their first welcome from another node is timed. */
+  | { cmd: 'watch'; node: string }
+  | { cmd: 'report' }
+  | { cmd: 'close' };
+
+export interface ScaleConnected {
+  ev: 'connected';
+  opened: number;
+  elapsedMs: number;
+}
+
+export interface ScaleReport {
+  ev: 'report';
+  /** Sessions open now, by the node that welcomed them. */
+  byNode: Record<string, number>;
+  /** Failed attempts (ticket or handshake) so far, by reason: `handshake HTTP 503`, `ticket ECONNRESET`, ... */
+  failures: Record<string, number>;
+  /** Open sessions the other side closed (each is reconnected). */
+  drops: number;
+  /** Sessions marked by `watch`, and the monotonic µs at which each of them was welcomed by another node. */
+  watched: number;
+  backAtUs: number[];
+}

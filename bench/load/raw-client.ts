@@ -19,6 +19,8 @@ import { clientFrame, FrameWalker, OP_CLOSE, OP_PING, OP_PONG, OP_TEXT, type Fra
 import type { ConnectSpec } from './messages.js';
 
 export interface RawClient {
+  /** wsgate: the node that welcomed the session (`welcome.node`). */
+  readonly node?: string;
   send(text: string): void;
   close(): void;
 }
@@ -87,6 +89,7 @@ class Connection implements FrameSink, RawClient {
   /** Response bytes until the end of the HTTP header block (copied: the read buffer is shared). */
   private response: Buffer[] = [];
   private readonly timer: NodeJS.Timeout;
+  node?: string;
 
   constructor(
     base: URL,
@@ -219,8 +222,9 @@ class Connection implements FrameSink, RawClient {
   }
 
   private wsgateHandshake(text: string): void {
-    const frame = JSON.parse(text) as { type: string; id?: string; code?: string; message?: string };
+    const frame = JSON.parse(text) as { type: string; id?: string; code?: string; message?: string; node?: string };
     if (frame.type === 'welcome') {
+      this.node = frame.node;
       if (!this.spec.subscribe) return this.ready();
       this.send(JSON.stringify({ type: 'subscribe', id: 'sub', channel: this.spec.channel }));
     } else if (frame.type === 'subscribed' && frame.id === 'sub') {

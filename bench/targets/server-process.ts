@@ -43,9 +43,12 @@ function wrap(child: ChildProcess, port: number): ServerProcess {
   };
 }
 
-/** Start a bench-owned server that listens on port 0 and announces `{ev: 'listening', port}` over IPC. */
-export async function startAnnouncingServer(name: string, args: string[]): Promise<ServerProcess> {
-  const child = spawnServer(name, [...SERVER_NODE_FLAGS, ...args]);
+/**
+ * Start a bench-owned server that listens on port 0 and announces `{ev: 'listening', port}` over IPC, on the bench's
+ * Node or on `nodePath`.
+ */
+export async function startAnnouncingServer(name: string, args: string[], nodePath?: string): Promise<ServerProcess> {
+  const child = spawnServer(name, [...SERVER_NODE_FLAGS, ...args], {}, nodePath);
   const port = await nextMessage(
     child,
     (m) => ((m as { ev?: string }).ev === 'listening' ? (m as { port: number }).port : undefined),

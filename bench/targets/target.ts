@@ -59,5 +59,7 @@ export interface Target {
   ticketApiKey?: string;
   /** Why the target cannot run here, or undefined when it can. */
   unavailableReason(): Promise<string | undefined>;
+  /** Something the report must say about how it ran here (another Node than the bench's, say). */
+  note?(): string | undefined;
   start(options: StartOptions): Promise<RunningTarget>;
 }

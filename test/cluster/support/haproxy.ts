@@ -14,6 +14,8 @@ export const HAPROXY_PATH = process.env.WSGATE_HAPROXY ?? '/usr/sbin/haproxy';
 
 export interface Balancer {
   readonly port: number;
+  /** The HAProxy process (for its CPU time and memory). */
+  readonly pid: number;
   readonly httpUrl: string;
   readonly wsUrl: string;
   /** Server states by name (node1, node2, ...): UP, DOWN, MAINT, DRAIN, ... from the stats CSV. */
@@ -35,6 +37,8 @@ export interface HaproxyOptions {
   tlsCert?: string;
   /** `send-proxy-v2` to the nodes. */
   sendProxy?: boolean;
+  /** Global `maxconn` (default 2000); HAProxy needs two file descriptors per proxied connection. */
+  maxconn?: number;
 }
 
 export async function startHaproxy(nodes: NodeProcess[], checkInterval = '300ms', options: HaproxyOptions = {}): Promise<Balancer> {
@@ -48,7 +52,7 @@ export async function startHaproxy(nodes: NodeProcess[], checkInterval = '300ms'
     statsBind: `127.0.0.1:${statsPort}`,
     adminSocket,
     checkInterval,
-    maxconn: 2000,
+    maxconn: options.maxconn ?? 2000,
     connRateLimit: 100_000,
     tlsCert: options.tlsCert,
     sendProxy: options.sendProxy,
@@ -66,6 +70,7 @@ export async function startHaproxy(nodes: NodeProcess[], checkInterval = '300ms'
   const statsUrl = `http://127.0.0.1:${statsPort}/stats;csv`;
   const balancer: Balancer = {
     port,
+    pid: child.pid!,
     httpUrl: `${options.tlsCert ? 'https' : 'http'}://127.0.0.1:${port}`,
     wsUrl: `${options.tlsCert ? 'wss' : 'ws'}://127.0.0.1:${port}/ws`,
     async states() {

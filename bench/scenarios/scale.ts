@@ -1,0 +1,350 @@
+/**
+ * Many idle wsgate sessions on one box: `nodes` gateway processes on a private Redis behind HAProxy, sessions spread over
+ * load processes, each with a ticket. Measures handshakes/s, memory per connection (nodes, HAProxy, Redis), then
+ * SIGKILLs the node holding the most sessions and times how they come back on the other nodes through HAProxy, counts
+ * every refused attempt, and waits for the registry to forget the dead node.
+ *
+ * Every process here has the machine's 20,000 open files: a node holds one per session, HAProxy two per proxied
+ * session, so each load process gets its own HAProxy (at most MAX_PER_LOAD sessions each), and the nodes are enough for
+ * the survivors to hold everything after one dies.
+ */
+import type { ChildProcess } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
+import { Redis } from 'ioredis';
+import { ENGINE_SETUPS, openObserver, startCluster, type Cluster } from '../../test/cluster/support/cluster.js';
+import { startHaproxy, type Balancer } from '../../test/cluster/support/haproxy.js';
+import { API_KEY } from '../../test/cluster/support/node.js';
+import { exited, forkTs, nextMessage, stopChild } from '../processes.js';
+import { monotonicUs, readCpuMsOf, readRssBytes } from '../metrics.js';
+import type { ConnectSpec, ScaleCommand, ScaleConnected, ScaleReport } from '../load/messages.js';
+
+const workerModule = fileURLToPath(new URL('../load/scale-worker.ts', import.meta.url));
+
+/** Sessions per load process (and per HAProxy): 2 file descriptors each on HAProxy, under the 20,000 limit. */
+export const MAX_PER_LOAD = 8000;
+/** Largest share of the open-file limit a node may need after the kill. */
+const FILE_LIMIT = 20_000;
+
+export interface ScalePlan {
+  connections: number;
+  nodes: number;
+  loadProcesses: number;
+  /** `engine.leaseMs` of every node: the registry must be clean of the dead node within 1.5 leases. */
+  leaseMs: number;
+  /** Handshakes in flight per load process. */
+  concurrency: number;
+  /** Held this long after connecting before memory is read (a ping round at the default 25 s is not awaited). */
+  holdMs: number;
+  /** Gives up on the storm after this long. */
+  stormTimeoutMs: number;
+}
+
+export function scalePlan(options: { connections?: string; nodes?: string; loadProcesses?: string; leaseMs?: string }): ScalePlan {
+  const connections = Number(options.connections ?? 100_000);
+  const loadProcesses = Number(options.loadProcesses ?? Math.max(2, Math.ceil(connections / MAX_PER_LOAD)));
+  // The survivors of one kill hold every session, with room for Redis connections, logs and the listener.
+  const nodes = Number(options.nodes ?? Math.max(6, Math.ceil(connections / (FILE_LIMIT * 0.9)) + 1));
+  if (![connections, loadProcesses, nodes].every((n) => Number.isInteger(n) && n > 0)) throw new Error('--connections, --nodes and --load-processes take positive integers');
+  if (nodes < 2) throw new Error('--nodes must be at least 2: one is killed');
+  if (connections / loadProcesses > MAX_PER_LOAD) throw new Error(`at most ${MAX_PER_LOAD} sessions per load process (HAProxy's open files): use --load-processes ${Math.ceil(connections / MAX_PER_LOAD)} or more`);
+  return { connections, nodes, loadProcesses, leaseMs: Number(options.leaseMs ?? 5000), concurrency: 32, holdMs: 3000, stormTimeoutMs: 180_000 };
+}
+
+export interface ScaleRun {
+  plan: ScalePlan;
+  opened: number;
+  connectMs: number;
+  handshakesPerSec: number;
+  /** Server CPU per session opened (ticket + handshake + registry), summed over nodes; HAProxy and Redis apart. */
+  nodeCpuUsPerHandshake: number;
+  haproxyCpuUsPerHandshake: number;
+  redisCpuUsPerHandshake: number;
+  /** Memory added per open session: node RSS (all nodes), HAProxy RSS (all instances), Redis `used_memory`. */
+  nodeRssBytesPerConnection: number;
+  haproxyRssBytesPerConnection: number;
+  redisBytesPerSession: number;
+  loadRssBytesPerConnection: number;
+  /** The sums behind the per-session figures, before connecting and once every session is open. */
+  nodeRssBytes: { before: number; after: number };
+  haproxyRssBytes: { before: number; after: number };
+  /** Failed attempts while connecting, by reason. */
+  connectFailures: Record<string, number>;
+  sessionsByNode: Record<string, number>;
+  storm?: StormRun;
+}
+
+export interface StormRun {
+  killedNode: string;
+  /** Sessions on the killed node when it died. */
+  sessions: number;
+  /** Of those, welcomed by another node within the storm. */
+  back: number;
+  /** From SIGKILL to 50%, 99% and 100% of them welcomed by another node (NaN if never). */
+  p50Ms: number;
+  p99Ms: number;
+  allMs: number;
+  /** Failed attempts during the storm, by reason (ticket, handshake, TCP). */
+  failures: Record<string, number>;
+  /** Sessions the storm dropped besides the killed node's (should be 0). */
+  otherDrops: number;
+  /** From SIGKILL until the registry held no session of the dead node and listed it no longer (NaN: not within the wait). */
+  registryCleanMs: number;
+  registryLeft: number;
+  sessionsByNode: Record<string, number>;
+}
+
+const PROGRESS_EVERY_MS = 20_000;
+
+const sum = (values: number[]): number => values.reduce((total, value) => total + value, 0);
+
+function addCounts(into: Record<string, number>, from: Record<string, number>): Record<string, number> {
+  for (const [key, value] of Object.entries(from)) into[key] = (into[key] ?? 0) + value;
+  return into;
+}
+
+function diffCounts(after: Record<string, number>, before: Record<string, number>): Record<string, number> {
+  const out: Record<string, number> = {};
+  for (const [key, value] of Object.entries(after)) if (value - (before[key] ?? 0) > 0) out[key] = value - (before[key] ?? 0);
+  return out;
+}
+
+class ScaleFleet {
+  constructor(private readonly workers: ChildProcess[]) {}
+
+  get pids(): number[] {
+    return this.workers.map((worker) => worker.pid ?? 0);
+  }
+
+  private ask<T>(worker: ChildProcess, command: ScaleCommand, ev: string, timeoutMs: number): Promise<T> {
+    const reply = nextMessage(worker, (m) => ((m as { ev?: string }).ev === ev ? (m as T) : undefined), timeoutMs, `scale worker ${command.cmd}`);
+    worker.send(command);
+    return reply;
+  }
+
+  connect(specs: ConnectSpec[], plan: ScalePlan): Promise<ScaleConnected[]> {
+    const per = Math.ceil(plan.connections / this.workers.length);
+    return Promise.all(
+      this.workers.map((worker, i) => {
+        const count = Math.max(0, Math.min(per, plan.connections - i * per));
+        return this.ask<ScaleConnected>(worker, { cmd: 'connect', spec: specs[i]!, count, firstIndex: i * per, concurrency: plan.concurrency }, 'connected', 30 * 60_000);
+      }),
+    );
+  }
+
+  /** Generous: with the whole machine busy reconnecting, a load process may take long to get to its IPC channel. */
+  async report(command: ScaleCommand = { cmd: 'report' }): Promise<ScaleReport & { rssBytes: number }> {
+    const reports = await Promise.all(this.workers.map((worker) => this.ask<ScaleReport>(worker, command, 'report', 300_000)));
+    return {
+      ev: 'report',
+      byNode: reports.reduce((all, r) => addCounts(all, r.byNode), {} as Record<string, number>),
+      failures: reports.reduce((all, r) => addCounts(all, r.failures), {} as Record<string, number>),
+      drops: sum(reports.map((r) => r.drops)),
+      watched: sum(reports.map((r) => r.watched)),
+      backAtUs: reports.flatMap((r) => r.backAtUs),
+      rssBytes: sum(this.pids.map(readRssBytes)),
+    };
+  }
+
+  async close(): Promise<void> {
+    for (const worker of this.workers) if (worker.connected) worker.send({ cmd: 'close' } satisfies ScaleCommand);
+    await Promise.all(this.workers.map((worker) => exited(worker, 5000).then(() => stopChild(worker))));
+  }
+}
+
+async function redisInfo(url: string): Promise<{ usedMemory: number; cpuMs: number }> {
+  const redis = new Redis(url, { lazyConnect: true, maxRetriesPerRequest: 1 });
+  try {
+    await redis.connect();
+    const info = (await redis.info()) as string;
+    const field = (name: string): number => Number(new RegExp(`^${name}:(\\S+)`, 'm').exec(info)?.[1] ?? NaN);
+    return { usedMemory: field('used_memory'), cpuMs: (field('used_cpu_sys') + field('used_cpu_user')) * 1000 };
+  } finally {
+    redis.disconnect();
+  }
+}
+
+const quantileMs = (sortedMs: number[], total: number, q: number): number => {
+  const needed = Math.ceil(q * total);
+  return needed > 0 && sortedMs.length >= needed ? sortedMs[needed - 1]! : NaN;
+};
+
+/** Polls `check` every `everyMs` until it returns true or `timeoutMs` passes; resolves with whether it did. */
+async function until(check: () => Promise<boolean> | boolean, timeoutMs: number, everyMs: number): Promise<boolean> {
+  const deadline = Date.now() + timeoutMs;
+  while (Date.now() < deadline) {
+    if (await check()) return true;
+    await new Promise((resolve) => setTimeout(resolve, everyMs));
+  }
+  return false;
+}
+
+async function storm(cluster: Cluster, fleet: ScaleFleet, plan: ScalePlan, log: (line: string) => void): Promise<StormRun> {
+  const before = await fleet.report();
+  const [killedNode, sessions] = Object.entries(before.byNode).sort((a, b) => b[1] - a[1])[0]!;
+  const victim = cluster.nodes.find((node) => node.nodeId === killedNode)!;
+  const observer = await openObserver(cluster);
+  try {
+    const watched = (await fleet.report({ cmd: 'watch', node: killedNode })).watched;
+    log(`  scale: SIGKILL ${killedNode} holding ${watched} sessions`);
+    const killedAtUs = monotonicUs();
+    await victim.kill('SIGKILL');
+    let registryCleanMs = NaN;
+    const registry = until(
+      async () => {
+        const [left, live] = await Promise.all([observer.registry.getNodeSessions(killedNode), observer.registry.liveNodes()]);
+        if (left.length > 0 || live.some((node) => node.node === killedNode)) return false;
+        registryCleanMs = (monotonicUs() - killedAtUs) / 1000;
+        return true;
+      },
+      plan.leaseMs * 3,
+      100,
+    );
+    let report = before;
+    let loggedAt = Date.now();
+    await until(
+      async () => {
+        report = await fleet.report();
+        if (Date.now() - loggedAt >= PROGRESS_EVERY_MS) {
+          loggedAt = Date.now();
+          log(`  scale: ${report.backAtUs.length} of ${watched} back after ${((monotonicUs() - killedAtUs) / 1e6).toFixed(1)} s; failed attempts ${counts(diffCounts(report.failures, before.failures))}`);
+        }
+        return report.backAtUs.length >= watched;
+      },
+      plan.stormTimeoutMs,
+      250,
+    );
+    await registry;
+    const registryLeft = (await observer.registry.getNodeSessions(killedNode)).length;
+    const backMs = report.backAtUs.map((us) => (us - killedAtUs) / 1000).sort((a, b) => a - b);
+    return {
+      killedNode,
+      sessions: watched,
+      back: backMs.length,
+      p50Ms: quantileMs(backMs, watched, 0.5),
+      p99Ms: quantileMs(backMs, watched, 0.99),
+      allMs: quantileMs(backMs, watched, 1),
+      failures: diffCounts(report.failures, before.failures),
+      otherDrops: report.drops - before.drops - watched,
+      registryCleanMs,
+      registryLeft,
+      sessionsByNode: report.byNode,
+    };
+  } finally {
+    await observer.close().catch(() => {});
+  }
+}
+
+export async function runScale(plan: ScalePlan, log: (line: string) => void): Promise<ScaleRun> {
+  log(`scale: ${plan.connections} sessions, ${plan.nodes} nodes on Redis, ${plan.loadProcesses} load processes, each behind its own HAProxy`);
+  const world = await ENGINE_SETUPS.find((setup) => setup.name === 'redis')!.start();
+  const closers: Array<() => Promise<unknown>> = [() => world.stop()];
+  try {
+    const cluster = await startCluster(world, 'scale', {
+      nodes: plan.nodes,
+      leaseMs: plan.leaseMs,
+      readyTimeoutMs: 60_000,
+      // Deployment defaults (ping every 25 s, no per-IP limits: every session arrives from HAProxy's address).
+      config: { ws: {}, namespaces: {} },
+    });
+    closers.unshift(() => cluster.stop());
+    const perLoad = Math.ceil(plan.connections / plan.loadProcesses);
+    const balancers: Balancer[] = [];
+    closers.unshift(() => Promise.all(balancers.map((balancer) => balancer.stop())));
+    for (let i = 0; i < plan.loadProcesses; i++) {
+      // Room for the storm's reconnects and HAProxy's own sockets; the frontend takes global maxconn.
+      balancers.push(await startHaproxy(cluster.nodes, '1s', { maxconn: Math.ceil(perLoad * 1.1) + 100 }));
+    }
+    const workers = Array.from({ length: plan.loadProcesses }, () => forkTs(workerModule));
+    const fleet = new ScaleFleet(workers);
+    closers.unshift(() => fleet.close());
+
+    const nodePids = cluster.nodes.map((node) => node.pid);
+    const haproxyPids = balancers.map((balancer) => balancer.pid);
+    const redisUrl = world.redis!.url;
+    const rss = (pids: number[]): number => sum(pids.map(readRssBytes));
+    const [nodeRss0, haproxyRss0, loadRss0, redis0] = [rss(nodePids), rss(haproxyPids), rss(fleet.pids), await redisInfo(redisUrl)];
+    const cpu0 = [readCpuMsOf(nodePids), readCpuMsOf(haproxyPids)];
+
+    const specs: ConnectSpec[] = balancers.map((balancer) => ({
+      kind: 'wsgate',
+      urls: [`ws://127.0.0.1:${balancer.port}`],
+      channel: '',
+      subscribe: false,
+      ticketApiKey: API_KEY,
+    }));
+    const connecting = fleet.connect(specs, plan);
+    let connectDone = false;
+    void connecting.finally(() => (connectDone = true));
+    // Progress while connecting: sessions open so far and failed attempts, from the load processes.
+    void (async () => {
+      while (!connectDone) {
+        await new Promise((resolve) => setTimeout(resolve, PROGRESS_EVERY_MS));
+        if (connectDone) break;
+        const progress = await fleet.report().catch(() => undefined);
+        if (progress && !connectDone) log(`  scale: ${sum(Object.values(progress.byNode))} sessions open; failed attempts ${counts(progress.failures)}`);
+      }
+    })();
+    const connected = await connecting;
+    const opened = sum(connected.map((c) => c.opened));
+    const connectMs = Math.max(...connected.map((c) => c.elapsedMs));
+    const [nodeCpu, haproxyCpu, redis1] = [readCpuMsOf(nodePids) - cpu0[0]!, readCpuMsOf(haproxyPids) - cpu0[1]!, await redisInfo(redisUrl)];
+    log(`  scale: ${opened} sessions open in ${(connectMs / 1000).toFixed(1)} s (${Math.round(opened / (connectMs / 1000))} handshakes/s with tickets)`);
+    await new Promise((resolve) => setTimeout(resolve, plan.holdMs));
+    const held = await fleet.report();
+    const [nodeRss1, haproxyRss1, redis2] = [rss(nodePids), rss(haproxyPids), await redisInfo(redisUrl)];
+    const run: ScaleRun = {
+      plan,
+      opened,
+      connectMs,
+      handshakesPerSec: opened / (connectMs / 1000),
+      nodeCpuUsPerHandshake: (nodeCpu * 1000) / opened,
+      haproxyCpuUsPerHandshake: (haproxyCpu * 1000) / opened,
+      redisCpuUsPerHandshake: ((redis1.cpuMs - redis0.cpuMs) * 1000) / opened,
+      nodeRssBytesPerConnection: (nodeRss1 - nodeRss0) / opened,
+      haproxyRssBytesPerConnection: (haproxyRss1 - haproxyRss0) / opened,
+      redisBytesPerSession: (redis2.usedMemory - redis0.usedMemory) / opened,
+      loadRssBytesPerConnection: (held.rssBytes - loadRss0) / opened,
+      nodeRssBytes: { before: nodeRss0, after: nodeRss1 },
+      haproxyRssBytes: { before: haproxyRss0, after: haproxyRss1 },
+      connectFailures: held.failures,
+      sessionsByNode: held.byNode,
+    };
+    log(
+      `  scale: RSS per session ${(run.nodeRssBytesPerConnection / 1024).toFixed(1)} KiB on the nodes, ` +
+        `${(run.haproxyRssBytesPerConnection / 1024).toFixed(1)} KiB on HAProxy, Redis ${(run.redisBytesPerSession / 1024).toFixed(2)} KiB; ` +
+        `by node ${JSON.stringify(held.byNode)}`,
+    );
+    run.storm = await storm(cluster, fleet, plan, log);
+    return run;
+  } finally {
+    for (const close of closers) await close().catch(() => {});
+  }
+}
+
+const counts = (record: Record<string, number>): string => (Object.keys(record).length === 0 ? 'none' : Object.entries(record).map(([k, v]) => `${k}: ${v}`).join(', '));
+const ms = (value: number): string => (Number.isFinite(value) ? `${Math.round(value).toLocaleString('en-US')} ms` : 'never');
+
+export function printScale(run: ScaleRun | undefined, log: (line: string) => void): void {
+  if (!run) return;
+  const { plan, storm: s } = run;
+  const kib = (bytes: number): string => `${(bytes / 1024).toFixed(1)} KiB`;
+  log(`\nScale: ${plan.connections.toLocaleString('en-US')} sessions with tickets, ${plan.nodes} wsgate nodes on one Redis, ${plan.loadProcesses} load processes each behind its own HAProxy, lease ${plan.leaseMs} ms`);
+  log(`  open:              ${run.opened.toLocaleString('en-US')} in ${(run.connectMs / 1000).toFixed(1)} s = ${Math.round(run.handshakesPerSec).toLocaleString('en-US')} handshakes/s (ticket + upgrade + welcome, ${plan.concurrency} in flight per load process)`);
+  log(`  CPU per handshake: nodes ${run.nodeCpuUsPerHandshake.toFixed(0)} µs, HAProxy ${run.haproxyCpuUsPerHandshake.toFixed(0)} µs, Redis ${run.redisCpuUsPerHandshake.toFixed(0)} µs`);
+  log(`  memory per session: nodes ${kib(run.nodeRssBytesPerConnection)} RSS, HAProxy ${kib(run.haproxyRssBytesPerConnection)} RSS, Redis ${kib(run.redisBytesPerSession)}, load ${kib(run.loadRssBytesPerConnection)}`);
+  log(`  sessions by node:  ${counts(run.sessionsByNode)}`);
+  log(`  failed attempts while connecting: ${counts(run.connectFailures)}`);
+  if (!s) return;
+  log(`  storm: SIGKILL ${s.killedNode} with ${s.sessions.toLocaleString('en-US')} sessions; back on other nodes: ${s.back.toLocaleString('en-US')}, 50% after ${ms(s.p50Ms)}, 99% after ${ms(s.p99Ms)}, all after ${ms(s.allMs)}`);
+  log(`  storm: failed attempts ${counts(s.failures)}; other sessions dropped: ${s.otherDrops}`);
+  log(`  storm: registry clean of ${s.killedNode} after ${ms(s.registryCleanMs)} (limit 1.5 x lease = ${ms(plan.leaseMs * 1.5)}), ${s.registryLeft} sessions left`);
+  log(`  storm: sessions by node after: ${counts(s.sessionsByNode)}`);
+  // Refused: an HTTP answer other than 200/101 (a limit, a node or HAProxy saying no). The rest are transport errors,
+  // e.g. a request that reached the killed node's accept queue as it died (HAProxy cannot resend a POST).
+  const all = addCounts({ ...run.connectFailures }, s.failures);
+  const refused = sum(Object.entries(all).filter(([reason]) => / HTTP \d+$/.test(reason)).map(([, n]) => n));
+  const verdict = (met: boolean): string => (met ? 'yes' : 'NO');
+  log(`  checks: every session opened: ${verdict(run.opened === plan.connections)}; refused handshakes or tickets = 0 (no limit is configured): ${verdict(refused === 0)} (${refused}; transport errors ${sum(Object.values(all)) - refused}); ` +
+    `99% back: ${verdict(Number.isFinite(s.p99Ms))}; no other session dropped: ${verdict(s.otherDrops === 0)}; ` +
+    `registry clean within 1.5 x lease: ${verdict(s.registryCleanMs <= plan.leaseMs * 1.5 && s.registryLeft === 0)}`);
+}
