@@ -20,8 +20,9 @@ describe('ordered delivery on one node', () => {
 
   before(async () => {
     running = await startGateway({
-      // Long enough that no window fires unless a test wants it to (those use `ticks`, whose gaps resolve at once).
-      delivery: { reorderWindowMs: 60_000 },
+      // Long enough that no window fires unless a test wants it to (those use `ticks`, whose gaps resolve at once);
+      // no tail checks, so a gap a test leaves open stays open until the test resolves it.
+      delivery: { reorderWindowMs: 60_000, tailCheckMs: 0 },
       namespaces: {
         chat: { publish: true, history: { size: 50, ttlSeconds: 60 } },
         ticks: { publish: true },
@@ -127,6 +128,41 @@ describe('ordered delivery on one node', () => {
     await running.gateway.node.resync();
     await client.seen('message', (frame) => frame.offset === 3);
     assert.deepEqual(stream(client, channel), [1, 2, 3]);
+  });
+});
+
+describe('the end of a burst the broker dropped', () => {
+  test('a channel gone quiet reads its stream once: the missing tail comes from history, or is announced lost', async () => {
+    const engine = new MemoryEngine();
+    const running = await startGateway(
+      { delivery: { tailCheckMs: 20 }, namespaces: { chat: { publish: true, history: { size: 50, ttlSeconds: 60 } }, ticks: { publish: true } } },
+      { engine },
+    );
+    const append = (channel: string, size: number) => engine.history.append(channel, { dataJson: '{}', fromJson: 'null' }, { size, ttlMs: 60_000 });
+    const arrive = (channel: string, position: StreamPosition) => {
+      const frame = Buffer.from(encodeMessageFrame(channel, position.offset, position.epoch, '{}', 'null'));
+      running.gateway.node.onChannelMessage(channel, encodeChannelEnvelope(frame, null, position));
+    };
+    try {
+      const client = await connectAs(running, 'tail-reader');
+      for (const channel of ['chat:tail', 'ticks:tail']) {
+        await client.subscribe(channel);
+        const size = channel.startsWith('chat') ? 50 : 0;
+        arrive(channel, await append(channel, size));
+        // Appended, but their broker messages never come, and nothing is published after them.
+        await append(channel, size);
+        await append(channel, size);
+      }
+      await client.seen('message', (frame) => frame.channel === 'chat:tail' && frame.offset === 3);
+      await client.seen('lost', (frame) => frame.channel === 'ticks:tail');
+      const seen = (channel: string) => client.frames.filter((f) => f.channel === channel && (f.type === 'lost' || f.type === 'message'))
+        .map((f) => (f.type === 'lost' ? `lost ${f.from}-${f.to}` : f.offset));
+      assert.deepEqual(seen('chat:tail'), [1, 2, 3]);
+      assert.deepEqual(seen('ticks:tail'), [1, 'lost 2-3']);
+      await client.close();
+    } finally {
+      await running.stop();
+    }
   });
 });
 

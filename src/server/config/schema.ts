@@ -185,6 +185,12 @@ export const ConfigSchema = Type.Object(
         maxBufferedPublications: Type.Integer({ minimum: 1, default: 1_000 }),
         /** Bytes one channel holds ahead of a gap; beyond it the gap is resolved at once. */
         maxBufferedBytes: Type.Integer({ minimum: 1024, default: 1024 * 1024 }),
+        /**
+         * A channel that went quiet after publications (or after being held, or a broker reconnect) has its stream
+         * position read once after this long without deliveries, so a publication the broker dropped at the end of
+         * traffic is read from history instead of waiting for the next one to reveal the gap. 0: off.
+         */
+        tailCheckMs: Type.Integer({ minimum: 0, maximum: 600_000, default: 2_000 }),
       },
       { additionalProperties: false, default: {} },
     ),

@@ -34,6 +34,8 @@ export interface SequencerOptions {
   /** Publications and bytes held ahead of a gap; beyond either, the gap is resolved at once. */
   maxBufferedPublications: number;
   maxBufferedBytes: number;
+  /** A channel quiet this long after activity has its stream position read once (`delivery.tailCheckMs`); 0: never. */
+  tailCheckMs?: number;
 }
 
 /** Totals over every channel of a node (metrics read them at scrape time). */

@@ -21,6 +21,10 @@ interface HeldChannel {
    * nothing at or below it. Entries go once the sequencer passes them; null while there are none (the usual case).
    */
   floors: Map<Session, StreamPosition> | null;
+  /** Something was delivered (or the channel was just held, or resynced) since the last tail check. */
+  active: boolean;
+  /** Activity since the channel's last stream read: it is read once it has been quiet for a whole tail check. */
+  owesCheck: boolean;
 }
 
 /** How the node keeps each channel in order: the store it anchors and fills from, its bounds, its clock. */
@@ -50,6 +54,7 @@ export interface DeliveryCounters {
 export class LocalSubscriptions {
   private readonly held = new Map<string, HeldChannel>();
   readonly ordering = new SequencerStats();
+  private tailTimer: unknown = null;
 
   constructor(
     private readonly hub: Hub,
@@ -81,7 +86,9 @@ export class LocalSubscriptions {
    * first subscriber position or the lowest publication seen; a subscriber below that is told `lost` (`setFloor`).
    */
   private hold(channel: string, subscribers: ReadonlySet<Session>): HeldChannel {
-    const local: HeldChannel = { subscribers, ready: Promise.resolve(), sequencer: null as unknown as ChannelSequencer, floors: null };
+    const local: HeldChannel = {
+      subscribers, ready: Promise.resolve(), sequencer: null as unknown as ChannelSequencer, floors: null, active: true, owesCheck: true,
+    };
     local.sequencer = new ChannelSequencer(
       channel,
       { publication: (position, frame, exclude) => this.fanOut(channel, local, publicationFrame(frame, position), exclude), lost: (epoch, from, to) => this.announceLost(channel, local, epoch, from, to) },
@@ -102,7 +109,37 @@ export class LocalSubscriptions {
     ));
     this.held.set(channel, local);
     this.observer?.held(channel);
+    this.armTailCheck();
     return local;
+  }
+
+  /**
+   * The broker tells of a gap only when a later publication arrives; nothing follows the last one of a burst. So a
+   * channel that had activity and then a whole `tailCheckMs` without a delivery reads its stream position once: what
+   * the broker dropped (NATS is at most once; a reconnect loses what was in flight) is filled from history, or
+   * announced lost. Channels that stay quiet are read no more; one timer serves every channel of the node.
+   */
+  private armTailCheck(): void {
+    const every = this.sequencing.options.tailCheckMs ?? 0;
+    if (every <= 0 || this.tailTimer !== null || this.held.size === 0) return;
+    const timers = this.sequencing.timers ?? SYSTEM_TIMERS;
+    this.tailTimer = timers.setTimeout(() => {
+      this.tailTimer = null;
+      this.checkTails();
+      this.armTailCheck();
+    }, every);
+  }
+
+  private checkTails(): void {
+    for (const local of this.held.values()) {
+      if (local.active) {
+        local.active = false;
+        local.owesCheck = true;
+      } else if (local.owesCheck) {
+        local.owesCheck = false;
+        void local.sequencer.resync();
+      }
+    }
   }
 
   /**
@@ -128,7 +165,10 @@ export class LocalSubscriptions {
 
   /** After a broker reconnect or store restart: each channel catches up with its stream (fills or declares the gap). */
   resync(): Promise<void> {
-    return Promise.all([...this.held.values()].map((local) => local.sequencer.resync())).then(() => undefined);
+    const held = [...this.held.values()];
+    // What was still in flight when the broker came back may be lost too: each channel is read again once quiet.
+    for (const local of held) local.active = local.owesCheck = true;
+    return Promise.all(held.map((local) => local.sequencer.resync())).then(() => undefined);
   }
 
   /** Removes a local subscriber; the last one ends the channel's sequencer and the node's broker subscription. */
@@ -171,6 +211,7 @@ export class LocalSubscriptions {
       delivered++;
     }
     if (floors !== null) passFloors(local, position!.epoch, position!.offset);
+    local.active = true;
     this.counters.publications++;
     this.counters.deliveries += delivered;
   }
