@@ -1,0 +1,89 @@
+import assert from 'node:assert/strict';
+import { after, before, describe, test } from 'node:test';
+import { api } from '../api/api-client.js';
+import { connect, HandshakeRefused } from '../helpers/client.js';
+import { mintTicket, startGateway, type RunningGateway } from '../helpers/gateway.js';
+import { connectStream, type StreamClient } from '../helpers/stream-client.js';
+import { waitFor } from '../support/wait.js';
+
+const ORIGIN = 'http://app.example';
+
+for (const kind of ['sse', 'http-stream'] as const) {
+  describe(`streaming transport: ${kind}`, () => {
+    let running: RunningGateway;
+    before(async () => {
+      running = await startGateway({ streaming: { heartbeatMs: 100, orderWaitMs: 100 } });
+    });
+    after(() => running.stop());
+
+    const open = (options: Parameters<typeof connectStream>[2] = {}): Promise<StreamClient> =>
+      connectStream(kind, running.httpUrl, { origin: ORIGIN, ...options });
+
+    test('the first frame is welcome with the secret for POSTs; a WebSocket welcome has none', async () => {
+      const client = await open();
+      assert.equal(client.frames[0]!.type, 'welcome');
+      assert.match(String(client.welcome!.secret), /^[A-Za-z0-9_-]{22}$/);
+      assert.equal(running.gateway.hub.sessions.get(String(client.welcome!.session))?.transportName, kind);
+      await client.close();
+      const ws = await connect(running.wsUrl, { origin: ORIGIN });
+      assert.equal('secret' in ws.welcome!, false);
+      await ws.close();
+    });
+
+    test('client frames by POST reach the session, replies and publications come on the stream', async () => {
+      const client = await open();
+      await client.subscribe('chat:streamed');
+      const published = await api(running, 'POST', '/api/publish', { channel: 'chat:streamed', data: { hello: kind } });
+      assert.equal(published.status, 200);
+      const message = await client.seen('message', (frame) => frame.channel === 'chat:streamed');
+      assert.deepEqual(message.data, { hello: kind });
+      const reply = await client.request({ type: 'publish', channel: 'chat:streamed', data: 'from the client' });
+      assert.equal(reply.type, 'published');
+      await client.close();
+      await waitFor(() => running.gateway.hub.sessions.size === 0, 5_000, 'the session to end with its response');
+    });
+
+    test('authenticates like the handshake: a ticket is taken once, a bad one and a foreign origin are refused', async () => {
+      const ticket = await mintTicket(running, 'ada');
+      const client = await open({ ticket });
+      assert.equal(client.welcome!.user, 'ada');
+      await assert.rejects(open({ ticket }), (error: HandshakeRefused) => error.status === 401 && error.code === 'TICKET_INVALID');
+      await assert.rejects(open({ origin: 'http://evil.example' }), (error: HandshakeRefused) => error.status === 403 && error.code === 'ORIGIN_FORBIDDEN');
+      await client.close();
+    });
+
+    test('a POST with a wrong secret or for an unknown session is 404, either way', async () => {
+      const client = await open();
+      assert.equal(await client.post([{ type: 'subscribe', channel: 'chat:x', id: 1 }], { secret: 'not-the-secret' }), 404);
+      assert.equal(await client.post([{ type: 'subscribe', channel: 'chat:x', id: 1 }], { session: 'no-such-session' }), 404);
+      assert.equal(client.frames.length, 1);
+      await client.close();
+    });
+
+    test('POSTs that race are applied in sequence order; a gap is skipped after the wait', async () => {
+      const client = await open();
+      await client.subscribe('chat:order');
+      // The publisher gets no copy of its publications: the offsets in its replies tell the order they were applied in.
+      const publish = (data: number) => ({ type: 'publish', channel: 'chat:order', data, id: 100 + data });
+      const first = client.skipSeq();
+      const second = client.skipSeq();
+      // The second arrives first and waits for the first.
+      assert.equal(await client.post([publish(2), publish(3)], { seq: second }), 204);
+      assert.equal(await client.post([publish(1)], { seq: first }), 204);
+      // A POST that never comes: the next one waits `orderWaitMs`, then goes on.
+      client.skipSeq();
+      assert.equal(await client.post([publish(4)]), 204);
+      await client.seen('published', (frame) => frame.id === 104);
+      const offsets = [101, 102, 103, 104].map((id) => client.frames.find((frame) => frame.id === id)!.offset as number);
+      assert.deepEqual(offsets, [...offsets].sort((a, b) => a - b));
+      assert.equal(new Set(offsets).size, 4);
+      await client.close();
+    });
+
+    test('a quiet stream carries heartbeats', async () => {
+      const client = await open();
+      await waitFor(() => client.heartbeats >= 2, 5_000, 'two heartbeats');
+      await client.close();
+    });
+  });
+}
