@@ -16,6 +16,8 @@ export interface Balancer {
   readonly port: number;
   readonly httpUrl: string;
   readonly wsUrl: string;
+  /** The ACL file of paths whose WebSocket upgrades are refused (with `denyWebSocketPaths`). */
+  readonly denyFile: string;
   /** Server states by name (node1, node2, ...): UP, DOWN, MAINT, DRAIN, ... from the stats CSV. */
   states(): Promise<Record<string, string>>;
   /** Sends a runtime API command (`set server wsgate_nodes/node1 state drain`). */
@@ -35,6 +37,8 @@ export interface HaproxyOptions {
   tlsCert?: string;
   /** `send-proxy-v2` to the nodes. */
   sendProxy?: boolean;
+  /** Paths to which WebSocket upgrades are refused at first; `admin('del acl <denyFile> /ws')` lets them through. */
+  denyWebSocketPaths?: string[];
 }
 
 export async function startHaproxy(nodes: NodeProcess[], checkInterval = '300ms', options: HaproxyOptions = {}): Promise<Balancer> {
@@ -42,6 +46,7 @@ export async function startHaproxy(nodes: NodeProcess[], checkInterval = '300ms'
   const dir = await mkdtemp(join(tmpdir(), 'wsgate-haproxy-'));
   const [port, statsPort] = [await freePort(), await freePort()];
   const adminSocket = join(dir, 'admin.sock');
+  const denyFile = join(dir, 'deny-websocket.acl');
   const config = renderHaproxyConfig({
     nodes: nodes.map((node) => `127.0.0.1:${node.port}`),
     bind: `127.0.0.1:${port}`,
@@ -52,9 +57,11 @@ export async function startHaproxy(nodes: NodeProcess[], checkInterval = '300ms'
     connRateLimit: 100_000,
     tlsCert: options.tlsCert,
     sendProxy: options.sendProxy,
+    denyWebSocketPaths: options.denyWebSocketPaths ? denyFile : undefined,
   });
   const file = join(dir, 'haproxy.cfg');
   await writeFile(file, config);
+  if (options.denyWebSocketPaths) await writeFile(denyFile, options.denyWebSocketPaths.map((path) => `${path}\n`).join(''));
   // -db: stay in the foreground, so killing the child kills HAProxy.
   const child = spawn(HAPROXY_PATH, ['-db', '-f', file], { stdio: ['ignore', 'pipe', 'pipe'] });
   track(child);
@@ -68,6 +75,7 @@ export async function startHaproxy(nodes: NodeProcess[], checkInterval = '300ms'
     port,
     httpUrl: `${options.tlsCert ? 'https' : 'http'}://127.0.0.1:${port}`,
     wsUrl: `${options.tlsCert ? 'wss' : 'ws'}://127.0.0.1:${port}/ws`,
+    denyFile,
     async states() {
       const csv = await (await fetch(statsUrl)).text();
       const [header, ...rows] = csv.replace(/^# /, '').trim().split('\n').map((line) => line.split(','));
