@@ -23,7 +23,7 @@ export interface Balancer {
   /** Sends a runtime API command (`set server wsgate_nodes/node1 state drain`). */
   admin(command: string): Promise<string>;
   /** The HAProxy server name of a node (`node1` for the first node given). */
-  serverOf(node: NodeProcess): string;
+  serverOf(node: Pick<NodeProcess, 'port'>): string;
   output(): string;
   stop(): Promise<void>;
 }
@@ -41,7 +41,7 @@ export interface HaproxyOptions {
   denyWebSocketPaths?: string[];
 }
 
-export async function startHaproxy(nodes: NodeProcess[], checkInterval = '300ms', options: HaproxyOptions = {}): Promise<Balancer> {
+export async function startHaproxy(nodes: ReadonlyArray<Pick<NodeProcess, 'port'>>, checkInterval = '300ms', options: HaproxyOptions = {}): Promise<Balancer> {
   if (!existsSync(HAPROXY_PATH)) throw new Error(`${HAPROXY_PATH} is missing: run scripts/install-system-deps.sh`);
   const dir = await mkdtemp(join(tmpdir(), 'wsgate-haproxy-'));
   const [port, statsPort] = [await freePort(), await freePort()];
@@ -96,7 +96,7 @@ export async function startHaproxy(nodes: NodeProcess[], checkInterval = '300ms'
       }),
     serverOf(node) {
       const index = nodes.indexOf(node);
-      if (index === -1) throw new Error(`${node.nodeId} is not behind this balancer`);
+      if (index === -1) throw new Error(`the node on port ${node.port} is not behind this balancer`);
       return `node${index + 1}`;
     },
     output: () => tail.toString(),
