@@ -1,5 +1,6 @@
 /**
  * wsgate benchmark suite: `npm run bench [-- --full] [-- --targets ws,socket.io] [-- --scenarios fanout,idle,tracing,cluster-state,publications]`.
+ * `npm run bench -- --scenarios streaming`: CPU per delivery of SSE subscribers against WebSocket subscribers, one node.
  * `npm run bench -- --scenarios publications --baseline <rev>`: CPU per channel publication of this build against
  * another commit's (built into a temp dir), cross-node on Redis, in one run.
  * Starts every server as its own child process, drives it from load processes, and prints side-by-side results with
@@ -17,6 +18,7 @@ import { runFanout, type FanoutRun } from './scenarios/fanout.js';
 import { runIdle, type IdleRun } from './scenarios/idle.js';
 import { runTracing, type TracingRow } from './scenarios/tracing.js';
 import { PUBLICATIONS_CONFIG, runPublications, type PublicationsRun } from './scenarios/publications.js';
+import { runStreaming, type StreamingRow } from './scenarios/streaming.js';
 import { buildBaseline } from './baseline.js';
 import type { Target } from './targets/target.js';
 import { socketIoRedisTarget } from './targets/socketio-redis.js';
@@ -138,6 +140,18 @@ async function main(): Promise<void> {
       });
     }
   }
+  let streaming: StreamingRow[] = [];
+  if (scenarios.has('streaming')) {
+    const missing = await wsgateTarget.unavailableReason();
+    if (missing) log(`streaming: ${missing}`);
+    else {
+      log(`streaming: ${plan.streaming.subscribers} SSE and ${plan.streaming.subscribers} WebSocket subscribers, ${plan.streaming.rounds} rounds`);
+      streaming = await runStreaming(plan.streaming, plan.pingIntervalMs, log).catch((error: unknown) => {
+        log(`streaming: failed: ${error instanceof Error ? error.message : String(error)} (server logs in ${logDir})`);
+        return [];
+      });
+    }
+  }
   let clusterState: ClusterStateRun[] = [];
   if (scenarios.has('cluster-state')) {
     try {
@@ -156,6 +170,7 @@ async function main(): Promise<void> {
     idle,
     tracing,
     publications,
+    streaming,
   };
   printReport(results);
   printClusterState(clusterState, plan.clusterState, log);
