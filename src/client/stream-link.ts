@@ -128,7 +128,8 @@ export class FetchStreamLink extends StreamLink {
 
   async #read(target: URL): Promise<void> {
     try {
-      const response = await fetch(target.href, { method: 'POST', signal: this.#abort.signal, credentials: 'same-origin', headers: { accept: 'application/x-ndjson' } });
+      // Credentials as EventSource's `withCredentials`: the session cookie authenticates on another origin too.
+      const response = await fetch(target.href, { method: 'POST', signal: this.#abort.signal, credentials: 'include', headers: { accept: 'application/x-ndjson' } });
       if (response.status !== 200 || !response.body) {
         this.ended(STREAM_ENDED, `stream refused (${response.status})`, new Error(`Unexpected server response: ${response.status}`));
         return;

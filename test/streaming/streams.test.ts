@@ -80,6 +80,23 @@ for (const kind of ['sse', 'http-stream'] as const) {
       await client.close();
     });
 
+    test('a page on another allowed origin may read the stream and post (CORS)', async () => {
+      const path = kind === 'sse' ? '/sse' : '/stream';
+      const preflight = await fetch(`${running.httpUrl}/emulation`, {
+        method: 'OPTIONS', headers: { origin: ORIGIN, 'access-control-request-method': 'POST', 'access-control-request-headers': 'content-type' },
+      });
+      assert.equal(preflight.status, 204);
+      assert.equal(preflight.headers.get('access-control-allow-origin'), ORIGIN);
+      assert.match(preflight.headers.get('access-control-allow-headers') ?? '', /content-type/);
+      const stream = await fetch(`${running.httpUrl}${path}`, { method: kind === 'sse' ? 'GET' : 'POST', headers: { origin: ORIGIN } });
+      assert.equal(stream.status, 200);
+      assert.equal(stream.headers.get('access-control-allow-origin'), ORIGIN);
+      assert.equal(stream.headers.get('access-control-allow-credentials'), 'true');
+      await stream.body?.cancel();
+      const foreign = await fetch(`${running.httpUrl}/emulation`, { method: 'OPTIONS', headers: { origin: 'http://evil.example', 'access-control-request-method': 'POST' } });
+      assert.equal(foreign.headers.get('access-control-allow-origin'), null);
+    });
+
     test('a quiet stream carries heartbeats', async () => {
       const client = await open();
       await waitFor(() => client.heartbeats >= 2, 5_000, 'two heartbeats');

@@ -26,7 +26,32 @@ const EmulationBody = Type.Object(
  * response (which the node holds from then on), `POST /emulation` carries a streaming session's client frames.
  */
 export function registerStreamingRoutes(app: FastifyInstance, context: GatewayContext): void {
+  /**
+   * A page on another origin (the app on `app.example`, the gateway on `rt.example`) may read the streams and post,
+   * when its origin is allowed: the CORS answer names it, with credentials (cookies, `EventSource` withCredentials).
+   */
+  const allowCrossOrigin = (request: FastifyRequest, reply: FastifyReply): void => {
+    const origin = request.headers.origin;
+    if (origin === undefined || !context.origins.allows(origin)) return;
+    reply.raw.setHeader('Access-Control-Allow-Origin', origin);
+    reply.raw.setHeader('Access-Control-Allow-Credentials', 'true');
+    reply.raw.setHeader('Vary', 'Origin');
+  };
+  for (const path of [StreamingPaths.stream, StreamingPaths.emulation]) {
+    // The preflight of a POST with a JSON body or the stream's `Accept` header.
+    app.options(path, async (request, reply) => {
+      allowCrossOrigin(request, reply);
+      return reply
+        .header('Access-Control-Allow-Methods', 'POST')
+        .header('Access-Control-Allow-Headers', 'content-type, accept, authorization')
+        .header('Access-Control-Max-Age', '600')
+        .status(204)
+        .send();
+    });
+  }
+
   const open = (framing: StreamFraming, path: string) => async (request: FastifyRequest, reply: FastifyReply) => {
+    allowCrossOrigin(request, reply);
     // From here the node writes the response itself, for the session's life.
     reply.hijack();
     await context.openStream(request.raw, reply.raw, framing, path);
@@ -35,6 +60,7 @@ export function registerStreamingRoutes(app: FastifyInstance, context: GatewayCo
   app.post(StreamingPaths.stream, open(NdjsonFraming, StreamingPaths.stream));
 
   app.post<{ Body: Static<typeof EmulationBody> }>(StreamingPaths.emulation, { schema: { body: EmulationBody } }, async (request, reply) => {
+    allowCrossOrigin(request, reply);
     const origin = request.headers.origin;
     if (!context.origins.allows(origin)) throw new WsgateError('ORIGIN_FORBIDDEN', `origin ${origin} is not allowed`);
     const { session, secret, seq, frames, frame } = request.body;
