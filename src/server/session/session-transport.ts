@@ -4,7 +4,7 @@ import type { PreparedFrame } from '../codec/prepared-frame.js';
 export type TransportName = 'websocket' | 'sse' | 'http-stream';
 
 /**
- * What a connection must offer a session, whatever carries it (a WebSocket today; HTTP streaming or SSE later): write
+ * What a connection must offer a session, whatever carries it (a WebSocket, or a streaming HTTP response: SSE or JSON lines): write
  * prepared frames, say how much it still holds, tell when it drained, close, drop, probe liveness. Implementations live
  * in src/server/transport/; they also tell the session what arrives and when the connection closed.
  */
