@@ -22,6 +22,19 @@ for (const kind of ['sse', 'http-stream'] as const) {
   });
 }
 
+test('a stream outlives the HTTP request and keep-alive timeouts, which bound only how a request arrives', async () => {
+  const running = await startGateway({ http: { requestTimeoutMs: 300, headersTimeoutMs: 300, keepAliveTimeoutMs: 300 }, streaming: { heartbeatMs: 100 } });
+  try {
+    const client = await connectStream('sse', running.httpUrl, { origin: ORIGIN });
+    // Ten heartbeats: three times every one of those timeouts.
+    await waitFor(() => client.heartbeats >= 10, 10_000, 'ten heartbeats');
+    assert.equal(running.gateway.hub.sessions.size, 1);
+    await client.close();
+  } finally {
+    await running.stop();
+  }
+});
+
 test('sse: a client that stops reading is evicted as a slow consumer, as on a WebSocket', async () => {
   const running = await startGateway({ ws: { sendQueueBytes: 64 * 1024 } });
   try {

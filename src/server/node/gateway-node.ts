@@ -52,8 +52,9 @@ export interface GatewayNodeParts {
 }
 
 /**
- * The node's orchestration, built in dependency order (each part exists before the parts that use it). The WebSocket
- * path enters through `open`, `handleText`, `handleBinary`, `sessionEnded` and `disconnect`; the engine through
+ * The node's orchestration, built in dependency order (each part exists before the parts that use it). The transports
+ * enter through `open`, `handleText`, `handleBinary`, `sessionEnded` and `disconnect` (streaming sessions' client
+ * frames through `posts`, which hands them to `handleText`); the engine through
  * `onChannelMessage` and `onInboxMessage`; backends (the server API, connect hooks) through `commands`.
  */
 export class GatewayNode {
@@ -77,8 +78,8 @@ export class GatewayNode {
     this.commands = new NodeCommands(config, nodeId, engine, hub, parts.rules, this.channels, this.delivery, this.lifecycle, parts.cluster, metrics, logger);
     const credentials = new CredentialRefresh(parts.authenticator, parts.subscriptionTokens, this.channels, this.lifecycle, metrics);
     this.requests = new RequestHandler(config, () => engine.isHealthy(), this.channels, this.delivery, parts.actions, credentials, metrics, logger, engine.rateLimits);
-    const requests = this.requests;
-    this.posts = new ClientFramePosts(nodeId, hub, engine, (session, text) => requests.handleText(session, text), config.streaming);
+    // A POST's frames take the path of a WebSocket's frames.
+    this.posts = new ClientFramePosts(nodeId, hub, engine, (session, text) => this.handleText(session, text), config.streaming);
     this.inbox = new InboxDispatcher(hub, this.delivery, this.lifecycle, this.commands, this.posts, logger);
   }
 

@@ -90,7 +90,7 @@ const MAX_PENDING_FRAMES = 1000;
 const SOCKET_WRITE_WATERMARK = 64 * 1024;
 
 /**
- * One WebSocket connection. Owns the outbound queue (bounded, coalesced), liveness state and rate buckets; what the
+ * One connection, whatever transport carries it. Owns the outbound queue (bounded, coalesced), liveness state and rate buckets; what the
  * frames mean is the request handler's business.
  */
 export class Session {
