@@ -97,6 +97,24 @@ for (const kind of ['sse', 'http-stream'] as const) {
       assert.equal(foreign.headers.get('access-control-allow-origin'), null);
     });
 
+    test('a repeated seq is ignored, and more POSTs held than maxPendingPosts skip the gap at once', async () => {
+      const gapless = await startGateway({ streaming: { orderWaitMs: 60_000, maxPendingPosts: 2 } });
+      try {
+        const client = await connectStream(kind, gapless.httpUrl, { origin: ORIGIN });
+        await client.subscribe('chat:held');
+        assert.equal(await client.post([{ type: 'publish', channel: 'chat:held', data: 'again', id: 301 }], { seq: 1 }), 204);
+        client.skipSeq();
+        // Three POSTs behind a gap, one more than may be held: applied at once, without waiting out the minute.
+        for (const id of [302, 303, 304]) assert.equal(await client.post([{ type: 'publish', channel: 'chat:held', data: id, id }]), 204);
+        await client.seen('published', (frame) => frame.id === 304);
+        assert.equal(client.count('published'), 3);
+        assert.equal(client.frames.some((frame) => frame.id === 301), false);
+        await client.close();
+      } finally {
+        await gapless.stop();
+      }
+    });
+
     test('a quiet stream carries heartbeats', async () => {
       const client = await open();
       await waitFor(() => client.heartbeats >= 2, 5_000, 'two heartbeats');
