@@ -3,6 +3,7 @@ import type { ClusterStatePlan } from './scenarios/cluster-state.js';
 import type { IdlePlan } from './scenarios/idle.js';
 import type { TracingPlan } from './scenarios/tracing.js';
 import type { PublicationsPlan } from './scenarios/publications.js';
+import type { StreamingPlan } from './scenarios/streaming.js';
 
 export type Mode = 'short' | 'full';
 
@@ -15,6 +16,8 @@ export interface BenchPlan {
   clusterState: ClusterStatePlan;
   /** Rounds are set at run time (`--rounds`). */
   publications: Omit<PublicationsPlan, 'rounds'>;
+  /** SSE subscribers against WebSocket subscribers of one node, at one publication rate. */
+  streaming: StreamingPlan;
   /** Same ping interval for every target, so idle connections all carry a heartbeat timer. */
   pingIntervalMs: number;
 }
@@ -40,6 +43,7 @@ export const PLANS: Record<Mode, BenchPlan> = {
     tracing: { handshakes: 200, actions: 1000, clients: 20, publishes: 400, subscribers: 50, concurrency: 10, rounds: 4 },
     clusterState: { subscribers: 200, channels: 100, channelsPerSubscriber: 5, publicationsPerSec: 400, churnPerSec: 20, durationMs: 10_000 },
     publications: { inFlight: 16, durationMs: 5000, warmupMs: 1500 },
+    streaming: { subscribers: 200, publicationsPerSec: 50, durationMs: 3000, rounds: 4 },
   },
   full: {
     mode: 'full',
@@ -52,5 +56,6 @@ export const PLANS: Record<Mode, BenchPlan> = {
     tracing: { handshakes: 3000, actions: 12_000, clients: 20, publishes: 5000, subscribers: 100, concurrency: 10, rounds: 4 },
     clusterState: { subscribers: 1000, channels: 1000, channelsPerSubscriber: 10, publicationsPerSec: 1000, churnPerSec: 50, durationMs: 20_000 },
     publications: { inFlight: 16, durationMs: 10_000, warmupMs: 2000 },
+    streaming: { subscribers: 1000, publicationsPerSec: 40, durationMs: 10_000, rounds: 4 },
   },
 };

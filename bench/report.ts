@@ -2,6 +2,7 @@ import type { BenchPlan, Mode } from './plan.js';
 import type { FanoutRun } from './scenarios/fanout.js';
 import type { IdleRun } from './scenarios/idle.js';
 import type { TracingRow } from './scenarios/tracing.js';
+import type { StreamingRow } from './scenarios/streaming.js';
 import { summarizePublications, type PublicationsRun } from './scenarios/publications.js';
 
 export interface TargetStatus {
@@ -23,6 +24,7 @@ export interface BenchResults {
   idle: IdleRun[];
   /** Tracing off vs on, per traced operation (empty when the scenario did not run). */
   tracing: TracingRow[];
+  streaming: StreamingRow[];
   /** `--scenarios publications`: the working tree (`wsgate+redis`) against a baseline build (`wsgate-b+redis`). */
   publications?: PublicationsRun[];
 }
@@ -129,6 +131,17 @@ export function printReport(results: BenchResults): void {
     );
     out(ratioLine('RSS/conn', results.idle, reference, (r) => r.rssBytesPerConnection, (v) => `${kib(v)} KiB`));
     out(ratioLine('connects/s', results.idle, reference, (r) => r.connectsPerSec, thousands));
+  }
+
+  if (results.streaming.length > 0) {
+    const { subscribers, publicationsPerSec } = results.plan.streaming;
+    out(`\nStreaming: ${subscribers} SSE vs ${subscribers} WebSocket subscribers of one node, ${publicationsPerSec} publications/s (server CPU per delivery)`);
+    out(
+      table(
+        ['transport', 'deliveries', 'CPU µs/delivery', 'vs websocket'],
+        results.streaming.map((r) => [r.transport, thousands(r.deliveries), fixed(r.serverCpuUsPerDelivery, 2), `${fixed(r.ratio, 2)}x`]),
+      ),
+    );
   }
 
   if (results.tracing.length > 0) {

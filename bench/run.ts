@@ -2,6 +2,7 @@
  * wsgate benchmark suite: `npm run bench [-- --full] [-- --targets ws,socket.io] [-- --scenarios fanout,idle,tracing,cluster-state,publications]`.
  * `npm run bench -- --scenarios scale [--connections 100000] [--nodes 7] [--load-processes 13] [--lease-ms 5000]`: many
  * ticketed sessions over several nodes on Redis behind HAProxy, and a reconnect storm after a SIGKILL (minutes).
+ * `npm run bench -- --scenarios streaming`: CPU per delivery of SSE subscribers against WebSocket subscribers, one node.
  * `npm run bench -- --scenarios publications --baseline <rev>`: CPU per channel publication of this build against
  * another commit's (built into a temp dir), cross-node on Redis, in one run.
  * Starts every server as its own child process, drives it from load processes, and prints side-by-side results with
@@ -20,6 +21,7 @@ import { runIdle, type IdleRun } from './scenarios/idle.js';
 import { printScale, runScale, scalePlan, type ScaleRun } from './scenarios/scale.js';
 import { runTracing, type TracingRow } from './scenarios/tracing.js';
 import { PUBLICATIONS_CONFIG, runPublications, type PublicationsRun } from './scenarios/publications.js';
+import { runStreaming, type StreamingRow } from './scenarios/streaming.js';
 import { buildBaseline } from './baseline.js';
 import type { Target } from './targets/target.js';
 import { socketIoRedisTarget } from './targets/socketio-redis.js';
@@ -149,6 +151,18 @@ async function main(): Promise<void> {
       });
     }
   }
+  let streaming: StreamingRow[] = [];
+  if (scenarios.has('streaming')) {
+    const missing = await wsgateTarget.unavailableReason();
+    if (missing) log(`streaming: ${missing}`);
+    else {
+      log(`streaming: ${plan.streaming.subscribers} SSE and ${plan.streaming.subscribers} WebSocket subscribers, ${plan.streaming.rounds} rounds`);
+      streaming = await runStreaming(plan.streaming, plan.pingIntervalMs, log).catch((error: unknown) => {
+        log(`streaming: failed: ${error instanceof Error ? error.message : String(error)} (server logs in ${logDir})`);
+        return [];
+      });
+    }
+  }
   let clusterState: ClusterStateRun[] = [];
   if (scenarios.has('cluster-state')) {
     try {
@@ -179,6 +193,7 @@ async function main(): Promise<void> {
     idle,
     tracing,
     publications,
+    streaming,
   };
   printReport(results);
   printClusterState(clusterState, plan.clusterState, log);

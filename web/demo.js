@@ -88,6 +88,9 @@ function start(user, org) {
       if (!response.ok) throw new Error(`ticket: HTTP ${response.status}`);
       return (await response.json()).ticket;
     },
+    // Where a proxy refuses WebSockets the SDK falls back to SSE (or HTTP streaming); `?upgradeRetryMs=` sets how
+    // often it tries a WebSocket again, to watch it move back.
+    ...upgradeRetryOption(),
   });
   state.client = client;
   client.on('status', renderStatus);
@@ -104,6 +107,12 @@ function start(user, org) {
   openChannel(`org:${org}`);
   openChannel('chat:lobby');
   select(`org:${org}`);
+}
+
+/** `?upgradeRetryMs=<ms>` on the page's URL, as the client's `upgradeRetryInterval`. */
+function upgradeRetryOption() {
+  const value = Number(new URLSearchParams(location.search).get('upgradeRetryMs'));
+  return Number.isInteger(value) && value > 0 ? { upgradeRetryInterval: value } : {};
 }
 
 /** Back to the login form, with no client and no conversations. */
@@ -129,6 +138,7 @@ function renderStatus(status) {
   badge.dataset.status = status.type;
   document.body.dataset.connection = status.type;
   delete badge.dataset.code;
+  delete badge.dataset.transport;
   const notice = el('notice');
   const reconnectHere = el('notice-reconnect');
   switch (status.type) {
@@ -136,8 +146,9 @@ function renderStatus(status) {
       badge.textContent = 'connecting…';
       break;
     case 'connected':
-      badge.textContent = 'connected';
-      el('whoami-session').textContent = `session ${status.session.slice(0, 6)} · node ${status.node}`;
+      badge.textContent = status.transport === 'websocket' ? 'connected' : `connected · ${status.transport}`;
+      badge.dataset.transport = status.transport;
+      el('whoami-session').textContent = `session ${status.session.slice(0, 6)} · node ${status.node} · ${status.transport}`;
       notice.hidden = true;
       break;
     case 'reconnecting':

@@ -1,5 +1,5 @@
 export declare const TEMPLATE_PATH: string;
-export declare const DEFAULTS: Readonly<{ bind: string; statsBind: string; adminSocket: string; checkInterval: string; maxconn: number; connRateLimit: number; tlsCert: string; sendProxy: boolean }>;
+export declare const DEFAULTS: Readonly<{ bind: string; statsBind: string; adminSocket: string; checkInterval: string; maxconn: number; connRateLimit: number; tlsCert: string; sendProxy: boolean; denyWebSocketPaths: string }>;
 export interface RenderOptions {
   /** `host:port` of each wsgate node, named node1, node2, ... in order. */
   nodes: string[];
@@ -14,5 +14,7 @@ export interface RenderOptions {
   tlsCert?: string;
   /** `send-proxy-v2` on every server: the nodes get each client's address in a PROXY v2 header. */
   sendProxy?: boolean;
+  /** A file of paths to which WebSocket upgrades are refused with 403 (a proxy that blocks them); changed live with `add acl` / `del acl`. */
+  denyWebSocketPaths?: string;
 }
 export declare function renderHaproxyConfig(options: RenderOptions): string;

@@ -1,7 +1,7 @@
 #!/usr/bin/env node
 // Renders haproxy.cfg.template for a list of wsgate nodes. Plain Node, no dependencies, so it runs on the LB host.
 //   node render-config.mjs [--bind :80] [--stats-bind 127.0.0.1:8404] [--admin-socket /run/haproxy/admin.sock] [--check-interval 2s] [--maxconn 100000]
-//                          [--conn-rate-limit 200] [--tls-cert /etc/haproxy/certs/wsgate.pem] [--send-proxy]
+//                          [--conn-rate-limit 200] [--tls-cert /etc/haproxy/certs/wsgate.pem] [--send-proxy] [--deny-websocket-paths <file>]
 //                          host:port [host:port ...] > haproxy.cfg
 import { readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
@@ -21,6 +21,11 @@ export const DEFAULTS = Object.freeze({
   tlsCert: '',
   /** Send a PROXY v2 header to the nodes. */
   sendProxy: false,
+  /**
+   * A file of paths (one a line) to which WebSocket upgrades are refused with 403, as by a proxy that blocks them; the
+   * runtime API's `add acl` / `del acl` on the file changes it live. Empty: none refused.
+   */
+  denyWebSocketPaths: '',
 });
 
 /**
@@ -30,6 +35,7 @@ export const DEFAULTS = Object.freeze({
  */
 export function renderHaproxyConfig(options) {
   const settings = { ...DEFAULTS, ...options };
+  if (/\s/.test(settings.denyWebSocketPaths)) throw new Error(`the path file must not contain spaces: ${settings.denyWebSocketPaths}`);
   if (/\s/.test(settings.tlsCert)) throw new Error(`the certificate path must not contain spaces: ${settings.tlsCert}`);
   if (!Array.isArray(settings.nodes) || settings.nodes.length === 0) throw new Error('at least one node address (host:port) is needed');
   for (const node of settings.nodes) {
@@ -44,6 +50,9 @@ export function renderHaproxyConfig(options) {
     conn_rate_limit: String(settings.connRateLimit),
     bind_options: settings.tlsCert ? ` ssl crt ${settings.tlsCert} alpn http/1.1` : '',
     server_options: settings.sendProxy ? ' send-proxy-v2' : '',
+    websocket_deny: settings.denyWebSocketPaths
+      ? `\n    # Refuses WebSocket upgrades to the paths listed in the file, as a proxy that blocks them would.\n    http-request deny deny_status 403 if { hdr(upgrade) -i websocket } { path -f ${settings.denyWebSocketPaths} }`
+      : '',
     servers: settings.nodes.map((node, index) => `    server node${index + 1} ${node}`).join('\n'),
   };
   return readFileSync(TEMPLATE_PATH, 'utf8').replace(/\{\{(\w+)\}\}/g, (placeholder, name) => {
@@ -54,7 +63,7 @@ export function renderHaproxyConfig(options) {
 
 function main(argv) {
   const options = { nodes: [] };
-  const flags = { '--bind': 'bind', '--stats-bind': 'statsBind', '--admin-socket': 'adminSocket', '--check-interval': 'checkInterval', '--maxconn': 'maxconn', '--conn-rate-limit': 'connRateLimit', '--tls-cert': 'tlsCert' };
+  const flags = { '--bind': 'bind', '--stats-bind': 'statsBind', '--admin-socket': 'adminSocket', '--check-interval': 'checkInterval', '--maxconn': 'maxconn', '--conn-rate-limit': 'connRateLimit', '--tls-cert': 'tlsCert', '--deny-websocket-paths': 'denyWebSocketPaths' };
   for (let i = 0; i < argv.length; i++) {
     const arg = argv[i];
     if (arg === '--send-proxy') options.sendProxy = true;

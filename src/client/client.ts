@@ -30,6 +30,7 @@ import { LocalErrorCode, WsgateClientError } from './errors.js';
 import { RequestTable, type OutgoingRequest } from './requests.js';
 import { resolveGatewayUrl, resolveWebSocket, type WebSocketConstructor, type WebSocketLike } from './socket.js';
 import type { ClientStatus } from './status.js';
+import { EventSourceLink, FetchStreamLink, streamingBase, type TransportName } from './stream-link.js';
 import { Subscription, type SubscribeOptions, type SubscriptionHost } from './subscription.js';
 
 /** A credential callback; called before every connection attempt, because tickets are single-use. */
@@ -64,6 +65,21 @@ export interface WsgateClientOptions {
   refreshJitter?: number;
   /** Source of jitter in `[0, 1)`. Default `Math.random`. */
   random?: () => number;
+  /**
+   * The transports to use, in order of preference: `'websocket'`, `'sse'` (Server-Sent Events with POSTs) and
+   * `'http-stream'` (a streaming `fetch` with POSTs, where EventSource is missing). A transport whose browser API is
+   * missing is left out. Default in browsers: all three; elsewhere: `['websocket']`.
+   */
+  transports?: readonly TransportName[];
+  /** Attempts on one transport that end before `welcome` before the client moves to the next. Default 2. */
+  fallbackAfter?: number;
+  /**
+   * While a session runs on a fallback transport, how often the client tries a WebSocket in the background (in ms);
+   * when one is welcomed the session moves onto it and its subscriptions recover what they missed. 0: never. Default 60 000.
+   */
+  upgradeRetryInterval?: number;
+  /** EventSource implementation for `'sse'`. Default `globalThis.EventSource`. */
+  EventSource?: typeof EventSource;
 }
 
 /** Per-call options of requests. */
@@ -109,7 +125,13 @@ const CLIENT_EVENTS: ReadonlySet<string> = new Set<keyof ClientEvents>([
 ]);
 
 /** Defaults of {@link WsgateClientOptions}. */
-export const CLIENT_DEFAULTS = Object.freeze({ requestTimeout: 10_000, connectTimeout: 10_000, refreshJitter: 10_000 });
+export const CLIENT_DEFAULTS = Object.freeze({
+  requestTimeout: 10_000,
+  connectTimeout: 10_000,
+  refreshJitter: 10_000,
+  fallbackAfter: 2,
+  upgradeRetryInterval: 60_000,
+});
 
 type ActionEvents = Record<string, [payload: unknown, action: PushedAction]>;
 
@@ -127,6 +149,17 @@ export class WsgateClient {
   readonly #requestTimeout: number;
   readonly #connectTimeout: number;
   readonly #random: () => number;
+  /** The usable transports, in order of preference. */
+  readonly #transports: readonly TransportName[];
+  readonly #fallbackAfter: number;
+  readonly #upgradeRetryInterval: number;
+  readonly #EventSource: typeof EventSource | undefined;
+  /** The transport attempts use now (an index into `#transports`), and how many failed on it in a row. */
+  #transportIndex = 0;
+  #transportFailures = 0;
+  /** A WebSocket tried in the background while the session runs on a fallback, and its timer. */
+  #probe: WebSocketLike | undefined;
+  #probeTimer: ReturnType<typeof setTimeout> | undefined;
 
   readonly #events = new Emitter<ClientEvents>();
   readonly #actions = new Emitter<ActionEvents>();
@@ -152,13 +185,18 @@ export class WsgateClient {
 
   constructor(options: WsgateClientOptions = {}) {
     this.#url = resolveGatewayUrl(options.url);
-    this.#WebSocket = resolveWebSocket(options.WebSocket);
     this.#getTicket = options.getTicket;
     this.#getToken = options.getToken;
     this.#backoff = resolveBackoff(options.backoff);
     this.#requestTimeout = options.requestTimeout ?? CLIENT_DEFAULTS.requestTimeout;
     this.#connectTimeout = options.connectTimeout ?? CLIENT_DEFAULTS.connectTimeout;
     this.#random = options.random ?? Math.random;
+    this.#EventSource = options.EventSource ?? (globalThis as { EventSource?: typeof EventSource }).EventSource;
+    this.#transports = usableTransports(options.transports, this.#EventSource);
+    // Without 'websocket' among the transports no WebSocket is needed, nor asked for.
+    this.#WebSocket = this.#transports.includes('websocket') ? resolveWebSocket(options.WebSocket) : (options.WebSocket ?? NoWebSocket);
+    this.#fallbackAfter = Math.max(1, options.fallbackAfter ?? CLIENT_DEFAULTS.fallbackAfter);
+    this.#upgradeRetryInterval = options.upgradeRetryInterval ?? CLIENT_DEFAULTS.upgradeRetryInterval;
     this.#host = {
       call: (request, expect) => this.#call(request, expect, this.#requestTimeout),
       publish: (channel, data) => this.publish(channel, data),
@@ -297,9 +335,11 @@ export class WsgateClient {
     // The deadline covers the credential callback too: a hanging `getTicket` must not stall the client for good.
     this.#timer = setTimeout(() => {
       this.#abandonAttempt();
+      this.#transportFailed();
       this.#attemptFailed(`no welcome within ${this.#connectTimeout} ms`);
     }, this.#connectTimeout);
-    this.#setStatus({ type: 'connecting' });
+    const transport = this.#transport;
+    this.#setStatus({ type: 'connecting', transport });
 
     let url: URL;
     try {
@@ -314,10 +354,10 @@ export class WsgateClient {
 
     let socket: WebSocketLike;
     try {
-      socket = new this.#WebSocket(url.href, Subprotocol.JSON_V1);
+      socket = this.#openLink(transport, url);
     } catch (error) {
       this.#abandonAttempt();
-      this.#attemptFailed('the WebSocket could not be created', error);
+      this.#attemptFailed(`the ${transport} connection could not be created`, error);
       return;
     }
     this.#socket = socket;
@@ -334,6 +374,95 @@ export class WsgateClient {
     });
   }
 
+  get #transport(): TransportName {
+    return this.#transports[this.#transportIndex]!;
+  }
+
+  #openLink(transport: TransportName, url: URL): WebSocketLike {
+    if (transport === 'sse') return new EventSourceLink(streamingBase(url), this.#EventSource!);
+    if (transport === 'http-stream') return new FetchStreamLink(streamingBase(url));
+    return new this.#WebSocket(url.href, Subprotocol.JSON_V1);
+  }
+
+  /** An attempt on the current transport ended before `welcome`: after `fallbackAfter` in a row, the next one is tried. */
+  #transportFailed(): void {
+    if (++this.#transportFailures < this.#fallbackAfter || this.#transports.length < 2) return;
+    this.#transportFailures = 0;
+    this.#transportIndex = (this.#transportIndex + 1) % this.#transports.length;
+  }
+
+  /** While on a fallback, a WebSocket is tried now and then; one that is welcomed takes the session over. */
+  #scheduleProbe(): void {
+    if (this.#transport === 'websocket' || !this.#transports.includes('websocket') || this.#upgradeRetryInterval <= 0) return;
+    clearTimeout(this.#probeTimer);
+    this.#probeTimer = setTimeout(() => void this.#startProbe(), this.#upgradeRetryInterval);
+  }
+
+  #cancelProbe(): void {
+    clearTimeout(this.#probeTimer);
+    const probe = this.#probe;
+    this.#probe = undefined;
+    try {
+      probe?.close(CloseCode.NORMAL, 'probe abandoned');
+    } catch {
+      // A probe that never opened may throw on close; it is dropped either way.
+    }
+  }
+
+  async #startProbe(): Promise<void> {
+    const connection = this.#connection;
+    let probe: WebSocketLike;
+    try {
+      const url = await this.#credentialUrl();
+      if (connection !== this.#connection || !this.#connected) return;
+      probe = new this.#WebSocket(url.href, Subprotocol.JSON_V1);
+    } catch {
+      this.#scheduleProbe();
+      return;
+    }
+    this.#probe = probe;
+    const deadline = setTimeout(() => this.#cancelProbe(), this.#connectTimeout);
+    probe.addEventListener('message', (event) => {
+      if (this.#socket === probe) {
+        this.#onFrame(event.data);
+        return;
+      }
+      if (this.#probe !== probe) return;
+      clearTimeout(deadline);
+      this.#adopt(probe, event.data);
+    });
+    probe.addEventListener('error', (event) => {
+      if (this.#socket === probe) this.#lastSocketError = (event as { error?: unknown }).error ?? event;
+    });
+    probe.addEventListener('close', (event) => {
+      if (this.#socket === probe) this.#onClose(event.code, event.reason);
+      else if (this.#probe === probe) {
+        clearTimeout(deadline);
+        this.#probe = undefined;
+        this.#scheduleProbe();
+      }
+    });
+  }
+
+  /**
+   * A background WebSocket was welcomed: the session moves onto it. The streaming link is closed (its session ends on
+   * the gateway), and the new session restores every subscription with recovery, as after any reconnect.
+   */
+  #adopt(probe: WebSocketLike, welcome: unknown): void {
+    const old = this.#socket;
+    this.#probe = undefined;
+    this.#socket = probe;
+    this.#connected = false;
+    this.#disconnectFrame = undefined;
+    this.#connection++;
+    this.#refresher.cancelAll();
+    this.#requests.failSent('connection moved to a WebSocket');
+    this.#transportIndex = this.#transports.indexOf('websocket');
+    this.#transportFailures = 0;
+    old?.close(CloseCode.NORMAL, 'moved to a WebSocket');
+    this.#onFrame(welcome);
+  }
+
   async #credentialUrl(): Promise<URL> {
     const url = new URL(this.#url);
     if (this.#getTicket) url.searchParams.set('ticket', await this.#getTicket());
@@ -346,10 +475,12 @@ export class WsgateClient {
     this.#connected = true;
     this.#connection++;
     this.#attempt = 0;
+    this.#transportFailures = 0;
     // Subscriptions first, then waiting requests: a publish queued while offline lands after the channel is back.
     for (const subscription of this.#subscriptions.values()) subscription.subscribe();
     this.#requests.flush((request) => this.#send(request));
-    this.#setStatus({ type: 'connected', session: frame.session, user: frame.user, node: frame.node });
+    this.#setStatus({ type: 'connected', session: frame.session, user: frame.user, node: frame.node, transport: this.#transport });
+    this.#scheduleProbe();
   }
 
   #onClose(code: number, reason: string): void {
@@ -360,6 +491,7 @@ export class WsgateClient {
     this.#connected = false;
     this.#disconnectFrame = undefined;
     clearTimeout(this.#timer);
+    this.#cancelProbe();
     this.#connection++;
     this.#refresher.cancelAll();
     this.#requests.failSent(`connection closed (${frame?.code ?? code})`);
@@ -372,7 +504,10 @@ export class WsgateClient {
       return;
     }
     if (wasConnected) this.#scheduleReconnect(frame?.after);
-    else this.#attemptFailed(`handshake failed (close ${code})`, socketError, frame?.after);
+    else {
+      this.#transportFailed();
+      this.#attemptFailed(`handshake failed (close ${code})`, socketError, frame?.after);
+    }
   }
 
   /** A connection attempt ended without `welcome`: report it and try again later. */
@@ -394,6 +529,7 @@ export class WsgateClient {
   #abandonAttempt(reason = 'connection attempt abandoned'): void {
     this.#generation++;
     clearTimeout(this.#timer);
+    this.#cancelProbe();
     const socket = this.#socket;
     this.#socket = undefined;
     this.#connected = false;
@@ -519,3 +655,23 @@ export class WsgateClient {
     this.#events.emit('action', action);
   }
 }
+
+/** The transports of `requested` (default: all in a browser, else WebSocket only) whose API this environment has. */
+function usableTransports(requested: readonly TransportName[] | undefined, EventSourceImpl: typeof EventSource | undefined): TransportName[] {
+  const inBrowser = typeof (globalThis as { document?: unknown }).document !== 'undefined';
+  const wanted = requested ?? (inBrowser ? ['websocket', 'sse', 'http-stream'] : ['websocket']);
+  const canStream = typeof fetch === 'function' && typeof TextDecoderStream === 'function';
+  const usable = wanted.filter((name) => {
+    if (name === 'sse') return EventSourceImpl !== undefined && typeof fetch === 'function';
+    return name === 'http-stream' ? canStream : true;
+  });
+  if (usable.length === 0) throw new TypeError(`wsgate client: none of the transports ${wanted.join(', ')} is available here`);
+  return [...new Set(usable)];
+}
+
+/** Stands in where no transport needs a WebSocket. */
+const NoWebSocket = class {
+  constructor() {
+    throw new TypeError('wsgate client: no WebSocket transport is configured');
+  }
+} as unknown as WebSocketConstructor;

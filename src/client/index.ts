@@ -32,5 +32,6 @@ export type { WsgateClientErrorCode } from './errors.js';
 export { backoffDelay, backoffCeiling, resolveBackoff, DEFAULT_BACKOFF } from './backoff.js';
 export type { BackoffOptions } from './backoff.js';
 export type { WebSocketConstructor, WebSocketLike } from './socket.js';
+export type { TransportName } from './stream-link.js';
 export { CloseCode, shouldReconnect } from '../protocol/index.js';
 export type { PresenceMember, SenderRef, StreamPosition } from '../protocol/index.js';

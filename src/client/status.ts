@@ -1,9 +1,13 @@
+import type { TransportName } from './stream-link.js';
+
 /** The connection status of a client, as a discriminated union on `type`. */
 export type ClientStatus = ConnectingStatus | ConnectedStatus | ReconnectingStatus | DisconnectedStatus;
 
 /** Dialling: fetching a credential, opening the socket, waiting for `welcome`. */
 export interface ConnectingStatus {
   type: 'connecting';
+  /** The transport this attempt uses. */
+  transport: TransportName;
 }
 
 /** The gateway sent `welcome`; the ids change with every new connection. */
@@ -13,6 +17,8 @@ export interface ConnectedStatus {
   /** Null for an anonymous session. */
   user: string | null;
   node: string;
+  /** What carries the session: a WebSocket, or a streaming fallback (SSE or HTTP streaming, with POSTs). */
+  transport: TransportName;
 }
 
 /** Waiting `delay` ms before reconnect attempt number `attempt` (1 for the first retry after a connection was lost). */

@@ -96,6 +96,11 @@ export interface WelcomeFrame {
   pingInterval: number;
   /** Milliseconds until the credential expires (absent: it does not); `refresh_required` comes before then. */
   expiresIn?: number;
+  /**
+   * Streaming transports only (SSE, HTTP streaming): the secret that authenticates this session's `POST /emulation`
+   * requests. Never sent on a WebSocket.
+   */
+  secret?: string;
 }
 export interface SubscribedFrame {
   type: 'subscribed';

@@ -4,6 +4,7 @@
  * every folder below it; only the CLI and the package entry import it.
  */
 import { randomBytes } from 'node:crypto';
+import type { IncomingMessage, ServerResponse } from 'node:http';
 import { hostname } from 'node:os';
 import type { AddressInfo, ListenOptions } from 'node:net';
 import type { Server as TlsServer } from 'node:tls';
@@ -52,6 +53,10 @@ import { HandshakeHandler, type AcceptedConnection } from './transport/handshake
 import { ClientAddresses } from './transport/client-address.js';
 import { TlsFiles } from './transport/tls-files.js';
 import { WebSocketListeners, WebSocketTransport } from './transport/websocket-transport.js';
+import { HttpStreamTransport, streamHeaders, type StreamFraming } from './transport/http-stream-transport.js';
+import { newEmulationSecret } from './node/emulation-secret.js';
+import type { ClientFramePosts } from './node/client-frame-posts.js';
+import { DEFAULT_SUBPROTOCOL } from '../protocol/subprotocol.js';
 import { Webhooks } from './webhooks/webhooks.js';
 
 export interface GatewayOptions {
@@ -99,6 +104,8 @@ export class Gateway implements GatewayContext {
   private app?: FastifyInstance;
   private readonly sessionEnvironment: SessionEnvironment;
   private readonly sockets: WebSocketListeners;
+  /** Streaming responses not yet closed; a drain waits for them as for WebSockets. */
+  private openStreams = 0;
   private stopped?: Promise<void>;
 
   private constructor(readonly config: Readonly<Config>, readonly engine: Engine, options: GatewayOptions) {
@@ -246,8 +253,35 @@ export class Gateway implements GatewayContext {
 
   private accept({ ws, socket, identity, protocol, client, channels }: AcceptedConnection): void {
     const transport = new WebSocketTransport(ws, socket, !this.config.ws.perMessageDeflate);
-    const session = new Session({ id: randomBytes(12).toString('base64url'), identity, transport, codec: codecFor(protocol), client }, this.sessionEnvironment);
+    const session = new Session({ id: newSessionId(), identity, transport, codec: codecFor(protocol), client }, this.sessionEnvironment);
     this.sockets.attach(ws, session);
+    this.start(session, channels);
+  }
+
+  async openStream(req: IncomingMessage, res: ServerResponse, framing: StreamFraming, path: string): Promise<void> {
+    const accepted = await this.handshake?.admitStream(req, res, path);
+    // Refused (and answered), or the client left while its credential was checked.
+    if (!accepted || res.destroyed) return;
+    res.writeHead(200, streamHeaders(framing));
+    res.socket?.setNoDelay(true);
+    res.flushHeaders();
+    const transport = new HttpStreamTransport(res, framing, this.config.streaming.heartbeatMs);
+    const session = new Session({
+      id: newSessionId(), identity: accepted.identity, transport, codec: codecFor(DEFAULT_SUBPROTOCOL), client: accepted.client,
+      emulationSecret: newEmulationSecret(),
+    }, this.sessionEnvironment);
+    transport.attach(session);
+    this.openStreams++;
+    res.once('close', () => this.openStreams--);
+    this.start(session, accepted.channels);
+  }
+
+  get clientFramePosts(): ClientFramePosts {
+    return this.node.posts;
+  }
+
+  /** A session whose connection is open: turned away when a drain began meanwhile, else registered and welcomed. */
+  private start(session: Session, channels: string[] | undefined): void {
     if (this.drainState.isDraining) {
       // A handshake that was past the admission check when the drain began.
       this.drain.turnAway(session);
@@ -273,7 +307,7 @@ export class Gateway implements GatewayContext {
         // reset: those clients retry). A node alone on its port keeps listening, so its /readyz tells the balancer.
         if (this.config.reusePort) this.app?.server.close();
       },
-      openSockets: () => this.sockets.openSockets,
+      openSockets: () => this.sockets.openSockets + this.openStreams,
       sessionsEnded: () => {
         this.liveness.stop();
         this.lease.stop();
@@ -289,6 +323,11 @@ export class Gateway implements GatewayContext {
     });
     return this.stopped;
   }
+}
+
+/** A session id, unique across the cluster: 96 random bits. */
+function newSessionId(): string {
+  return randomBytes(12).toString('base64url');
 }
 
 /** The verifier of connection and subscription JWTs: HMAC secrets, a JWKS file and a JWKS URL, as configured. */

@@ -26,7 +26,7 @@ describe('client connection lifecycle', () => {
     assert.equal(session.handshake.url.searchParams.get('ticket'), 't1');
     assert.equal(session.handshake.protocol, 'wsgate.v1.json');
     session.welcome('s1', 'alice');
-    assert.deepEqual(await connected, { type: 'connected', session: 's1', user: 'alice', node: 'node-1' });
+    assert.deepEqual(await connected, { type: 'connected', session: 's1', user: 'alice', node: 'node-1', transport: 'websocket' });
     assert.deepEqual(
       statuses.map((s) => s.type),
       ['connecting', 'connected'],

@@ -21,30 +21,26 @@ export interface ConnectOptions {
 }
 
 /**
- * A raw protocol client on a real `ws` socket: records every frame so tests can await the next one of a type,
- * send requests and await their replies.
+ * The frames a client received, whatever carried them: tests await the next one of a type, send requests and await
+ * their replies. Subclasses feed `received` and say how a frame is sent.
  */
-export class TestClient {
+export abstract class FrameLog {
   readonly frames: Frame[] = [];
-  readonly closed: Promise<{ code: number; reason: string }>;
   private waiters: Array<{ match: (frame: Frame) => boolean; resolve: (frame: Frame) => void }> = [];
   private nextId = 1;
   welcome?: Frame;
 
-  constructor(readonly ws: WebSocket) {
-    ws.on('message', (data, isBinary) => {
-      if (isBinary) return;
-      const frame = JSON.parse(data.toString()) as Frame;
-      this.frames.push(frame);
-      for (const waiter of [...this.waiters]) {
-        if (waiter.match(frame)) {
-          this.waiters.splice(this.waiters.indexOf(waiter), 1);
-          waiter.resolve(frame);
-        }
+  protected received(frame: Frame): void {
+    this.frames.push(frame);
+    for (const waiter of [...this.waiters]) {
+      if (waiter.match(frame)) {
+        this.waiters.splice(this.waiters.indexOf(waiter), 1);
+        waiter.resolve(frame);
       }
-    });
-    this.closed = new Promise((resolve) => ws.on('close', (code, reason) => resolve({ code, reason: reason.toString() })));
+    }
   }
+
+  abstract send(frame: object): void;
 
   /** The first frame (already received or future) matching `match`, after `since` frames. */
   waitFor(match: (frame: Frame) => boolean, timeoutMs = 5_000, since = 0): Promise<Frame> {
@@ -66,10 +62,6 @@ export class TestClient {
     return this.waitFor((frame) => frame.type === type && predicate(frame), timeoutMs);
   }
 
-  send(frame: object): void {
-    this.ws.send(JSON.stringify(frame));
-  }
-
   /** Sends a request with a fresh id; resolves with the reply or error that echoes it. */
   request(frame: Frame): Promise<Frame> {
     const id = this.nextId++;
@@ -86,6 +78,23 @@ export class TestClient {
 
   count(type: string): number {
     return this.frames.filter((frame) => frame.type === type).length;
+  }
+}
+
+/** A raw protocol client on a real `ws` socket. */
+export class TestClient extends FrameLog {
+  readonly closed: Promise<{ code: number; reason: string }>;
+
+  constructor(readonly ws: WebSocket) {
+    super();
+    ws.on('message', (data, isBinary) => {
+      if (!isBinary) this.received(JSON.parse(data.toString()) as Frame);
+    });
+    this.closed = new Promise((resolve) => ws.on('close', (code, reason) => resolve({ code, reason: reason.toString() })));
+  }
+
+  send(frame: object): void {
+    this.ws.send(JSON.stringify(frame));
   }
 
   close(): Promise<{ code: number; reason: string }> {

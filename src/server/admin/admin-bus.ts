@@ -11,7 +11,7 @@ export const ADMIN_BUS_PREFIX = '__wsgate-admin.';
 export interface SessionDetails {
   session: string;
   protocol: string;
-  transport: 'websocket';
+  transport: 'websocket' | 'sse' | 'http-stream';
   subscriptions: string[];
   bufferedBytes: number;
   lastSeenAt: string;

@@ -1,4 +1,7 @@
+import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { AdminConsole } from '../admin/admin-console.js';
+import type { ClientFramePosts } from '../node/client-frame-posts.js';
+import type { StreamFraming } from '../transport/http-stream-transport.js';
 import type { Authenticator } from '../auth/authenticator.js';
 import type { OriginPolicy } from '../auth/origin-policy.js';
 import type { TicketService } from '../auth/ticket-service.js';
@@ -42,4 +45,11 @@ export interface GatewayContext {
   readonly tls: TlsFiles;
   /** True from the first shutdown signal on. */
   isDraining(): boolean;
+  /**
+   * Opens a session on a streaming response (`framing`: SSE or JSON lines) after the same admission and
+   * authentication as a WebSocket handshake; a refusal is answered on `res`. The response is the session's from then on.
+   */
+  openStream(req: IncomingMessage, res: ServerResponse, framing: StreamFraming, path: string): Promise<void>;
+  /** Client frames of streaming sessions, posted to any node. */
+  readonly clientFramePosts: Pick<ClientFramePosts, 'accept'>;
 }

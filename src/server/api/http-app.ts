@@ -23,6 +23,7 @@ import { registerAuthRoutes } from './auth-routes.js';
 import { registerHealthRoutes } from './health-routes.js';
 import { ROUTER_OPTIONS } from './routes/batch.js';
 import { registerServerApi } from './server-api.js';
+import { registerStreamingRoutes } from './streaming-routes.js';
 import { registerWebRoutes } from './web-routes.js';
 import { registerAdminRoutes } from './admin-routes.js';
 
@@ -97,6 +98,7 @@ export async function createHttpApp(context: GatewayContext): Promise<FastifyIns
 
   registerHealthRoutes(app, context);
   registerAuthRoutes(app, context);
+  if (context.config.streaming.enabled) registerStreamingRoutes(app, context);
   await app.register((api, _options, done) => {
     registerServerApi(api, context);
     done();

@@ -92,7 +92,21 @@ export type InboxMessage =
   /** Move the credential deadline of local sessions (by id, or all of a user's): `ttlMs` from now, or none. */
   | { kind: 'expiry'; sessions?: string[]; user?: string; ttlMs: number | null }
   /** A token id was revoked: end local sessions and subscriptions that rest on it. */
-  | { kind: 'revoke-token'; tokenId: string; reason: string };
+  | { kind: 'revoke-token'; tokenId: string; reason: string }
+  | EmulationMessage;
+
+/**
+ * Client frames a `POST /emulation` brought to another node, for a local session on a streaming transport: applied
+ * when `secret` is the session's, in `seq` order when it is given.
+ */
+export interface EmulationMessage {
+  kind: 'emulation';
+  session: string;
+  secret: string;
+  seq?: number;
+  /** Client frames as JSON text. */
+  frames: string[];
+}
 
 export function encodeInboxMessage(message: InboxMessage): Buffer {
   // Nodes of earlier versions read a disconnect's `reconnect` instead of deriving it from the code.

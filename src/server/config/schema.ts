@@ -173,6 +173,24 @@ export const ConfigSchema = Type.Object(
       },
       { additionalProperties: false, default: {} },
     ),
+    /**
+     * Sessions carried by streaming HTTP responses (`GET /sse`, `POST /stream`) with client frames sent by
+     * `POST /emulation`, for clients whose WebSocket upgrade a proxy breaks (docs/protocol.md).
+     */
+    streaming: Type.Object(
+      {
+        enabled: Type.Boolean({ default: true }),
+        /** A stream that carried nothing for this long gets a heartbeat (an SSE comment, an empty line), so idle proxies keep it open. */
+        heartbeatMs: Type.Integer({ minimum: 100, maximum: 300_000, default: 20_000 }),
+        /** A POST that arrives ahead of its predecessors (by `seq`) waits this long for them; then the gap is skipped. */
+        orderWaitMs: Type.Integer({ minimum: 0, maximum: 60_000, default: 2_000 }),
+        /** POSTs one session holds ahead of a gap; beyond it the gap is skipped at once. */
+        maxPendingPosts: Type.Integer({ minimum: 1, maximum: 1_000, default: 32 }),
+        /** Frames one POST may carry. */
+        maxFramesPerPost: Type.Integer({ minimum: 1, maximum: 1_000, default: 100 }),
+      },
+      { additionalProperties: false, default: {} },
+    ),
     /** How a node keeps each channel's publications in offset order for its subscribers (docs/protocol.md). */
     delivery: Type.Object(
       {

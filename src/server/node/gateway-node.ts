@@ -21,6 +21,7 @@ import type { ActionRouter } from '../rpc/action-router.js';
 import type { Session } from '../session/session.js';
 import type { LifecycleEvents } from '../webhooks/lifecycle-events.js';
 import { ChannelService } from './channel-service.js';
+import { ClientFramePosts } from './client-frame-posts.js';
 import { CredentialRefresh } from './credential-refresh.js';
 import { DeliveryService } from './delivery.js';
 import { InboxDispatcher } from './inbox.js';
@@ -51,8 +52,9 @@ export interface GatewayNodeParts {
 }
 
 /**
- * The node's orchestration, built in dependency order (each part exists before the parts that use it). The WebSocket
- * path enters through `open`, `handleText`, `handleBinary`, `sessionEnded` and `disconnect`; the engine through
+ * The node's orchestration, built in dependency order (each part exists before the parts that use it). The transports
+ * enter through `open`, `handleText`, `handleBinary`, `sessionEnded` and `disconnect` (streaming sessions' client
+ * frames through `posts`, which hands them to `handleText`); the engine through
  * `onChannelMessage` and `onInboxMessage`; backends (the server API, connect hooks) through `commands`.
  */
 export class GatewayNode {
@@ -64,6 +66,8 @@ export class GatewayNode {
   readonly commands: NodeCommands;
   private readonly inbox: InboxDispatcher;
   private readonly requests: RequestHandler;
+  /** Client frames of streaming sessions, which arrive by `POST /emulation` on any node. */
+  readonly posts: ClientFramePosts;
 
   constructor(parts: GatewayNodeParts) {
     const { config, nodeId, engine, hub, metrics, logger, events } = parts;
@@ -72,9 +76,11 @@ export class GatewayNode {
     this.channels = new ChannelService(config, parts.rules, engine, hub, this.subscriptions, this.delivery, nodeId, logger, events);
     this.lifecycle = new SessionLifecycle(config, nodeId, engine, hub, this.subscriptions, this.channels, this.delivery, parts.revocations, metrics, logger, events);
     this.commands = new NodeCommands(config, nodeId, engine, hub, parts.rules, this.channels, this.delivery, this.lifecycle, parts.cluster, metrics, logger);
-    this.inbox = new InboxDispatcher(hub, this.delivery, this.lifecycle, this.commands, logger);
     const credentials = new CredentialRefresh(parts.authenticator, parts.subscriptionTokens, this.channels, this.lifecycle, metrics);
     this.requests = new RequestHandler(config, () => engine.isHealthy(), this.channels, this.delivery, parts.actions, credentials, metrics, logger, engine.rateLimits);
+    // A POST's frames take the path of a WebSocket's frames.
+    this.posts = new ClientFramePosts(nodeId, hub, engine, (session, text) => this.handleText(session, text), config.streaming);
+    this.inbox = new InboxDispatcher(hub, this.delivery, this.lifecycle, this.commands, this.posts, logger);
   }
 
   /** Registers a freshly opened session, then joins the channels its connect hook named; false when it was refused. */

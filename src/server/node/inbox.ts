@@ -2,6 +2,7 @@ import { CloseCode } from '../../protocol/close-codes.js';
 import { decodeInboxMessage, inboxFrame, type InboxMessage } from '../codec/broker-envelope.js';
 import type { Hub } from '../hub/hub.js';
 import type { Logger } from '../observability/logger.js';
+import type { ClientFramePosts } from './client-frame-posts.js';
 import type { DeliveryService } from './delivery.js';
 import type { NodeCommands } from './node-commands.js';
 import type { SessionLifecycle } from './session-lifecycle.js';
@@ -13,6 +14,7 @@ export class InboxDispatcher {
     private readonly delivery: DeliveryService,
     private readonly lifecycle: SessionLifecycle,
     private readonly commands: NodeCommands,
+    private readonly posts: ClientFramePosts,
     private readonly logger: Logger,
   ) {}
 
@@ -47,6 +49,9 @@ export class InboxDispatcher {
         return;
       case 'revoke-token':
         this.lifecycle.revokeToken(message.tokenId, message.reason);
+        return;
+      case 'emulation':
+        this.posts.receive(message);
         return;
     }
   }

@@ -14,6 +14,7 @@ import { ExpiryTimer } from '../session/expiry-timer.js';
 import { RetryTimer } from '../engine/retry-timer.js';
 import type { GrantedSubscription, Session } from '../session/session.js';
 import type { ChannelService } from './channel-service.js';
+import { secretDigest } from './emulation-secret.js';
 import type { DeliveryService } from './delivery.js';
 import type { LocalSubscriptions } from './local-subscriptions.js';
 
@@ -97,6 +98,7 @@ export class SessionLifecycle {
     };
     const expiresAt = session.identity.expiresAt;
     if (expiresAt !== undefined) welcome.expiresIn = Math.max(0, expiresAt - Date.now());
+    if (session.emulationSecret !== null) welcome.secret = session.emulationSecret;
     session.send(welcome);
     this.armExpiry(session);
     await kicks;
@@ -116,7 +118,9 @@ export class SessionLifecycle {
   }
 
   private recordOf(session: Session): SessionRecord {
-    return { session: session.id, user: session.user, node: this.nodeId, connectedAt: session.connectedAt, client: session.client };
+    const record: SessionRecord = { session: session.id, user: session.user, node: this.nodeId, connectedAt: session.connectedAt, client: session.client };
+    if (session.emulationSecret !== null) record.emulation = secretDigest(session.emulationSecret);
+    return record;
   }
 
   /**

@@ -1,13 +1,16 @@
 import type { PreparedFrame } from '../codec/prepared-frame.js';
 
+/** The transports that carry sessions: a WebSocket, a Server-Sent Events response, a chunked stream of JSON lines. */
+export type TransportName = 'websocket' | 'sse' | 'http-stream';
+
 /**
- * What a connection must offer a session, whatever carries it (a WebSocket today; HTTP streaming or SSE later): write
+ * What a connection must offer a session, whatever carries it (a WebSocket, or a streaming HTTP response: SSE or JSON lines): write
  * prepared frames, say how much it still holds, tell when it drained, close, drop, probe liveness. Implementations live
  * in src/server/transport/; they also tell the session what arrives and when the connection closed.
  */
 export interface SessionTransport {
   /** The transport's name, as the admin console shows it. */
-  readonly name: 'websocket';
+  readonly name: TransportName;
   /** True while frames can still be written (the connection is open). */
   readonly writable: boolean;
   /** Bytes handed to the connection that the kernel has not taken yet; they count toward the slow-consumer bound. */

@@ -43,6 +43,8 @@ export interface SessionOptions {
   /** The protocol negotiated at the handshake; every frame the session is sent goes through it. */
   codec: ProtocolCodec;
   client: ClientInfo;
+  /** Streaming transports: the secret the session's `POST /emulation` requests must show (sent in `welcome`). */
+  emulationSecret?: string;
 }
 
 /** How a session ended: the first close decided, by the gateway or the client. */
@@ -88,7 +90,7 @@ const MAX_PENDING_FRAMES = 1000;
 const SOCKET_WRITE_WATERMARK = 64 * 1024;
 
 /**
- * One WebSocket connection. Owns the outbound queue (bounded, coalesced), liveness state and rate buckets; what the
+ * One connection, whatever transport carries it. Owns the outbound queue (bounded, coalesced), liveness state and rate buckets; what the
  * frames mean is the request handler's business.
  */
 export class Session {
@@ -96,6 +98,8 @@ export class Session {
   readonly user: string | null;
   readonly client: ClientInfo;
   readonly codec: ProtocolCodec;
+  /** The secret of a session whose client frames arrive by `POST /emulation`; null on a WebSocket. */
+  readonly emulationSecret: string | null;
   readonly connectedAt = Date.now();
   /** Replaced by a refresh; `user` never changes. */
   private currentIdentity: Identity;
@@ -137,6 +141,7 @@ export class Session {
     this.client = options.client;
     this.codec = options.codec;
     this.transport = options.transport;
+    this.emulationSecret = options.emulationSecret ?? null;
   }
 
   get identity(): Identity {
@@ -155,6 +160,11 @@ export class Session {
 
   clearCredentialExpiry(): void {
     this.expiry?.clear();
+  }
+
+  /** The transport that carries the session. */
+  get transportName(): SessionTransport['name'] {
+    return this.transport.name;
   }
 
   get protocol(): SubprotocolName {

@@ -1,4 +1,4 @@
-import type { IncomingMessage } from 'node:http';
+import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Duplex } from 'node:stream';
 import type { Socket } from 'node:net';
 import { WebSocketServer, type WebSocket } from 'ws';
@@ -27,6 +27,14 @@ export interface AcceptedConnection {
   socket: Socket;
   identity: Identity;
   protocol: SubprotocolName;
+  client: ClientInfo;
+  /** Channels the session joins at once (the connect hook's answer). */
+  channels?: string[];
+}
+
+/** A streaming transport's opening request that passed admission and authentication. */
+export interface AcceptedStream {
+  identity: Identity;
   client: ClientInfo;
   /** Channels the session joins at once (the connect hook's answer). */
   channels?: string[];
@@ -107,28 +115,66 @@ export class HandshakeHandler {
     });
   };
 
-  /** Every check that needs no credential, cheapest first. Throws the refusal. */
+  /** Every check of a WebSocket handshake that needs no credential, cheapest first. Throws the refusal. */
   private admit(req: IncomingMessage, socket: Socket, span: Span): PendingHandshake {
+    const { query, client } = this.admitRequest(req, socket, this.config.ws.path);
+    assertWebSocketRequest(req);
+    const protocol = offeredProtocol(req.headers['sec-websocket-protocol']);
+    if (!protocol) throw new WsgateError('SUBPROTOCOL_UNSUPPORTED', `supported subprotocols: ${SUPPORTED_SUBPROTOCOLS.join(', ')}`);
+    span.setAttribute('wsgate.subprotocol', protocol);
+    return { query, protocol, client, span };
+  }
+
+  /**
+   * The admission every transport's opening request passes: path, the node's refusal (draining, full), connection
+   * rate and open connections per client address, Origin. `closes` emits `close` once when the connection ends (the
+   * TCP socket of a WebSocket, the response of a stream), releasing its place in the per-address count.
+   */
+  private admitRequest(req: IncomingMessage, closes: NodeJS.EventEmitter, path: string): { query: URLSearchParams; client: ClientInfo } {
     const url = parseRequestTarget(req.url);
-    if (url.pathname !== this.config.ws.path) throw new WsgateError('NOT_FOUND');
+    if (url.pathname !== path) throw new WsgateError('NOT_FOUND');
     const refusal = this.gate.refusal();
     if (refusal) throw new WsgateError(refusal);
     const ip = this.addresses.ofRequest(req);
     if (this.connectLimiter && !this.connectLimiter.allow(ip)) throw new WsgateError('CONNECTION_RATE_LIMITED');
     if (this.perAddress) {
       if (!this.perAddress.acquire(ip)) throw new WsgateError('CONNECTION_LIMIT', `${this.perAddress.max} connections from this address are open`);
-      // Refused, dropped or closed after a long session: the TCP socket closes exactly once.
+      // Refused, dropped or closed after a long session: the connection closes exactly once.
       const perAddress = this.perAddress;
-      socket.once('close', () => perAddress.release(ip));
+      closes.once('close', () => perAddress.release(ip));
     }
     const origin = req.headers.origin;
     if (!this.origins.allows(origin)) throw new WsgateError('ORIGIN_FORBIDDEN', `origin ${origin} is not allowed`);
-    assertWebSocketRequest(req);
-    const protocol = offeredProtocol(req.headers['sec-websocket-protocol']);
-    if (!protocol) throw new WsgateError('SUBPROTOCOL_UNSUPPORTED', `supported subprotocols: ${SUPPORTED_SUBPROTOCOLS.join(', ')}`);
-    const client: ClientInfo = { ip, userAgent: req.headers['user-agent']?.slice(0, 256), origin };
-    span.setAttribute('wsgate.subprotocol', protocol);
-    return { query: url.searchParams, protocol, client, span };
+    return { query: url.searchParams, client: { ip, userAgent: req.headers['user-agent']?.slice(0, 256), origin } };
+  }
+
+  /**
+   * The opening request of a streaming transport (`GET /sse`, `POST /stream`): the same admission and authentication
+   * as a WebSocket handshake — ticket, bearer or `?token=`, cookie, or the connect hook — answered with the
+   * catalogue's HTTP error when refused (null is returned then, the response already sent).
+   */
+  async admitStream(req: IncomingMessage, res: ServerResponse, path: string): Promise<AcceptedStream | null> {
+    const span = startSpan(SpanName.handshake, SpanKind.SERVER);
+    try {
+      const { query, client } = this.admitRequest(req, res, path);
+      if (this.authenticator.usesConnectHook(req, query)) {
+        span.setAttribute('wsgate.auth.method', 'hook');
+        const { identity, channels } = await withSpan(span, () => this.authenticator.admitThroughHook(req, client.ip ?? 'unknown'));
+        endSpan(span);
+        return { identity, client, channels };
+      }
+      const identity = await this.authenticator.authenticate(req, query);
+      span.setAttribute('wsgate.auth.method', identity.method);
+      endSpan(span);
+      return { identity, client };
+    } catch (error) {
+      const failure = this.failure(error, req);
+      this.metrics.handshakeFailures.inc({ reason: failure.code });
+      endSpan(span, failure);
+      const response = errorResponse(failure, refusalHeaders(failure));
+      if (!res.headersSent) res.writeHead(response.status, response.headers).end(response.body);
+      return null;
+    }
   }
 
   /** ws's verification step: the credential is checked (a ticket taken) only once ws would accept the request. */

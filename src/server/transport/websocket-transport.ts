@@ -1,8 +1,8 @@
 /**
  * Folder transport/: what carries sessions — the HTTP upgrade (handshake.ts: origin, authentication, limits,
  * subprotocol), client addresses behind proxies (PROXY protocol, forwarded headers), TLS files, and the WebSocket
- * implementation of `SessionTransport` with the node's one set of socket listeners (this file). A second transport
- * (HTTP streaming, SSE) is one more implementation beside it. transport/ imports session/, codec/, auth/, limits/,
+ * implementation of `SessionTransport` with the node's one set of socket listeners (this file); the streaming
+ * transports (SSE, JSON lines) are the other implementation, in http-stream-transport.ts. transport/ imports session/, codec/, auth/, limits/,
  * observability/ and protocol/; the node wires it, nothing below imports it.
  */
 import type { Socket } from 'node:net';

@@ -18,12 +18,14 @@ export interface Balancer {
   readonly pid: number;
   readonly httpUrl: string;
   readonly wsUrl: string;
+  /** The ACL file of paths whose WebSocket upgrades are refused (with `denyWebSocketPaths`). */
+  readonly denyFile: string;
   /** Server states by name (node1, node2, ...): UP, DOWN, MAINT, DRAIN, ... from the stats CSV. */
   states(): Promise<Record<string, string>>;
   /** Sends a runtime API command (`set server wsgate_nodes/node1 state drain`). */
   admin(command: string): Promise<string>;
   /** The HAProxy server name of a node (`node1` for the first node given). */
-  serverOf(node: NodeProcess): string;
+  serverOf(node: Pick<NodeProcess, 'port'>): string;
   output(): string;
   stop(): Promise<void>;
 }
@@ -39,13 +41,16 @@ export interface HaproxyOptions {
   sendProxy?: boolean;
   /** Global `maxconn` (default 2000); HAProxy needs two file descriptors per proxied connection. */
   maxconn?: number;
+  /** Paths to which WebSocket upgrades are refused at first; `admin('del acl <denyFile> /ws')` lets them through. */
+  denyWebSocketPaths?: string[];
 }
 
-export async function startHaproxy(nodes: NodeProcess[], checkInterval = '300ms', options: HaproxyOptions = {}): Promise<Balancer> {
+export async function startHaproxy(nodes: ReadonlyArray<Pick<NodeProcess, 'port'>>, checkInterval = '300ms', options: HaproxyOptions = {}): Promise<Balancer> {
   if (!existsSync(HAPROXY_PATH)) throw new Error(`${HAPROXY_PATH} is missing: run scripts/install-system-deps.sh`);
   const dir = await mkdtemp(join(tmpdir(), 'wsgate-haproxy-'));
   const [port, statsPort] = [await freePort(), await freePort()];
   const adminSocket = join(dir, 'admin.sock');
+  const denyFile = join(dir, 'deny-websocket.acl');
   const config = renderHaproxyConfig({
     nodes: nodes.map((node) => `127.0.0.1:${node.port}`),
     bind: `127.0.0.1:${port}`,
@@ -56,9 +61,11 @@ export async function startHaproxy(nodes: NodeProcess[], checkInterval = '300ms'
     connRateLimit: 100_000,
     tlsCert: options.tlsCert,
     sendProxy: options.sendProxy,
+    denyWebSocketPaths: options.denyWebSocketPaths ? denyFile : undefined,
   });
   const file = join(dir, 'haproxy.cfg');
   await writeFile(file, config);
+  if (options.denyWebSocketPaths) await writeFile(denyFile, options.denyWebSocketPaths.map((path) => `${path}\n`).join(''));
   // -db: stay in the foreground, so killing the child kills HAProxy.
   const child = spawn(HAPROXY_PATH, ['-db', '-f', file], { stdio: ['ignore', 'pipe', 'pipe'] });
   track(child);
@@ -73,6 +80,7 @@ export async function startHaproxy(nodes: NodeProcess[], checkInterval = '300ms'
     pid: child.pid!,
     httpUrl: `${options.tlsCert ? 'https' : 'http'}://127.0.0.1:${port}`,
     wsUrl: `${options.tlsCert ? 'wss' : 'ws'}://127.0.0.1:${port}/ws`,
+    denyFile,
     async states() {
       const csv = await (await fetch(statsUrl)).text();
       const [header, ...rows] = csv.replace(/^# /, '').trim().split('\n').map((line) => line.split(','));
@@ -93,7 +101,7 @@ export async function startHaproxy(nodes: NodeProcess[], checkInterval = '300ms'
       }),
     serverOf(node) {
       const index = nodes.indexOf(node);
-      if (index === -1) throw new Error(`${node.nodeId} is not behind this balancer`);
+      if (index === -1) throw new Error(`the node on port ${node.port} is not behind this balancer`);
       return `node${index + 1}`;
     },
     output: () => tail.toString(),

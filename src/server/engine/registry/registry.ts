@@ -54,6 +54,11 @@ export interface SessionRecord {
   /** Epoch milliseconds. */
   connectedAt: number;
   client: ClientInfo;
+  /**
+   * Sessions on a streaming transport: the SHA-256 (hex) of the secret their `POST /emulation` requests show, so the
+   * node a POST lands on can refuse a wrong secret before forwarding it to the session's node.
+   */
+  emulation?: string;
 }
 
 export interface ClientInfo {
