@@ -1,3 +1,5 @@
+import { PUSHER_NAMESPACE_PREFIX, pusherNamespaceName } from '../config/pusher-namespaces.js';
+
 /**
  * Pusher channel names: letters, digits and `_-=@,.;`, at most 164 characters. The prefix says what the channel is:
  * `private-`, `private-encrypted-`, `presence-`, and `cache-` after any of those (or alone).
@@ -33,11 +35,7 @@ export function pusherChannelInfo(name: string): PusherChannelInfo | null {
  * characters, so the namespace stays within the 64 a namespace may have.
  */
 export function pusherNamespace(appId: string, info: PusherChannelInfo): string {
-  return `pusher-${appId}${namespaceSuffix(info)}`;
-}
-
-function namespaceSuffix(info: PusherChannelInfo): string {
-  return `${info.kind === 'presence' ? '-presence' : ''}${info.cache ? '-cache' : ''}`;
+  return pusherNamespaceName(appId, { presence: info.kind === 'presence', cache: info.cache });
 }
 
 /** The wsgate channel that carries a Pusher channel of an app: `pusher-<app>[-presence][-cache]:<pusher name>`. */
@@ -54,16 +52,16 @@ const APP_ID = /^[a-z0-9_-]{1,40}$/;
  * name decides the namespace's suffix, so an app id that itself ends in `-presence` or `-cache` is read right.
  */
 export function fromWsgateChannel(channel: string): { appId: string; name: string } | null {
-  if (!channel.startsWith('pusher-')) return null;
+  if (!channel.startsWith(PUSHER_NAMESPACE_PREFIX)) return null;
   const colon = channel.indexOf(':');
   if (colon === -1) return null;
   const name = channel.slice(colon + 1);
   const info = pusherChannelInfo(name);
   if (!info) return null;
-  const namespace = channel.slice(7, colon);
-  const suffix = namespaceSuffix(info);
+  const namespace = channel.slice(0, colon);
+  const suffix = pusherNamespaceName('', { presence: info.kind === 'presence', cache: info.cache }).slice(PUSHER_NAMESPACE_PREFIX.length);
   if (!namespace.endsWith(suffix)) return null;
-  const appId = namespace.slice(0, namespace.length - suffix.length);
+  const appId = namespace.slice(PUSHER_NAMESPACE_PREFIX.length, namespace.length - suffix.length);
   return APP_ID.test(appId) ? { appId, name } : null;
 }
 
