@@ -6,7 +6,7 @@ import { PUSHER_NAMESPACE_PREFIX, pusherNamespaces } from './pusher-namespaces.j
 import { DEV_PRESET } from './presets.js';
 import { parseAddressRange } from './address-range.js';
 import { parseAdminHash } from './password-hash.js';
-import { checkWebhookEndpoints } from './webhook-endpoints.js';
+import { checkPusherWebhooks, checkWebhookEndpoints } from './webhook-endpoints.js';
 
 export class ConfigError extends Error {
   override readonly name = 'ConfigError';
@@ -95,7 +95,8 @@ function checkRelations(config: Config): void {
   });
   try {
     // Webhook secrets and event patterns are checked here, so a bad one stops the node at start like any other.
-    checkWebhookEndpoints(config.webhooks);
+    const endpoints = checkWebhookEndpoints(config.webhooks);
+    checkPusherWebhooks(config.pusher.apps, new Set(endpoints.map((endpoint) => endpoint.name)));
   } catch (error) {
     problems.push((error as Error).message);
   }
