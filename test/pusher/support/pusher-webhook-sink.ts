@@ -57,18 +57,23 @@ export class PusherWebhookSink {
   }
 
   /** Resolves once a taken request held an event that `match`es (one already taken counts). */
-  waitForEvent(match: (event: Record<string, unknown>) => boolean, label: string): Promise<void> {
+  waitForEvent(match: (event: Record<string, unknown>) => boolean, label: string, timeoutMs = 10_000): Promise<void> {
+    return this.waitUntil(() => this.delivered().some(match), label, timeoutMs);
+  }
+
+  /** Resolves once `condition` holds, looked at again on each request that arrives. */
+  waitUntil(condition: () => boolean, label: string, timeoutMs = 10_000): Promise<void> {
     let arrival!: () => void;
     const arrived = new Promise<void>((resolve) => {
       arrival = () => {
-        if (!this.delivered().some(match)) return;
+        if (!condition()) return;
         this.arrivals.delete(arrival);
         resolve();
       };
       this.arrivals.add(arrival);
       arrival();
     });
-    return within(arrived, 10_000, label).finally(() => this.arrivals.delete(arrival));
+    return within(arrived, timeoutMs, label).finally(() => this.arrivals.delete(arrival));
   }
 
   stop(): Promise<void> {
