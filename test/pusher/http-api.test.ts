@@ -111,6 +111,7 @@ describe('Pusher HTTP API, driven by the unmodified pusher SDK', { timeout: 60_0
     await pusherSdk(running.port).sendToUser('gus', 'MEMBER_DEACTIVATED', { reason: 'left' });
     for (const action of await Promise.all(actions)) assert.deepEqual(action, { type: 'MEMBER_DEACTIVATED', payload: '{"reason":"left"}' });
 
+    assert.equal((await refusal(pusherSdk(running.port).sendToUser('gus', 'message', 'x'))).status, 400, 'a wsgate frame type is no user event');
     const direct = first.next('NOTICE');
     await sdkPost(pusherSdk(running.port), '/users/gus/events', { name: 'NOTICE', data: 'hi' });
     assert.deepEqual(await direct, { type: 'NOTICE', payload: 'hi' });

@@ -25,7 +25,7 @@ export async function registerPusherApi(app: FastifyInstance, context: GatewayCo
     api.addContentTypeParser('*', { parseAs: 'string' }, (_request, body, parsed) => parsed(null, body));
     api.setErrorHandler((error: FastifyError | PusherApiError | WsgateError, request, reply) => {
       const refusal = toPusherError(error, context.engine.isHealthy());
-      if (refusal.status >= 500) context.logger.warn({ err: error, path: request.url.split('?')[0] }, 'Pusher API request failed');
+      if (refusal.status >= 500) context.logger[refusal.status === 500 ? 'error' : 'warn']({ err: error, path: request.url.split('?')[0] }, 'Pusher API request failed');
       void reply.status(refusal.status).type('text/plain; charset=utf-8').send(refusal.message);
     });
     const route = (handler: PusherRoute) => async (request: FastifyRequest, reply: FastifyReply) => {

@@ -1,4 +1,5 @@
 import { serverDisconnect } from '../../../protocol/close-codes.js';
+import { isReservedType } from '../../../protocol/frames.js';
 import { isValidUserId, MAX_SESSION_ID_LENGTH } from '../../../protocol/names.js';
 import { encodeActionFrame } from '../../codec/node-frames.js';
 import type { PusherAppConfig } from '../../config/schema.js';
@@ -52,7 +53,7 @@ export function registerPusherEventRoutes(router: PusherRouter, context: Gateway
       if (typeof item !== 'object' || item === null || Array.isArray(item)) throw new PusherApiError(400, `batch[${index}] is not an event`);
       return readEvent(app, item as Record<string, unknown>, 'channel', `batch[${index}].`);
     });
-    const answers: Array<ChannelAttributes> = [];
+    const answers: ChannelAttributes[] = [];
     for (const event of events) answers.push((await publish(context, app, event))[0]!);
     return events.some((event) => event.info.size > 0) ? { batch: answers } : {};
   });
@@ -95,26 +96,29 @@ function readEvent(app: PusherAppConfig, body: Record<string, unknown>, channels
   if (!Array.isArray(channels) || channels.length === 0) throw new PusherApiError(400, `${where}${channelsFrom === 'channels' ? 'channel or channels' : 'channel'} is required`);
   if (channels.length > MAX_EVENT_CHANNELS) throw new PusherApiError(400, `${where}channels: at most ${MAX_EVENT_CHANNELS}`);
   for (const channel of channels) {
-    if (typeof channel !== 'string' || !(pusherChannelInfo(channel) || isValidUserId(channel.startsWith(USER_CHANNEL_PREFIX) ? channel.slice(USER_CHANNEL_PREFIX.length) : null))) {
+    const user = typeof channel === 'string' && channel.startsWith(USER_CHANNEL_PREFIX) ? channel.slice(USER_CHANNEL_PREFIX.length) : null;
+    if (typeof channel !== 'string' || !(pusherChannelInfo(channel) || isValidUserId(user))) {
       throw new PusherApiError(400, `${where}channel ${JSON.stringify(channel)} is not a valid channel name`);
     }
+    // A user event is an action frame, whose type may not be one of the wsgate protocol's frame types.
+    if (user !== null && isReservedType(name)) throw new PusherApiError(400, `${where}name: "${name}" is a wsgate frame type, not an event to a user`);
   }
   return { name, data, channels: channels as string[], socketId: (socketId as string | undefined) ?? null, info: readInfo(body.info, where) };
 }
 
-/** Sends an event to each of its channels (or users), in order; returns the attributes `info` asked for, per channel. */
+/**
+ * Sends an event to each of its channels (or users) at once: one channel's events keep their order, and a batch sends
+ * its events one after the other. Returns the attributes `info` asked for, per channel.
+ */
 async function publish(context: GatewayContext, app: PusherAppConfig, event: PusherEvent): Promise<ChannelAttributes[]> {
   const dataJson = JSON.stringify({ event: event.name, data: event.data } satisfies PusherEventData);
-  const attributes: ChannelAttributes[] = [];
-  for (const channel of event.channels) {
+  return Promise.all(event.channels.map(async (channel): Promise<ChannelAttributes> => {
     if (channel.startsWith(USER_CHANNEL_PREFIX)) {
       await context.commands.sendToUser(channel.slice(USER_CHANNEL_PREFIX.length), encodeActionFrame(event.name, event.data));
-      attributes.push({});
-      continue;
+      return {};
     }
     const wsgateChannel = toWsgateChannel(app.id, channel)!;
     await context.commands.publishFromServer(wsgateChannel, dataJson, event.socketId);
-    attributes.push(event.info.size === 0 ? {} : await channelAttributes(context, channel, wsgateChannel, event.info));
-  }
-  return attributes;
+    return event.info.size === 0 ? {} : channelAttributes(context, channel, wsgateChannel, event.info);
+  }));
 }
