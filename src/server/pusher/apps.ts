@@ -2,7 +2,7 @@
  * Folder pusher/: what wsgate needs to speak for Pusher Channels apps — the apps of the configuration, how a Pusher
  * channel name maps onto a wsgate channel, and the HMAC signatures of channel and user authentication, of HTTP API
  * requests and of webhooks. Pure functions and lookups: it imports only protocol/ and config/; the codec, transport,
- * node and api layers use it.
+ * node, api and webhooks layers use it.
  */
 import type { PusherAppConfig } from '../config/schema.js';
 
