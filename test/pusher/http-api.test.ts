@@ -1,5 +1,7 @@
 import assert from 'node:assert/strict';
+import { Writable } from 'node:stream';
 import { after, before, describe, it } from 'node:test';
+import { createLogger } from '../../src/server/observability/logger.js';
 import { toWsgateChannel } from '../../src/server/pusher/channel-names.js';
 import { connectAs, type Frame, type TestClient } from '../helpers/client.js';
 import { startGateway, type RunningGateway } from '../helpers/gateway.js';
@@ -174,5 +176,37 @@ describe('Pusher HTTP API, driven by the unmodified pusher SDK', { timeout: 60_0
     const response = await fetch(`${running.httpUrl}/api/info`);
     assert.equal(response.status, 401);
     assert.equal(((await response.json()) as { code: string }).code, 'UNAUTHORIZED');
+  });
+});
+
+describe('Pusher HTTP API audit lines', () => {
+  it('every state-changing call logs one audit line with the app, route, target and status; never the signature', async () => {
+    const lines: Array<Record<string, any>> = [];
+    let output = '';
+    const sink = new Writable({
+      write(chunk, _encoding, done) {
+        output += chunk.toString();
+        for (const line of chunk.toString().split('\n').filter(Boolean)) lines.push(JSON.parse(line));
+        done();
+      },
+    });
+    const running = await startGateway({ log: { level: 'info' }, pusher: { apps: PUSHER_APPS } }, { logger: createLogger('info', sink) });
+    try {
+      const sdk = pusherSdk(running.port);
+      await sdk.trigger('news', 'e', 'd');
+      await sdk.terminateUserConnections('ann');
+      await sdk.get({ path: '/channels' });
+      await refusal(pusherSdk(running.port, { ...APP, secret: 'not-the-secret-of-app-1' }).trigger('news', 'e', 'd'));
+    } finally {
+      await running.stop();
+    }
+    const audit = lines.filter((line) => line.msg === 'Pusher API call').map((line) => ({ level: line.level, ...line.audit }));
+    assert.deepEqual(audit, [
+      { level: 30, app: APP.id, method: 'POST', route: '/apps/:appId/events', target: {}, status: 200 },
+      { level: 30, app: APP.id, method: 'POST', route: '/apps/:appId/users/:user/terminate_connections', target: { user: 'ann' }, status: 200 },
+      { level: 30, app: APP.id, method: 'POST', route: '/apps/:appId/events', target: {}, status: 401 },
+    ]);
+    assert.ok(!output.includes('auth_signature'), 'the signed query is never logged');
+    assert.ok(!output.includes(APP.secret));
   });
 });

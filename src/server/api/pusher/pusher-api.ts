@@ -28,6 +28,11 @@ export async function registerPusherApi(app: FastifyInstance, context: GatewayCo
       if (refusal.status >= 500) context.logger[refusal.status === 500 ? 'error' : 'warn']({ err: error, path: request.url.split('?')[0] }, 'Pusher API request failed');
       void reply.status(refusal.status).type('text/plain; charset=utf-8').send(refusal.message);
     });
+    if (context.config.api.audit) {
+      api.addHook('onResponse', async (request, reply) => {
+        if (request.method !== 'GET' && request.method !== 'HEAD') auditLine(context, request, reply);
+      });
+    }
     const route = (handler: PusherRoute) => async (request: FastifyRequest, reply: FastifyReply) => {
       const pusher = checkRequest(apps, request, windowSeconds);
       const answer = await handler(request, pusher);
@@ -41,6 +46,21 @@ export async function registerPusherApi(app: FastifyInstance, context: GatewayCo
     registerPusherChannelRoutes(router, context);
     done();
   }, { prefix: '/apps/:appId' });
+}
+
+/**
+ * One info line per state-changing call, like the server API's (`api.audit`): the app and the route's parameters (never
+ * the signature), how it ended, and the caller's real address.
+ */
+function auditLine(context: GatewayContext, request: FastifyRequest, reply: FastifyReply): void {
+  const { appId, ...target } = request.params as Record<string, string>;
+  context.logger.info(
+    {
+      audit: { app: appId, method: request.method, route: request.routeOptions.url ?? request.url.split('?')[0], target, status: reply.statusCode },
+      ip: context.clientAddresses.ofRequest(request.raw),
+    },
+    'Pusher API call',
+  );
 }
 
 /** The app named in the path, the signature checked over method, path, query and raw body; then the body parsed. */
