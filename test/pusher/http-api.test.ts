@@ -1,10 +1,9 @@
 import assert from 'node:assert/strict';
-import { Writable } from 'node:stream';
 import { after, before, describe, it } from 'node:test';
-import { createLogger } from '../../src/server/observability/logger.js';
 import { toWsgateChannel } from '../../src/server/pusher/channel-names.js';
 import { connectAs, type Frame, type TestClient } from '../helpers/client.js';
 import { startGateway, type RunningGateway } from '../helpers/gateway.js';
+import { captureLogs } from '../support/log-capture.js';
 import { APP, PUSHER_APPS, pusherSdk, refusal, sdkPost, signedFetch, SMALL_APP } from './support/pusher-http.js';
 
 /** A Pusher event as a wsgate-protocol subscriber of the app's channel sees it. */
@@ -181,16 +180,8 @@ describe('Pusher HTTP API, driven by the unmodified pusher SDK', { timeout: 60_0
 
 describe('Pusher HTTP API audit lines', () => {
   it('every state-changing call logs one audit line with the app, route, target and status; never the signature', async () => {
-    const lines: Array<Record<string, any>> = [];
-    let output = '';
-    const sink = new Writable({
-      write(chunk, _encoding, done) {
-        output += chunk.toString();
-        for (const line of chunk.toString().split('\n').filter(Boolean)) lines.push(JSON.parse(line));
-        done();
-      },
-    });
-    const running = await startGateway({ log: { level: 'info' }, pusher: { apps: PUSHER_APPS } }, { logger: createLogger('info', sink) });
+    const { logger, lines, output } = captureLogs();
+    const running = await startGateway({ log: { level: 'info' }, pusher: { apps: PUSHER_APPS } }, { logger });
     try {
       const sdk = pusherSdk(running.port);
       await sdk.trigger('news', 'e', 'd');
@@ -206,7 +197,7 @@ describe('Pusher HTTP API audit lines', () => {
       { level: 30, app: APP.id, method: 'POST', route: '/apps/:appId/users/:user/terminate_connections', target: { user: 'ann' }, status: 200 },
       { level: 30, app: APP.id, method: 'POST', route: '/apps/:appId/events', target: {}, status: 401 },
     ]);
-    assert.ok(!output.includes('auth_signature'), 'the signed query is never logged');
-    assert.ok(!output.includes(APP.secret));
+    assert.ok(!output().includes('auth_signature'), 'the signed query is never logged');
+    assert.ok(!output().includes(APP.secret));
   });
 });
