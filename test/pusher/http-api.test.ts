@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
+import Pusher from 'pusher';
 import { toWsgateChannel } from '../../src/server/pusher/channel-names.js';
 import { connectAs, type Frame, type TestClient } from '../helpers/client.js';
 import { startGateway, type RunningGateway } from '../helpers/gateway.js';
@@ -64,6 +65,21 @@ describe('Pusher HTTP API, driven by the unmodified pusher SDK', { timeout: 60_0
     await client.waitFor((frame) => frame.type === 'message' && pusherEvent(frame).event === 'three', 5_000, since);
     const events = client.frames.slice(since).filter((frame) => frame.type === 'message').map((frame) => pusherEvent(frame).event);
     assert.deepEqual(events, ['one', 'two', 'three']);
+  });
+
+  it('an encrypted channel relays what the SDK encrypted, opaque; cache channels are listed like the others', async () => {
+    const client = await subscriber('ava', 'private-encrypted-vault', 'cache-weather', 'presence-cache-desk');
+    const sealed = client.next('message', (frame) => frame.channel === toWsgateChannel(APP.id, 'private-encrypted-vault'));
+    const sdk = new Pusher({ appId: APP.id, key: APP.key, secret: APP.secret, host: '127.0.0.1', port: String(running.port), useTLS: false, encryptionMasterKeyBase64: Buffer.alloc(32, 7).toString('base64') });
+    await sdk.trigger('private-encrypted-vault', 'secret', { pin: 1234 });
+    const { event, data } = pusherEvent(await sealed);
+    assert.equal(event, 'secret');
+    assert.deepEqual(Object.keys(JSON.parse(data)).sort(), ['ciphertext', 'nonce'], 'the relay carries the SDK\'s envelope');
+    assert.ok(!data.includes('1234'));
+    const cached = await (await sdk.get({ path: '/channels', params: { filter_by_prefix: 'cache-' } })).json();
+    assert.deepEqual(cached, { channels: { 'cache-weather': {} } });
+    const presenceCache = await (await sdk.get({ path: '/channels', params: { filter_by_prefix: 'presence-cache-', info: 'user_count' } })).json();
+    assert.deepEqual(presenceCache, { channels: { 'presence-cache-desk': { user_count: 1 } } });
   });
 
   it('socket_id leaves that session out; the others get the event', async () => {
