@@ -13,9 +13,10 @@ export const NAMESPACE_PATTERN = new RegExp(`^[a-z0-9_-]{1,${MAX_NAMESPACE_LENGT
 
 /**
  * Channel names are `namespace:name`. The namespace is 1–64 characters of `[a-z0-9_-]`; the name is 1–200 characters
- * of letters, digits and `_-.:/@=+`, so hierarchies such as `org:acme/view:order-17` are ordinary names.
+ * of letters, digits and `_-.:/@=+,;`, so hierarchies such as `org:acme/view:order-17` are ordinary names, and so is
+ * every Pusher channel name (whose alphabet adds `,` and `;`).
  */
-const CHANNEL_PATTERN = new RegExp(`^([a-z0-9_-]{1,${MAX_NAMESPACE_LENGTH}}):([A-Za-z0-9_\\-.:/@=+]{1,${MAX_CHANNEL_NAME_LENGTH}})$`);
+const CHANNEL_PATTERN = new RegExp(`^([a-z0-9_-]{1,${MAX_NAMESPACE_LENGTH}}):([A-Za-z0-9_\\-.:/@=+,;]{1,${MAX_CHANNEL_NAME_LENGTH}})$`);
 
 /** The longest valid channel: a 64-character namespace, `:` and a 200-character name. Every length check uses it. */
 export const MAX_CHANNEL_LENGTH = MAX_NAMESPACE_LENGTH + 1 + MAX_CHANNEL_NAME_LENGTH;

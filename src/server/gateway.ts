@@ -113,7 +113,7 @@ export class Gateway implements GatewayContext {
     this.logger = (options.logger ?? createLogger(config.log.level)).child({ node: this.nodeId });
     this.clientAddresses = new ClientAddresses(config.proxy);
     this.tls = new TlsFiles(config.tls);
-    this.webhooks = new Webhooks(config.webhooks, this.nodeId, engine, this.metrics.registry, this.logger);
+    this.webhooks = new Webhooks(config.webhooks, this.nodeId, engine, this.metrics.registry, this.logger, config.pusher.apps);
     const events = this.webhooks.events;
     const occupancy = new ChannelOccupancy(this.nodeId, engine.channelIndex, events, this.logger);
     registerBrokerMetrics(this.metrics.registry, engine.broker);

@@ -1,10 +1,9 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { Writable } from 'node:stream';
 import { apiKeyId } from '../../src/server/api/api-key.js';
-import { createLogger } from '../../src/server/observability/logger.js';
 import { API_KEY, startGateway } from '../helpers/gateway.js';
 import { SHARED_REDIS_URL } from '../support/servers.js';
+import { captureLogs } from '../support/log-capture.js';
 import { uniquePrefix } from '../support/prefix.js';
 import { api } from './api-client.js';
 
@@ -32,16 +31,8 @@ test('each API key has its own rate limit, shared by the nodes; over it: 429 RAT
 });
 
 test('every state-changing call logs one audit line at info with key id, route, target and status; never the key', async () => {
-  const lines: Array<Record<string, any>> = [];
-  let output = '';
-  const sink = new Writable({
-    write(chunk, _encoding, done) {
-      output += chunk.toString();
-      for (const line of chunk.toString().split('\n').filter(Boolean)) lines.push(JSON.parse(line));
-      done();
-    },
-  });
-  const gw = await startGateway({ log: { level: 'info' } }, { logger: createLogger('info', sink) });
+  const { logger, lines, output } = captureLogs();
+  const gw = await startGateway({ log: { level: 'info' } }, { logger });
   try {
     await api(gw, 'POST', '/api/publish', { channel: 'chat:lobby', data: { text: 'hi' } });
     await api(gw, 'POST', '/api/users/alice/send', { type: 'NOTE', payload: 1 });
@@ -60,6 +51,6 @@ test('every state-changing call logs one audit line at info with key id, route, 
     { level: 30, key, method: 'POST', route: '/api/tickets', target: { user: 'bob' }, status: 200 },
     { level: 30, key, method: 'POST', route: '/api/publish', target: { channel: 'nope:x' }, status: 404 },
   ]);
-  assert.ok(!output.includes(API_KEY), 'the key itself is never logged');
-  assert.ok(!/"ticket":"[^[]/.test(output), 'nor the ticket');
+  assert.ok(!output().includes(API_KEY), 'the key itself is never logged');
+  assert.ok(!/"ticket":"[^[]/.test(output()), 'nor the ticket');
 });

@@ -125,6 +125,7 @@ const SAMPLES: Record<string, [raw: string, expected: unknown]> = {
     '[{"url":"http://backend.internal/events","secrets":["whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"]}]',
     [{ url: 'http://backend.internal/events', secrets: ['whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw'] }],
   ],
+  'pusher.apps': ['[{"id":"app-1","key":"key-1","secret":"secret-of-app-1"}]', [{ id: 'app-1', key: 'key-1', secret: 'secret-of-app-1' }]],
   'webhooks.secrets': ['whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw', ['whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw']],
   'admin.passwordHash': ['scrypt$32768$8$1$138jRy7LIjyrHXdO5zXa6Q$qduMq6VAyzJvA6QxtkxL61YzOfair7-9t0iP_dlJ9zc', 'scrypt$32768$8$1$138jRy7LIjyrHXdO5zXa6Q$qduMq6VAyzJvA6QxtkxL61YzOfair7-9t0iP_dlJ9zc'],
   'admin.secretKeys': ['admin-key-0123456789abcdef', ['admin-key-0123456789abcdef']],

@@ -1,9 +1,10 @@
 /**
- * Folder api/: the node's HTTP side — health and metrics, browser auth, the server API for backends, the demo page and
- * the operator console's routes. Routes parse and check a request, call the node's commands (`NodeCommands`) or the
- * auth, webhook and route-table services, and answer; they do no domain work. It may import node/ (commands and the
- * types they take), channels/ (rules for checks), auth/, rpc/, webhooks/, admin/, cluster/ (views), transport/ and
- * the layers below; nothing but the composition root imports it.
+ * Folder api/: the node's HTTP side — health and metrics, browser auth, the server API for backends, the Pusher HTTP
+ * API, the demo page and the operator console's routes. Routes parse and check a request, call the node's commands
+ * (`NodeCommands`) or the auth, webhook and route-table services, and answer; they do no domain work. It may import
+ * node/ (commands and the types they take), channels/ (rules for checks), pusher/ (apps, names, signatures), auth/,
+ * rpc/, webhooks/, admin/, cluster/ (views), transport/ and the layers below; nothing but the composition root
+ * imports it.
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { Socket } from 'node:net';
@@ -21,13 +22,14 @@ import type { GatewayContext } from './context.js';
 import { validatorCompiler } from './validation.js';
 import { registerAuthRoutes } from './auth-routes.js';
 import { registerHealthRoutes } from './health-routes.js';
+import { registerPusherApi } from './pusher/pusher-api.js';
 import { ROUTER_OPTIONS } from './routes/batch.js';
 import { registerServerApi } from './server-api.js';
 import { registerStreamingRoutes } from './streaming-routes.js';
 import { registerWebRoutes } from './web-routes.js';
 import { registerAdminRoutes } from './admin-routes.js';
 
-/** The node's HTTP side: health, metrics, browser auth, the server API, the demo page and the operator console. */
+/** The node's HTTP side: health, metrics, browser auth, the server API, the Pusher HTTP API, the demo page and the operator console. */
 export async function createHttpApp(context: GatewayContext): Promise<FastifyInstance> {
   const timeouts = context.config.http;
   const app = Fastify({
@@ -103,6 +105,7 @@ export async function createHttpApp(context: GatewayContext): Promise<FastifyIns
     registerServerApi(api, context);
     done();
   }, { prefix: '/api' });
+  await registerPusherApi(app, context);
   if (context.config.web.demo) await registerWebRoutes(app);
   if (context.admin) await registerAdminRoutes(app, context, context.admin);
   return app;

@@ -2,10 +2,11 @@ import { readFileSync } from 'node:fs';
 import { Ajv, type ErrorObject } from 'ajv';
 import { parse as parseYaml } from 'yaml';
 import { ConfigSchema, type Config } from './schema.js';
+import { PUSHER_NAMESPACE_PREFIX, pusherNamespaces } from './pusher-namespaces.js';
 import { DEV_PRESET } from './presets.js';
 import { parseAddressRange } from './address-range.js';
 import { parseAdminHash } from './password-hash.js';
-import { checkWebhookEndpoints } from './webhook-endpoints.js';
+import { checkPusherWebhooks, checkWebhookEndpoints } from './webhook-endpoints.js';
 
 export class ConfigError extends Error {
   override readonly name = 'ConfigError';
@@ -48,9 +49,24 @@ export function loadConfig(sources: ConfigSources = {}): Readonly<Config> {
   if (sources.overrides) layers.push(sources.overrides);
 
   const merged = layers.reduce<Record<string, unknown>>((acc, layer) => deepMerge(acc, layer), {});
+  addPusherNamespaces(merged);
   if (!validate(merged)) throw new ConfigError(formatErrors(validate.errors ?? []));
   checkRelations(merged as Config);
   return deepFreeze(merged as Config);
+}
+
+/**
+ * The namespaces of the Pusher apps join the configured ones (before validation, so the schema's defaults fill them).
+ * A configured namespace with the apps' prefix is refused: it would share, or shadow, an app's channels.
+ */
+function addPusherNamespaces(merged: Record<string, unknown>): void {
+  const namespaces = (merged.namespaces ?? {}) as Record<string, unknown>;
+  const taken = Object.keys(namespaces).filter((name) => name.startsWith(PUSHER_NAMESPACE_PREFIX));
+  if (taken.length > 0) throw new ConfigError(`invalid configuration: namespaces.${taken[0]}: the prefix "${PUSHER_NAMESPACE_PREFIX}" is reserved for the namespaces of pusher.apps`);
+  const apps = (merged.pusher as { apps?: unknown } | undefined)?.apps;
+  if (!Array.isArray(apps)) return;
+  const ids = apps.map((app) => (app as { id?: unknown } | null)?.id).filter((id): id is string => typeof id === 'string');
+  merged.namespaces = { ...namespaces, ...pusherNamespaces(ids) };
 }
 
 /** What the schema cannot say: values that must parse, keys that go together. */
@@ -69,9 +85,18 @@ function checkRelations(config: Config): void {
   if (config.admin.passwordHash !== '' && !parseAdminHash(config.admin.passwordHash)) {
     problems.push('admin.passwordHash: not a scrypt$N$r$p$salt$hash string (make one with `wsgate admin hash-password`)');
   }
+  const appIds = new Set<string>();
+  const appKeys = new Set<string>();
+  config.pusher.apps.forEach((app, index) => {
+    if (appIds.has(app.id)) problems.push(`pusher.apps.${index}.id: "${app.id}" names two apps`);
+    if (appKeys.has(app.key)) problems.push(`pusher.apps.${index}.key: "${app.key}" is the key of two apps`);
+    appIds.add(app.id);
+    appKeys.add(app.key);
+  });
   try {
     // Webhook secrets and event patterns are checked here, so a bad one stops the node at start like any other.
-    checkWebhookEndpoints(config.webhooks);
+    const endpoints = checkWebhookEndpoints(config.webhooks);
+    checkPusherWebhooks(config.pusher.apps, new Set(endpoints.map((endpoint) => endpoint.name)));
   } catch (error) {
     problems.push((error as Error).message);
   }

@@ -30,4 +30,6 @@ export const DEV_PRESET = {
   web: { demo: true },
   // Signs webhooks to endpoints added with `--webhook <url>`; `wsgate webhooks tail` knows it.
   webhooks: { secrets: [DEV_WEBHOOK_SECRET] },
+  // One Pusher app for pusher-js and the Pusher server SDKs: its secret is public, like every secret of the preset.
+  pusher: { apps: [{ id: 'wsgate-dev', key: 'wsgate-dev-key', secret: 'wsgate-dev-secret' }] },
 } as const;

@@ -92,6 +92,42 @@ const Namespace = Type.Object(
   { additionalProperties: false },
 );
 
+/**
+ * One Pusher Channels app: what `pusher-js` clients (`/app/{key}`) and Pusher server SDKs (`/apps/{id}/...`) name, with
+ * the secret both sides sign with. Its channels live in namespaces of their own (`pusher-<id>`, see src/server/pusher/).
+ */
+const PusherApp = Type.Object(
+  {
+    /** The app id of the HTTP API (`/apps/{id}`); it names the app's namespaces, hence the short lower-case alphabet. */
+    id: Type.String({ pattern: '^[a-z0-9_-]{1,40}$' }),
+    /** The public key clients connect with (`/app/{key}`) and server SDKs sign with (`auth_key`). */
+    key: Type.String({ pattern: '^[A-Za-z0-9_.-]{1,128}$' }),
+    /** The shared secret of channel, user and request signatures, and of webhook signatures. */
+    secret: Type.String({ minLength: 8, maxLength: 256 }),
+    /** Pusher's "client events" app setting: `client-*` events on private and presence channels. */
+    clientEvents: Type.Boolean({ default: true }),
+    /** Client events one connection may send (Pusher's default: 10 per second); over it, error 4301. */
+    clientEventRate: defaultBucket(10, 10),
+    /** Largest event `data` in bytes, from clients and the HTTP API (Pusher's default: 10 KB). */
+    maxEventBytes: Type.Integer({ minimum: 1, default: 10_240 }),
+    /** Members a presence channel admits (Pusher's limit: 100). */
+    maxPresenceMembers: Type.Integer({ minimum: 1, default: 100 }),
+    /** Where Pusher-format webhooks go (`X-Pusher-Key`, `X-Pusher-Signature`); none: no webhooks for this app. */
+    webhooks: Type.Array(
+      Type.Object(
+        {
+          url: Type.String({ pattern: '^https?://' }),
+          /** Pusher event names to send (`channel_occupied`, `member_added`, ...); empty: all of them. */
+          events: Type.Array(Type.String({ minLength: 1 }), { default: [] }),
+        },
+        { additionalProperties: false },
+      ),
+      { default: [] },
+    ),
+  },
+  { additionalProperties: false },
+);
+
 export const ConfigSchema = Type.Object(
   {
     port: Type.Integer({ minimum: 0, maximum: 65535, default: 8080 }),
@@ -435,6 +471,17 @@ export const ConfigSchema = Type.Object(
       },
       { additionalProperties: false, default: {} },
     ),
+    /** Pusher Channels protocol 7 and HTTP API, per app (none: the Pusher endpoints answer 404). */
+    pusher: Type.Object(
+      {
+        apps: Type.Array(PusherApp, { default: [] }),
+        /** Seconds of silence after which a client pings (`activity_timeout` of `pusher:connection_established`). */
+        activityTimeoutSeconds: Type.Integer({ minimum: 1, default: 120 }),
+        /** How far `auth_timestamp` of a signed HTTP API request may be from the node's clock (Pusher: 600 s). */
+        authTimestampWindowSeconds: Type.Integer({ minimum: 1, default: 600 }),
+      },
+      { additionalProperties: false, default: {} },
+    ),
     webhooks: Type.Object(
       {
         /** Where lifecycle events go; none: no events are emitted at all. */
@@ -517,6 +564,7 @@ export const ConfigSchema = Type.Object(
 
 export type Config = Static<typeof ConfigSchema>;
 export type NamespaceConfig = Static<typeof Namespace>;
+export type PusherAppConfig = Static<typeof PusherApp>;
 export type RateLimitConfig = Static<typeof RateLimit>;
 export type AuthorizeBackendConfig = Static<typeof AuthorizeBackend>;
 export type ActionTypeLimitConfig = Static<typeof ActionTypeLimit>;

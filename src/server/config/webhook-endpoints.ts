@@ -43,3 +43,34 @@ export function checkWebhookEndpoints(config: Readonly<Config['webhooks']>): Che
     return { name, events, secrets };
   });
 }
+
+/** The events of Pusher's webhooks, as `pusher.apps[].webhooks[].events` names them. */
+export const PUSHER_WEBHOOK_EVENTS = [
+  'channel_occupied', 'channel_vacated', 'member_added', 'member_removed', 'client_event', 'cache_miss', 'subscription_count',
+] as const;
+
+export type PusherWebhookEvent = (typeof PUSHER_WEBHOOK_EVENTS)[number];
+
+/** A Pusher app's webhook as checked: the endpoint name its queue and dead letters go by, and the events it wants. */
+export interface CheckedPusherWebhook {
+  name: string;
+  appIndex: number;
+  url: string;
+  events: Set<PusherWebhookEvent>;
+}
+
+/**
+ * Checks `pusher.apps[].webhooks`: event names Pusher knows (none: all of them), and endpoint names
+ * (`pusher-<app>-<n>`, in the same engine queues as `webhooks.endpoints`) that no configured endpoint (`taken`) has.
+ */
+export function checkPusherWebhooks(apps: Readonly<Config['pusher']['apps']>, taken: ReadonlySet<string>): CheckedPusherWebhook[] {
+  return apps.flatMap((app, appIndex) => app.webhooks.map((webhook, index) => {
+    const key = `pusher.apps[${appIndex}].webhooks[${index}]`;
+    const name = `pusher-${app.id}-${index}`;
+    if (taken.has(name)) throw new WebhookConfigError(`webhooks.endpoints: the name "${name}" belongs to ${key}`);
+    const unknown = webhook.events.find((event) => !(PUSHER_WEBHOOK_EVENTS as readonly string[]).includes(event));
+    if (unknown !== undefined) throw new WebhookConfigError(`${key}.events: "${unknown}" is not a Pusher webhook event (${PUSHER_WEBHOOK_EVENTS.join(', ')})`);
+    const events = new Set((webhook.events.length > 0 ? webhook.events : PUSHER_WEBHOOK_EVENTS) as readonly PusherWebhookEvent[]);
+    return { name, appIndex, url: webhook.url, events };
+  }));
+}

@@ -161,10 +161,10 @@ export class ChannelService {
     return { channel: resolved.channel, ...position };
   }
 
-  /** A backend's publication (server API): no sender, nobody excluded. */
-  async publishFromServer(channelName: unknown, dataJson: string): Promise<{ channel: string } & StreamPosition> {
+  /** A backend's publication (server API): no sender; nobody excluded unless `excludeSession` names a session. */
+  async publishFromServer(channelName: unknown, dataJson: string, excludeSession: string | null = null): Promise<{ channel: string } & StreamPosition> {
     const resolved = this.rules.resolve(channelName);
-    const position = await this.delivery.publishToChannel(resolved.channel, dataJson, 'null', null, historyOptions(resolved));
+    const position = await this.delivery.publishToChannel(resolved.channel, dataJson, 'null', excludeSession, historyOptions(resolved));
     return { channel: resolved.channel, ...position };
   }
 

@@ -97,9 +97,12 @@ export class NodeCommands {
     }
   }
 
-  /** A backend's publication: no sender, nobody excluded. `dataJson` is embedded as it is. */
-  async publishFromServer(channelName: unknown, dataJson: string): Promise<{ channel: string } & StreamPosition> {
-    const published = await this.channels.publishFromServer(channelName, dataJson);
+  /**
+   * A backend's publication: no sender; nobody excluded unless `excludeSession` names one session (Pusher's
+   * `socket_id`), wherever it is connected. `dataJson` is embedded as it is.
+   */
+  async publishFromServer(channelName: unknown, dataJson: string, excludeSession: string | null = null): Promise<{ channel: string } & StreamPosition> {
+    const published = await this.channels.publishFromServer(channelName, dataJson, excludeSession);
     this.metrics.publications.inc({ source: 'api' });
     return published;
   }

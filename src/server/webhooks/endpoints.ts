@@ -2,6 +2,7 @@ import type { WebhookEventType } from '../../protocol/webhook-events.js';
 import type { Config } from '../config/schema.js';
 import { checkWebhookEndpoints } from '../config/webhook-endpoints.js';
 import { StandardWebhooksFormat } from './standard-webhooks.js';
+import type { WebhookEvent } from './events.js';
 import type { WebhookFormat } from './webhook-format.js';
 
 /** A configured endpoint, ready to deliver to. */
@@ -10,6 +11,8 @@ export interface WebhookEndpoint {
   readonly name: string;
   readonly url: string;
   readonly events: ReadonlySet<WebhookEventType>;
+  /** Of the events of its types, those it takes (a Pusher app's endpoint: its app's channels); absent: all of them. */
+  readonly accepts?: (event: WebhookEvent) => boolean;
   readonly format: WebhookFormat;
   readonly timeoutMs: number;
   readonly concurrency: number;

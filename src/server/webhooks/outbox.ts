@@ -64,7 +64,7 @@ export class WebhookOutbox {
     this.metrics.emittedOf(keyed.event.type).inc();
     let entry: string | undefined;
     for (const endpoint of this.endpoints) {
-      if (!endpoint.events.has(keyed.event.type)) continue;
+      if (!endpoint.events.has(keyed.event.type) || (endpoint.accepts && !endpoint.accepts(keyed.event))) continue;
       if (this.waiting.length >= this.options.maxBuffered) {
         this.drop(endpoint.name, 'buffer_full', 'the engine has not taken webhook events for a while; dropping new ones');
         continue;

@@ -1,7 +1,8 @@
 /**
  * Folder webhooks/: what the node tells backends — lifecycle events, the durable outbox on the engine's webhook queue,
- * batching per key, signing (Standard Webhooks), retries and dead letters. It may import protocol/, config/, engine
- * contracts, observability and time/; layers above report events through `LifecycleEvents`.
+ * batching per key, signing (Standard Webhooks, and Pusher's format for Pusher apps), retries and dead letters. It may
+ * import protocol/, config/, pusher/ (channel names, signatures), engine contracts, observability and time/; layers
+ * above report events through `LifecycleEvents`.
  */
 import type { Registry as MetricsRegistry } from 'prom-client';
 import type { Config } from '../config/schema.js';
@@ -11,6 +12,7 @@ import { WebhookDispatcher, type DeadLetter } from './dispatcher.js';
 import { partitionName, resolveEndpoints, type WebhookEndpoint } from './endpoints.js';
 import type { WebhookEventType } from '../../protocol/webhook-events.js';
 import { LifecycleEvents } from './lifecycle-events.js';
+import { pusherEndpoints } from './pusher-webhooks.js';
 import { WebhookOutbox } from './outbox.js';
 import { WebhookMetrics } from './webhook-metrics.js';
 
@@ -21,7 +23,7 @@ export interface DeadLetterView extends Omit<DeadLetter, 'event'> {
 }
 
 /**
- * The node's webhook side, built from `webhooks`: the lifecycle event emitter the node reports to, the outbox that
+ * The node's webhook side, built from `webhooks` and the apps' `pusher.apps[].webhooks`: the lifecycle event emitter the node reports to, the outbox that
  * puts events into the engine's queue, the dispatcher that delivers the partitions this node holds, and the dead
  * letters. With no endpoint configured nothing runs and events are not even built.
  */
@@ -32,8 +34,16 @@ export class Webhooks {
   private readonly dispatcher: WebhookDispatcher | null;
   private readonly partitions: number;
 
-  constructor(config: Readonly<Config['webhooks']>, nodeId: string, private readonly engine: Engine, registry: MetricsRegistry, logger: Logger) {
-    this.endpoints = resolveEndpoints(config);
+  constructor(
+    config: Readonly<Config['webhooks']>,
+    nodeId: string,
+    private readonly engine: Engine,
+    registry: MetricsRegistry,
+    logger: Logger,
+    pusherApps: Readonly<Config['pusher']['apps']> = [],
+  ) {
+    const native = resolveEndpoints(config);
+    this.endpoints = [...native, ...pusherEndpoints(pusherApps, new Set(native.map((endpoint) => endpoint.name)))];
     this.partitions = config.partitions;
     if (this.endpoints.length === 0) {
       this.outbox = null;
