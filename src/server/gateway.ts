@@ -35,6 +35,9 @@ import type { ActionRouter } from './rpc/action-router.js';
 import { RegisteredRoutes } from './rpc/registered-routes.js';
 import type { Engine } from './engine/engine.js';
 import { codecFor } from './codec/codecs.js';
+import { PusherV7Codec } from './codec/pusher-v7/codec.js';
+import { newSocketId } from './pusher/signatures.js';
+import { PUSHER_PROTOCOL } from '../protocol/subprotocol.js';
 import { Hub } from './hub/hub.js';
 import type { ChannelService } from './node/channel-service.js';
 import { DrainState, NodeDrain } from './node/drain.js';
@@ -99,6 +102,7 @@ export class Gateway implements GatewayContext {
   private app?: FastifyInstance;
   private readonly sessionEnvironment: SessionEnvironment;
   private readonly sockets: WebSocketListeners;
+  private readonly pusherCodec: PusherV7Codec;
   private stopped?: Promise<void>;
 
   private constructor(readonly config: Readonly<Config>, readonly engine: Engine, options: GatewayOptions) {
@@ -147,6 +151,7 @@ export class Gateway implements GatewayContext {
     this.origins = new OriginPolicy(config.allowedOrigins, config.port, this.tls.enabled ? 'https' : 'http');
     this.liveness = new LivenessMonitor(this.hub.sessions, config.ws.pingIntervalMs, config.ws.pingTimeoutMs);
     this.sockets = new WebSocketListeners(this.node, this.logger);
+    this.pusherCodec = new PusherV7Codec(config.pusher.activityTimeoutSeconds);
     this.metrics.observeHub({ channels: () => this.hub.channelCount, deliveries: () => counters.deliveries });
     this.metrics.observeHistoryBytes(() => this.channels.historyBytes.inFlight);
     this.metrics.observeEngine(() => engine.isHealthy());
@@ -246,7 +251,11 @@ export class Gateway implements GatewayContext {
 
   private accept({ ws, socket, identity, protocol, client, channels }: AcceptedConnection): void {
     const transport = new WebSocketTransport(ws, socket, !this.config.ws.perMessageDeflate);
-    const session = new Session({ id: randomBytes(12).toString('base64url'), identity, transport, codec: codecFor(protocol), client }, this.sessionEnvironment);
+    // A Pusher connection's session id is its socket_id, which its channel and user signatures are bound to.
+    const pusher = protocol === PUSHER_PROTOCOL;
+    const session = new Session({
+      id: pusher ? newSocketId() : randomBytes(12).toString('base64url'), identity, transport, codec: pusher ? this.pusherCodec : codecFor(protocol), client,
+    }, this.sessionEnvironment);
     this.sockets.attach(ws, session);
     if (this.drainState.isDraining) {
       // A handshake that was past the admission check when the drain began.
