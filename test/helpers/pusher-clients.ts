@@ -9,9 +9,15 @@ export type Pusher = InstanceType<typeof PusherJs.default>;
 /** The app the Pusher tests configure (the dev preset's shape, with its own key). */
 export const APP = { id: 'test-app', key: 'test-app-key', secret: 'test-app-secret-0123' } as const;
 
-/** The `pusher` server SDK for APP, signing what pusher-js's auth handlers ask for. */
-export function serverSdk(port: number): PusherServer {
-  return new PusherServer({ appId: APP.id, key: APP.key, secret: APP.secret, host: '127.0.0.1', port: String(port), useTLS: false });
+export interface TestApp {
+  id: string;
+  key: string;
+  secret: string;
+}
+
+/** The `pusher` server SDK for an app of the gateway on `port`, signing what pusher-js's auth handlers ask for. */
+export function serverSdk(port: number, app: TestApp = APP): PusherServer {
+  return new PusherServer({ appId: app.id, key: app.key, secret: app.secret, host: '127.0.0.1', port: String(port), useTLS: false });
 }
 
 const channelAuthorization = (sdk: PusherServer, member: PusherClientOptions['member']): ChannelAuthorizationHandler => ({ socketId, channelName }, callback) => {
@@ -29,7 +35,8 @@ export interface PusherClientOptions {
   user?: { id: string; [key: string]: unknown };
   /** Signs channel auth with the wrong secret. */
   badSecret?: boolean;
-  key?: string;
+  /** The app it connects to (default APP). */
+  app?: TestApp;
   extra?: Partial<Options>;
 }
 
@@ -38,10 +45,9 @@ export interface PusherClientOptions {
  * `pusher` server SDK's `authorizeChannel` and `authenticateUser`, as an app's auth endpoint would.
  */
 export function pusherClient(port: number, options: PusherClientOptions = {}): Pusher {
-  const sdk = options.badSecret
-    ? new PusherServer({ appId: APP.id, key: APP.key, secret: 'a-wrong-secret-0123', host: '127.0.0.1', port: String(port), useTLS: false })
-    : serverSdk(port);
-  return new PusherClass(options.key ?? APP.key, {
+  const app = options.app ?? APP;
+  const sdk = serverSdk(port, options.badSecret ? { ...app, secret: 'a-wrong-secret-0123' } : app);
+  return new PusherClass(app.key, {
     cluster: 'wsgate',
     wsHost: '127.0.0.1',
     wsPort: port,
@@ -80,6 +86,17 @@ export function nextEvent<T = unknown>(target: Channel | Pusher['user'], event: 
   });
 }
 
+/** The next `event` on `channel` with the metadata pusher-js passes along (the sender's `user_id` of a client event). */
+export function nextEventWithMetadata<T = unknown>(channel: Channel, event: string): Promise<{ data: T; userId?: string }> {
+  return new Promise((resolve) => {
+    const handler = (data: T, metadata?: { user_id?: string }) => {
+      channel.unbind(event, handler);
+      resolve({ data, userId: metadata?.user_id });
+    };
+    channel.bind(event, handler);
+  });
+}
+
 /** Subscribes and resolves once `pusher:subscription_succeeded` arrived, with its data (members, for presence). */
 export async function subscribed<T = unknown>(client: Pusher, name: string): Promise<{ channel: Channel; data: T }> {
   const channel = client.subscribe(name);
@@ -87,15 +104,23 @@ export async function subscribed<T = unknown>(client: Pusher, name: string): Pro
   return { channel, data };
 }
 
-/** The next close or error code the connection reports (`pusher:error` or the close of the socket). */
-export function nextErrorCode(client: Pusher): Promise<number> {
+interface ReportedError {
+  code?: number | null;
+  message?: string;
+}
+
+/** The next error the connection reports (a `pusher:error`, or the close of the socket with its code). */
+export function nextError(client: Pusher): Promise<ReportedError> {
   return new Promise((resolve) => {
-    const handler = (error: { data?: { code?: number }; error?: { data?: { code?: number } } }) => {
-      const code = error.data?.code ?? error.error?.data?.code;
-      if (code === undefined) return;
+    const handler = (error: { data?: ReportedError; error?: { data?: ReportedError } }) => {
       client.connection.unbind('error', handler);
-      resolve(code);
+      resolve(error.data ?? error.error?.data ?? {});
     };
     client.connection.bind('error', handler);
   });
+}
+
+/** The next close or error code the connection reports. */
+export async function nextErrorCode(client: Pusher): Promise<number | null | undefined> {
+  return (await nextError(client)).code;
 }

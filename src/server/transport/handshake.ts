@@ -142,7 +142,7 @@ export class HandshakeHandler {
   /**
    * A Pusher connection (`/app/{key}?protocol=7`): anonymous until it signs in, and belonging to the app of its key.
    * Pusher tells a client it cannot serve through its close codes, so an unknown key, an old protocol and a node that
-   * drains or is full are refused after the upgrade, with the close code pusher-js acts on.
+   * drains or is full are refused after the upgrade, with the close code pusher-js acts on (4001, 4007, 4100).
    */
   private admitPusher(key: string, query: URLSearchParams, refusal: ErrorCode | null, client: ClientInfo, span: Span): PendingHandshake {
     span.setAttribute('wsgate.subprotocol', PUSHER_PROTOCOL);
@@ -152,7 +152,7 @@ export class HandshakeHandler {
     if (!app) pending.pusherRefusal = { code: PUSHER_CLOSE.APP_NOT_FOUND, reason: `no app has the key ${key}` };
     else if (!Number.isInteger(version)) pending.pusherRefusal = { code: PUSHER_CLOSE.INVALID_VERSION, reason: 'the protocol parameter is missing' };
     else if (version < 7) pending.pusherRefusal = { code: PUSHER_CLOSE.UNSUPPORTED_PROTOCOL, reason: `protocol ${version} is not supported; use 7` };
-    else if (refusal === 'DRAINING') pending.pusherRefusal = { code: PUSHER_CLOSE.RECONNECT, reason: 'the node is restarting' };
+    // A node that drains or is full sends new connections away to back off, not to come straight back (4200 would).
     else if (refusal) pending.pusherRefusal = { code: PUSHER_CLOSE.OVER_CAPACITY, reason: new WsgateError(refusal).message };
     else pending.identity = { user: null, claims: {}, method: 'pusher', pusherApp: app.id };
     return pending;
