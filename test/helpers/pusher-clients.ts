@@ -15,9 +15,15 @@ export interface TestApp {
   secret: string;
 }
 
+/** The master key of `private-encrypted-` channels: the app's servers and their auth endpoint know it, wsgate does not. */
+export const ENCRYPTION_MASTER_KEY = Buffer.alloc(32, 7);
+
 /** The `pusher` server SDK for an app of the gateway on `port`, signing what pusher-js's auth handlers ask for. */
 export function serverSdk(port: number, app: TestApp = APP): PusherServer {
-  return new PusherServer({ appId: app.id, key: app.key, secret: app.secret, host: '127.0.0.1', port: String(port), useTLS: false });
+  return new PusherServer({
+    appId: app.id, key: app.key, secret: app.secret, host: '127.0.0.1', port: String(port), useTLS: false,
+    encryptionMasterKeyBase64: ENCRYPTION_MASTER_KEY.toString('base64'),
+  });
 }
 
 const channelAuthorization = (sdk: PusherServer, member: PusherClientOptions['member']): ChannelAuthorizationHandler => ({ socketId, channelName }, callback) => {

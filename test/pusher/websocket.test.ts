@@ -1,13 +1,15 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { once } from 'node:events';
+import { createHash } from 'node:crypto';
+import nacl from 'tweetnacl';
 import WebSocket from 'ws';
 import { PUSHER_CLOSE } from '../../src/server/codec/pusher-v7/close-codes.js';
 import { toWsgateChannel } from '../../src/server/pusher/channel-names.js';
 import { startGateway, type RunningGateway } from '../helpers/gateway.js';
 import { encodeActionFrame } from '../../src/server/codec/node-frames.js';
 import {
-  APP, connected, nextError, nextErrorCode, nextEvent, nextEventWithMetadata, pusherClient, subscribed, type Pusher, type PusherClientOptions,
+  APP, ENCRYPTION_MASTER_KEY, connected, nextError, nextErrorCode, nextEvent, nextEventWithMetadata, pusherClient, subscribed, type Pusher, type PusherClientOptions,
 } from '../helpers/pusher-clients.js';
 
 /** A second app on the same gateway, with client events off. */
@@ -99,6 +101,20 @@ describe('Pusher protocol 7 over WebSocket, with the unmodified pusher-js', () =
     const error = await nextEvent<{ status: number; type: string }>(refused, 'pusher:subscription_error');
     assert.equal(error.status, 401);
     assert.ok(!gateway.running.gateway.hub.sessions.get(forged.connection.socket_id)?.subscriptions.has(toWsgateChannel(APP.id, 'private-orders')!));
+  });
+
+  it('relays private-encrypted- events as they are: pusher-js decrypts what the app\'s servers encrypted', async () => {
+    const name = 'private-encrypted-vault';
+    const pusher = client();
+    const { channel } = await subscribed(pusher, name);
+    const event = nextEvent(channel, 'secret');
+    // What the server SDK's trigger sends for an encrypted channel: a secretbox under the channel's shared secret.
+    const sharedSecret = createHash('sha256').update(Buffer.concat([Buffer.from(name), ENCRYPTION_MASTER_KEY])).digest();
+    const nonce = nacl.randomBytes(24);
+    const ciphertext = nacl.secretbox(Buffer.from(JSON.stringify({ pin: 1234 })), nonce, sharedSecret);
+    const sealed = JSON.stringify({ nonce: Buffer.from(nonce).toString('base64'), ciphertext: Buffer.from(ciphertext).toString('base64') });
+    await gateway.running.gateway.channels.publishFromServer(toWsgateChannel(APP.id, name)!, JSON.stringify({ event: 'secret', data: sealed }));
+    assert.deepEqual(await event, { pin: 1234 });
   });
 
   it('unsubscribes with pusher:unsubscribe', async () => {
