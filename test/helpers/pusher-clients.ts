@@ -81,6 +81,14 @@ export function connected(client: Pusher): Promise<string> {
   });
 }
 
+/** Resolves once the connection is in `state` (at once when it is). */
+export function stateReached(client: Pusher, state: string): Promise<void> {
+  return new Promise((resolve) => {
+    if (client.connection.state === state) resolve();
+    else client.connection.bind('state_change', ({ current }: { current: string }) => current === state && resolve());
+  });
+}
+
 /** The next `event` on `channel` (or on the client's user, for `channel` null), with its data. */
 export function nextEvent<T = unknown>(target: Channel | Pusher['user'], event: string): Promise<T> {
   return new Promise((resolve) => {

@@ -4,12 +4,12 @@ import { once } from 'node:events';
 import { createHash } from 'node:crypto';
 import nacl from 'tweetnacl';
 import WebSocket from 'ws';
-import { PUSHER_CLOSE } from '../../src/server/codec/pusher-v7/close-codes.js';
+import { PUSHER_CLOSE, PUSHER_TERMINATED } from '../../src/server/codec/pusher-v7/close-codes.js';
 import { toWsgateChannel } from '../../src/server/pusher/channel-names.js';
 import { startGateway, type RunningGateway } from '../helpers/gateway.js';
 import { encodeActionFrame } from '../../src/server/codec/node-frames.js';
 import {
-  APP, ENCRYPTION_MASTER_KEY, connected, nextError, nextErrorCode, nextEvent, nextEventWithMetadata, pusherClient, subscribed, type Pusher, type PusherClientOptions,
+  APP, ENCRYPTION_MASTER_KEY, connected, stateReached, nextError, nextErrorCode, nextEvent, nextEventWithMetadata, pusherClient, subscribed, type Pusher, type PusherClientOptions,
 } from '../helpers/pusher-clients.js';
 
 /** A second app on the same gateway, with client events off. */
@@ -228,6 +228,13 @@ describe('Pusher presence, cache channels, client events and users', () => {
     const delivered = await gateway.running.gateway.node.delivery.toUser('dana', encodeActionFrame('MEMBER_DEACTIVATED', JSON.stringify({ reason: 'left' })));
     assert.equal(delivered, 2);
     assert.deepEqual(await Promise.all(events), [{ reason: 'left' }, { reason: 'left' }]);
+
+    // terminate_connections: every connection of the user closes with 4009, and pusher-js stays away.
+    const terminated = [nextErrorCode(phone), nextErrorCode(laptop)];
+    assert.equal(await gateway.running.gateway.commands.disconnect({ user: 'dana' }, PUSHER_TERMINATED), 2);
+    assert.deepEqual(await Promise.all(terminated), [PUSHER_CLOSE.UNAUTHORIZED, PUSHER_CLOSE.UNAUTHORIZED]);
+    // 4009 is "refused" to pusher-js: it ends up disconnected instead of retrying.
+    await stateReached(phone, 'disconnected');
 
     const forged = client({ user: { id: 'dana' }, badSecret: true });
     const closed = nextErrorCode(forged);
