@@ -111,7 +111,13 @@ export class SessionLifecycle {
   async signIn(session: Session, identity: Identity): Promise<boolean> {
     if (session.closing || !session.registered || session.user !== null || identity.user === null) return false;
     session.takeRegistration();
-    await this.engine.registry.removeSession({ session: session.id, user: null, node: this.nodeId });
+    try {
+      await this.engine.registry.removeSession({ session: session.id, user: null, node: this.nodeId });
+    } catch (error) {
+      // Still registered as anonymous: its cleanup must remove that entry.
+      session.markRegistered();
+      throw error;
+    }
     this.hub.removeSession(session);
     session.adoptUser(identity);
     this.hub.addSession(session);
