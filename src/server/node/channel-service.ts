@@ -35,8 +35,11 @@ export interface SubscribeOptions {
    * as the user its signed channel data names, with that user's info.
    */
   member?: PresenceMemberInfo;
-  /** No `subscribed` reply: the caller answers in its own protocol once the subscription (and presence) is in place. */
-  silent?: boolean;
+  /**
+   * The caller's own answer in place of the `subscribed` reply (another protocol's frames, made from the position live
+   * frames follow): queued before any live frame, which wait while it is made.
+   */
+  answer?: (floor: StreamPosition) => Promise<PreparedFrame[]>;
 }
 
 /** A presence member: the user and, optionally, what others are told about them (Pusher's `user_info`). */
@@ -100,8 +103,11 @@ export class ChannelService {
       // session starts there), everything above it does, in order.
       floor = reply.skipThrough;
       this.subscriptions.setFloor(channel, session, floor);
-      if (options.silent) {
+      if (options.answer) {
         if ('reservation' in reply) reply.reservation.release();
+        const frames = await options.answer(floor);
+        if (session.closing || !session.subscriptions.has(channel)) return null;
+        for (const frame of frames) session.queueFrame(frame);
       } else if ('frame' in reply) session.send(reply.frame);
       else reply.reservation.resize(session.sendReply(reply.prepared, () => reply.reservation.release()));
       session.releasePending(channel, floor);

@@ -8,8 +8,10 @@ import type { Logger } from '../observability/logger.js';
 import type { PusherRequest } from '../codec/pusher-v7/client-frames.js';
 import { PUSHER_CLOSE } from '../codec/pusher-v7/close-codes.js';
 import {
-  pusherError, pusherEvent, serverToUserChannel, subscriptionError, subscriptionSucceeded,
+  pusherError, pusherEvent, serverToUserChannel, subscriptionError, subscriptionSucceeded, type PusherMember,
 } from '../codec/pusher-v7/codec.js';
+import type { PreparedFrame } from '../codec/prepared-frame.js';
+import type { StreamPosition } from '../../protocol/frames.js';
 import type { PusherApps } from '../pusher/apps.js';
 import { pusherChannelInfo, toWsgateChannel, type PusherEventData } from '../pusher/channel-names.js';
 import { verifyChannelAuth, verifyUserAuth } from '../pusher/signatures.js';
@@ -100,9 +102,15 @@ export class PusherRequests {
       session.queueFrame(subscriptionError(name, 401, 'invalid signature'));
       return;
     }
-    let floor;
+    // The answer goes out before any live event of the channel: subscription_succeeded (with the members, self
+    // included, on a presence channel), then a cache channel's last event or cache_miss.
+    const answer = async (floor: StreamPosition): Promise<PreparedFrame[]> => {
+      const frames = [subscriptionSucceeded(name, member ? withMember(await this.engine.presence.members(channel), member) : undefined)];
+      if (info.cache) frames.push(await this.cachedEvent(channel, name, floor));
+      return frames;
+    };
     try {
-      floor = await this.channels.subscribeSession(session, channel, member ? { trusted: true, member, silent: true } : { trusted: true });
+      await this.channels.subscribeSession(session, channel, member ? { trusted: true, member, answer } : { trusted: true, answer });
     } catch (error) {
       if (error instanceof WsgateError && error.code === 'ALREADY_SUBSCRIBED') return;
       if (error instanceof WsgateError && error.status < 500) {
@@ -111,9 +119,6 @@ export class PusherRequests {
       }
       throw error;
     }
-    if (!floor || !session.subscriptions.has(channel)) return;
-    if (member) session.queueFrame(subscriptionSucceeded(name, await this.engine.presence.members(channel)));
-    if (info.cache) await this.sendCached(session, channel, name, floor);
   }
 
   /** Room for `user` in a presence channel of at most `max` members: a member joining again always fits. */
@@ -126,14 +131,13 @@ export class PusherRequests {
    * A cache channel's last event, the one at the subscription's floor (what live delivery starts after), or
    * `pusher:cache_miss` when the channel has none.
    */
-  private async sendCached(session: Session, channel: string, name: string, floor: { offset: number; epoch: string }): Promise<void> {
+  private async cachedEvent(channel: string, name: string, floor: StreamPosition): Promise<PreparedFrame> {
     const page = floor.offset === 0
       ? null
       : await this.engine.history.read(channel, { since: { offset: floor.offset - 1, epoch: floor.epoch }, limit: 1 });
     const last = page?.publications.find((publication) => publication.offset === floor.offset);
     const event = last ? pusherEventData(last.dataJson) : null;
-    if (event) session.queueFrame(pusherEvent(event.event, event.data, name, event.user_id));
-    else session.queueFrame(pusherEvent('pusher:cache_miss', {}, name));
+    return event ? pusherEvent(event.event, event.data, name, event.user_id) : pusherEvent('pusher:cache_miss', {}, name);
   }
 
   private async unsubscribe(session: Session, app: PusherAppConfig, name: string): Promise<void> {
@@ -193,6 +197,12 @@ export class PusherRequests {
     if (subscription.presence) carried.user_id = subscription.presence.user;
     await this.channels.publishFromClient(session, channel, carried, true);
   }
+}
+
+/** The members of a presence channel with `member` among them: the joining connection is listed before its join is stored. */
+function withMember(members: readonly PusherMember[], member: PresenceMemberInfo): PusherMember[] {
+  if (members.some((present) => present.user === member.user)) return [...members];
+  return [...members, member.info === undefined ? { user: member.user } : { user: member.user, info: member.info }];
 }
 
 /** The member a presence channel's signed channel data names: `user_id` (a string, or a number) and `user_info`. */
