@@ -2,8 +2,8 @@
  * Folder codec/: every encoder and decoder of what the node writes and reads — client frames, server frames, the
  * pre-framed WebSocket bytes (PreparedFrame) with the metadata readers need, the broker's channel envelope and inbox
  * messages, history replies, and the frame kinds traffic metrics count. One protocol codec interface (this file), one
- * folder per wire protocol beside it (`wsgate-v1/`). The node carries frames between sessions and nodes in
- * wsgate.v1.json bytes; a session's codec turns them into its own protocol's bytes. codec/ imports only src/protocol/,
+ * folder per wire protocol beside it (`wsgate-v1/`, `pusher-v7/`). The node carries frames between sessions and nodes
+ * in wsgate.v1.json bytes; a session's codec turns them into its own protocol's bytes. codec/ imports only src/protocol/,
  * node built-ins, ws and the schema validator (TypeBox, Ajv); every layer above may import it (engine/ included), it
  * imports none of them.
  */
