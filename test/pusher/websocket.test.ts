@@ -263,6 +263,22 @@ describe('Pusher session policy and drain', () => {
     }
   });
 
+  it('subscriptions share the native subscribe rate limit: over it, pusher:error 4301', async () => {
+    const running = await startGateway({ pusher: { apps: [APP] }, limits: { rate: { subscribe: { rate: 0.001, burst: 2 } } } });
+    const pusher = pusherClient(running.port);
+    try {
+      await subscribed(pusher, 'first');
+      await subscribed(pusher, 'second');
+      const refused = nextError(pusher);
+      pusher.subscribe('third');
+      assert.equal((await refused).code, PUSHER_CLOSE.CLIENT_EVENT_RATE_LIMIT);
+      assert.equal(pusher.connection.state, 'connected');
+    } finally {
+      pusher.disconnect();
+      await running.stop();
+    }
+  });
+
   it('a draining node closes with 4200 and pusher-js comes back to the node that replaces it', async () => {
     const first = await startGateway({ pusher: { apps: [APP] } });
     const pusher = pusherClient(first.port);

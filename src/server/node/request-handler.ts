@@ -59,6 +59,9 @@ export class RequestHandler {
     if (parsed.kind === 'pusher') {
       // Client event names are the application's: one label for them all.
       this.metrics.messagesIn.inc({ type: parsed.request.event === 'client' ? 'pusher:client-event' : parsed.request.event });
+      // Subscriptions share the native subscribe bucket (refusals are `pusher:error` 4301, repeated ones close with
+      // 4301); client events have the app's own bucket.
+      if (parsed.request.event === 'pusher:subscribe' && !this.verdict(session, 'subscribe', session.takeToken('subscribe', this.config.limits.rate.subscribe), undefined)) return;
       await this.pusher.handle(session, parsed.request);
       return;
     }
