@@ -137,6 +137,8 @@ export interface PublishedFrame {
 export interface PresenceMember {
   user: string;
   sessions: number;
+  /** What the member's credential says about them (a Pusher presence member's `user_info`); absent for wsgate members. */
+  info?: unknown;
 }
 export interface PresenceFrame {
   type: 'presence';
@@ -179,6 +181,8 @@ export interface JoinFrame {
   channel: string;
   user: string;
   session: string;
+  /** What the member's credential says about them (a Pusher presence member's `user_info`); absent for wsgate members. */
+  info?: unknown;
 }
 export interface LeaveFrame {
   type: 'leave';

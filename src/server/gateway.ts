@@ -36,6 +36,9 @@ import type { ActionRouter } from './rpc/action-router.js';
 import { RegisteredRoutes } from './rpc/registered-routes.js';
 import type { Engine } from './engine/engine.js';
 import { codecFor } from './codec/codecs.js';
+import { PusherV7Codec } from './codec/pusher-v7/codec.js';
+import { newSocketId } from './pusher/signatures.js';
+import { PUSHER_PROTOCOL } from '../protocol/subprotocol.js';
 import { Hub } from './hub/hub.js';
 import type { ChannelService } from './node/channel-service.js';
 import { DrainState, NodeDrain } from './node/drain.js';
@@ -106,6 +109,7 @@ export class Gateway implements GatewayContext {
   private readonly sockets: WebSocketListeners;
   /** Streaming responses not yet closed; a drain waits for them as for WebSockets. */
   private openStreams = 0;
+  private readonly pusherCodec: PusherV7Codec;
   private stopped?: Promise<void>;
 
   private constructor(readonly config: Readonly<Config>, readonly engine: Engine, options: GatewayOptions) {
@@ -154,6 +158,7 @@ export class Gateway implements GatewayContext {
     this.origins = new OriginPolicy(config.allowedOrigins, config.port, this.tls.enabled ? 'https' : 'http');
     this.liveness = new LivenessMonitor(this.hub.sessions, config.ws.pingIntervalMs, config.ws.pingTimeoutMs);
     this.sockets = new WebSocketListeners(this.node, this.logger);
+    this.pusherCodec = new PusherV7Codec(config.pusher.activityTimeoutSeconds);
     this.metrics.observeHub({ channels: () => this.hub.channelCount, deliveries: () => counters.deliveries });
     this.metrics.observeHistoryBytes(() => this.channels.historyBytes.inFlight);
     this.metrics.observeEngine(() => engine.isHealthy());
@@ -253,7 +258,11 @@ export class Gateway implements GatewayContext {
 
   private accept({ ws, socket, identity, protocol, client, channels }: AcceptedConnection): void {
     const transport = new WebSocketTransport(ws, socket, !this.config.ws.perMessageDeflate);
-    const session = new Session({ id: newSessionId(), identity, transport, codec: codecFor(protocol), client }, this.sessionEnvironment);
+    // A Pusher connection's session id is its socket_id, which its channel and user signatures are bound to.
+    const pusher = protocol === PUSHER_PROTOCOL;
+    const session = new Session({
+      id: pusher ? newSocketId() : newSessionId(), identity, transport, codec: pusher ? this.pusherCodec : codecFor(protocol), client,
+    }, this.sessionEnvironment);
     this.sockets.attach(ws, session);
     this.start(session, channels);
   }

@@ -1,6 +1,6 @@
 import type { SessionPolicy } from '../engine/registry/registry.js';
 
-/** Who a session is: established at the handshake, renewed by `refresh` (the user never changes). */
+/** Who a session is: established at the handshake, renewed by `refresh` (the user never changes once set). */
 export interface Identity {
   /** Null for anonymous sessions. */
   user: string | null;
@@ -9,8 +9,10 @@ export interface Identity {
   expiresAt?: number;
   /** The JWT's `jti`, which can be revoked on its own. */
   tokenId?: string;
-  /** How the session authenticated, for metrics and logs. */
-  method: 'ticket' | 'jwt' | 'cookie' | 'hook' | 'anonymous';
+  /** How the session authenticated, for metrics and logs (`pusher`: a Pusher-protocol connection, by its app key). */
+  method: 'ticket' | 'jwt' | 'cookie' | 'hook' | 'anonymous' | 'pusher';
+  /** The id of the Pusher app a Pusher-protocol connection belongs to. */
+  pusherApp?: string;
 }
 
 /**

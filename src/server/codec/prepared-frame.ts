@@ -35,4 +35,20 @@ export class PreparedFrame {
     const parts = Sender.frame(payload, { fin: true, rsv1: false, opcode: 0x01, mask: false, readOnly: true });
     this.wire = parts.length === 1 ? parts[0]! : Buffer.concat(parts, parts[0]!.length + payload.length);
   }
+
+  /** The frame's conversion into another protocol, made once and shared by every recipient that speaks it. */
+  private translation?: { protocol: string; audience: string | null; frame: PreparedFrame | null };
+
+  /**
+   * This frame in `protocol` for `audience` (the channel or recipient the conversion depends on): `make` runs on the
+   * first request, later requests for the same protocol and audience share its result. One slot, since a frame goes
+   * to one channel's subscribers (one audience) and wsgate speaks one protocol besides its own.
+   */
+  translatedInto(protocol: string, audience: string | null, make: () => PreparedFrame | null): PreparedFrame | null {
+    const cached = this.translation;
+    if (cached && cached.protocol === protocol && cached.audience === audience) return cached.frame;
+    const frame = make();
+    this.translation = { protocol, audience, frame };
+    return frame;
+  }
 }

@@ -65,8 +65,11 @@ function addPusherNamespaces(merged: Record<string, unknown>): void {
   if (taken.length > 0) throw new ConfigError(`invalid configuration: namespaces.${taken[0]}: the prefix "${PUSHER_NAMESPACE_PREFIX}" is reserved for the namespaces of pusher.apps`);
   const apps = (merged.pusher as { apps?: unknown } | undefined)?.apps;
   if (!Array.isArray(apps)) return;
-  const ids = apps.map((app) => (app as { id?: unknown } | null)?.id).filter((id): id is string => typeof id === 'string');
-  merged.namespaces = { ...namespaces, ...pusherNamespaces(ids) };
+  const named = apps
+    .map((app) => app as { id?: unknown; webhooks?: unknown } | null)
+    .filter((app): app is { id: string; webhooks?: unknown } => typeof app?.id === 'string')
+    .map((app) => ({ id: app.id, webhooks: Array.isArray(app.webhooks) && app.webhooks.length > 0 }));
+  merged.namespaces = { ...namespaces, ...pusherNamespaces(named) };
 }
 
 /** What the schema cannot say: values that must parse, keys that go together. */

@@ -16,10 +16,13 @@ export function pusherNamespaceName(appId: string, sort: { presence: boolean; ca
 /** Pusher keeps a cache channel's last event for 30 minutes. */
 const CACHE_TTL_SECONDS = 1_800;
 
-/** The namespaces of the apps, as a config layer: the schema fills in every other key. */
-export function pusherNamespaces(appIds: readonly string[]): Record<string, Record<string, unknown>> {
+/**
+ * The namespaces of the apps, as a config layer: the schema fills in every other key. An app with webhooks has its
+ * client events reported (`channel.published`), which its endpoints receive as Pusher's `client_event`.
+ */
+export function pusherNamespaces(apps: ReadonlyArray<{ id: string; webhooks: boolean }>): Record<string, Record<string, unknown>> {
   const namespaces: Record<string, Record<string, unknown>> = {};
-  for (const appId of appIds) {
+  for (const { id: appId, webhooks } of apps) {
     for (const presence of [false, true]) {
       for (const cache of [false, true]) {
         namespaces[pusherNamespaceName(appId, { presence, cache })] = {
@@ -27,6 +30,7 @@ export function pusherNamespaces(appIds: readonly string[]): Record<string, Reco
           publish: false,
           presence,
           history: cache ? { size: 1, ttlSeconds: CACHE_TTL_SECONDS } : { size: 0 },
+          webhooks: { published: webhooks },
         };
       }
     }

@@ -1,13 +1,13 @@
 import { WsgateError } from '../../protocol/errors.js';
-import type { PresenceFrame, RequestId, StreamPosition, SubscribedFrame } from '../../protocol/frames.js';
+import type { JoinFrame, PresenceFrame, RequestId, StreamPosition, SubscribedFrame } from '../../protocol/frames.js';
 import type { Config } from '../config/schema.js';
 import type { Engine } from '../engine/engine.js';
-import type { PresenceLeave } from '../engine/presence/presence.js';
+import type { PresenceEntry, PresenceLeave } from '../engine/presence/presence.js';
 import type { Hub } from '../hub/hub.js';
 import { HistoryBytes, type HistoryReservation } from '../limits/history-bytes.js';
 import type { Logger } from '../observability/logger.js';
 import type { PreparedFrame } from '../codec/prepared-frame.js';
-import type { GrantedSubscription, Session } from '../session/session.js';
+import type { GrantedSubscription, Session, SubscriptionState } from '../session/session.js';
 import { encodeSender } from '../codec/node-frames.js';
 import type { LifecycleEvents } from '../webhooks/lifecycle-events.js';
 import type { ChannelRules, ResolvedChannel } from '../channels/channel-rules.js';
@@ -30,6 +30,22 @@ export interface SubscribeOptions {
   trusted?: boolean;
   /** A subscription token granted it: no permission check, and the grant holds for the channel's other actions. */
   grant?: GrantedSubscription;
+  /**
+   * Who the session is in the channel's presence, when not its own user: a Pusher connection joins a presence channel
+   * as the user its signed channel data names, with that user's info.
+   */
+  member?: PresenceMemberInfo;
+  /**
+   * The caller's own answer in place of the `subscribed` reply (another protocol's frames, made from the position live
+   * frames follow): queued before any live frame, which wait while it is made.
+   */
+  answer?: (floor: StreamPosition) => Promise<PreparedFrame[]>;
+}
+
+/** A presence member: the user and, optionally, what others are told about them (Pusher's `user_info`). */
+export interface PresenceMemberInfo {
+  user: string;
+  info?: unknown;
 }
 
 /**
@@ -54,32 +70,45 @@ export class ChannelService {
     this.historyBytes = new HistoryBytes(config.limits.history);
   }
 
-  /** Subscribes the session; the reply (`subscribed`, with what recovery replayed) is queued before any live frame. */
-  async subscribeSession(session: Session, channelName: unknown, options: SubscribeOptions = {}): Promise<void> {
+  /**
+   * Subscribes the session; the reply (`subscribed`, with what recovery replayed) is queued before any live frame.
+   * Returns the position live frames follow (null when the session ended meanwhile).
+   */
+  async subscribeSession(session: Session, channelName: unknown, options: SubscribeOptions = {}): Promise<StreamPosition | null> {
     const { id, recover, grant } = options;
     const resolved = this.rules.resolve(channelName);
     if (!options.trusted && !grant) await this.rules.assertAccess(resolved, session.identity, session.id, 'subscribe');
     // The access check may have waited for a backend; a session that ended meanwhile must not be indexed again.
-    if (session.closing) return;
+    if (session.closing) return null;
     const { channel, rules } = resolved;
     if (session.subscriptions.has(channel)) throw new WsgateError('ALREADY_SUBSCRIBED');
     if (session.subscriptions.size >= this.config.limits.maxSubscriptionsPerSession) throw new WsgateError('TOO_MANY_SUBSCRIPTIONS');
     if (rules.maxSubscribers > 0 && this.hub.subscriberCount(channel) >= rules.maxSubscribers) throw new WsgateError('CHANNEL_FULL');
 
+    const member = rules.presence ? (options.member ?? (session.user === null ? undefined : { user: session.user })) : undefined;
     // Live frames are buffered from here until the reply is queued, so nothing falls between history and live.
-    session.subscriptions.set(channel, grant ? { pending: [], namespace: resolved.namespace, grant } : { pending: [], namespace: resolved.namespace });
+    const state: SubscriptionState = { pending: [], namespace: resolved.namespace };
+    if (grant) state.grant = grant;
+    if (member) state.presence = member;
+    session.subscriptions.set(channel, state);
+    let floor: StreamPosition;
     try {
       await this.subscriptions.addLocalSubscriber(channel, session);
       const reply = await this.subscribedReply(session, resolved, id, recover);
       if (session.closing || !session.subscriptions.has(channel)) {
         if ('reservation' in reply) reply.reservation.release();
-        return;
+        return null;
       }
       // The reply's position is the session's floor: nothing at or below it follows (recovery replayed it, or the
       // session starts there), everything above it does, in order.
-      const floor = reply.skipThrough;
+      floor = reply.skipThrough;
       this.subscriptions.setFloor(channel, session, floor);
-      if ('frame' in reply) session.send(reply.frame);
+      if (options.answer) {
+        if ('reservation' in reply) reply.reservation.release();
+        const frames = await options.answer(floor);
+        if (session.closing || !session.subscriptions.has(channel)) return null;
+        for (const frame of frames) session.queueFrame(frame);
+      } else if ('frame' in reply) session.send(reply.frame);
       else reply.reservation.resize(session.sendReply(reply.prepared, () => reply.reservation.release()));
       session.releasePending(channel, floor);
     } catch (error) {
@@ -87,12 +116,13 @@ export class ChannelService {
       this.subscriptions.removeLocalSubscriber(channel, session);
       throw error;
     }
-    if (rules.presence && session.user !== null) {
-      await this.addPresence(channel, session);
+    if (member) {
+      await this.addPresence(channel, session, member);
       // The session may have ended (or left the channel) while the join was on its way to the store; its leave then
       // found nothing to remove, so take the membership back now rather than leave a member who is gone.
       if (session.closing || !session.subscriptions.has(channel)) await this.removePresence(channel, session.id);
     }
+    return floor;
   }
 
   /**
@@ -140,19 +170,21 @@ export class ChannelService {
     state.grant?.expiry?.clear();
     session.subscriptions.delete(channel);
     this.subscriptions.removeLocalSubscriber(channel, session);
-    if (session.user !== null && this.config.namespaces[state.namespace]?.presence) await this.removePresence(channel, session.id);
+    if (state.presence) await this.removePresence(channel, session.id);
   }
 
-  /** After a session ended: its presence removed from every channel it was subscribed to (leaves announced). */
-  async removeSessionPresence(sessionId: string, user: string | null, channels: string[]): Promise<void> {
-    if (user === null) return;
+  /** After a session ended: its presence removed from the channels it was a member of (leaves announced). */
+  async removeSessionPresence(sessionId: string, channels: string[]): Promise<void> {
     await Promise.all(channels.map((channel) => this.removePresence(channel, sessionId)));
   }
 
-  /** A client's publication: checked against the namespace (or the session's grant), sent with its sender. */
-  async publishFromClient(session: Session, channelName: unknown, data: unknown): Promise<{ channel: string } & StreamPosition> {
+  /**
+   * A client's publication: checked against the namespace (or the session's grant), sent with its sender, to every
+   * subscriber but the sender's session. `trusted`: the caller checked the client may publish (Pusher's client events).
+   */
+  async publishFromClient(session: Session, channelName: unknown, data: unknown, options: { trusted?: boolean } = {}): Promise<{ channel: string } & StreamPosition> {
     const resolved = this.rules.resolve(channelName);
-    await this.rules.assertAccess(resolved, session.identity, session.id, 'publish', grantedActions(session, resolved.channel));
+    if (!options.trusted) await this.rules.assertAccess(resolved, session.identity, session.id, 'publish', grantedActions(session, resolved.channel));
     const dataJson = JSON.stringify(data ?? null);
     const position = await this.delivery.publishToChannel(
       resolved.channel, dataJson, encodeSender(session.user, session.id), session.id, historyOptions(resolved),
@@ -197,11 +229,15 @@ export class ChannelService {
     }
   }
 
-  private async addPresence(channel: string, session: Session): Promise<void> {
-    const { firstForUser, seq } = await this.engine.presence.join(channel, { user: session.user!, session: session.id, node: this.nodeId });
+  private async addPresence(channel: string, session: Session, member: PresenceMemberInfo): Promise<void> {
+    const entry: PresenceEntry = { user: member.user, session: session.id, node: this.nodeId };
+    if (member.info !== undefined) entry.info = member.info;
+    const { firstForUser, seq } = await this.engine.presence.join(channel, entry);
     if (!firstForUser) return;
-    if (seq !== undefined) this.events.presenceJoined(channel, session.user!, session.id, seq);
-    await this.delivery.publishEvent(channel, { type: 'join', channel, user: session.user!, session: session.id }, session.id);
+    if (seq !== undefined) this.events.presenceJoined(channel, member.user, session.id, seq);
+    const join: JoinFrame = { type: 'join', channel, user: member.user, session: session.id };
+    if (member.info !== undefined) join.info = member.info;
+    await this.delivery.publishEvent(channel, join, session.id);
   }
 
   private async removePresence(channel: string, sessionId: string): Promise<void> {

@@ -1,10 +1,11 @@
 /**
- * Folder node/: the node's orchestration — what a client's frames ask (request-handler, credential-refresh), a
- * session's life on the node (session-lifecycle), the node's interest in channels with ordering, floors and fan-out
- * (local-subscriptions, channel-sequencer), channel work for sessions (channel-service), cluster-wide delivery, the
- * inbox, the commands the server API performs (node-commands), drain and engine-outage recovery. It may import
- * channels/, rpc/, webhooks/, auth/, cluster/, hub/, session/ and everything below them (engine, codecs, protocol,
- * limits, observability, config); nothing imports it but api/ and the composition root.
+ * Folder node/: the node's orchestration — what a client's frames ask (request-handler, credential-refresh, and
+ * pusher-requests for Pusher-protocol connections), a session's life on the node (session-lifecycle), the node's
+ * interest in channels with ordering, floors and fan-out (local-subscriptions, channel-sequencer), channel work for
+ * sessions (channel-service), cluster-wide delivery, the inbox, the commands the server API performs (node-commands),
+ * drain and engine-outage recovery. It may import channels/, rpc/, webhooks/, auth/, cluster/, hub/, session/, pusher/
+ * and everything below them (engine, codecs, protocol, limits, observability, config); nothing imports it but api/ and
+ * the composition root.
  */
 import type { Disconnect } from '../../protocol/close-codes.js';
 import type { RevocationGuard } from '../auth/revocation-guard.js';
@@ -17,6 +18,7 @@ import type { Engine } from '../engine/engine.js';
 import type { Hub } from '../hub/hub.js';
 import type { Logger } from '../observability/logger.js';
 import type { Metrics } from '../observability/metrics.js';
+import { PusherApps } from '../pusher/apps.js';
 import type { ActionRouter } from '../rpc/action-router.js';
 import type { Session } from '../session/session.js';
 import type { LifecycleEvents } from '../webhooks/lifecycle-events.js';
@@ -27,6 +29,7 @@ import { DeliveryService } from './delivery.js';
 import { InboxDispatcher } from './inbox.js';
 import { LocalSubscriptions, type DeliveryCounters, type LocalChannelObserver } from './local-subscriptions.js';
 import { NodeCommands } from './node-commands.js';
+import { PusherRequests } from './pusher-requests.js';
 import { RequestHandler } from './request-handler.js';
 import { SessionLifecycle } from './session-lifecycle.js';
 
@@ -77,7 +80,10 @@ export class GatewayNode {
     this.lifecycle = new SessionLifecycle(config, nodeId, engine, hub, this.subscriptions, this.channels, this.delivery, parts.revocations, metrics, logger, events);
     this.commands = new NodeCommands(config, nodeId, engine, hub, parts.rules, this.channels, this.delivery, this.lifecycle, parts.cluster, metrics, logger);
     const credentials = new CredentialRefresh(parts.authenticator, parts.subscriptionTokens, this.channels, this.lifecycle, metrics);
-    this.requests = new RequestHandler(config, () => engine.isHealthy(), this.channels, this.delivery, parts.actions, credentials, metrics, logger, engine.rateLimits);
+    const pusher = new PusherRequests(new PusherApps(config.pusher.apps), engine, this.channels, this.lifecycle, logger);
+    this.requests = new RequestHandler(
+      config, () => engine.isHealthy(), this.channels, this.delivery, parts.actions, credentials, metrics, logger, engine.rateLimits, pusher,
+    );
     // A POST's frames take the path of a WebSocket's frames.
     this.posts = new ClientFramePosts(nodeId, hub, engine, (session, text) => this.handleText(session, text), config.streaming);
     this.inbox = new InboxDispatcher(hub, this.delivery, this.lifecycle, this.commands, this.posts, logger);

@@ -17,6 +17,10 @@ import type { ActionClass, Session } from '../session/session.js';
 import type { ChannelService } from './channel-service.js';
 import type { CredentialRefresh } from './credential-refresh.js';
 import type { DeliveryService } from './delivery.js';
+import type { PusherRequests } from './pusher-requests.js';
+
+/** A frame of the wsgate protocol: a built-in request or an application action. */
+type NativeFrame = Exclude<ParsedFrame, { kind: 'pusher' }>;
 
 /** Turns client frames into gateway work and answers them. Never throws: every failure becomes an error frame. */
 export class RequestHandler {
@@ -32,6 +36,8 @@ export class RequestHandler {
     private readonly logger: Logger,
     /** Where per-user buckets live (the engine's, shared by the cluster). */
     private readonly rateLimits: RateLimitStore,
+    /** What Pusher-protocol sessions ask. */
+    private readonly pusher: PusherRequests,
   ) {
     this.actionTypeLimits = new TypePatterns(config.limits.actionTypes);
     this.directMessages = new DirectMessagePolicy(config.directMessages);
@@ -49,10 +55,19 @@ export class RequestHandler {
       return;
     }
     session.frameAccepted();
+    this.metrics.traffic.framesIn++;
+    if (parsed.kind === 'pusher') {
+      // Client event names are the application's: one label for them all.
+      this.metrics.messagesIn.inc({ type: parsed.request.event === 'client' ? 'pusher:client-event' : parsed.request.event });
+      // Subscriptions share the native subscribe bucket (refusals are `pusher:error` 4301, repeated ones close with
+      // 4301); client events have the app's own bucket.
+      if (parsed.request.event === 'pusher:subscribe' && !this.verdict(session, 'subscribe', session.takeToken('subscribe', this.config.limits.rate.subscribe), undefined)) return;
+      await this.pusher.handle(session, parsed.request);
+      return;
+    }
     const type = parsed.kind === 'request' ? parsed.request.type : parsed.action.type;
     const id = parsed.kind === 'request' ? parsed.request.id : parsed.action.id;
     this.metrics.messagesIn.inc({ type: parsed.kind === 'request' ? type : 'action' });
-    this.metrics.traffic.framesIn++;
     try {
       const admitted = this.admit(session, parsed, id);
       if (admitted === false || (admitted !== true && !(await admitted))) return;
@@ -83,7 +98,7 @@ export class RequestHandler {
    * per session or per user across the cluster). A refused request gets `RATE_LIMITED` with `retryAfter`; more than
    * `limits.maxRateLimitStrikes` refusals in a row end the session with close code 4003.
    */
-  private admit(session: Session, parsed: ParsedFrame, id: RequestId | undefined): boolean | Promise<boolean> {
+  private admit(session: Session, parsed: NativeFrame, id: RequestId | undefined): boolean | Promise<boolean> {
     if (parsed.kind === 'action') {
       const rule = this.actionTypeLimits.lookup(parsed.action.type);
       if (rule) {
@@ -124,7 +139,7 @@ export class RequestHandler {
     return false;
   }
 
-  private bucketFor(parsed: ParsedFrame): [ActionClass, RateLimitConfig | undefined, string] {
+  private bucketFor(parsed: NativeFrame): [ActionClass, RateLimitConfig | undefined, string] {
     const defaults = this.config.limits.rate;
     if (parsed.kind === 'action') return ['action', defaults.action, 'action'];
     const request = parsed.request;

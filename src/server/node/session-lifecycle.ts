@@ -105,6 +105,41 @@ export class SessionLifecycle {
     return true;
   }
 
+  /**
+   * An anonymous session takes a user (a Pusher connection's `pusher:signin`): it leaves the registry as anonymous and
+   * joins it as the user's, under the user's session policy, which may kick older sessions or refuse this one (it is
+   * then closed with SESSION_LIMIT). False when the session is not anonymous, not registered, ended or was refused.
+   */
+  async signIn(session: Session, identity: Identity): Promise<boolean> {
+    if (session.closing || !session.registered || session.user !== null || identity.user === null) return false;
+    session.takeRegistration();
+    try {
+      await this.engine.registry.removeSession({ session: session.id, user: null, node: this.nodeId });
+    } catch (error) {
+      // Still registered as anonymous: its cleanup must remove that entry.
+      session.markRegistered();
+      throw error;
+    }
+    this.hub.removeSession(session);
+    session.adoptUser(identity);
+    this.hub.addSession(session);
+    const result = await this.engine.registry.addSession(this.recordOf(session), sessionPolicyFor(identity, this.config.sessions));
+    if (!result.accepted) {
+      this.disconnect(session, Disconnects.SESSION_LIMIT);
+      await this.cleanup(session);
+      return false;
+    }
+    session.markRegistered();
+    if (result.online) this.events.userOnline(identity.user, session.id, result.online.seq);
+    if (result.kicked.length > 0) await this.disconnectSessions(result.kicked, Disconnects.KICKED);
+    if (session.closing) {
+      // It ended while it was being registered: its cleanup found no registry entry, so this one is removed now.
+      await this.cleanup(session);
+      return false;
+    }
+    return true;
+  }
+
   /** The revocation error when the session's user or token is revoked; a store that cannot answer fails closed. */
   private async revokedNow(session: Session): Promise<WsgateError | null> {
     try {
@@ -144,10 +179,9 @@ export class SessionLifecycle {
     // The store came back without the user (empty, or a purge took the sessions while this node was cut off): being
     // registered again is a transition the registry counted, so it is reported like any other.
     if (result.accepted && result.online && session.user !== null) this.events.userOnline(session.user, session.id, result.online.seq);
-    if (session.user === null) return;
     for (const [channel, state] of session.subscriptions) {
-      if (this.config.namespaces[state.namespace]?.presence) {
-        await this.engine.presence.join(channel, { user: session.user, session: session.id, node: this.nodeId });
+      if (state.presence) {
+        await this.engine.presence.join(channel, { ...state.presence, session: session.id, node: this.nodeId });
       }
     }
   }
@@ -263,6 +297,7 @@ export class SessionLifecycle {
     session.clearCredentialExpiry();
     if (!this.hub.sessions.has(session.id) && !session.registered) return;
     const channels = [...session.subscriptions.keys()];
+    const memberships = [...session.subscriptions].filter(([, state]) => state.presence).map(([channel]) => channel);
     this.hub.removeSession(session);
     for (const channel of channels) this.subscriptions.removeLocalSubscriber(channel, session);
     for (const state of session.subscriptions.values()) state.grant?.expiry?.clear();
@@ -272,7 +307,7 @@ export class SessionLifecycle {
     const facts = factsOf(session);
     if (registered) this.reportEnd(facts, session.endedWith);
     try {
-      await this.channels.removeSessionPresence(session.id, session.user, channels);
+      await this.channels.removeSessionPresence(session.id, memberships);
     } catch (error) {
       this.remember(facts, 'presence');
       this.logger.warn({ err: error, session: session.id }, 'session cleanup incomplete; retried');

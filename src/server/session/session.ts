@@ -7,7 +7,7 @@
  */
 import type { Disconnect } from '../../protocol/close-codes.js';
 import type { ServerFrame, StreamPosition } from '../../protocol/frames.js';
-import type { SubprotocolName } from '../../protocol/subprotocol.js';
+import type { ProtocolName } from '../../protocol/subprotocol.js';
 import type { Identity } from '../auth/identity.js';
 import type { SubscriptionGrant } from '../auth/subscription-tokens.js';
 import type { PreparedFrame } from '../codec/prepared-frame.js';
@@ -28,6 +28,8 @@ export interface SubscriptionState {
   namespace: string;
   /** Set when a subscription token granted the subscription; it lasts until the token's expiry (or its refresh). */
   grant?: GrantedSubscription;
+  /** Who the session is in the channel's presence (user, and info where given), when the namespace has presence. */
+  presence?: { user: string; info?: unknown };
 }
 
 /** A subscription token's grant and the timer that warns before it expires and drops the subscription at expiry. */
@@ -95,7 +97,8 @@ const SOCKET_WRITE_WATERMARK = 64 * 1024;
  */
 export class Session {
   readonly id: string;
-  readonly user: string | null;
+  /** Set at the handshake; an anonymous session may take a user once (`adoptUser`), never change it. */
+  private currentUser: string | null;
   readonly client: ClientInfo;
   readonly codec: ProtocolCodec;
   /** The secret of a session whose client frames arrive by `POST /emulation`; null on a WebSocket. */
@@ -137,7 +140,7 @@ export class Session {
     this.traffic = env.traffic;
     this.id = options.id;
     this.currentIdentity = options.identity;
-    this.user = options.identity.user;
+    this.currentUser = options.identity.user;
     this.client = options.client;
     this.codec = options.codec;
     this.transport = options.transport;
@@ -146,6 +149,22 @@ export class Session {
 
   get identity(): Identity {
     return this.currentIdentity;
+  }
+
+  /** Null for anonymous sessions. */
+  get user(): string | null {
+    return this.currentUser;
+  }
+
+  /**
+   * An anonymous session becomes the identity's user (a Pusher connection signing in); false when the session already
+   * has a user, or the identity none. The caller re-indexes the session under its user.
+   */
+  adoptUser(identity: Identity): boolean {
+    if (this.currentUser !== null || identity.user === null) return false;
+    this.currentUser = identity.user;
+    this.currentIdentity = identity;
+    return true;
   }
 
   /** A refresh (or a backend) replaced the credential; the user stays the same. */
@@ -167,7 +186,7 @@ export class Session {
     return this.transport.name;
   }
 
-  get protocol(): SubprotocolName {
+  get protocol(): ProtocolName {
     return this.codec.subprotocol;
   }
 
@@ -247,11 +266,12 @@ export class Session {
    * with the others of this turn. Evicts the session when its buffers are full.
    */
   enqueue(frame: PreparedFrame): void {
-    this.queueFrame(this.codec.translate(frame, null));
+    const translated = this.codec.translate(frame, null, this.user);
+    if (translated) this.queueFrame(translated);
   }
 
-  /** Queues a frame in the session's protocol already. */
-  private queueFrame(frame: PreparedFrame): void {
+  /** Queues a frame in the session's protocol already (one its codec encoded). */
+  queueFrame(frame: PreparedFrame): void {
     if (this.ending) {
       this.traffic.framesDropped++;
       return;
@@ -318,7 +338,8 @@ export class Session {
   deliver(channel: string, carried: PreparedFrame): void {
     const subscription = this.subscriptions.get(channel);
     if (!subscription) return;
-    const frame = this.codec.translate(carried, channel);
+    const frame = this.codec.translate(carried, channel, this.user);
+    if (!frame) return;
     if (subscription.pending) {
       if (subscription.pending.length >= MAX_PENDING_FRAMES) this.evict();
       else subscription.pending.push(frame);
@@ -455,7 +476,7 @@ export class Session {
     const frame = this.codec.encodeDisconnect(disconnect, after);
     this.push(frame, frame.wire.length);
     this.flush(true);
-    this.transport.close(disconnect.code, disconnect.reason);
+    this.transport.close(this.codec.closeCode(disconnect.code), disconnect.reason);
     setTimeout(() => this.drop(), this.env.closeTimeoutMs).unref();
     this.env.onEnded(this, disconnect);
   }

@@ -4,7 +4,7 @@ import type { Socket } from 'node:net';
 import { WebSocketServer, type WebSocket } from 'ws';
 import { CloseCode } from '../../protocol/close-codes.js';
 import { ErrorCatalogue, WsgateError, type ErrorCode } from '../../protocol/errors.js';
-import { DEFAULT_SUBPROTOCOL, SUPPORTED_SUBPROTOCOLS, type SubprotocolName } from '../../protocol/subprotocol.js';
+import { DEFAULT_SUBPROTOCOL, PUSHER_PROTOCOL, SUPPORTED_SUBPROTOCOLS, type ProtocolName, type SubprotocolName } from '../../protocol/subprotocol.js';
 import type { Authenticator } from '../auth/authenticator.js';
 import type { Identity } from '../auth/identity.js';
 import type { OriginPolicy } from '../auth/origin-policy.js';
@@ -17,6 +17,9 @@ import type { Logger } from '../observability/logger.js';
 import type { Metrics } from '../observability/metrics.js';
 import { endSpan, SpanKind, SpanName, startSpan, withSpan, type Span } from '../observability/tracing.js';
 import { codecFor } from '../codec/codecs.js';
+import { PUSHER_CLOSE } from '../codec/pusher-v7/close-codes.js';
+import { pusherError } from '../codec/pusher-v7/codec.js';
+import { PusherApps } from '../pusher/apps.js';
 import type { ClientAddresses } from './client-address.js';
 import { errorResponse, writeErrorResponse } from './error-response.js';
 import { parseRequestTarget } from './request-target.js';
@@ -26,7 +29,7 @@ export interface AcceptedConnection {
   ws: WebSocket;
   socket: Socket;
   identity: Identity;
-  protocol: SubprotocolName;
+  protocol: ProtocolName;
   client: ClientInfo;
   /** Channels the session joins at once (the connect hook's answer). */
   channels?: string[];
@@ -59,6 +62,7 @@ export class HandshakeHandler {
   private readonly wss: WebSocketServer;
   private readonly connectLimiter: ConnectRateLimiter | null;
   private readonly perAddress: ConnectionsPerAddress | null;
+  private readonly pusherApps: PusherApps;
   /** What the checks before authentication found, for ws's verification step and the accepted connection. */
   private readonly pending = new WeakMap<IncomingMessage, PendingHandshake>();
 
@@ -84,6 +88,7 @@ export class HandshakeHandler {
     } as ConstructorParameters<typeof WebSocketServer>[0]);
     this.connectLimiter = config.limits.connectRate > 0 ? new ConnectRateLimiter(config.limits.connectRate, config.limits.connectBurst) : null;
     this.perAddress = config.limits.maxConnectionsPerIp > 0 ? new ConnectionsPerAddress(config.limits.maxConnectionsPerIp) : null;
+    this.pusherApps = new PusherApps(config.pusher.apps);
   }
 
   /** Shared by every socket, so a connection does not keep a closure of its own for it. */
@@ -104,9 +109,10 @@ export class HandshakeHandler {
     this.wss.handleUpgrade(req, socket, head, (ws) => {
       // From here ws handles the socket's errors (and re-emits them on the WebSocket).
       socket.off('error', this.onSocketError);
-      const { identity, protocol, client, hook } = this.pending.get(req)!;
+      const { identity, protocol, client, hook, pusherRefusal } = this.pending.get(req)!;
       this.pending.delete(req);
-      if (hook) void this.admitThroughHook(req, ws, socket as Socket, protocol, client, span);
+      if (pusherRefusal) this.refusePusher(ws, pusherRefusal, span);
+      else if (hook && protocol !== PUSHER_PROTOCOL) void this.admitThroughHook(req, ws, socket as Socket, protocol, client, span);
       else {
         span.setAttribute('wsgate.auth.method', identity!.method);
         endSpan(span);
@@ -115,10 +121,17 @@ export class HandshakeHandler {
     });
   };
 
-  /** Every check of a WebSocket handshake that needs no credential, cheapest first. Throws the refusal. */
+  /**
+   * Every check of a WebSocket handshake that needs no credential, cheapest first. Throws the refusal; a Pusher
+   * connection (`/app/{key}`) is refused after the upgrade instead, with the close code pusher-js acts on.
+   */
   private admit(req: IncomingMessage, socket: Socket, span: Span): PendingHandshake {
-    const { query, client } = this.admitRequest(req, socket, this.config.ws.path);
+    const pathname = parseRequestTarget(req.url).pathname;
+    const pusherKey = this.pusherApps.size > 0 ? pusherAppKey(pathname) : null;
+    const path = pusherKey === null ? this.config.ws.path : pathname;
+    const { query, client, refusal } = this.admitRequest(req, socket, { path, deferRefusal: pusherKey !== null });
     assertWebSocketRequest(req);
+    if (pusherKey !== null) return this.admitPusher(pusherKey, query, refusal, client, span);
     const protocol = offeredProtocol(req.headers['sec-websocket-protocol']);
     if (!protocol) throw new WsgateError('SUBPROTOCOL_UNSUPPORTED', `supported subprotocols: ${SUPPORTED_SUBPROTOCOLS.join(', ')}`);
     span.setAttribute('wsgate.subprotocol', protocol);
@@ -128,13 +141,16 @@ export class HandshakeHandler {
   /**
    * The admission every transport's opening request passes: path, the node's refusal (draining, full), connection
    * rate and open connections per client address, Origin. `closes` emits `close` once when the connection ends (the
-   * TCP socket of a WebSocket, the response of a stream), releasing its place in the per-address count.
+   * TCP socket of a WebSocket, the response of a stream), releasing its place in the per-address count. With
+   * `deferRefusal` the node's refusal is returned rather than thrown (a Pusher connection is told after the upgrade).
    */
-  private admitRequest(req: IncomingMessage, closes: NodeJS.EventEmitter, path: string): { query: URLSearchParams; client: ClientInfo } {
+  private admitRequest(
+    req: IncomingMessage, closes: NodeJS.EventEmitter, admission: { path: string; deferRefusal?: boolean },
+  ): { query: URLSearchParams; client: ClientInfo; refusal: ErrorCode | null } {
     const url = parseRequestTarget(req.url);
-    if (url.pathname !== path) throw new WsgateError('NOT_FOUND');
+    if (url.pathname !== admission.path) throw new WsgateError('NOT_FOUND');
     const refusal = this.gate.refusal();
-    if (refusal) throw new WsgateError(refusal);
+    if (refusal && !admission.deferRefusal) throw new WsgateError(refusal);
     const ip = this.addresses.ofRequest(req);
     if (this.connectLimiter && !this.connectLimiter.allow(ip)) throw new WsgateError('CONNECTION_RATE_LIMITED');
     if (this.perAddress) {
@@ -145,7 +161,7 @@ export class HandshakeHandler {
     }
     const origin = req.headers.origin;
     if (!this.origins.allows(origin)) throw new WsgateError('ORIGIN_FORBIDDEN', `origin ${origin} is not allowed`);
-    return { query: url.searchParams, client: { ip, userAgent: req.headers['user-agent']?.slice(0, 256), origin } };
+    return { query: url.searchParams, client: { ip, userAgent: req.headers['user-agent']?.slice(0, 256), origin }, refusal };
   }
 
   /**
@@ -156,7 +172,7 @@ export class HandshakeHandler {
   async admitStream(req: IncomingMessage, res: ServerResponse, path: string): Promise<AcceptedStream | null> {
     const span = startSpan(SpanName.handshake, SpanKind.SERVER);
     try {
-      const { query, client } = this.admitRequest(req, res, path);
+      const { query, client } = this.admitRequest(req, res, { path });
       if (this.authenticator.usesConnectHook(req, query)) {
         span.setAttribute('wsgate.auth.method', 'hook');
         const { identity, channels } = await withSpan(span, () => this.authenticator.admitThroughHook(req, client.ip ?? 'unknown'));
@@ -177,11 +193,44 @@ export class HandshakeHandler {
     }
   }
 
+  /**
+   * A Pusher connection (`/app/{key}?protocol=7`): anonymous until it signs in, and belonging to the app of its key.
+   * Pusher tells a client it cannot serve through its close codes, so an unknown key, an old protocol and a node that
+   * drains or is full are refused after the upgrade, with the close code pusher-js acts on (4001, 4007, 4100).
+   */
+  private admitPusher(key: string, query: URLSearchParams, refusal: ErrorCode | null, client: ClientInfo, span: Span): PendingHandshake {
+    span.setAttribute('wsgate.subprotocol', PUSHER_PROTOCOL);
+    const app = this.pusherApps.withKey(key);
+    const version = Number(query.get('protocol') ?? Number.NaN);
+    const pending: PendingHandshake = { query, protocol: PUSHER_PROTOCOL, client, span };
+    if (!app) pending.pusherRefusal = { code: PUSHER_CLOSE.APP_NOT_FOUND, reason: `no app has the key ${key}` };
+    else if (!Number.isInteger(version)) pending.pusherRefusal = { code: PUSHER_CLOSE.INVALID_VERSION, reason: 'the protocol parameter is missing' };
+    else if (version < 7) pending.pusherRefusal = { code: PUSHER_CLOSE.UNSUPPORTED_PROTOCOL, reason: `protocol ${version} is not supported; use 7` };
+    // A node that drains or is full sends new connections away to back off, not to come straight back (4200 would).
+    else if (refusal) pending.pusherRefusal = { code: PUSHER_CLOSE.OVER_CAPACITY, reason: new WsgateError(refusal).message };
+    else pending.identity = { user: null, claims: {}, method: 'pusher', pusherApp: app.id };
+    return pending;
+  }
+
+  private refusePusher(ws: WebSocket, refusal: { code: number; reason: string }, span: Span): void {
+    this.metrics.handshakeFailures.inc({ reason: `pusher-${refusal.code}` });
+    endSpan(span);
+    ws.on('error', this.onSocketError);
+    ws.send(pusherError(refusal.code, refusal.reason).payload, { binary: false });
+    ws.close(refusal.code, closeReason(refusal.reason));
+    setTimeout(() => ws.terminate(), 2_000).unref();
+  }
+
   /** ws's verification step: the credential is checked (a ticket taken) only once ws would accept the request. */
   private authenticate(req: IncomingMessage, done: (accept: boolean, status?: number, body?: string, headers?: Record<string, string>) => void): void {
     const pending = this.pending.get(req);
     if (!pending) {
       done(false, 500);
+      return;
+    }
+    // A Pusher connection: admitted by its app key (or refused after the upgrade); it signs in later, if at all.
+    if (pending.protocol === PUSHER_PROTOCOL) {
+      done(true);
       return;
     }
     if (this.authenticator.usesConnectHook(req, pending.query)) {
@@ -249,13 +298,29 @@ export class HandshakeHandler {
 
 interface PendingHandshake {
   query: URLSearchParams;
-  protocol: SubprotocolName;
+  protocol: ProtocolName;
   client: ClientInfo;
   /** The handshake's span, ended when it is accepted or refused. */
   span: Span;
   identity?: Identity;
   /** Set when the connect hook decides, once the socket is open. */
   hook?: boolean;
+  /** A Pusher connection to refuse once upgraded, with Pusher's close code. */
+  pusherRefusal?: { code: number; reason: string };
+}
+
+/** Pusher clients connect to `/app/{key}`. */
+const PUSHER_PATH = /^\/app\/([^/]+)$/;
+
+/** The app key of a Pusher connection's path; null for any other path. */
+function pusherAppKey(pathname: string): string | null {
+  const match = PUSHER_PATH.exec(pathname);
+  if (!match) return null;
+  try {
+    return decodeURIComponent(match[1]!);
+  } catch {
+    return match[1]!;
+  }
 }
 
 /** The close code an error ends an open socket with: the catalogue's, else by kind (unavailable: try again later). */

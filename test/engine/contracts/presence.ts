@@ -31,6 +31,25 @@ export function presenceContract(name: string, factory: WorldFactory<PresenceSto
         assert.deepEqual(await presence.join(channel, { user: 'alice', session: 's4', node: 'n1' }), { firstForUser: true, seq: 4 });
       }));
 
+    it('keeps a member\'s info while the user is present, and lists members without info as before', () =>
+      withWorld(factory, async (world) => {
+        const presence = await world.instance();
+        const channel = 'pusher-app-presence:presence-room';
+        await presence.join(channel, { user: 'alice', session: 's1', node: 'n1', info: { name: 'Alice' } });
+        await presence.join(channel, { user: 'alice', session: 's2', node: 'n1', info: { name: 'Alice' } });
+        await presence.join(channel, { user: 'bob', session: 's3', node: 'n2' });
+        assert.deepEqual(await presence.members(channel), [
+          { user: 'alice', sessions: 2, info: { name: 'Alice' } },
+          { user: 'bob', sessions: 1 },
+        ]);
+        await presence.leave(channel, 's1');
+        assert.deepEqual((await presence.members(channel))[0], { user: 'alice', sessions: 1, info: { name: 'Alice' } });
+        await presence.removeSessions(['s2']);
+        // The user left entirely: a later join without info lists no stale info.
+        await presence.join(channel, { user: 'alice', session: 's4', node: 'n1' });
+        assert.deepEqual(await presence.members(channel), [{ user: 'alice', sessions: 1 }, { user: 'bob', sessions: 1 }]);
+      }));
+
     it('reports exactly one first join when one user joins from many sessions at once', () =>
       withWorld(factory, async (world) => {
         const stores = await Promise.all(Array.from({ length: 5 }, () => world.instance()));

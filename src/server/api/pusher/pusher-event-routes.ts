@@ -1,4 +1,4 @@
-import { serverDisconnect } from '../../../protocol/close-codes.js';
+import { PUSHER_TERMINATED } from '../../codec/pusher-v7/close-codes.js';
 import { isReservedType } from '../../../protocol/frames.js';
 import { isValidUserId, MAX_SESSION_ID_LENGTH } from '../../../protocol/names.js';
 import { encodeActionFrame } from '../../codec/node-frames.js';
@@ -68,7 +68,7 @@ export function registerPusherEventRoutes(router: PusherRouter, context: Gateway
   router.post('/users/:user/terminate_connections', async (request) => {
     const user = userInPath(request.params);
     // Not to be retried by the client: the app ended the user's connections on purpose.
-    await context.commands.disconnect({ user }, serverDisconnect(false, 'terminated by the app'));
+    await context.commands.disconnect({ user }, PUSHER_TERMINATED);
     return {};
   });
 }

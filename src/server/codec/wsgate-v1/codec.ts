@@ -18,6 +18,9 @@ export const wsgateV1: ProtocolCodec = {
   subprotocol: Subprotocol.JSON_V1,
   decode: parseClientFrame,
   encode: encodeServerFrame,
+  closeCode(code: number) {
+    return code;
+  },
   encodeDisconnect(disconnect: Disconnect, after?: number) {
     return encodeServerFrame(disconnectFrame(disconnect, after));
   },

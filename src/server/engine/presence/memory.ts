@@ -1,11 +1,13 @@
 import { TransitionCounter } from '../transition-counter.js';
-import type { PresenceEntry, PresenceLeave, PresenceStore } from './presence.js';
+import type { PresenceEntry, PresenceLeave, PresenceMember, PresenceStore } from './presence.js';
 
 interface ChannelPresence {
   /** session -> entry */
   sessions: Map<string, PresenceEntry>;
   /** user -> session count */
   users: Map<string, number>;
+  /** user -> info, for users whose join carried one */
+  info: Map<string, unknown>;
 }
 
 export class MemoryPresenceState {
@@ -21,9 +23,10 @@ export class MemoryPresenceStore implements PresenceStore {
 
   async join(channel: string, member: PresenceEntry): Promise<{ firstForUser: boolean; seq?: number }> {
     let presence = this.state.channels.get(channel);
-    if (!presence) this.state.channels.set(channel, (presence = { sessions: new Map(), users: new Map() }));
+    if (!presence) this.state.channels.set(channel, (presence = { sessions: new Map(), users: new Map(), info: new Map() }));
     if (presence.sessions.has(member.session)) return { firstForUser: false };
     presence.sessions.set(member.session, member);
+    if (member.info !== undefined) presence.info.set(member.user, member.info);
     const count = presence.users.get(member.user) ?? 0;
     presence.users.set(member.user, count + 1);
     let channels = this.state.bySession.get(member.session);
@@ -42,7 +45,10 @@ export class MemoryPresenceStore implements PresenceStore {
     if (!presence || !entry) return null;
     presence.sessions.delete(session);
     const count = (presence.users.get(entry.user) ?? 1) - 1;
-    if (count <= 0) presence.users.delete(entry.user);
+    if (count <= 0) {
+      presence.users.delete(entry.user);
+      presence.info.delete(entry.user);
+    }
     else presence.users.set(entry.user, count);
     const empty = presence.sessions.size === 0;
     if (empty) this.state.channels.delete(channel);
@@ -54,10 +60,12 @@ export class MemoryPresenceStore implements PresenceStore {
     return { user: entry.user, lastForUser: true, seq };
   }
 
-  async members(channel: string): Promise<Array<{ user: string; sessions: number }>> {
+  async members(channel: string): Promise<PresenceMember[]> {
     const presence = this.state.channels.get(channel);
     if (!presence) return [];
-    return [...presence.users].map(([user, sessions]) => ({ user, sessions })).sort((a, b) => a.user.localeCompare(b.user));
+    return [...presence.users]
+      .map(([user, sessions]) => (presence.info.has(user) ? { user, sessions, info: presence.info.get(user) } : { user, sessions }))
+      .sort((a, b) => a.user.localeCompare(b.user));
   }
 
   async count(channel: string): Promise<number> {

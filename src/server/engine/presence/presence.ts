@@ -5,12 +5,15 @@
  * of the channel's sequence of presence transitions (all users together), decided in the same atomic step, so the
  * order of joins and leaves decided on different nodes can be told afterwards.
  *
+ * A member may carry `info` (a Pusher presence member's `user_info`): kept per user while the user is present (the
+ * latest join's), listed by `members`; members without it are listed without it.
+ *
  * Guarantee: join/leave for one (channel, session) are idempotent; `removeSessions` returns each removed membership once.
  */
 export interface PresenceStore {
   join(channel: string, member: PresenceEntry): Promise<{ firstForUser: boolean; seq?: number }>;
   leave(channel: string, session: string): Promise<PresenceLeave | null>;
-  members(channel: string): Promise<Array<{ user: string; sessions: number }>>;
+  members(channel: string): Promise<PresenceMember[]>;
   /** Number of distinct users present. */
   count(channel: string): Promise<number>;
   /**
@@ -32,4 +35,13 @@ export interface PresenceEntry {
   user: string;
   session: string;
   node: string;
+  /** What others are told about the member; JSON-serialisable. */
+  info?: unknown;
+}
+
+/** A present user: the number of their sessions in the channel, and their info when a join carried one. */
+export interface PresenceMember {
+  user: string;
+  sessions: number;
+  info?: unknown;
 }

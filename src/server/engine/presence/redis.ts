@@ -3,15 +3,16 @@ import type { RedisKeyspace } from '../keyspace/keyspace.js';
 import { RoutingTag } from '../keyspace/tags.js';
 import { callToken, TRANSITION_FUNCTIONS } from '../keyspace/transitions.js';
 import { TRANSITION_MEMORY_MS } from '../transition-counter.js';
-import type { PresenceEntry, PresenceLeave, PresenceStore } from './presence.js';
+import type { PresenceEntry, PresenceLeave, PresenceMember, PresenceStore } from './presence.js';
 
 /**
  * KEYS[1] channel members (session -> entry), KEYS[2] per-user session counts, KEYS[3] the channel's presence
- * transition counter. ARGV session, entry JSON, user, counter lifetime (ms), call token. Returns the transition's number when this
- * is the user's first session in the channel, else 0.
+ * transition counter, KEYS[4] per-user info. ARGV session, entry JSON, user, counter lifetime (ms), call token, info
+ * JSON (empty: none). Returns the transition's number when this is the user's first session in the channel, else 0.
  */
 const JOIN = new LuaScript(`${TRANSITION_FUNCTIONS}
 if redis.call('HSETNX', KEYS[1], ARGV[1], ARGV[2]) == 0 then return recall(KEYS[3], 'on', ARGV[5]) or 0 end
+if ARGV[6] ~= '' then redis.call('HSET', KEYS[4], ARGV[3], ARGV[6]) end
 if redis.call('HINCRBY', KEYS[2], ARGV[3], 1) > 1 then return 0 end
 return transition(KEYS[3], 'on', ARGV[5], ARGV[4])
 `);
@@ -32,20 +33,24 @@ local user = cjson.decode(entry).user
 local left = redis.call('HINCRBY', KEYS[2], user, -1)
 if left > 0 then return { user, 0, 0 } end
 redis.call('HDEL', KEYS[2], user)
+redis.call('HDEL', KEYS[4], user)
 return { user, 1, transition(KEYS[3], 'off', ARGV[3], ARGV[2], user) }
 `);
 
 /**
  * Presence in Redis: per channel a hash `{c:<channel>}:presence` (session -> entry), `{c:<channel>}:presence-users`
- * (user -> session count) and the transition counter `{c:<channel>}:presence-seq`, changed together by Lua scripts on
+ * (user -> session count), `{c:<channel>}:presence-info` (user -> info JSON, for members whose join carried one) and the transition counter `{c:<channel>}:presence-seq`, changed together by Lua scripts on
  * the channel's shard, so first/last-for-user (and their numbers) are decided atomically; per session a set `{s:<session>}:presence` of its channels, so `removeSessions` finds them.
  */
 export class RedisPresenceStore implements PresenceStore {
   constructor(private readonly keyspace: RedisKeyspace) {}
 
-  private channelKeys(channel: string): [string, string, string] {
+  private channelKeys(channel: string): [string, string, string, string] {
     const tag = RoutingTag.channel(channel);
-    return [this.keyspace.key(tag, 'presence'), this.keyspace.key(tag, 'presence-users'), this.keyspace.key(tag, 'presence-seq')];
+    return [
+      this.keyspace.key(tag, 'presence'), this.keyspace.key(tag, 'presence-users'), this.keyspace.key(tag, 'presence-seq'),
+      this.keyspace.key(tag, 'presence-info'),
+    ];
   }
   private sessionKey(session: string) {
     return this.keyspace.key(RoutingTag.session(session), 'presence');
@@ -60,6 +65,7 @@ export class RedisPresenceStore implements PresenceStore {
       member.user,
       TRANSITION_MEMORY_MS,
       callToken(),
+      member.info === undefined ? '' : JSON.stringify(member.info),
     ])) as number;
     return seq > 0 ? { firstForUser: true, seq } : { firstForUser: false };
   }
@@ -78,10 +84,17 @@ export class RedisPresenceStore implements PresenceStore {
     return reply[1] === 1 ? { user: reply[0], lastForUser: true, seq: reply[2] } : { user: reply[0], lastForUser: false };
   }
 
-  async members(channel: string): Promise<Array<{ user: string; sessions: number }>> {
-    const counts = await this.keyspace.client(RoutingTag.channel(channel)).hgetall(this.channelKeys(channel)[1]);
+  async members(channel: string): Promise<PresenceMember[]> {
+    const [, usersKey, , infoKey] = this.channelKeys(channel);
+    const replies = await this.keyspace.client(RoutingTag.channel(channel)).pipeline().hgetall(usersKey).hgetall(infoKey).exec();
+    const [counts, info] = (replies ?? []).map(([error, reply]) => {
+      if (error) throw error;
+      return reply as Record<string, string>;
+    }) as [Record<string, string>, Record<string, string>];
     return Object.entries(counts)
-      .map(([user, sessions]) => ({ user, sessions: Number(sessions) }))
+      .map(([user, sessions]) => (Object.hasOwn(info, user)
+        ? { user, sessions: Number(sessions), info: JSON.parse(info[user]!) as unknown }
+        : { user, sessions: Number(sessions) }))
       .sort((a, b) => a.user.localeCompare(b.user));
   }
 
