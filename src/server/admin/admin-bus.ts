@@ -34,6 +34,7 @@ export class AdminBus {
   /** Nodes with a console tailing events, and until when. */
   private readonly tails = new Map<string, number>();
   private onEvent: (event: TappedEvent) => void = () => {};
+  private onTailRequest: () => void = () => {};
 
   constructor(
     private readonly nodeId: string,
@@ -56,6 +57,11 @@ export class AdminBus {
     this.onEvent = listener;
   }
 
+  /** Told when another node's console starts (or keeps) tailing this node's events, so the tap starts at once. */
+  receiveTailRequests(listener: () => void): void {
+    this.onTailRequest = listener;
+  }
+
   handle(payload: Buffer): void {
     let message: BusMessage;
     try {
@@ -71,7 +77,9 @@ export class AdminBus {
         this.pending.get(message.id)?.(message.sessions);
         break;
       case 'tail':
-        if (message.from !== this.nodeId) this.tails.set(message.from, message.until);
+        if (message.from === this.nodeId) break;
+        this.tails.set(message.from, message.until);
+        this.onTailRequest();
         break;
       case 'event':
         this.onEvent(message.event);

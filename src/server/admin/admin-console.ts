@@ -45,6 +45,8 @@ export class AdminConsole {
     this.sessions = new AdminSessions(this.credentials.signingKey, config.sessionSeconds * 1000);
     this.bus = new AdminBus(nodeId, broker, hub, logger);
     this.bus.receiveEvents((event) => this.tail.push(event));
+    // Events from the moment another node's console asks for them, not from this node's next periodic check.
+    this.bus.receiveTailRequests(() => this.updateTap());
   }
 
   async start(): Promise<void> {
@@ -65,6 +67,17 @@ export class AdminConsole {
   }
 
   private retap(): void {
+    this.updateTap();
+    if (this.tail.followers > 0) {
+      this.registry.liveNodes().then(
+        (nodes) => this.bus.announceTail(nodes.map((node) => node.node).filter((node) => node !== this.nodeId), TAIL_LEASE_MS),
+        (error: unknown) => this.logger.debug({ err: error }, 'could not announce the console tail'),
+      );
+    }
+  }
+
+  /** Taps this node's events while anyone watches them; never announces (a request must not answer with one). */
+  private updateTap(): void {
     const watched = this.tail.followers > 0 || this.bus.tailing;
     if (watched && !this.untap) {
       this.untap = this.events.tap((event) => {
@@ -74,12 +87,6 @@ export class AdminConsole {
     } else if (!watched && this.untap) {
       this.untap();
       this.untap = undefined;
-    }
-    if (this.tail.followers > 0) {
-      this.registry.liveNodes().then(
-        (nodes) => this.bus.announceTail(nodes.map((node) => node.node).filter((node) => node !== this.nodeId), TAIL_LEASE_MS),
-        (error: unknown) => this.logger.debug({ err: error }, 'could not announce the console tail'),
-      );
     }
   }
 
