@@ -135,20 +135,25 @@ describe('pusher-js through HAProxy to three nodes on Redis', { timeout: 120_000
   });
 
   it('moves the pusher-js clients of a node drained with SIGTERM to the other nodes, resubscribed', async () => {
-    const placed = await onDistinctNodes('reader', 3);
-    const channels = await Promise.all(placed.map(({ client }) => subscribed(client, 'private-news')));
-    const victim = cluster.nodes.find((node) => node.nodeId === placed[0]!.node)!;
-    const moved = placed.filter(({ node }) => node === victim.nodeId);
+    // One reader on each node, then three more, which the balancer spreads again: the drained node holds several.
+    const readers = await onDistinctNodes('reader', 3);
+    for (const user of ['reader-a', 'reader-b', 'reader-c']) readers.push({ user, client: await signedIn(user), node: (await nodesOf(user))[0]! });
+    const channels = await Promise.all(readers.map(({ client }) => subscribed(client, 'private-news')));
+    const victim = cluster.nodes.find((node) => node.nodeId === readers[0]!.node)!;
+    const moved = readers.filter(({ node }) => node === victim.nodeId);
+    const stayed = readers.filter(({ node }) => node !== victim.nodeId);
+    assert.ok(moved.length >= 2, `the drained node holds ${moved.length} reader(s)`);
+    const socketIds = new Map(readers.map(({ user, client }) => [user, client.connection.socket_id]));
 
     // pusher-js reconnects at once on 4200 (the drain's close) and, once connected again, resubscribes by itself.
-    const resubscribed = moved.map((entry) => nextEvent(channels[placed.indexOf(entry)]!.channel, 'pusher:subscription_succeeded'));
-    const oldSocketIds = moved.map(({ client }) => client.connection.socket_id);
+    const resubscribed = moved.map((entry) => nextEvent(channels[readers.indexOf(entry)]!.channel, 'pusher:subscription_succeeded'));
     drained.add(victim);
     const exit = await victim.kill('SIGTERM');
     assert.equal(exit.code, 0, victim.output());
     await Promise.all(resubscribed);
     await Promise.all(moved.map(({ client }) => stateReached(client, 'connected')));
-    for (const [index, { client }] of moved.entries()) assert.notEqual(client.connection.socket_id, oldSocketIds[index]);
+    for (const { user, client } of moved) assert.notEqual(client.connection.socket_id, socketIds.get(user), `${user} reconnected`);
+    for (const { user, client } of stayed) assert.equal(client.connection.socket_id, socketIds.get(user), `${user} kept its connection`);
     // pusher-js signs in again after its reconnect: the registry shows where each moved client now is.
     for (const { user } of moved) {
       await waitFor(async () => (await nodesOf(user)).length === 1, 10_000, `${user} signed in again`);
@@ -158,6 +163,6 @@ describe('pusher-js through HAProxy to three nodes on Redis', { timeout: 120_000
 
     const news = channels.map(({ channel }) => nextEvent(channel, 'headline'));
     await serverSdk(balancer.port).trigger('private-news', 'headline', { text: 'still here' });
-    assert.deepEqual(await Promise.all(news), placed.map(() => ({ text: 'still here' })));
+    assert.deepEqual(await Promise.all(news), readers.map(() => ({ text: 'still here' })));
   });
 });
