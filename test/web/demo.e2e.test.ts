@@ -3,17 +3,17 @@ import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { fileURLToPath } from 'node:url';
-import { chromium, type Browser, type BrowserContext, type Page } from 'playwright-core';
+import { type Browser, type BrowserContext, type Page } from 'playwright-core';
 import { loadConfig } from '../../src/server/config/load.js';
 import { Gateway } from '../../src/server/gateway.js';
 import { freePort } from '../support/ports.js';
+import { launchChromium } from './support/chromium.js';
 
 /**
  * The demo page (`web/`) in real headless Chromium against an in-process gateway running the `--dev` preset, the one
  * `npm start` runs. Needs the client bundle (`npm run build`) and /usr/bin/chromium (scripts/install-system-deps.sh).
  */
 
-const CHROMIUM = '/usr/bin/chromium';
 const SCREENSHOT = fileURLToPath(new URL('../../.tmp/demo.png', import.meta.url));
 const sel = (testid: string, extra = '') => `[data-testid="${testid}"]${extra}`;
 const exactly = (text: string) => new RegExp(`^${text.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}$`);
@@ -97,11 +97,7 @@ describe('demo page in Chromium', () => {
     port = await freePort();
     base = `http://127.0.0.1:${port}`;
     gateway = await startGateway();
-    browser = await chromium.launch({
-      executablePath: CHROMIUM,
-      headless: true,
-      args: ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
-    });
+    browser = await launchChromium();
   });
 
   after(async () => {

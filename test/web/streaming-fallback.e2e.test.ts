@@ -1,10 +1,11 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
-import { chromium, type Browser, type Page } from 'playwright-core';
+import { type Browser, type Page } from 'playwright-core';
 import { loadConfig } from '../../src/server/config/load.js';
 import { Gateway } from '../../src/server/gateway.js';
 import { startHaproxy, type Balancer } from '../cluster/support/haproxy.js';
 import { freePort } from '../support/ports.js';
+import { launchChromium } from './support/chromium.js';
 
 /**
  * The demo page in headless Chromium behind an HAProxy that refuses WebSocket upgrades, as some corporate proxies do:
@@ -12,7 +13,6 @@ import { freePort } from '../support/ports.js';
  * Needs the client bundle (`npm run build`), /usr/bin/chromium and HAProxy (scripts/install-system-deps.sh).
  */
 
-const CHROMIUM = '/usr/bin/chromium';
 const sel = (testid: string, extra = '') => `[data-testid="${testid}"]${extra}`;
 
 describe('demo page when WebSockets are blocked', () => {
@@ -29,11 +29,7 @@ describe('demo page when WebSockets are blocked', () => {
     gateway = await Gateway.create(config);
     await gateway.listen();
     balancer = await startHaproxy([{ port }], '300ms', { denyWebSocketPaths: ['/ws'] });
-    browser = await chromium.launch({
-      executablePath: CHROMIUM,
-      headless: true,
-      args: ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
-    });
+    browser = await launchChromium();
   });
 
   after(async () => {
