@@ -3,6 +3,7 @@ import type { FanoutRun } from './scenarios/fanout.js';
 import type { IdleRun } from './scenarios/idle.js';
 import type { TracingRow } from './scenarios/tracing.js';
 import type { StreamingRow } from './scenarios/streaming.js';
+import type { PusherRow } from './scenarios/pusher.js';
 import { summarizePublications, type PublicationsRun } from './scenarios/publications.js';
 
 export interface TargetStatus {
@@ -25,6 +26,8 @@ export interface BenchResults {
   /** Tracing off vs on, per traced operation (empty when the scenario did not run). */
   tracing: TracingRow[];
   streaming: StreamingRow[];
+  /** Pusher-protocol subscribers against native ones, with the streaming scenario's plan. */
+  pusher: PusherRow[];
   /** `--scenarios publications`: the working tree (`wsgate+redis`) against a baseline build (`wsgate-b+redis`). */
   publications?: PublicationsRun[];
 }
@@ -140,6 +143,17 @@ export function printReport(results: BenchResults): void {
       table(
         ['transport', 'deliveries', 'CPU µs/delivery', 'vs websocket'],
         results.streaming.map((r) => [r.transport, thousands(r.deliveries), fixed(r.serverCpuUsPerDelivery, 2), `${fixed(r.ratio, 2)}x`]),
+      ),
+    );
+  }
+
+  if (results.pusher.length > 0) {
+    const { subscribers, publicationsPerSec } = results.plan.streaming;
+    out(`\nPusher protocol: ${subscribers} Pusher-protocol vs ${subscribers} native WebSocket subscribers of one node, ${publicationsPerSec} publications/s (server CPU per delivery)`);
+    out(
+      table(
+        ['protocol', 'deliveries', 'CPU µs/delivery', 'vs native'],
+        results.pusher.map((r) => [r.kind, thousands(r.deliveries), fixed(r.serverCpuUsPerDelivery, 2), `${fixed(r.ratio, 2)}x`]),
       ),
     );
   }

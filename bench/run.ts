@@ -3,6 +3,7 @@
  * `npm run bench -- --scenarios scale [--connections 100000] [--nodes 7] [--load-processes 13] [--lease-ms 5000]`: many
  * ticketed sessions over several nodes on Redis behind HAProxy, and a reconnect storm after a SIGKILL (minutes).
  * `npm run bench -- --scenarios streaming`: CPU per delivery of SSE subscribers against WebSocket subscribers, one node.
+ * `npm run bench -- --scenarios pusher`: CPU per delivery of Pusher-protocol subscribers against native ones, one node.
  * `npm run bench -- --scenarios publications --baseline <rev>`: CPU per channel publication of this build against
  * another commit's (built into a temp dir), cross-node on Redis, in one run.
  * Starts every server as its own child process, drives it from load processes, and prints side-by-side results with
@@ -22,6 +23,7 @@ import { printScale, runScale, scalePlan, type ScaleRun } from './scenarios/scal
 import { runTracing, type TracingRow } from './scenarios/tracing.js';
 import { PUBLICATIONS_CONFIG, runPublications, type PublicationsRun } from './scenarios/publications.js';
 import { runStreaming, type StreamingRow } from './scenarios/streaming.js';
+import { runPusher, type PusherRow } from './scenarios/pusher.js';
 import { buildBaseline } from './baseline.js';
 import type { Target } from './targets/target.js';
 import { socketIoRedisTarget } from './targets/socketio-redis.js';
@@ -163,6 +165,18 @@ async function main(): Promise<void> {
       });
     }
   }
+  let pusher: PusherRow[] = [];
+  if (scenarios.has('pusher')) {
+    const missing = await wsgateTarget.unavailableReason();
+    if (missing) log(`pusher: ${missing}`);
+    else {
+      log(`pusher: ${plan.streaming.subscribers} Pusher-protocol and ${plan.streaming.subscribers} native subscribers, ${plan.streaming.rounds} rounds`);
+      pusher = await runPusher(plan.streaming, plan.pingIntervalMs, log).catch((error: unknown) => {
+        log(`pusher: failed: ${error instanceof Error ? error.message : String(error)} (server logs in ${logDir})`);
+        return [];
+      });
+    }
+  }
   let clusterState: ClusterStateRun[] = [];
   if (scenarios.has('cluster-state')) {
     try {
@@ -194,6 +208,7 @@ async function main(): Promise<void> {
     tracing,
     publications,
     streaming,
+    pusher,
   };
   printReport(results);
   printClusterState(clusterState, plan.clusterState, log);

@@ -7,15 +7,10 @@
  */
 import { request as httpRequest, type ClientRequest } from 'node:http';
 import WebSocket from 'ws';
-import { readCpuMs } from '../metrics.js';
-import { API_KEY, startWsgateNode } from '../targets/wsgate.js';
+import { startWsgateNode } from '../targets/wsgate.js';
+import { compareSubscriberKinds, DeliveryCount, type KindsPlan, type Subscriber } from './subscriber-kinds.js';
 
-export interface StreamingPlan {
-  subscribers: number;
-  publicationsPerSec: number;
-  durationMs: number;
-  rounds: number;
-}
+export type StreamingPlan = KindsPlan;
 
 export interface StreamingRow {
   transport: 'websocket' | 'sse';
@@ -27,20 +22,13 @@ export interface StreamingRow {
 
 type Log = (line: string) => void;
 
-/** Counts the publications one subscriber received (by frame type, without parsing), whatever carries them. */
-class DeliveryCount {
-  count = 0;
-  private tail = '';
-  feed(text: string): void {
-    const joined = this.tail + text;
-    this.count += joined.split('"type":"message"').length - 1;
-    this.tail = joined.slice(-20);
-  }
-}
+/** A native publication, as each subscriber counts it. */
+export const NATIVE_MESSAGE = '"type":"message"';
 
-async function wsSubscriber(url: string, channel: string): Promise<{ counter: DeliveryCount; close(): void }> {
+/** A wsgate.v1.json WebSocket subscriber of `channel`. */
+export async function wsSubscriber(url: string, channel: string): Promise<Subscriber> {
   const ws = new WebSocket(`${url.replace('http', 'ws')}/ws`, ['wsgate.v1.json']);
-  const counter = new DeliveryCount();
+  const counter = new DeliveryCount(NATIVE_MESSAGE);
   await new Promise<void>((resolve, reject) => {
     ws.once('error', reject);
     ws.on('message', (data) => {
@@ -53,8 +41,8 @@ async function wsSubscriber(url: string, channel: string): Promise<{ counter: De
   return { counter, close: () => ws.close() };
 }
 
-async function sseSubscriber(url: string, channel: string): Promise<{ counter: DeliveryCount; close(): void }> {
-  const counter = new DeliveryCount();
+async function sseSubscriber(url: string, channel: string): Promise<Subscriber> {
+  const counter = new DeliveryCount(NATIVE_MESSAGE);
   let req!: ClientRequest;
   await new Promise<void>((resolve, reject) => {
     req = httpRequest(`${url}/sse`, { headers: { accept: 'text/event-stream' } }, (response) => {
@@ -85,60 +73,11 @@ async function sseSubscriber(url: string, channel: string): Promise<{ counter: D
   return { counter, close: () => req.destroy() };
 }
 
-async function publishAtRate(url: string, channel: string, perSec: number, durationMs: number): Promise<number> {
-  const total = Math.max(1, Math.round((perSec * durationMs) / 1000));
-  const started = Date.now();
-  const sent: Array<Promise<unknown>> = [];
-  for (let i = 0; i < total; i++) {
-    const due = started + (i * 1000) / perSec;
-    const wait = due - Date.now();
-    if (wait > 0) await new Promise((resolve) => setTimeout(resolve, wait));
-    sent.push(fetch(`${url}/api/publish`, {
-      method: 'POST', headers: { authorization: `Bearer ${API_KEY}`, 'content-type': 'application/json' },
-      body: JSON.stringify({ channel, data: { n: i, pad: 'x'.repeat(64) } }),
-    }).then((response) => response.arrayBuffer()));
-  }
-  await Promise.all(sent);
-  return total;
-}
-
 export async function runStreaming(plan: StreamingPlan, pingIntervalMs: number, log: Log): Promise<StreamingRow[]> {
   const server = await startWsgateNode('wsgate-streaming', { pingIntervalMs }, { streaming: { heartbeatMs: 20_000 } }, {});
-  const url = `http://127.0.0.1:${server.port}`;
-  const groups = { websocket: [] as Array<{ counter: DeliveryCount; close(): void }>, sse: [] as Array<{ counter: DeliveryCount; close(): void }> };
-  const cpuMs = { websocket: 0, sse: 0 };
-  const deliveries = { websocket: 0, sse: 0 };
-  try {
-    for (let i = 0; i < plan.subscribers; i++) {
-      groups.websocket.push(await wsSubscriber(url, 'bench:over-ws'));
-      groups.sse.push(await sseSubscriber(url, 'bench:over-sse'));
-    }
-    // Round 0 warms the node up and is not counted.
-    for (let round = 0; round <= plan.rounds; round++) {
-      const order: Array<'websocket' | 'sse'> = round % 2 === 0 ? ['websocket', 'sse'] : ['sse', 'websocket'];
-      for (const transport of order) {
-        const group = groups[transport];
-        const before = group.map((subscriber) => subscriber.counter.count);
-        const cpu0 = readCpuMs(server.pid);
-        const published = await publishAtRate(url, transport === 'sse' ? 'bench:over-sse' : 'bench:over-ws', plan.publicationsPerSec, plan.durationMs);
-        const expected = published * group.length;
-        const received = () => group.reduce((sum, subscriber, index) => sum + subscriber.counter.count - before[index]!, 0);
-        const deadline = Date.now() + 10_000;
-        while (received() < expected && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 10));
-        const cpu = readCpuMs(server.pid) - cpu0;
-        if (round === 0) continue;
-        cpuMs[transport] += cpu;
-        deliveries[transport] += received();
-        if (received() < expected) log(`streaming: ${transport} round ${round}: ${expected - received()} deliveries missing`);
-      }
-      if (round > 0) log(`streaming: round ${round} of ${plan.rounds} done`);
-    }
-  } finally {
-    for (const subscriber of [...groups.websocket, ...groups.sse]) subscriber.close();
-    await server.stop();
-  }
-  const perDelivery = (transport: 'websocket' | 'sse') => (cpuMs[transport] * 1000) / deliveries[transport];
-  return (['websocket', 'sse'] as const).map((transport) => ({
-    transport, deliveries: deliveries[transport], serverCpuUsPerDelivery: perDelivery(transport), ratio: perDelivery(transport) / perDelivery('websocket'),
-  }));
+  const rows = await compareSubscriberKinds(server, [
+    { kind: 'websocket' as const, channel: 'bench:over-ws', subscribe: (url: string) => wsSubscriber(url, 'bench:over-ws') },
+    { kind: 'sse' as const, channel: 'bench:over-sse', subscribe: (url: string) => sseSubscriber(url, 'bench:over-sse') },
+  ], plan, (n) => ({ n, pad: 'x'.repeat(64) }), 'streaming', log);
+  return rows.map(({ kind, ...row }) => ({ transport: kind, ...row }));
 }

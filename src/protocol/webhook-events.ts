@@ -14,7 +14,13 @@ export const WEBHOOK_EVENT_TYPES = [
   'channel.published',
 ] as const;
 
-export type WebhookEventType = (typeof WEBHOOK_EVENT_TYPES)[number];
+/**
+ * Lifecycle events only Pusher's webhooks are made from (`cache_miss`, `subscription_count`): a native endpoint's
+ * patterns never select them, so `*` does not start sending a count per subscribe.
+ */
+export const PUSHER_ONLY_EVENT_TYPES = ['channel.cache_miss', 'channel.subscription_count'] as const;
+
+export type WebhookEventType = (typeof WEBHOOK_EVENT_TYPES)[number] | (typeof PUSHER_ONLY_EVENT_TYPES)[number];
 
 /**
  * Which event types a pattern list selects: exact types, `*` for any characters (`session.*`, `*`). Throws naming the

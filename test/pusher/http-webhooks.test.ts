@@ -5,6 +5,7 @@ import { fromWsgateChannel, toWsgateChannel } from '../../src/server/pusher/chan
 import { newEventId, type WebhookEvent } from '../../src/server/webhooks/events.js';
 import { PusherWebhookFormat } from '../../src/server/webhooks/pusher-webhooks.js';
 import { connectAs, type TestClient } from '../helpers/client.js';
+import { connected, nextEvent, pusherClient, subscribed } from '../helpers/pusher-clients.js';
 import { startGateway, testConfig, type RunningGateway } from '../helpers/gateway.js';
 import { APP, pusherSdk, SMALL_APP } from './support/pusher-http.js';
 import { PusherWebhookSink } from './support/pusher-webhook-sink.js';
@@ -60,7 +61,7 @@ describe('Pusher webhooks, verified by the pusher SDK\'s webhook() helper', { ti
       assert.equal(request.headers['x-pusher-key'], APP.key);
       assert.ok(Math.abs(request.timeMs - Date.now()) < 60_000, 'time_ms is the time of sending');
     }
-    const delivered = sink.delivered();
+    const delivered = sink.delivered().filter((event) => event.name !== 'subscription_count');
     assert.deepEqual(delivered.filter(onChannel('presence-room')), [
       { name: 'channel_occupied', channel: 'presence-room' },
       { name: 'member_added', channel: 'presence-room', user_id: 'ann' },
@@ -72,12 +73,53 @@ describe('Pusher webhooks, verified by the pusher SDK\'s webhook() helper', { ti
       { name: 'channel_vacated', channel: 'news' },
     ], 'the app\'s news, not the other app\'s');
     assert.equal(delivered.length, 6, 'nothing of native channels or of the other app');
+    await sink.waitForEvent((event) => event.name === 'subscription_count' && event.channel === 'news' && event.subscription_count === 0, 'news: 0');
+    assert.deepEqual(sink.delivered().filter((event) => event.name === 'subscription_count'), [
+      { name: 'subscription_count', channel: 'news', subscription_count: 1 },
+      { name: 'subscription_count', channel: 'news', subscription_count: 0 },
+    ], 'an endpoint that asks for every event counts the app\'s non-presence channels');
 
     await members.waitForEvent((event) => event.name === 'member_removed', 'member_removed');
     assert.deepEqual(members.delivered().map((event) => event.name), ['member_added', 'member_removed'], 'only the events asked for');
     await other.waitForEvent((event) => event.name === 'channel_vacated', 'the other app\'s vacated');
     assert.deepEqual(other.delivered(), [{ name: 'channel_occupied', channel: 'news' }, { name: 'channel_vacated', channel: 'news' }]);
     assert.ok(other.requests.every((request) => request.valid && request.headers['x-pusher-key'] === SMALL_APP.key));
+  });
+
+  it('cache_miss when a Pusher client subscribes to a cache channel with no event; subscription_count as counts change', async () => {
+    const sink = await PusherWebhookSink.start(pusherSdk(0), () => 200);
+    const counts = await PusherWebhookSink.start(pusherSdk(0));
+    cleanups.push(() => sink.stop(), () => counts.stop());
+    const running = await startGateway({
+      pusher: { apps: [{ ...APP, webhooks: [{ url: sink.url, events: ['cache_miss'] }, { url: counts.url, events: ['subscription_count'] }] }] },
+      webhooks: { retry: FAST, pollIntervalMs: 20 },
+    });
+    cleanups.push(() => running.stop());
+    const ann = pusherClient(running.port, { app: APP, member: { user_id: 'ann' } });
+    const bob = pusherClient(running.port, { app: APP });
+    cleanups.push(async () => {
+      ann.disconnect();
+      bob.disconnect();
+    });
+    await Promise.all([connected(ann), connected(bob)]);
+
+    await nextEvent(ann.subscribe('cache-empty'), 'pusher:cache_miss');
+    await sink.waitForEvent((event) => event.name === 'cache_miss', 'cache_miss');
+    assert.deepEqual(sink.delivered(), [{ name: 'cache_miss', channel: 'cache-empty' }]);
+
+    const countIs = (subscription_count: number) => (event: Record<string, unknown>) =>
+      event.name === 'subscription_count' && event.channel === 'news' && event.subscription_count === subscription_count;
+    await subscribed(ann, 'news');
+    await counts.waitForEvent(countIs(1), 'news: 1');
+    await subscribed(bob, 'news');
+    await counts.waitForEvent(countIs(2), 'news: 2');
+    await subscribed(ann, 'presence-room');
+    bob.unsubscribe('news');
+    await counts.waitForEvent(() => counts.delivered().filter(onChannel('news')).length === 3, 'news: 1 again');
+    assert.deepEqual(counts.delivered().filter(onChannel('news')).map((event) => event.subscription_count), [1, 2, 1]);
+    assert.ok(counts.delivered().every((event) => event.name === 'subscription_count' && event.channel !== 'presence-room'),
+      'presence channels are counted by their members, not by subscription_count');
+    assert.deepEqual(counts.delivered().filter(onChannel('cache-empty')), [{ name: 'subscription_count', channel: 'cache-empty', subscription_count: 1 }]);
   });
 
   it('a client event is reported as client_event, with socket_id and, on presence channels, user_id', () => {

@@ -12,6 +12,7 @@ import type { RevocationGuard } from '../auth/revocation-guard.js';
 import type { Authenticator } from '../auth/authenticator.js';
 import type { SubscriptionTokens } from '../auth/subscription-tokens.js';
 import type { ChannelRules } from '../channels/channel-rules.js';
+import { SubscriptionCountReports } from '../channels/subscription-count-reports.js';
 import type { ClusterView } from '../cluster/cluster-view.js';
 import type { Config } from '../config/schema.js';
 import type { Engine } from '../engine/engine.js';
@@ -19,6 +20,7 @@ import type { Hub } from '../hub/hub.js';
 import type { Logger } from '../observability/logger.js';
 import type { Metrics } from '../observability/metrics.js';
 import { PusherApps } from '../pusher/apps.js';
+import { fromWsgateChannel } from '../pusher/channel-names.js';
 import type { ActionRouter } from '../rpc/action-router.js';
 import type { Session } from '../session/session.js';
 import type { LifecycleEvents } from '../webhooks/lifecycle-events.js';
@@ -74,13 +76,19 @@ export class GatewayNode {
 
   constructor(parts: GatewayNodeParts) {
     const { config, nodeId, engine, hub, metrics, logger, events } = parts;
-    this.subscriptions = new LocalSubscriptions(hub, engine.broker, { streams: engine.history, options: config.delivery }, parts.counters, logger, parts.occupancy);
+    const counts = new SubscriptionCountReports(
+      events, async (channel) => (await parts.cluster.channel(channel)).subscribers, (channel) => hub.subscriberCount(channel) > 0,
+      (channel) => fromWsgateChannel(channel) !== null, logger,
+    );
+    this.subscriptions = new LocalSubscriptions(
+      hub, engine.broker, { streams: engine.history, options: config.delivery }, parts.counters, logger, parts.occupancy, counts,
+    );
     this.delivery = new DeliveryService(nodeId, engine, hub, this.subscriptions, parts.counters, logger);
     this.channels = new ChannelService(config, parts.rules, engine, hub, this.subscriptions, this.delivery, nodeId, logger, events);
     this.lifecycle = new SessionLifecycle(config, nodeId, engine, hub, this.subscriptions, this.channels, this.delivery, parts.revocations, metrics, logger, events);
     this.commands = new NodeCommands(config, nodeId, engine, hub, parts.rules, this.channels, this.delivery, this.lifecycle, parts.cluster, metrics, logger);
     const credentials = new CredentialRefresh(parts.authenticator, parts.subscriptionTokens, this.channels, this.lifecycle, metrics);
-    const pusher = new PusherRequests(new PusherApps(config.pusher.apps), engine, this.channels, this.lifecycle, logger);
+    const pusher = new PusherRequests(new PusherApps(config.pusher.apps), engine, this.channels, this.lifecycle, events, logger);
     this.requests = new RequestHandler(
       config, () => engine.isHealthy(), this.channels, this.delivery, parts.actions, credentials, metrics, logger, engine.rateLimits, pusher,
     );

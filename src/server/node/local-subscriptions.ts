@@ -63,6 +63,8 @@ export class LocalSubscriptions {
     private readonly counters: DeliveryCounters,
     private readonly logger: Logger,
     private readonly observer?: LocalChannelObserver,
+    /** Told of every change of a channel's local subscriber count (subscription_count webhooks). */
+    private readonly counted?: { changed(channel: string): void },
   ) {}
 
   /**
@@ -71,6 +73,7 @@ export class LocalSubscriptions {
    */
   addLocalSubscriber(channel: string, session: Session): Promise<void> {
     const created = this.hub.addSubscriber(channel, session);
+    this.counted?.changed(channel);
     if (created) return this.hold(channel, created).ready;
     return this.held.get(channel)!.ready;
   }
@@ -176,7 +179,9 @@ export class LocalSubscriptions {
     const local = this.held.get(channel);
     if (!local) return;
     local.floors?.delete(session);
-    if (!this.hub.removeSubscriber(channel, session)) return;
+    const last = this.hub.removeSubscriber(channel, session);
+    this.counted?.changed(channel);
+    if (!last) return;
     this.held.delete(channel);
     local.sequencer.close();
     this.broker.unsubscribe(channel).catch((error: unknown) => this.logger.warn({ err: error, channel }, 'broker unsubscribe failed'));

@@ -17,6 +17,7 @@ import { pusherChannelInfo, toWsgateChannel, type PusherEventData } from '../pus
 import { verifyChannelAuth, verifyUserAuth } from '../pusher/signatures.js';
 import type { Session } from '../session/session.js';
 import type { ChannelService, PresenceMemberInfo } from './channel-service.js';
+import type { LifecycleEvents } from '../webhooks/lifecycle-events.js';
 import type { SessionLifecycle } from './session-lifecycle.js';
 
 /** The bucket of a connection's client events (`clientEventRate`), among the session's rate buckets. */
@@ -37,6 +38,7 @@ export class PusherRequests {
     private readonly engine: Engine,
     private readonly channels: ChannelService,
     private readonly lifecycle: SessionLifecycle,
+    private readonly events: LifecycleEvents,
     private readonly logger: Logger,
   ) {}
 
@@ -137,7 +139,9 @@ export class PusherRequests {
       : await this.engine.history.read(channel, { since: { offset: floor.offset - 1, epoch: floor.epoch }, limit: 1 });
     const last = page?.publications.find((publication) => publication.offset === floor.offset);
     const event = last ? pusherEventData(last.dataJson) : null;
-    return event ? pusherEvent(event.event, event.data, name, event.user_id) : pusherEvent('pusher:cache_miss', {}, name);
+    if (event) return pusherEvent(event.event, event.data, name, event.user_id);
+    this.events.channelCacheMiss(channel);
+    return pusherEvent('pusher:cache_miss', {}, name);
   }
 
   private async unsubscribe(session: Session, app: PusherAppConfig, name: string): Promise<void> {

@@ -104,6 +104,16 @@ export class LifecycleEvents {
     }));
   }
 
+  /** A subscriber of a cache channel found no event to be given (it was sent `pusher:cache_miss`). */
+  channelCacheMiss(channel: string): void {
+    this.emit('channel.cache_miss', EventKey.channel(channel), () => ({ channel }));
+  }
+
+  /** The channel's subscriber count across the cluster changed, as read after a change on this node. */
+  channelSubscriptionCount(channel: string, subscribers: number): void {
+    this.emit('channel.subscription_count', EventKey.channel(channel), () => ({ channel, subscribers }));
+  }
+
   private emit(type: WebhookEventType, key: string, data: () => Record<string, unknown>, seq?: number): void {
     const toSink = this.sink !== null && this.wanted.has(type);
     if (!toSink && this.taps.size === 0) return;

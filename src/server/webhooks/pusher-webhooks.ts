@@ -1,24 +1,21 @@
 import type { WebhookEventType } from '../../protocol/webhook-events.js';
 import type { Config, PusherAppConfig } from '../config/schema.js';
 import { checkPusherWebhooks, type PusherWebhookEvent } from '../config/webhook-endpoints.js';
-import { fromWsgateChannel, type PusherEventData } from '../pusher/channel-names.js';
+import { fromWsgateChannel, pusherChannelInfo, type PusherEventData } from '../pusher/channel-names.js';
 import { webhookSignature } from '../pusher/signatures.js';
 import type { WebhookEndpoint } from './endpoints.js';
 import type { WebhookEvent } from './events.js';
 import type { WebhookFormat, WebhookRequest } from './webhook-format.js';
 
-/**
- * The lifecycle event each Pusher webhook event is built from. `cache_miss` and `subscription_count` have none yet:
- * an app may ask for them, and gets the others.
- */
-const SOURCES: Readonly<Record<PusherWebhookEvent, WebhookEventType | null>> = {
+/** The lifecycle event each Pusher webhook event is built from. */
+const SOURCES: Readonly<Record<PusherWebhookEvent, WebhookEventType>> = {
   channel_occupied: 'channel.occupied',
   channel_vacated: 'channel.vacated',
   member_added: 'presence.joined',
   member_removed: 'presence.left',
   client_event: 'channel.published',
-  cache_miss: null,
-  subscription_count: null,
+  cache_miss: 'channel.cache_miss',
+  subscription_count: 'channel.subscription_count',
 };
 
 /** Sent like a native endpoint's: the defaults of `webhooks.endpoints[]`. */
@@ -35,7 +32,7 @@ type PusherWebhookItem = Record<string, unknown> & { name: PusherWebhookEvent; c
 export function pusherEndpoints(apps: Readonly<Config['pusher']['apps']>, taken: ReadonlySet<string>): WebhookEndpoint[] {
   return checkPusherWebhooks(apps, taken).map(({ name, appIndex, url, events }) => {
     const app = apps[appIndex]!;
-    const types = new Set([...events].flatMap((event) => SOURCES[event] ?? []));
+    const types = new Set([...events].map((event) => SOURCES[event]));
     return { name, url, events: types, format: new PusherWebhookFormat(app), accepts: (event) => toPusherItem(app, event) !== null, ...DELIVERY };
   });
 }
@@ -76,6 +73,11 @@ function toPusherItem(app: PusherAppConfig, event: WebhookEvent): PusherWebhookI
       return { name: 'member_removed', channel, user_id: data.user };
     case 'channel.published':
       return clientEvent(channel, data);
+    case 'channel.cache_miss':
+      return { name: 'cache_miss', channel };
+    case 'channel.subscription_count':
+      // Pusher counts presence channels by their members (member_added / member_removed), not by subscriptions.
+      return pusherChannelInfo(channel)?.kind === 'presence' ? null : { name: 'subscription_count', channel, subscription_count: data.subscribers };
     default:
       return null;
   }
