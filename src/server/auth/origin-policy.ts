@@ -1,14 +1,18 @@
 /**
  * Which browser origins may open a WebSocket. Requests without an `Origin` header are not from a browser and pass
- * (they cannot ride a user's cookies). `*` allows every origin and is only in effect when configured explicitly.
+ * (they cannot ride a user's cookies). `*` allows every origin and is only in effect when configured explicitly;
+ * `scheme://host:*` allows the host on any port (the development preset's localhost, where apps run on other ports).
  */
 export class OriginPolicy {
   private readonly allowAll: boolean;
   private allowed: Set<string>;
+  /** `scheme://host:` prefixes of the entries that end in `:*`. */
+  private readonly anyPort: string[];
 
   /** With an empty list, the gateway's own origin on localhost is allowed (`https` when the node terminates TLS). */
   constructor(private readonly configured: readonly string[], port: number, private readonly scheme: 'http' | 'https' = 'http') {
     this.allowAll = configured.includes('*');
+    this.anyPort = configured.filter((origin) => origin.endsWith(':*')).map((origin) => normalise(origin).slice(0, -1));
     this.allowed = this.allowList(port);
   }
 
@@ -26,7 +30,9 @@ export class OriginPolicy {
   allows(origin: string | undefined): boolean {
     if (origin === undefined) return true;
     if (this.allowAll) return true;
-    return this.allowed.has(normalise(origin));
+    const normalised = normalise(origin);
+    if (this.allowed.has(normalised)) return true;
+    return this.anyPort.some((prefix) => normalised.startsWith(prefix) && /^\d{1,5}$/.test(normalised.slice(prefix.length)));
   }
 }
 
