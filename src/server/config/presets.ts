@@ -9,7 +9,7 @@ export const DEV_WEBHOOK_SECRET = 'whsec_d3NnYXRlLWRldi13ZWJob29rLXNlY3JldC1wdWJ
 export const DEV_PRESET = {
   apiKeys: ['wsgate-dev-api-key'],
   // Pages of apps under development run on other localhost ports (a Pusher app's, a dev server's).
-  allowedOrigins: ['http://localhost:*', 'http://127.0.0.1:*', 'http://[::1]:*'],
+  allowedOrigins: ['http', 'https'].flatMap((scheme) => ['localhost', '127.0.0.1', '[::1]'].map((host) => `${scheme}://${host}:*`)),
   auth: {
     anonymous: true,
     devLogin: true,
