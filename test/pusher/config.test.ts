@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
+import { OriginPolicy } from '../../src/server/auth/origin-policy.js';
 import { loadConfig } from '../../src/server/config/load.js';
 
 const APP = { id: 'shop', key: 'shop-key', secret: 'shop-secret-1' };
@@ -19,8 +20,12 @@ describe('Pusher apps in the configuration', () => {
     assert.equal(config.pusher.apps[0]!.maxEventBytes, 10_240);
   });
 
-  it('the dev preset has exactly the public development app', () => {
+  it('the dev preset has exactly the public development app, and pages on other localhost ports may connect', () => {
     const config = loadConfig({ dev: true });
+    const origins = new OriginPolicy(config.allowedOrigins, config.port);
+    assert.equal(origins.allows('http://localhost:3000'), true);
+    assert.equal(origins.allows('https://127.0.0.1:5173'), true);
+    assert.equal(origins.allows('http://app.example.com'), false);
     assert.deepEqual(config.pusher.apps.map(({ id, key, secret }) => ({ id, key, secret })), [
       { id: 'wsgate-dev', key: 'wsgate-dev-key', secret: 'wsgate-dev-secret' },
     ]);

@@ -29,8 +29,4 @@ export class PusherApps {
   get size(): number {
     return this.byId.size;
   }
-
-  [Symbol.iterator](): IterableIterator<PusherAppConfig> {
-    return this.byId.values();
-  }
 }

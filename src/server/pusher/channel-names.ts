@@ -4,8 +4,8 @@ import { PUSHER_NAMESPACE_PREFIX, pusherNamespaceName } from '../config/pusher-n
  * Pusher channel names: letters, digits and `_-=@,.;`, at most 164 characters. The prefix says what the channel is:
  * `private-`, `private-encrypted-`, `presence-`, and `cache-` after any of those (or alone).
  */
-export const PUSHER_CHANNEL_PATTERN = /^[A-Za-z0-9_\-=@,.;]{1,164}$/;
-export const MAX_PUSHER_CHANNEL_LENGTH = 164;
+const MAX_PUSHER_CHANNEL_LENGTH = 164;
+export const PUSHER_CHANNEL_PATTERN = new RegExp(`^[A-Za-z0-9_\\-=@,.;]{1,${MAX_PUSHER_CHANNEL_LENGTH}}$`);
 
 export type PusherChannelKind = 'public' | 'private' | 'private-encrypted' | 'presence';
 
@@ -34,7 +34,7 @@ export function pusherChannelInfo(name: string): PusherChannelInfo | null {
  * their own (presence on; a history of one), so an app has up to four namespaces. The app id is at most 40
  * characters, so the namespace stays within the 64 a namespace may have.
  */
-export function pusherNamespace(appId: string, info: PusherChannelInfo): string {
+function pusherNamespace(appId: string, info: PusherChannelInfo): string {
   return pusherNamespaceName(appId, { presence: info.kind === 'presence', cache: info.cache });
 }
 
