@@ -8,11 +8,20 @@ const MS_PER_TICK = 10;
 
 /** CPU time (user + system, all threads: JS, GC, libuv) a process has used so far, in milliseconds. */
 export function readCpuMs(pid: number): number {
+  const { userMs, systemMs } = readCpuSplitMs(pid);
+  return userMs + systemMs;
+}
+
+/**
+ * A process's CPU so far split into user time (JS, GC, libuv, the addon's C++) and system time (the kernel: on
+ * loopback, a socket write carries the receiving side's TCP work too), in milliseconds.
+ */
+export function readCpuSplitMs(pid: number): { userMs: number; systemMs: number } {
   const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
   // The command name (field 2) may contain spaces and parentheses; the fields after the last ')' are fixed.
   const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
   // fields[0] is field 3 (state), so utime (field 14) and stime (field 15) sit at 11 and 12.
-  return (Number(fields[11]) + Number(fields[12])) * MS_PER_TICK;
+  return { userMs: Number(fields[11]) * MS_PER_TICK, systemMs: Number(fields[12]) * MS_PER_TICK };
 }
 
 /** Resident set size of a process, in bytes. */
@@ -24,15 +33,24 @@ export function readRssBytes(pid: number): number {
 
 /** Summed CPU milliseconds of several processes; a process that already exited counts as 0. */
 export function readCpuMsOf(pids: readonly number[]): number {
-  let total = 0;
+  const { userMs, systemMs } = readCpuSplitMsOf(pids);
+  return userMs + systemMs;
+}
+
+/** Summed user and system milliseconds of several processes; a process that already exited counts as 0. */
+export function readCpuSplitMsOf(pids: readonly number[]): { userMs: number; systemMs: number } {
+  let userMs = 0;
+  let systemMs = 0;
   for (const pid of pids) {
     try {
-      total += readCpuMs(pid);
+      const split = readCpuSplitMs(pid);
+      userMs += split.userMs;
+      systemMs += split.systemMs;
     } catch {
       // Gone: it used nothing more in this window that we could attribute.
     }
   }
-  return total;
+  return { userMs, systemMs };
 }
 
 export interface LatencySummary {

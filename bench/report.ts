@@ -83,13 +83,14 @@ export function printReport(results: BenchResults): void {
     out(`\nFan-out, 64-byte payload, ${title}`);
     out(
       table(
-        ['target', 'nodes', 'pub/s', 'delivered msg/s', 'CPU µs/msg', 'p50 ms', 'p99 ms', 'max ms', 'lost', 'evicted', 'broker msgs/pub', 'server CPU %', 'load CPU %'],
+        ['target', 'nodes', 'pub/s', 'delivered msg/s', 'CPU µs/msg', 'of it kernel', 'p50 ms', 'p99 ms', 'max ms', 'lost', 'evicted', 'broker msgs/pub', 'server CPU %', 'load CPU %'],
         runs.map((r) => [
           r.target,
           String(r.nodes),
           r.mode === 'rate' ? String(r.offeredPerSec) : thousands(r.deliveredPerSec / r.subscribers),
           thousands(r.deliveredPerSec),
           fixed(r.cpuUsPerMessage, 2),
+          fixed(r.systemCpuUsPerMessage ?? NaN, 2),
           fixed(r.latency.p50Ms, 2),
           fixed(r.latency.p99Ms, 2),
           fixed(r.latency.maxMs, 1),

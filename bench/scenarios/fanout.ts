@@ -1,7 +1,7 @@
 import { execFileSync, type ChildProcess } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { exited, forkTs, nextMessage, stopChild } from '../processes.js';
-import { readCpuMsOf, summarizeLatency, type LatencySummary } from '../metrics.js';
+import { readCpuMsOf, readCpuSplitMsOf, summarizeLatency, type LatencySummary } from '../metrics.js';
 import type { ConnectSpec, PublishResult, PublisherCommand } from '../load/messages.js';
 import type { RunningTarget, Target } from '../targets/target.js';
 import { SubscriberFleet, type FleetReport } from './fleet.js';
@@ -41,6 +41,8 @@ export interface FanoutRun {
   deliveredPerSec: number;
   serverCpuMs: number;
   cpuUsPerMessage: number;
+  /** The kernel's part of `cpuUsPerMessage` (system time): the floor that one socket write per delivery sets. */
+  systemCpuUsPerMessage: number;
   /** Server CPU as a share of one core over the window (200% = both cores). */
   serverCpuPercent: number;
   loadCpuPercent: number;
@@ -91,6 +93,7 @@ async function measure(
   const loadPids = [...fleet.pids, publisher.pid ?? 0];
   const startMs = performance.now();
   const cpu0 = [readCpuMsOf(running.serverPids), readCpuMsOf(running.helperPids), readCpuMsOf(loadPids)];
+  const system0 = readCpuSplitMsOf(running.serverPids).systemMs;
   const published = await publisherCommand(publisher, command);
   const expected = published.sent * plan.subscribers;
   const report = await drain(fleet, expected);
@@ -100,6 +103,7 @@ async function measure(
     readCpuMsOf(running.helperPids) - cpu0[1],
     readCpuMsOf(loadPids) - cpu0[2],
   ];
+  const serverSystemCpuMs = readCpuSplitMsOf(running.serverPids).systemMs - system0;
   const broker1 = await running.brokerCounters?.().catch(() => undefined);
   const brokerMessagesPerPublication =
     broker0 && broker1 && published.sent > 0 ? (broker1.received - broker0.received) / published.sent : NaN;
@@ -120,6 +124,7 @@ async function measure(
     deliveredPerSec: report.received / deliverySeconds,
     serverCpuMs,
     cpuUsPerMessage: report.received > 0 ? (serverCpuMs * 1000) / report.received : NaN,
+    systemCpuUsPerMessage: report.received > 0 ? (serverSystemCpuMs * 1000) / report.received : NaN,
     serverCpuPercent: (serverCpuMs / wallMs) * 100,
     loadCpuPercent: (loadCpuMs / wallMs) * 100,
     helperCpuPercent: (helperCpuMs / wallMs) * 100,
@@ -210,7 +215,7 @@ function describe(run: FanoutRun): string {
       ? `${run.offeredPerSec}/s x ${run.subscribers}${run.rateKind === 'half-saturation' ? ' (50% of saturation)' : ''}`
       : `saturation x ${run.subscribers}`;
   return (
-    `  ${run.target} fan-out ${what}: ${Math.round(run.deliveredPerSec)} msg/s, ${run.cpuUsPerMessage.toFixed(2)} µs CPU/msg, ` +
+    `  ${run.target} fan-out ${what}: ${Math.round(run.deliveredPerSec)} msg/s, ${run.cpuUsPerMessage.toFixed(2)} µs CPU/msg (kernel ${run.systemCpuUsPerMessage.toFixed(2)}), ` +
     `p50 ${run.latency.p50Ms.toFixed(2)} ms, p99 ${run.latency.p99Ms.toFixed(2)} ms, lost ${run.lost}, ` +
     `server ${run.serverCpuPercent.toFixed(0)}% load ${run.loadCpuPercent.toFixed(0)}%` +
     (Number.isFinite(run.brokerMessagesPerPublication) ? `, broker msgs/pub ${run.brokerMessagesPerPublication.toFixed(2)}` : '') +

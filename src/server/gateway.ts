@@ -257,7 +257,7 @@ export class Gateway implements GatewayContext {
   }
 
   private accept({ ws, socket, identity, protocol, client, channels }: AcceptedConnection): void {
-    const transport = new WebSocketTransport(ws, socket, !this.config.ws.perMessageDeflate);
+    const transport = new WebSocketTransport(ws, socket, !this.config.ws.perMessageDeflate, this.scheduler.batches);
     // A Pusher connection's session id is its socket_id, which its channel and user signatures are bound to.
     const pusher = protocol === PUSHER_PROTOCOL;
     const session = new Session({

@@ -9,7 +9,9 @@ import {
 import { codecFor } from '../../src/server/codec/codecs.js';
 import { FrameKinds, OUTBOUND_TYPES } from '../../src/server/codec/frame-kinds.js';
 import { encodeActionFrame, encodeMessageFrame, encodeNodeFrame, publicationFrame } from '../../src/server/codec/node-frames.js';
+import { FrameBatches, type PreparedFrame } from '../../src/server/codec/prepared-frame.js';
 import { RequestError } from '../../src/server/codec/protocol-codec.js';
+import { FlushScheduler } from '../../src/server/session/flush-scheduler.js';
 import { classify } from '../../src/server/codec/wsgate-v1/frame-type.js';
 import { wsgateV1 } from '../../src/server/codec/wsgate-v1/codec.js';
 
@@ -81,4 +83,38 @@ test('the v1 codec decodes requests, refuses with the catalogue codes, and passe
     (error: unknown) => error instanceof RequestError && error.code === 'BAD_REQUEST' && error.requestId === 2);
   const carried = encodeNodeFrame({ type: 'join', channel: 'chat:a', user: 'u', session: 's' });
   assert.equal(codec.translate(carried, 'chat:a'), carried, 'the same frame object: zero-copy fan-out');
+});
+
+test('sessions flushing the same frames share one batch buffer; other frames get their own, with the right bytes', () => {
+  const batches = new FrameBatches();
+  const [a, b, c] = ['a', 'b', 'c'].map((data) => encodeNodeFrame({ type: 'message', channel: 'chat:a', offset: 1, epoch: 'e', from: null, data }));
+  const bytesOf = (list: PreparedFrame[]): number => list.reduce((sum, frame) => sum + frame.wire.length, 0);
+  const wireOf = (list: PreparedFrame[]): Buffer => Buffer.concat(list.map((frame) => frame.wire));
+
+  const first = [a!, b!];
+  const shared = batches.concat(first, bytesOf(first));
+  assert.deepEqual(shared, wireOf(first));
+  // The caller may reuse its array once written: the batch keeps its own list.
+  first.length = 0;
+  assert.equal(batches.concat([a!, b!], bytesOf([a!, b!])), shared, 'the same frames in the same order share the buffer');
+
+  for (const other of [[b!, a!], [a!, c!], [a!, b!, c!], [a!]]) {
+    const out = batches.concat(other, bytesOf(other));
+    assert.notEqual(out, shared);
+    assert.deepEqual(out, wireOf(other));
+  }
+});
+
+test('a flush turn drops its shared batch when it ends', async () => {
+  const scheduler = new FlushScheduler();
+  const frame = encodeNodeFrame({ type: 'unsubscribed', channel: 'chat:a' });
+  const pair = [frame, frame];
+  let inTurn: Buffer | undefined;
+  const flushed = new Promise<void>((resolve) => {
+    scheduler.schedule({ flush: () => { inTurn = scheduler.batches.concat(pair, 2 * frame.wire.length); } });
+    scheduler.schedule({ flush: () => { assert.equal(scheduler.batches.concat(pair, 2 * frame.wire.length), inTurn); resolve(); } });
+  });
+  await flushed;
+  await new Promise((resolve) => setImmediate(resolve));
+  assert.notEqual(scheduler.batches.concat(pair, 2 * frame.wire.length), inTurn, 'a later turn builds its own');
 });

@@ -52,3 +52,41 @@ export class PreparedFrame {
     return frame;
   }
 }
+
+/**
+ * Several prepared frames as one buffer, for one socket write. In a burst, the sessions of a channel flush the same
+ * frames in the same order in one turn, so the last batch built is kept and handed to every following session whose
+ * frames are identical (the same `PreparedFrame` objects, in order) instead of copying them again for each: every
+ * socket then writes one shared buffer, which also stays in the cache the kernel copies it from.
+ *
+ * The node's flush turn clears it when it ends, so a batch is held no longer than the turn that shares it.
+ */
+export class FrameBatches {
+  private frames: PreparedFrame[] = [];
+  private buffer: Buffer | null = null;
+
+  /** The frames' wire bytes in one buffer; `bytes` is the sum of their wire sizes. The buffer must not be modified. */
+  concat(frames: readonly PreparedFrame[], bytes: number): Buffer {
+    const last = this.buffer;
+    if (last !== null && last.length === bytes && sameFrames(this.frames, frames)) return last;
+    const out = Buffer.allocUnsafe(bytes);
+    let at = 0;
+    for (const frame of frames) at += frame.wire.copy(out, at);
+    // A copy of the list: the caller's array may be reused once written.
+    this.frames = frames.slice();
+    this.buffer = out;
+    return out;
+  }
+
+  clear(): void {
+    if (this.buffer === null) return;
+    this.frames = [];
+    this.buffer = null;
+  }
+}
+
+function sameFrames(a: readonly PreparedFrame[], b: readonly PreparedFrame[]): boolean {
+  if (a.length !== b.length) return false;
+  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
+  return true;
+}

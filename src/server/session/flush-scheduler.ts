@@ -1,3 +1,5 @@
+import { FrameBatches } from '../codec/prepared-frame.js';
+
 /** Something with frames queued for its socket. */
 export interface Flushable {
   flush(): void;
@@ -8,6 +10,8 @@ export interface Flushable {
  * `writev` per socket instead of one `write` per frame). One `setImmediate` serves every socket of the node.
  */
 export class FlushScheduler {
+  /** The batch the sessions flushed in this turn share (the transports build it); dropped when the turn ends. */
+  readonly batches = new FrameBatches();
   private dirty: Flushable[] = [];
   private scheduled = false;
 
@@ -24,5 +28,6 @@ export class FlushScheduler {
     const batch = this.dirty;
     this.dirty = [];
     for (const target of batch) target.flush();
+    this.batches.clear();
   };
 }

@@ -336,7 +336,7 @@ export class Session {
 
   /** A publication, presence event or `lost` range for a subscribed channel, in the node's (v1) form. */
   deliver(channel: string, carried: PreparedFrame): void {
-    const subscription = this.subscriptions.get(channel);
+    const subscription = this.subscriptionMap?.get(channel);
     if (!subscription) return;
     const frame = this.codec.translate(carried, channel, this.user);
     if (!frame) return;

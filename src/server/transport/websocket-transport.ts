@@ -7,7 +7,7 @@
  */
 import type { Socket } from 'node:net';
 import type WebSocket from 'ws';
-import type { PreparedFrame } from '../codec/prepared-frame.js';
+import type { FrameBatches, PreparedFrame } from '../codec/prepared-frame.js';
 import type { Logger } from '../observability/logger.js';
 import type { Session } from '../session/session.js';
 import type { SessionTransport } from '../session/session-transport.js';
@@ -26,7 +26,13 @@ const MAX_CLOSE_REASON_BYTES = 123;
 export class WebSocketTransport implements SessionTransport {
   readonly name = 'websocket' as const;
 
-  constructor(private readonly ws: WebSocket, private readonly socket: Socket, private readonly rawWrites: boolean) {}
+  constructor(
+    private readonly ws: WebSocket,
+    private readonly socket: Socket,
+    private readonly rawWrites: boolean,
+    /** The node's shared batches: sessions flushing the same frames in one turn write one buffer. */
+    private readonly batches: FrameBatches,
+  ) {}
 
   get writable(): boolean {
     return !this.socket.destroyed && this.ws.readyState === this.ws.OPEN;
@@ -52,12 +58,9 @@ export class WebSocketTransport implements SessionTransport {
         return;
       }
       if (bytes <= COALESCE_COPY_BYTES) {
-        // Small frames: copying them into one buffer and writing that is cheaper than the stream's cork/writev path
-        // (a chunk list, a write request and an iovec per frame).
-        const out = Buffer.allocUnsafe(bytes);
-        let at = 0;
-        for (const frame of queue) at += frame.wire.copy(out, at);
-        this.socket.write(out, done);
+        // Small frames: one buffer written is cheaper than the stream's cork/writev path (a chunk list, a write
+        // request and an iovec per frame), and the sessions of a burst share it.
+        this.socket.write(this.batches.concat(queue, bytes), done);
         return;
       }
       this.socket.cork();
