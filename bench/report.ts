@@ -120,7 +120,7 @@ export function printReport(results: BenchResults): void {
     out(`\nIdle connections (pings every ${results.plan.pingIntervalMs} ms)`);
     out(
       table(
-        ['target', 'open', 'connects/s', 'CPU µs/connect', 'RSS KiB/conn', 'heap KiB/conn', 'connect includes'],
+        ['target', 'open', 'connects/s', 'CPU µs/connect', 'RSS KiB/conn', 'heap KiB/conn', 'RSS as left', 'young gen MB', 'connect includes'],
         results.idle.map((r) => [
           r.target,
           `${r.opened}/${r.connections}`,
@@ -128,11 +128,15 @@ export function printReport(results: BenchResults): void {
           fixed(r.serverCpuUsPerConnect, 0),
           kib(r.rssBytesPerConnection),
           kib(r.heapBytesPerConnection),
+          kib(r.rssAsLeftBytesPerConnection),
+          fixed(r.youngGenerationBytes / 2 ** 20, 0),
           r.connectIncludes,
         ]),
       ),
     );
+    out('RSS and heap per connection: both readings right after a memory-reducing collection; "as left": after ordinary ones, with the young generation V8 grew meanwhile');
     out(ratioLine('RSS/conn', results.idle, reference, (r) => r.rssBytesPerConnection, (v) => `${kib(v)} KiB`));
+    out(ratioLine('RSS/conn as left', results.idle, reference, (r) => r.rssAsLeftBytesPerConnection, (v) => `${kib(v)} KiB`));
     out(ratioLine('connects/s', results.idle, reference, (r) => r.connectsPerSec, thousands));
   }
 
