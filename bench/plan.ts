@@ -39,7 +39,7 @@ export const PLANS: Record<Mode, BenchPlan> = {
     fanout: [
       { subscribers: 1000, ratesPerSec: [10, 40], durationMs: 5000, saturationWindow: SATURATION_WINDOW, sampleEvery: SAMPLE_EVERY },
     ],
-    idle: { connections: 5000, holdMs: 6000, concurrency: 32 },
+    idle: { connections: 5000, holdMs: 6000, concurrency: 32, warmupConnections: 200 },
     tracing: { handshakes: 200, actions: 1000, clients: 20, publishes: 400, subscribers: 50, concurrency: 10, rounds: 4 },
     clusterState: { subscribers: 200, channels: 100, channelsPerSubscriber: 5, publicationsPerSec: 400, churnPerSec: 20, durationMs: 10_000 },
     publications: { inFlight: 16, durationMs: 5000, warmupMs: 1500 },
@@ -52,7 +52,7 @@ export const PLANS: Record<Mode, BenchPlan> = {
       { subscribers: 1000, ratesPerSec: [10, 20, 40], durationMs: 10_000, saturationWindow: SATURATION_WINDOW, sampleEvery: SAMPLE_EVERY },
       { subscribers: 5000, ratesPerSec: [2, 4, 8], durationMs: 10_000, saturationWindow: SATURATION_WINDOW, sampleEvery: SAMPLE_EVERY },
     ],
-    idle: { connections: 10_000, holdMs: 6000, concurrency: 32 },
+    idle: { connections: 10_000, holdMs: 6000, concurrency: 32, warmupConnections: 200 },
     tracing: { handshakes: 3000, actions: 12_000, clients: 20, publishes: 5000, subscribers: 100, concurrency: 10, rounds: 4 },
     clusterState: { subscribers: 1000, channels: 1000, channelsPerSubscriber: 10, publicationsPerSec: 1000, churnPerSec: 50, durationMs: 20_000 },
     publications: { inFlight: 16, durationMs: 10_000, warmupMs: 2000 },

@@ -31,14 +31,15 @@ export class SubscriberFleet {
     return this.workers.map((worker) => worker.pid ?? 0);
   }
 
-  static async connect(spec: ConnectSpec, total: number, sampleEvery: number, concurrency: number) {
+  /** `indexOffset` shifts the clients' indexes (and so wsgate's user names) past another fleet's. */
+  static async connect(spec: ConnectSpec, total: number, sampleEvery: number, concurrency: number, indexOffset = 0) {
     const count = Math.max(MIN_WORKERS, Math.ceil(total / MAX_PER_WORKER));
     const workers = Array.from({ length: count }, () => forkTs(workerModule, [], loadFlags));
     const fleet = new SubscriberFleet(workers);
     const results = await Promise.all(
       workers.map((worker, i) => {
         const share = Math.floor(total / count) + (i < total % count ? 1 : 0);
-        const firstIndex = i * Math.ceil(total / count) + 1; // index 0 is the publisher's
+        const firstIndex = indexOffset + i * Math.ceil(total / count) + 1; // index 0 is the publisher's
         const done = nextMessage(worker, (m) => ((m as ConnectResult).ev === 'connected' ? (m as ConnectResult) : undefined), 180_000, 'subscribers to connect');
         fleet.command(worker, { cmd: 'connect', spec, count: share, firstIndex, sampleEvery, concurrency });
         return done;

@@ -9,6 +9,12 @@ export interface IdlePlan {
   holdMs: number;
   /** Handshakes in flight per load process. */
   concurrency: number;
+  /**
+   * Connections opened and closed before the baseline is read, so what a server builds once on first use (code,
+   * lazily made caches: wsgate's ticket store allocates its 100,000 slots at the first ticket) is not charged per
+   * connection.
+   */
+  warmupConnections: number;
 }
 
 export interface IdleRun {
@@ -21,8 +27,14 @@ export interface IdleRun {
   connectIncludes: string;
   connectsPerSec: number;
   serverCpuUsPerConnect: number;
+  /** RSS added per connection, both readings right after a memory-reducing collection (what the connections hold). */
   rssBytesPerConnection: number;
   heapBytesPerConnection: number;
+  /** RSS added per connection as ordinary collections leave it, over the same reduced baseline: includes the young
+   * generation V8 grew meanwhile and the old generation's free space. */
+  rssAsLeftBytesPerConnection: number;
+  /** Committed young generation once the connections are open (ordinary collections). */
+  youngGenerationBytes: number;
   baselineRssBytes: number;
   baselineHeapBytes: number;
 }
@@ -33,9 +45,11 @@ const CONNECT_INCLUDES: Record<string, string> = {
   wsgate: 'POST /api/tickets + WebSocket handshake with ?ticket + welcome frame',
 };
 
+/** After the warm-up's clients exit: the server's close handling of a few hundred sessions takes milliseconds. */
+const WARMUP_SETTLE_MS = 1000;
+
 /** Open many idle connections to a freshly started target; measure connect rate and memory per connection. */
 export async function runIdle(target: Target, running: RunningTarget, plan: IdlePlan, log: (line: string) => void): Promise<IdleRun> {
-  const before = await running.memory();
   const spec: ConnectSpec = {
     kind: target.kind,
     urls: running.urls,
@@ -43,6 +57,14 @@ export async function runIdle(target: Target, running: RunningTarget, plan: Idle
     subscribe: false,
     ticketApiKey: target.ticketApiKey,
   };
+  if (plan.warmupConnections > 0) {
+    // Indexes after the measured ones: the warm-up's users are not the measured connections' users.
+    const warmup = await SubscriberFleet.connect(spec, plan.warmupConnections, Number.MAX_SAFE_INTEGER, plan.concurrency, plan.connections);
+    await warmup.fleet.close();
+    // The server sees the closes after the load processes exit; give it a moment to end those sessions.
+    await new Promise((resolve) => setTimeout(resolve, WARMUP_SETTLE_MS));
+  }
+  const before = await running.memory();
   const cpu0 = readCpuMsOf(running.serverPids);
   // Sampling is irrelevant for idle connections; a huge interval keeps every client on the counting path.
   const { fleet, connect } = await SubscriberFleet.connect(spec, plan.connections, Number.MAX_SAFE_INTEGER, plan.concurrency);
@@ -51,6 +73,8 @@ export async function runIdle(target: Target, running: RunningTarget, plan: Idle
     await new Promise((resolve) => setTimeout(resolve, plan.holdMs));
     const after = await running.memory();
     const opened = Math.max(1, connect.opened);
+    const reducedBefore = before.reduced ?? before;
+    const reducedAfter = after.reduced ?? after;
     const run: IdleRun = {
       target: target.name,
       connections: plan.connections,
@@ -60,15 +84,18 @@ export async function runIdle(target: Target, running: RunningTarget, plan: Idle
       connectIncludes: CONNECT_INCLUDES[target.kind],
       connectsPerSec: connect.opened / (connect.elapsedMs / 1000),
       serverCpuUsPerConnect: (cpuMs * 1000) / opened,
-      rssBytesPerConnection: (after.rssBytes - before.rssBytes) / opened,
-      heapBytesPerConnection: (after.heapUsedBytes - before.heapUsedBytes) / opened,
-      baselineRssBytes: before.rssBytes,
-      baselineHeapBytes: before.heapUsedBytes,
+      rssBytesPerConnection: (reducedAfter.rssBytes - reducedBefore.rssBytes) / opened,
+      heapBytesPerConnection: (reducedAfter.heapUsedBytes - reducedBefore.heapUsedBytes) / opened,
+      rssAsLeftBytesPerConnection: (after.rssBytes - reducedBefore.rssBytes) / opened,
+      youngGenerationBytes: after.youngGenerationBytes ?? NaN,
+      baselineRssBytes: reducedBefore.rssBytes,
+      baselineHeapBytes: reducedBefore.heapUsedBytes,
     };
     log(
       `  ${run.target} idle ${run.opened}/${run.connections}: ${Math.round(run.connectsPerSec)} connects/s, ` +
         `${run.serverCpuUsPerConnect.toFixed(0)} µs CPU/connect, RSS ${(run.rssBytesPerConnection / 1024).toFixed(1)} KiB/conn, ` +
-        `heap ${(run.heapBytesPerConnection / 1024).toFixed(1)} KiB/conn` +
+        `heap ${(run.heapBytesPerConnection / 1024).toFixed(1)} KiB/conn; as left: RSS ${(run.rssAsLeftBytesPerConnection / 1024).toFixed(1)} KiB/conn, ` +
+        `young generation ${(run.youngGenerationBytes / 2 ** 20).toFixed(0)} MB` +
         (run.failed ? `, ${run.failed} failed (${run.firstError})` : ''),
     );
     return run;

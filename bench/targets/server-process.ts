@@ -2,7 +2,7 @@ import { createConnection, createServer } from 'node:net';
 import type { ChildProcess } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { nextMessage, spawnServer, stopChild } from '../processes.js';
-import { readRssBytes } from '../metrics.js';
+import type { HeapReading } from '../servers/heap-probe.js';
 import type { MemorySample } from './target.js';
 
 const heapProbe = fileURLToPath(new URL('../servers/heap-probe.ts', import.meta.url));
@@ -28,16 +28,20 @@ function wrap(child: ChildProcess, port: number): ServerProcess {
     pid,
     port,
     async memory() {
-      const rssBytes = readRssBytes(pid);
       child.send({ cmd: 'heap' });
       const reply = await nextMessage(
         child,
-        (m) => ((m as { ev?: string }).ev === 'heap' ? (m as { heapUsed: number }) : undefined),
+        (m) => ((m as { ev?: string }).ev === 'heap' ? (m as { asLeft: HeapReading; reduced: HeapReading }) : undefined),
         10_000,
         'heap report',
       );
-      // RSS after the GC the probe just ran, so both figures describe the same moment.
-      return { rssBytes: Math.max(rssBytes, readRssBytes(pid)), heapUsedBytes: reply.heapUsed };
+      // The probe's own readings, each right after its collection, so RSS and heap describe the same moment.
+      return {
+        rssBytes: reply.asLeft.rss,
+        heapUsedBytes: reply.asLeft.heapUsed,
+        youngGenerationBytes: reply.asLeft.youngGeneration,
+        reduced: { rssBytes: reply.reduced.rss, heapUsedBytes: reply.reduced.heapUsed },
+      };
     },
     stop: () => stopChild(child),
   };

@@ -5,6 +5,11 @@ export interface MemorySample {
   rssBytes: number;
   /** V8 heap in use after a forced GC; NaN when the process could not report it. */
   heapUsedBytes: number;
+  /** Committed young generation at that moment (V8 sizes it by recent survival, not by what is live). */
+  youngGenerationBytes?: number;
+  /** Right after a memory-reducing collection (young generation shrunk, old generation compacted): what live objects
+   * and native state hold. Single processes only. */
+  reduced?: { rssBytes: number; heapUsedBytes: number };
 }
 
 /** A target whose server processes are up. */

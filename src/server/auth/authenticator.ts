@@ -7,7 +7,7 @@ import type { IncomingMessage } from 'node:http';
 import { parse as parseCookies } from 'cookie';
 import { WsgateError } from '../../protocol/errors.js';
 import type { ConnectHook, HookAdmission } from './connect-hook.js';
-import type { Identity } from './identity.js';
+import { NO_CLAIMS, type Identity } from './identity.js';
 import type { RevocationGuard } from './revocation-guard.js';
 import type { TicketService } from './ticket-service.js';
 import type { TokenVerifier } from './token-verifier.js';
@@ -74,7 +74,7 @@ export class Authenticator {
     const cookie = this.sessionCookie(req);
     if (cookie !== undefined && this.cookies.enabled) return this.cookies.verify(cookie, 'cookie');
 
-    if (this.options.anonymous) return { user: null, claims: {}, method: 'anonymous' };
+    if (this.options.anonymous) return { user: null, claims: NO_CLAIMS, method: 'anonymous' };
     throw new WsgateError('AUTH_REQUIRED');
   }
 

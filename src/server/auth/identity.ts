@@ -16,6 +16,18 @@ export interface Identity {
 }
 
 /**
+ * The claims of every identity that has none: one frozen object instead of an empty one per session (idle sessions
+ * keep their identity for their lifetime). Frozen, so code that would write into a shared object fails loudly.
+ */
+export const NO_CLAIMS: Record<string, unknown> = Object.freeze({});
+
+/** `claims`, or the shared empty object when it has no keys. */
+export function claimsOrNone(claims: Record<string, unknown>): Record<string, unknown> {
+  for (const _ in claims) return claims;
+  return NO_CLAIMS;
+}
+
+/**
  * A credential may carry its own session policy in the `sessionPolicy` claim (`{max, onLimit}`), overriding the
  * configured default for that user: one user may be limited to a single tab while others have many.
  */

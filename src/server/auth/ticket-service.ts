@@ -1,7 +1,7 @@
 import { createHash, randomBytes } from 'node:crypto';
 import { WsgateError } from '../../protocol/errors.js';
 import type { TicketStore } from '../engine/tickets/tickets.js';
-import type { Identity } from './identity.js';
+import { claimsOrNone, type Identity } from './identity.js';
 
 export interface MintedTicket {
   ticket: string;
@@ -43,7 +43,7 @@ export class TicketService {
     if (ticket.length < 16 || ticket.length > 128) throw new WsgateError('TICKET_INVALID');
     const grant = await this.store.take(hashTicket(ticket));
     if (!grant) throw new WsgateError('TICKET_INVALID');
-    const identity: Identity = { user: grant.user, claims: grant.claims, method: 'ticket' };
+    const identity: Identity = { user: grant.user, claims: claimsOrNone(grant.claims), method: 'ticket' };
     if (grant.sessionTtlSeconds) identity.expiresAt = Date.now() + grant.sessionTtlSeconds * 1000;
     return identity;
   }

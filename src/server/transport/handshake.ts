@@ -6,7 +6,7 @@ import { CloseCode } from '../../protocol/close-codes.js';
 import { ErrorCatalogue, WsgateError, type ErrorCode } from '../../protocol/errors.js';
 import { DEFAULT_SUBPROTOCOL, PUSHER_PROTOCOL, SUPPORTED_SUBPROTOCOLS, type ProtocolName, type SubprotocolName } from '../../protocol/subprotocol.js';
 import type { Authenticator } from '../auth/authenticator.js';
-import type { Identity } from '../auth/identity.js';
+import { NO_CLAIMS, type Identity } from '../auth/identity.js';
 import type { OriginPolicy } from '../auth/origin-policy.js';
 import type { Config } from '../config/schema.js';
 import { classifyFailure } from '../engine/failure.js';
@@ -208,7 +208,7 @@ export class HandshakeHandler {
     else if (version < 7) pending.pusherRefusal = { code: PUSHER_CLOSE.UNSUPPORTED_PROTOCOL, reason: `protocol ${version} is not supported; use 7` };
     // A node that drains or is full sends new connections away to back off, not to come straight back (4200 would).
     else if (refusal) pending.pusherRefusal = { code: PUSHER_CLOSE.OVER_CAPACITY, reason: new WsgateError(refusal).message };
-    else pending.identity = { user: null, claims: {}, method: 'pusher', pusherApp: app.id };
+    else pending.identity = { user: null, claims: NO_CLAIMS, method: 'pusher', pusherApp: app.id };
     return pending;
   }
 
@@ -368,7 +368,12 @@ export function offeredProtocol(header: string | undefined): SubprotocolName | n
   return selectProtocol(new Set(names));
 }
 
+/** The client's first offer that is supported, as our own constant: ws keeps the returned name for the connection's
+ * lifetime, and the offered one is a piece of the upgrade request's header. */
 function selectProtocol(offered: Set<string>): SubprotocolName | null {
-  for (const name of offered) if ((SUPPORTED_SUBPROTOCOLS as readonly string[]).includes(name)) return name as SubprotocolName;
+  for (const name of offered) {
+    const known = SUPPORTED_SUBPROTOCOLS.find((supported) => supported === name);
+    if (known) return known;
+  }
   return null;
 }
