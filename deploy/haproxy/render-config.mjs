@@ -26,10 +26,14 @@ export const DEFAULTS = Object.freeze({
    * runtime API's `add acl` / `del acl` on the file changes it live. Empty: none refused.
    */
   denyWebSocketPaths: '',
+  /** `nbthread` (0: HAProxy's default, one thread per CPU it may use). */
+  nbthread: 0,
+  /** One log line per connection; false: only errors, timeouts and refusals are logged (`option dontlog-normal`). */
+  logNormal: true,
 });
 
 /**
- * @param {{ nodes: string[], bind?: string, statsBind?: string, adminSocket?: string, checkInterval?: string, maxconn?: number, connRateLimit?: number, tlsCert?: string, sendProxy?: boolean }} options
+ * @param {{ nodes: string[], bind?: string, statsBind?: string, adminSocket?: string, checkInterval?: string, maxconn?: number, connRateLimit?: number, tlsCert?: string, sendProxy?: boolean, nbthread?: number, logNormal?: boolean }} options
  *   `nodes` are `host:port` addresses of wsgate nodes, named node1, node2, ... in order.
  * @returns {string} the HAProxy configuration
  */
@@ -37,6 +41,7 @@ export function renderHaproxyConfig(options) {
   const settings = { ...DEFAULTS, ...options };
   if (/\s/.test(settings.denyWebSocketPaths)) throw new Error(`the path file must not contain spaces: ${settings.denyWebSocketPaths}`);
   if (/\s/.test(settings.tlsCert)) throw new Error(`the certificate path must not contain spaces: ${settings.tlsCert}`);
+  if (!(Number.isInteger(Number(settings.nbthread)) && Number(settings.nbthread) >= 0)) throw new Error(`nbthread must be a whole number: ${settings.nbthread}`);
   if (!Array.isArray(settings.nodes) || settings.nodes.length === 0) throw new Error('at least one node address (host:port) is needed');
   for (const node of settings.nodes) {
     if (!/^[A-Za-z0-9_.\-[\]:]+:\d{1,5}$/.test(node)) throw new Error(`not a host:port address: ${node}`);
@@ -53,6 +58,8 @@ export function renderHaproxyConfig(options) {
     websocket_deny: settings.denyWebSocketPaths
       ? `\n    # Refuses WebSocket upgrades to the paths listed in the file, as a proxy that blocks them would.\n    http-request deny deny_status 403 if { hdr(upgrade) -i websocket } { path -f ${settings.denyWebSocketPaths} }`
       : '',
+    global_options: settings.nbthread ? `\n    nbthread ${Number(settings.nbthread)}` : '',
+    defaults_options: settings.logNormal ? '' : '\n    option dontlog-normal',
     servers: settings.nodes.map((node, index) => `    server node${index + 1} ${node}`).join('\n'),
   };
   return readFileSync(TEMPLATE_PATH, 'utf8').replace(/\{\{(\w+)\}\}/g, (placeholder, name) => {

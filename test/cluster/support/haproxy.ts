@@ -22,6 +22,8 @@ export interface Balancer {
   readonly denyFile: string;
   /** Server states by name (node1, node2, ...): UP, DOWN, MAINT, DRAIN, ... from the stats CSV. */
   states(): Promise<Record<string, string>>;
+  /** Every column of the stats CSV for each server of the nodes' backend (`chkdown`, `wretr`, `wredis`, `econ`, ...). */
+  serverStats(): Promise<Record<string, Record<string, string>>>;
   /** Sends a runtime API command (`set server wsgate_nodes/node1 state drain`). */
   admin(command: string): Promise<string>;
   /** The HAProxy server name of a node (`node1` for the first node given). */
@@ -43,6 +45,10 @@ export interface HaproxyOptions {
   maxconn?: number;
   /** Paths to which WebSocket upgrades are refused at first; `admin('del acl <denyFile> /ws')` lets them through. */
   denyWebSocketPaths?: string[];
+  /** HAProxy threads (default: one per CPU). */
+  nbthread?: number;
+  /** false: only errors and timeouts are logged, not every connection (many thousands of sessions). */
+  logNormal?: boolean;
 }
 
 export async function startHaproxy(nodes: ReadonlyArray<Pick<NodeProcess, 'port'>>, checkInterval = '300ms', options: HaproxyOptions = {}): Promise<Balancer> {
@@ -62,6 +68,8 @@ export async function startHaproxy(nodes: ReadonlyArray<Pick<NodeProcess, 'port'
     tlsCert: options.tlsCert,
     sendProxy: options.sendProxy,
     denyWebSocketPaths: options.denyWebSocketPaths ? denyFile : undefined,
+    nbthread: options.nbthread,
+    logNormal: options.logNormal,
   });
   const file = join(dir, 'haproxy.cfg');
   await writeFile(file, config);
@@ -82,11 +90,16 @@ export async function startHaproxy(nodes: ReadonlyArray<Pick<NodeProcess, 'port'
     wsUrl: `${options.tlsCert ? 'wss' : 'ws'}://127.0.0.1:${port}/ws`,
     denyFile,
     async states() {
+      return Object.fromEntries(Object.entries(await balancer.serverStats()).map(([server, row]) => [server, row.status!]));
+    },
+    async serverStats() {
       const csv = await (await fetch(statsUrl)).text();
       const [header, ...rows] = csv.replace(/^# /, '').trim().split('\n').map((line) => line.split(','));
-      const column = (name: string) => header!.indexOf(name);
-      const out: Record<string, string> = {};
-      for (const row of rows) if (row[column('pxname')] === 'wsgate_nodes' && row[column('svname')] !== 'BACKEND') out[row[column('svname')]!] = row[column('status')]!;
+      const out: Record<string, Record<string, string>> = {};
+      for (const row of rows) {
+        const named = Object.fromEntries(header!.map((name, i) => [name, row[i] ?? '']));
+        if (named.pxname === 'wsgate_nodes' && named.svname !== 'BACKEND') out[named.svname!] = named;
+      }
       return out;
     },
     admin: (command) =>
