@@ -45,6 +45,8 @@ export interface HaproxyOptions {
   maxconn?: number;
   /** Paths to which WebSocket upgrades are refused at first; `admin('del acl <denyFile> /ws')` lets them through. */
   denyWebSocketPaths?: string[];
+  /** Server API calls each node serves at once through this HAProxy (default 64). */
+  apiMaxconn?: number;
   /** HAProxy threads (default: one per CPU). */
   nbthread?: number;
   /** false: only errors and timeouts are logged, not every connection (many thousands of sessions). */
@@ -68,6 +70,7 @@ export async function startHaproxy(nodes: ReadonlyArray<Pick<NodeProcess, 'port'
     tlsCert: options.tlsCert,
     sendProxy: options.sendProxy,
     denyWebSocketPaths: options.denyWebSocketPaths ? denyFile : undefined,
+    apiMaxconn: options.apiMaxconn,
     nbthread: options.nbthread,
     logNormal: options.logNormal,
   });
