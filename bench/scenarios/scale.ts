@@ -10,12 +10,15 @@
  * the nodes are enough for the survivors to hold everything after one dies.
  */
 import type { ChildProcess } from 'node:child_process';
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { DEFAULTS } from '../../deploy/haproxy/render-config.mjs';
 import { Redis } from 'ioredis';
 import { ENGINE_SETUPS, openObserver, startCluster, type Cluster } from '../../test/cluster/support/cluster.js';
 import { startHaproxy, type Balancer } from '../../test/cluster/support/haproxy.js';
 import { API_KEY } from '../../test/cluster/support/node.js';
-import { exited, forkTs, nextMessage, stopChild } from '../processes.js';
+import { exited, forkTs, logDir, nextMessage, stopChild } from '../processes.js';
 import { monotonicUs, readCpuMsOf, readRssBytes } from '../metrics.js';
 import type { ConnectSpec, ScaleCommand, ScaleConnected, ScaleReport } from '../load/messages.js';
 
@@ -363,7 +366,9 @@ export async function runScale(plan: ScalePlan, log: (line: string) => void): Pr
     for (let i = 0; i < plan.balancers; i++) {
       // The shipped template and check interval. Room for the storm's attempts (a ticket and a handshake each) above
       // the sessions held; one thread (13 HAProxies share 2 cores) and no log line per connection.
-      balancers.push(await startHaproxy(cluster.nodes, '2s', { maxconn: Math.ceil(perBalancer * 1.15) + 200, nbthread: 1, logNormal: false }));
+      // The server API's per-node bound is the shipped one's (64) shared among the HAProxies, as if one were in front.
+      const apiMaxconn = Math.max(4, Math.ceil(DEFAULTS.apiMaxconn / plan.balancers));
+      balancers.push(await startHaproxy(cluster.nodes, '2s', { maxconn: Math.ceil(perBalancer * 1.15) + 200, nbthread: 1, logNormal: false, apiMaxconn }));
     }
     // WSGATE_BENCH_LOAD_FLAGS: Node flags of the load processes (`--cpu-prof --cpu-prof-dir=...` to profile the harness).
     const loadFlags = (process.env.WSGATE_BENCH_LOAD_FLAGS ?? '').split(' ').filter(Boolean);
@@ -429,6 +434,8 @@ export async function runScale(plan: ScalePlan, log: (line: string) => void): Pr
         `by node ${JSON.stringify(held.byNode)}`,
     );
     run.storm = await storm(cluster, fleet, balancers, { nodes: nodePids, haproxy: haproxyPids, redisUrl }, plan, log);
+    // What HAProxy logged (errors, timeouts and refusals only: the last lines of each), next to the nodes' logs.
+    balancers.forEach((balancer, i) => writeFileSync(join(logDir, `haproxy-${i + 1}.log`), balancer.output()));
     return run;
   } finally {
     for (const close of closers) await close().catch(() => {});
