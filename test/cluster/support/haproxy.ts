@@ -29,6 +29,8 @@ export interface Balancer {
   /** The HAProxy server name of a node (`node1` for the first node given). */
   serverOf(node: Pick<NodeProcess, 'port'>): string;
   output(): string;
+  /** Logged requests by status and termination state (`503 sQ--`: timed out in the queue), since start. */
+  terminations(): Record<string, number>;
   stop(): Promise<void>;
 }
 
@@ -81,7 +83,13 @@ export async function startHaproxy(nodes: ReadonlyArray<Pick<NodeProcess, 'port'
   const child = spawn(HAPROXY_PATH, ['-db', '-f', file], { stdio: ['ignore', 'pipe', 'pipe'] });
   track(child);
   const tail = new OutputTail(100);
-  child.stdout!.setEncoding('utf8').on('data', (chunk: string) => tail.push(chunk));
+  const terminations: Record<string, number> = {};
+  // An httplog line: `... <status> <bytes> <req cookie> <resp cookie> <termination state> ...`.
+  const countTermination = (line: string): void => {
+    const match = / (\d{3}) \d+ \S+ \S+ ([A-Za-z-]{4}) /.exec(line);
+    if (match) terminations[`${match[1]} ${match[2]}`] = (terminations[`${match[1]} ${match[2]}`] ?? 0) + 1;
+  };
+  child.stdout!.setEncoding('utf8').on('data', (chunk: string) => tail.push(chunk, countTermination));
   child.stderr!.setEncoding('utf8').on('data', (chunk: string) => tail.push(chunk));
   const done = exited(child);
 
@@ -121,6 +129,7 @@ export async function startHaproxy(nodes: ReadonlyArray<Pick<NodeProcess, 'port'
       return `node${index + 1}`;
     },
     output: () => tail.toString(),
+    terminations: () => ({ ...terminations }),
     async stop() {
       if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
       await done;
