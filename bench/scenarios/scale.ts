@@ -59,7 +59,7 @@ export function scalePlan(options: { connections?: string; nodes?: string; loadP
   if (nodes < 2) throw new Error('--nodes must be at least 2: one is killed');
   if (connections / loadProcesses > MAX_PER_LOAD) throw new Error(`at most ${MAX_PER_LOAD} sessions per load process (its open files): use --load-processes ${Math.ceil(connections / MAX_PER_LOAD)} or more`);
   const balancers = Math.ceil(connections / MAX_PER_BALANCER);
-  return { connections, nodes, loadProcesses, balancers, leaseMs: Number(options.leaseMs ?? 5000), concurrency: 32, holdMs: 3000, stormTimeoutMs: 180_000, loadNice: Number(process.env.WSGATE_BENCH_LOAD_NICE ?? 10) };
+  return { connections, nodes, loadProcesses, balancers, leaseMs: Number(options.leaseMs ?? 5000), concurrency: 32, holdMs: 3000, stormTimeoutMs: 180_000, loadNice: Number(process.env.WSGATE_BENCH_LOAD_NICE ?? 0) };
 }
 
 export interface ScaleRun {
@@ -384,7 +384,8 @@ export async function runScale(plan: ScalePlan, log: (line: string) => void): Pr
     // WSGATE_BENCH_LOAD_FLAGS: Node flags of the load processes (`--cpu-prof --cpu-prof-dir=...` to profile the harness).
     const loadFlags = (process.env.WSGATE_BENCH_LOAD_FLAGS ?? '').split(' ').filter(Boolean);
     const workers = Array.from({ length: plan.loadProcesses }, () => forkTs(workerModule, [], loadFlags));
-    // The load stands for clients on other machines: it gets the CPU the servers (nodes, HAProxy, Redis) leave.
+    // WSGATE_BENCH_LOAD_NICE: the load's scheduling priority. 0 by default: at nice 10 (the load taking only what the
+    // servers leave) the starved load sent its requests too late (HAProxy 408) and the 100,000 storm did no better.
     for (const worker of workers) setPriority(worker.pid!, plan.loadNice);
     const fleet = new ScaleFleet(workers);
     closers.unshift(() => fleet.close());

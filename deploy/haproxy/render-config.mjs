@@ -34,6 +34,16 @@ export const DEFAULTS = Object.freeze({
   logNormal: true,
 });
 
+/** Checks while a node is changing state (after `sudden-death`, between failed checks): a dead node is out in this. */
+const FAST_CHECK_MS = 500;
+
+/** `300ms`, `2s`, `1m` or a bare number of ms, as HAProxy reads a time; anything else is an error. */
+function intervalMs(value) {
+  const match = /^(\d+)(ms|s|m)?$/.exec(String(value));
+  if (!match) throw new Error(`not a check interval (e.g. 2s, 500ms): ${value}`);
+  return Number(match[1]) * { ms: 1, s: 1000, m: 60_000 }[match[2] ?? 'ms'];
+}
+
 /**
  * @param {{ nodes: string[], bind?: string, statsBind?: string, adminSocket?: string, checkInterval?: string, maxconn?: number, connRateLimit?: number, tlsCert?: string, sendProxy?: boolean, apiMaxconn?: number, nbthread?: number, logNormal?: boolean }} options
  *   `nodes` are `host:port` addresses of wsgate nodes, named node1, node2, ... in order.
@@ -54,6 +64,7 @@ export function renderHaproxyConfig(options) {
     stats_bind: settings.statsBind,
     admin_socket: settings.adminSocket,
     check_interval: settings.checkInterval,
+    fast_check_interval: `${Math.min(FAST_CHECK_MS, intervalMs(settings.checkInterval))}ms`,
     maxconn: String(settings.maxconn),
     conn_rate_limit: String(settings.connRateLimit),
     bind_options: settings.tlsCert ? ` ssl crt ${settings.tlsCert} alpn http/1.1` : '',
