@@ -34,23 +34,14 @@ export const DEFAULTS = Object.freeze({
   logNormal: true,
 });
 
-/** Checks while a node is changing state (after `sudden-death`, between failed checks): a dead node is out in this. */
-const FAST_CHECK_MS = 500;
-
-/** `300ms`, `2s`, `1m` or a bare number of ms, as HAProxy reads a time; anything else is an error. */
-function intervalMs(value) {
-  const match = /^(\d+)(ms|s|m)?$/.exec(String(value));
-  if (!match) throw new Error(`not a check interval (e.g. 2s, 500ms): ${value}`);
-  return Number(match[1]) * { ms: 1, s: 1000, m: 60_000 }[match[2] ?? 'ms'];
-}
-
 /**
  * @param {{ nodes: string[], bind?: string, statsBind?: string, adminSocket?: string, checkInterval?: string, maxconn?: number, connRateLimit?: number, tlsCert?: string, sendProxy?: boolean, apiMaxconn?: number, nbthread?: number, logNormal?: boolean }} options
  *   `nodes` are `host:port` addresses of wsgate nodes, named node1, node2, ... in order.
  * @returns {string} the HAProxy configuration
  */
 export function renderHaproxyConfig(options) {
-  const settings = { ...DEFAULTS, ...options };
+  // An option given as undefined keeps its default.
+  const settings = { ...DEFAULTS, ...Object.fromEntries(Object.entries(options).filter(([, value]) => value !== undefined)) };
   if (/\s/.test(settings.denyWebSocketPaths)) throw new Error(`the path file must not contain spaces: ${settings.denyWebSocketPaths}`);
   if (/\s/.test(settings.tlsCert)) throw new Error(`the certificate path must not contain spaces: ${settings.tlsCert}`);
   if (!(Number.isInteger(Number(settings.apiMaxconn)) && Number(settings.apiMaxconn) >= 1)) throw new Error(`api maxconn must be a whole number >= 1: ${settings.apiMaxconn}`);
@@ -64,7 +55,6 @@ export function renderHaproxyConfig(options) {
     stats_bind: settings.statsBind,
     admin_socket: settings.adminSocket,
     check_interval: settings.checkInterval,
-    fast_check_interval: `${Math.min(FAST_CHECK_MS, intervalMs(settings.checkInterval))}ms`,
     maxconn: String(settings.maxconn),
     conn_rate_limit: String(settings.connRateLimit),
     bind_options: settings.tlsCert ? ` ssl crt ${settings.tlsCert} alpn http/1.1` : '',
