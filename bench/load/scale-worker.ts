@@ -1,8 +1,10 @@
 /**
- * A load process of the scale scenario: `count` wsgate sessions, each a ticket (`POST /api/tickets` with the API key)
- * and a handshake with `?ticket=` through the balancer, held open and idle. A session that drops reconnects the way the
+ * A load process of the scale scenario: `count` wsgate sessions, each a ticket (`POST /api/tickets` with the API key,
+ * on its own connection) and then a handshake with `?ticket=` through the same balancer, both within the SDK's connect
+ * timeout, held open and idle (pings answered). A session that drops, or an attempt that fails, tries again the way the
  * client SDK does (a fresh ticket, full-jitter exponential backoff from 500 ms), so a killed node's sessions come back
- * through the balancer on their own. Every failed attempt is counted by reason. Driven over IPC (ScaleCommand).
+ * through the balancers on their own. Failed attempts are counted by reason, drops by how they ended. Driven over IPC
+ * (ScaleCommand).
  */
 import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { backoffDelay, DEFAULT_BACKOFF } from '../../src/client/backoff.js';
