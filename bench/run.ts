@@ -1,6 +1,6 @@
 /**
  * wsgate benchmark suite: `npm run bench [-- --full] [-- --targets ws,socket.io] [-- --scenarios fanout,idle,tracing,cluster-state,publications]`.
- * `npm run bench -- --scenarios scale [--connections 100000] [--nodes 7] [--load-processes 13] [--lease-ms 5000]`: many
+ * `npm run bench -- --scenarios scale [--connections 100000] [--nodes 7] [--load-processes 8] [--lease-ms 5000]`: many
  * ticketed sessions over several nodes on Redis behind HAProxy, and a reconnect storm after a SIGKILL (minutes).
  * `npm run bench -- --scenarios streaming`: CPU per delivery of SSE subscribers against WebSocket subscribers, one node.
  * `npm run bench -- --scenarios pusher`: CPU per delivery of Pusher-protocol subscribers against native ones, one node.
@@ -51,7 +51,7 @@ const { values } = parseArgs({
     /** The commit the publications scenario compares with (target `wsgate-b+redis`); tracing runs it as a third node. */
     baseline: { type: 'string' },
     rounds: { type: 'string' },
-    /** `--scenarios scale`: sessions, wsgate nodes, load processes (each behind its own HAProxy), engine.leaseMs. */
+    /** `--scenarios scale`: sessions, wsgate nodes, load processes (sharing the HAProxies), engine.leaseMs. */
     connections: { type: 'string' },
     nodes: { type: 'string' },
     'load-processes': { type: 'string' },

@@ -85,11 +85,20 @@ export interface ScaleReport {
   ev: 'report';
   /** Sessions open now, by the node that welcomed them. */
   byNode: Record<string, number>;
-  /** Failed attempts (ticket or handshake) so far, by reason: `handshake HTTP 503`, `ticket ECONNRESET`, ... */
+  /** Failed attempts (ticket or handshake) so far, by reason: `handshake HTTP 503`, `ticket tcp ECONNRESET`, ... */
   failures: Record<string, number>;
   /** Open sessions the other side closed (each is reconnected). */
   drops: number;
+  /** The same by how they ended: `close 4002` (the node's close frame: no pong in time), `tcp ECONNRESET`, `tcp end`. */
+  dropReasons: Record<string, number>;
+  /** Attempts (ticket + handshake) started so far. */
+  attempts: number;
   /** Sessions marked by `watch`, and the monotonic µs at which each of them was welcomed by another node. */
   watched: number;
   backAtUs: number[];
+  /** This load process: CPU ms so far, V8 heap in use, and its event-loop delay since the last `watch` (p99, max). */
+  cpuMs: number;
+  heapUsedBytes: number;
+  loopDelayP99Ms: number;
+  loopDelayMaxMs: number;
 }

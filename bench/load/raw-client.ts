@@ -28,7 +28,15 @@ export interface RawClient {
 export interface RawClientEvents {
   /** A delivery: `payload` only for sampled clients (which are asked to extract it). */
   onDelivery(payload?: Buffer): void;
-  onClose(): void;
+  /** An open client's socket closed: `close <code>` (the peer's close frame), `tcp <code>` (a socket error), `tcp end`. */
+  onClose(why: string): void;
+}
+
+export interface RawClientOptions {
+  /** wsgate with `ticketApiKey`: this ticket instead of one minted here (the caller times its own request). */
+  ticket?: string;
+  /** Gives up on the handshake (until `welcome`/`subscribed`) after this long. Default 30 s. */
+  timeoutMs?: number;
 }
 
 /** Data messages shorter than this are extracted even when not sampled: Engine.IO pings and protocol replies are a few
@@ -48,6 +56,7 @@ export async function openRawClient(
   index: number,
   sampled: boolean,
   events: RawClientEvents,
+  options: RawClientOptions = {},
 ): Promise<RawClient> {
   const base = new URL(spec.urls[index % spec.urls.length]!);
   let path = '/';
@@ -55,10 +64,10 @@ export async function openRawClient(
   if (spec.kind === 'socketio') path = '/socket.io/?EIO=4&transport=websocket';
   if (spec.kind === 'wsgate') {
     subprotocol = WSGATE_SUBPROTOCOL;
-    path = spec.ticketApiKey ? `/ws?ticket=${await mintTicket(base, spec.ticketApiKey, `bench-${index}`)}` : '/ws';
+    path = spec.ticketApiKey ? `/ws?ticket=${options.ticket ?? (await mintTicket(base, spec.ticketApiKey, `bench-${index}`))}` : '/ws';
   }
   return new Promise((resolve, reject) => {
-    new Connection(base, path, subprotocol, spec, sampled, events, resolve, reject);
+    new Connection(base, path, subprotocol, spec, sampled, events, resolve, reject, options.timeoutMs ?? HANDSHAKE_TIMEOUT_MS);
   });
 }
 
@@ -89,6 +98,9 @@ class Connection implements FrameSink, RawClient {
   /** Response bytes until the end of the HTTP header block (copied: the read buffer is shared). */
   private response: Buffer[] = [];
   private readonly timer: NodeJS.Timeout;
+  /** The peer's close code, and the socket's error code: why an open client closed. */
+  private closeCode?: number;
+  private socketError?: string;
   node?: string;
 
   constructor(
@@ -100,17 +112,21 @@ class Connection implements FrameSink, RawClient {
     private readonly events: RawClientEvents,
     private readonly resolve: (client: RawClient) => void,
     private readonly reject: (error: Error) => void,
+    timeoutMs: number,
   ) {
     this.walker = new FrameWalker(this, INSPECT_BELOW);
     this.walker.collectAll = true; // until ready: every frame of the handshake is read
-    this.timer = setTimeout(() => this.fail(new Error('handshake timed out')), HANDSHAKE_TIMEOUT_MS);
+    this.timer = setTimeout(() => this.fail(new Error('handshake timed out')), timeoutMs);
     this.socket = connect({
       host: base.hostname,
       port: Number(base.port),
       noDelay: true,
       onread: { buffer: readBuffer, callback: (n: number, buffer: Uint8Array) => this.onRead(n, buffer) },
     });
-    this.socket.on('error', (error) => this.fail(error));
+    this.socket.on('error', (error: NodeJS.ErrnoException) => {
+      this.socketError ??= error.code ?? 'error';
+      this.fail(error);
+    });
     this.socket.on('close', () => this.onSocketClose());
     this.socket.once('connect', () => {
       this.socket.write(
@@ -205,6 +221,7 @@ class Connection implements FrameSink, RawClient {
   onControl(opcode: number, payload: Buffer): void {
     if (opcode === OP_PING) this.write(OP_PONG, payload);
     else if (opcode === OP_CLOSE) {
+      this.closeCode ??= payload.length >= 2 ? payload.readUInt16BE(0) : 1005;
       if (this.phase !== 'closed') this.write(OP_CLOSE, payload.subarray(0, 2));
       this.socket.end();
     }
@@ -257,7 +274,7 @@ class Connection implements FrameSink, RawClient {
   private onSocketClose(): void {
     clearTimeout(this.timer);
     const wasReady = this.phase === 'ready';
-    if (wasReady) this.events.onClose();
+    if (wasReady) this.events.onClose(this.closeCode !== undefined ? `close ${this.closeCode}` : `tcp ${this.socketError ?? 'end'}`);
     else if (this.phase !== 'closed') this.reject(new Error('closed during the handshake'));
     this.phase = 'closed';
   }

@@ -1,13 +1,20 @@
 /**
- * A load process of the scale scenario: `count` wsgate sessions, each a ticket (`POST /api/tickets` with the API key)
- * and a handshake with `?ticket=` through the balancer, held open and idle. A session that drops reconnects the way the
+ * A load process of the scale scenario: `count` wsgate sessions, each a ticket (`POST /api/tickets` with the API key,
+ * on its own connection) and then a handshake with `?ticket=` through the same balancer, both within the SDK's connect
+ * timeout, held open and idle (pings answered). A session that drops, or an attempt that fails, tries again the way the
  * client SDK does (a fresh ticket, full-jitter exponential backoff from 500 ms), so a killed node's sessions come back
- * through the balancer on their own. Every failed attempt is counted by reason. Driven over IPC (ScaleCommand).
+ * through the balancers on their own. Failed attempts are counted by reason, drops by how they ended. Driven over IPC
+ * (ScaleCommand).
  */
+import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { backoffDelay, DEFAULT_BACKOFF } from '../../src/client/backoff.js';
 import { monotonicUs } from '../metrics.js';
 import type { ConnectSpec, ScaleCommand, ScaleConnected, ScaleReport } from './messages.js';
 import { openRawClient, type RawClient } from './raw-client.js';
+import { requestTicket, TicketError } from './ticket-request.js';
+
+/** The client SDK's `connectTimeout`: one deadline over the ticket and the handshake, then the attempt is abandoned. */
+const CONNECT_TIMEOUT_MS = 10_000;
 
 interface Session {
   readonly index: number;
@@ -18,32 +25,50 @@ interface Session {
 
 const sessions: Session[] = [];
 const failures: Record<string, number> = {};
+const dropReasons: Record<string, number> = {};
 let spec: ConnectSpec | undefined;
+let balancers: URL[] = [];
 let drops = 0;
+let attempts = 0;
 let watched = 0;
 let backAtUs: number[] = [];
 let closing = false;
+const loopDelay = monitorEventLoopDelay({ resolution: 10 });
+loopDelay.enable();
 
-/** A short, countable reason: `ticket HTTP 429`, `handshake HTTP 503`, `tcp ECONNREFUSED`, ... */
+const count = (into: Record<string, number>, key: string): void => {
+  into[key] = (into[key] ?? 0) + 1;
+};
+
+/** A short, countable reason: `ticket HTTP 429`, `handshake: HTTP 503`, `handshake tcp ECONNREFUSED`, ... */
 function reasonOf(error: unknown): string {
+  if (error instanceof TicketError) return error.message;
   const message = error instanceof Error ? error.message : String(error);
-  const code = (error as { code?: string; cause?: { code?: string } }).code ?? (error as { cause?: { code?: string } }).cause?.code;
-  if (message.startsWith('POST /api/tickets')) return `ticket ${message.replace('POST /api/tickets: ', '')}`;
-  if (message === 'fetch failed') return `ticket ${code ?? 'fetch failed'}`;
-  if (message.startsWith('handshake')) return message;
-  if (code) return `tcp ${code}`;
+  const code = (error as { code?: string }).code;
+  if (code) return `handshake tcp ${code}`;
   return message.slice(0, 80);
 }
 
 const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
 
+/** One attempt as the SDK makes it: a fresh ticket right before the handshake, both within CONNECT_TIMEOUT_MS. */
+async function attempt(session: Session): Promise<RawClient> {
+  attempts++;
+  const startedAt = performance.now();
+  const balancer = balancers[session.index % balancers.length]!;
+  const ticket = await requestTicket(balancer.hostname, Number(balancer.port), spec!.ticketApiKey!, `bench-${session.index}`, CONNECT_TIMEOUT_MS);
+  const left = CONNECT_TIMEOUT_MS - (performance.now() - startedAt);
+  if (left <= 0) throw new Error('handshake timed out');
+  return openRawClient(spec!, session.index, false, { onDelivery() {}, onClose: (why) => dropped(session, why) }, { ticket, timeoutMs: left });
+}
+
 /** Opens `session` (again), retrying with backoff until it is welcomed or the process is closing. */
 async function open(session: Session, firstDelay: boolean): Promise<void> {
-  for (let attempt = 0; !closing; attempt++) {
-    if (firstDelay || attempt > 0) await sleep(backoffDelay(attempt, DEFAULT_BACKOFF));
+  for (let tries = 0; !closing; tries++) {
+    if (firstDelay || tries > 0) await sleep(backoffDelay(tries, DEFAULT_BACKOFF));
     if (closing) return;
     try {
-      const client = await openRawClient(spec!, session.index, false, { onDelivery() {}, onClose: () => dropped(session) });
+      const client = await attempt(session);
       session.client = client;
       if (session.watchedNode !== undefined && client.node !== session.watchedNode) {
         backAtUs.push(monotonicUs());
@@ -51,16 +76,16 @@ async function open(session: Session, firstDelay: boolean): Promise<void> {
       }
       return;
     } catch (error) {
-      const reason = reasonOf(error);
-      failures[reason] = (failures[reason] ?? 0) + 1;
+      count(failures, reasonOf(error));
     }
   }
 }
 
-function dropped(session: Session): void {
+function dropped(session: Session, why: string): void {
   session.client = undefined;
   if (closing) return;
   drops++;
+  count(dropReasons, why);
   void open(session, true);
 }
 
@@ -84,16 +109,32 @@ function report(): ScaleReport {
     const node = session.client?.node;
     if (node !== undefined) byNode[node] = (byNode[node] ?? 0) + 1;
   }
-  return { ev: 'report', byNode, failures: { ...failures }, drops, watched, backAtUs };
+  const cpu = process.cpuUsage();
+  return {
+    ev: 'report',
+    byNode,
+    failures: { ...failures },
+    drops,
+    dropReasons: { ...dropReasons },
+    attempts,
+    watched,
+    backAtUs,
+    cpuMs: (cpu.user + cpu.system) / 1000,
+    heapUsedBytes: process.memoryUsage().heapUsed,
+    loopDelayP99Ms: loopDelay.percentile(99) / 1e6,
+    loopDelayMaxMs: loopDelay.max / 1e6,
+  };
 }
 
 process.on('message', (message: ScaleCommand) => {
   switch (message.cmd) {
     case 'connect':
       spec = message.spec;
+      balancers = spec.urls.map((url) => new URL(url));
       void connectAll(message.count, message.firstIndex, message.concurrency).then((result) => process.send?.(result));
       break;
     case 'watch':
+      loopDelay.reset();
       watched = 0;
       backAtUs = [];
       for (const session of sessions) {

@@ -5,23 +5,30 @@
  * every refused attempt, and waits for the registry to forget the dead node.
  *
  * Every process here has the machine's 20,000 open files: a node holds one per session, HAProxy two per proxied
- * session, so each load process gets its own HAProxy (at most MAX_PER_LOAD sessions each), and the nodes are enough for
- * the survivors to hold everything after one dies.
+ * session, so there are several HAProxies (at most MAX_PER_BALANCER sessions each) and session i goes through HAProxy
+ * i mod their number; a load process holds one file per session and one per attempt in flight (MAX_PER_LOAD each); and
+ * the nodes are enough for the survivors to hold everything after one dies.
  */
 import type { ChildProcess } from 'node:child_process';
+import { writeFileSync } from 'node:fs';
+import { setPriority } from 'node:os';
+import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { DEFAULTS } from '../../deploy/haproxy/render-config.mjs';
 import { Redis } from 'ioredis';
 import { ENGINE_SETUPS, openObserver, startCluster, type Cluster } from '../../test/cluster/support/cluster.js';
 import { startHaproxy, type Balancer } from '../../test/cluster/support/haproxy.js';
 import { API_KEY } from '../../test/cluster/support/node.js';
-import { exited, forkTs, nextMessage, stopChild } from '../processes.js';
+import { exited, forkTs, logDir, nextMessage, stopChild } from '../processes.js';
 import { monotonicUs, readCpuMsOf, readRssBytes } from '../metrics.js';
 import type { ConnectSpec, ScaleCommand, ScaleConnected, ScaleReport } from '../load/messages.js';
 
 const workerModule = fileURLToPath(new URL('../load/scale-worker.ts', import.meta.url));
 
-/** Sessions per load process (and per HAProxy): 2 file descriptors each on HAProxy, under the 20,000 limit. */
-export const MAX_PER_LOAD = 8000;
+/** Sessions per HAProxy: 2 file descriptors each, with room under the 20,000 limit for the storm's attempts. */
+export const MAX_PER_BALANCER = 8000;
+/** Sessions per load process: 1 file descriptor each, plus one per attempt in flight in a storm. */
+export const MAX_PER_LOAD = 12_500;
 /** Largest share of the open-file limit a node may need after the kill. */
 const FILE_LIMIT = 20_000;
 
@@ -29,6 +36,8 @@ export interface ScalePlan {
   connections: number;
   nodes: number;
   loadProcesses: number;
+  /** HAProxy instances, each in front of every node. */
+  balancers: number;
   /** `engine.leaseMs` of every node: the registry must be clean of the dead node within 1.5 leases. */
   leaseMs: number;
   /** Handshakes in flight per load process. */
@@ -37,6 +46,8 @@ export interface ScalePlan {
   holdMs: number;
   /** Gives up on the storm after this long. */
   stormTimeoutMs: number;
+  /** Scheduling priority (nice) of the load processes. */
+  loadNice: number;
 }
 
 export function scalePlan(options: { connections?: string; nodes?: string; loadProcesses?: string; leaseMs?: string }): ScalePlan {
@@ -46,8 +57,9 @@ export function scalePlan(options: { connections?: string; nodes?: string; loadP
   const nodes = Number(options.nodes ?? Math.max(6, Math.ceil(connections / (FILE_LIMIT * 0.9)) + 1));
   if (![connections, loadProcesses, nodes].every((n) => Number.isInteger(n) && n > 0)) throw new Error('--connections, --nodes and --load-processes take positive integers');
   if (nodes < 2) throw new Error('--nodes must be at least 2: one is killed');
-  if (connections / loadProcesses > MAX_PER_LOAD) throw new Error(`at most ${MAX_PER_LOAD} sessions per load process (HAProxy's open files): use --load-processes ${Math.ceil(connections / MAX_PER_LOAD)} or more`);
-  return { connections, nodes, loadProcesses, leaseMs: Number(options.leaseMs ?? 5000), concurrency: 32, holdMs: 3000, stormTimeoutMs: 180_000 };
+  if (connections / loadProcesses > MAX_PER_LOAD) throw new Error(`at most ${MAX_PER_LOAD} sessions per load process (its open files): use --load-processes ${Math.ceil(connections / MAX_PER_LOAD)} or more`);
+  const balancers = Math.ceil(connections / MAX_PER_BALANCER);
+  return { connections, nodes, loadProcesses, balancers, leaseMs: Number(options.leaseMs ?? 5000), concurrency: 32, holdMs: 3000, stormTimeoutMs: 180_000, loadNice: Number(process.env.WSGATE_BENCH_LOAD_NICE ?? 0) };
 }
 
 export interface ScaleRun {
@@ -64,12 +76,16 @@ export interface ScaleRun {
   haproxyRssBytesPerConnection: number;
   redisBytesPerSession: number;
   loadRssBytesPerConnection: number;
+  /** CPU of the load processes per session opened (tickets, handshakes, pings): what the harness takes from the nodes. */
+  loadCpuUsPerHandshake: number;
   /** The sums behind the per-session figures, before connecting and once every session is open. */
   nodeRssBytes: { before: number; after: number };
   haproxyRssBytes: { before: number; after: number };
   /** Failed attempts while connecting, by reason. */
   connectFailures: Record<string, number>;
   sessionsByNode: Record<string, number>;
+  /** HAProxy's logged answers and cuts over the whole run, by status and termination state. */
+  haproxyTerminations: Record<string, number>;
   storm?: StormRun;
 }
 
@@ -91,11 +107,35 @@ export interface StormRun {
   registryCleanMs: number;
   registryLeft: number;
   sessionsByNode: Record<string, number>;
+  /** How the dropped sessions ended, as the load saw it (`close 4002`: the node's ping timeout; `tcp ...`: no close frame). */
+  dropReasons: Record<string, number>;
+  /** Sessions the surviving nodes closed meanwhile, by close code name (`wsgate_disconnects_total`). */
+  nodeDisconnects: Record<string, number>;
+  /** Handshakes the surviving nodes refused meanwhile, by reason (`wsgate_handshake_failures_total`). */
+  nodeHandshakeFailures: Record<string, number>;
+  /** Worst event-loop lag of any surviving node and of any load process over the storm, ms. */
+  nodeLoopLagMaxMs: number;
+  loadLoopDelayMaxMs: number;
+  /** Summed over the HAProxies: UP→DOWN transitions of the surviving nodes, retries and redispatches. */
+  survivorsMarkedDown: number;
+  haproxyRetries: number;
+  haproxyRedispatches: number;
+  /** Requests HAProxy answered or cut itself in the storm, by status and termination state (`503 sQ--`: shed by the
+   * server API's queue after `timeout queue`; `502 SH--`: the node closed before answering), summed over HAProxies. */
+  haproxyTerminations: Record<string, number>;
+  /** Attempts (ticket + handshake) the load made in the storm, and the CPU each part of the box spent until it ended. */
+  attempts: number;
+  stormMs: number;
+  cpuMs: { nodes: number; haproxy: number; redis: number; load: number };
+  /** Load processes at the end of the storm: RSS and V8 heap in use, summed. */
+  loadRssBytes: number;
+  loadHeapUsedBytes: number;
 }
 
 const PROGRESS_EVERY_MS = 20_000;
 
 const sum = (values: number[]): number => values.reduce((total, value) => total + value, 0);
+const max = (values: number[]): number => values.reduce((most, value) => Math.max(most, value), 0);
 
 function addCounts(into: Record<string, number>, from: Record<string, number>): Record<string, number> {
   for (const [key, value] of Object.entries(from)) into[key] = (into[key] ?? 0) + value;
@@ -121,12 +161,13 @@ class ScaleFleet {
     return reply;
   }
 
-  connect(specs: ConnectSpec[], plan: ScalePlan): Promise<ScaleConnected[]> {
+  connect(spec: ConnectSpec, plan: ScalePlan): Promise<ScaleConnected[]> {
     const per = Math.ceil(plan.connections / this.workers.length);
     return Promise.all(
       this.workers.map((worker, i) => {
+        // Every load process knows every HAProxy; session i uses the one at i mod their number.
         const count = Math.max(0, Math.min(per, plan.connections - i * per));
-        return this.ask<ScaleConnected>(worker, { cmd: 'connect', spec: specs[i]!, count, firstIndex: i * per, concurrency: plan.concurrency }, 'connected', 30 * 60_000);
+        return this.ask<ScaleConnected>(worker, { cmd: 'connect', spec, count, firstIndex: i * per, concurrency: plan.concurrency }, 'connected', 30 * 60_000);
       }),
     );
   }
@@ -134,13 +175,20 @@ class ScaleFleet {
   /** Generous: with the whole machine busy reconnecting, a load process may take long to get to its IPC channel. */
   async report(command: ScaleCommand = { cmd: 'report' }): Promise<ScaleReport & { rssBytes: number }> {
     const reports = await Promise.all(this.workers.map((worker) => this.ask<ScaleReport>(worker, command, 'report', 300_000)));
+    const merged = (pick: (report: ScaleReport) => Record<string, number>): Record<string, number> => reports.reduce((all, r) => addCounts(all, pick(r)), {});
     return {
       ev: 'report',
-      byNode: reports.reduce((all, r) => addCounts(all, r.byNode), {} as Record<string, number>),
-      failures: reports.reduce((all, r) => addCounts(all, r.failures), {} as Record<string, number>),
+      byNode: merged((r) => r.byNode),
+      failures: merged((r) => r.failures),
       drops: sum(reports.map((r) => r.drops)),
+      dropReasons: merged((r) => r.dropReasons),
+      attempts: sum(reports.map((r) => r.attempts)),
       watched: sum(reports.map((r) => r.watched)),
       backAtUs: reports.flatMap((r) => r.backAtUs),
+      cpuMs: sum(reports.map((r) => r.cpuMs)),
+      heapUsedBytes: sum(reports.map((r) => r.heapUsedBytes)),
+      loopDelayP99Ms: max(reports.map((r) => r.loopDelayP99Ms)),
+      loopDelayMaxMs: max(reports.map((r) => r.loopDelayMaxMs)),
       rssBytes: sum(this.pids.map(readRssBytes)),
     };
   }
@@ -163,6 +211,46 @@ async function redisInfo(url: string): Promise<{ usedMemory: number; cpuMs: numb
   }
 }
 
+interface NodeCounters {
+  disconnects: Record<string, number>;
+  handshakeFailures: Record<string, number>;
+  /** Largest event-loop lag since the previous scrape (prom-client resets it on each), ms. */
+  loopLagMaxMs: number;
+}
+
+/** A node's own account from `/metrics`; empty when the node does not answer (busy, or dead). */
+async function nodeCounters(httpUrl: string): Promise<NodeCounters> {
+  const out: NodeCounters = { disconnects: {}, handshakeFailures: {}, loopLagMaxMs: 0 };
+  const text = await fetch(`${httpUrl}/metrics`, { signal: AbortSignal.timeout(30_000) }).then((response) => response.text()).catch(() => '');
+  for (const [, name, label, value] of text.matchAll(/^(wsgate_disconnects_total|wsgate_handshake_failures_total)\{reason="([^"]*)"\} (\S+)$/gm)) {
+    (name === 'wsgate_disconnects_total' ? out.disconnects : out.handshakeFailures)[label!] = Number(value);
+  }
+  out.loopLagMaxMs = Number(/^wsgate_process_nodejs_eventloop_lag_max_seconds (\S+)$/m.exec(text)?.[1] ?? 0) * 1000;
+  return out;
+}
+
+async function nodesCounters(nodes: ReadonlyArray<{ httpUrl: string }>): Promise<NodeCounters> {
+  const all = await Promise.all(nodes.map((node) => nodeCounters(node.httpUrl)));
+  return {
+    disconnects: all.reduce((into, c) => addCounts(into, c.disconnects), {}),
+    handshakeFailures: all.reduce((into, c) => addCounts(into, c.handshakeFailures), {}),
+    loopLagMaxMs: max(all.map((c) => c.loopLagMaxMs)),
+  };
+}
+
+/** HAProxy's stats summed over the balancers: each server's UP→DOWN transitions (`chkdown`), retries, redispatches. */
+async function balancerCounters(balancers: Balancer[]): Promise<{ downs: Record<string, number>; retries: number; redispatches: number }> {
+  const out = { downs: {} as Record<string, number>, retries: 0, redispatches: 0 };
+  for (const stats of await Promise.all(balancers.map((balancer) => balancer.serverStats().catch(() => ({}) as Record<string, Record<string, string>>)))) {
+    for (const [server, row] of Object.entries(stats)) {
+      out.downs[server] = (out.downs[server] ?? 0) + Number(row.chkdown || 0);
+      out.retries += Number(row.wretr || 0);
+      out.redispatches += Number(row.wredis || 0);
+    }
+  }
+  return out;
+}
+
 const quantileMs = (sortedMs: number[], total: number, q: number): number => {
   const needed = Math.ceil(q * total);
   return needed > 0 && sortedMs.length >= needed ? sortedMs[needed - 1]! : NaN;
@@ -178,14 +266,27 @@ async function until(check: () => Promise<boolean> | boolean, timeoutMs: number,
   return false;
 }
 
-async function storm(cluster: Cluster, fleet: ScaleFleet, plan: ScalePlan, log: (line: string) => void): Promise<StormRun> {
+interface Pids {
+  nodes: number[];
+  haproxy: number[];
+  redisUrl: string;
+}
+
+async function storm(cluster: Cluster, fleet: ScaleFleet, balancers: Balancer[], pids: Pids, plan: ScalePlan, log: (line: string) => void): Promise<StormRun> {
   const before = await fleet.report();
-  const [killedNode, sessions] = Object.entries(before.byNode).sort((a, b) => b[1] - a[1])[0]!;
+  const [killedNode] = Object.entries(before.byNode).sort((a, b) => b[1] - a[1])[0]!;
   const victim = cluster.nodes.find((node) => node.nodeId === killedNode)!;
+  const survivors = cluster.nodes.filter((node) => node !== victim);
+  const survivorPids = survivors.map((node) => node.pid);
   const observer = await openObserver(cluster);
   try {
-    const watched = (await fleet.report({ cmd: 'watch', node: killedNode })).watched;
+    const [nodes0, balancers0] = [await nodesCounters(survivors), await balancerCounters(balancers)];
+    const terminations = (): Record<string, number> => balancers.reduce((all, balancer) => addCounts(all, balancer.terminations()), {});
+    const terminations0 = terminations();
+    const watch = await fleet.report({ cmd: 'watch', node: killedNode });
+    const watched = watch.watched;
     log(`  scale: SIGKILL ${killedNode} holding ${watched} sessions`);
+    const cpu0 = { nodes: readCpuMsOf(survivorPids), haproxy: readCpuMsOf(pids.haproxy), redis: (await redisInfo(pids.redisUrl)).cpuMs, load: watch.cpuMs };
     const killedAtUs = monotonicUs();
     await victim.kill('SIGKILL');
     let registryCleanMs = NaN;
@@ -213,9 +314,18 @@ async function storm(cluster: Cluster, fleet: ScaleFleet, plan: ScalePlan, log: 
       plan.stormTimeoutMs,
       250,
     );
+    const stormMs = (monotonicUs() - killedAtUs) / 1000;
+    const cpuMs = {
+      nodes: readCpuMsOf(survivorPids) - cpu0.nodes,
+      haproxy: readCpuMsOf(pids.haproxy) - cpu0.haproxy,
+      redis: (await redisInfo(pids.redisUrl)).cpuMs - cpu0.redis,
+      load: report.cpuMs - cpu0.load,
+    };
     await registry;
     const registryLeft = (await observer.registry.getNodeSessions(killedNode)).length;
     const backMs = report.backAtUs.map((us) => (us - killedAtUs) / 1000).sort((a, b) => a - b);
+    const [nodes1, balancers1] = [await nodesCounters(survivors), await balancerCounters(balancers)];
+    const victimServer = balancers[0]!.serverOf(victim);
     return {
       killedNode,
       sessions: watched,
@@ -228,6 +338,20 @@ async function storm(cluster: Cluster, fleet: ScaleFleet, plan: ScalePlan, log: 
       registryCleanMs,
       registryLeft,
       sessionsByNode: report.byNode,
+      dropReasons: diffCounts(report.dropReasons, before.dropReasons),
+      nodeDisconnects: diffCounts(nodes1.disconnects, nodes0.disconnects),
+      nodeHandshakeFailures: diffCounts(nodes1.handshakeFailures, nodes0.handshakeFailures),
+      nodeLoopLagMaxMs: nodes1.loopLagMaxMs,
+      loadLoopDelayMaxMs: report.loopDelayMaxMs,
+      survivorsMarkedDown: sum(Object.entries(diffCounts(balancers1.downs, balancers0.downs)).filter(([server]) => server !== victimServer).map(([, n]) => n)),
+      haproxyRetries: balancers1.retries - balancers0.retries,
+      haproxyRedispatches: balancers1.redispatches - balancers0.redispatches,
+      haproxyTerminations: diffCounts(terminations(), terminations0),
+      attempts: report.attempts - before.attempts,
+      stormMs,
+      cpuMs,
+      loadRssBytes: report.rssBytes,
+      loadHeapUsedBytes: report.heapUsedBytes,
     };
   } finally {
     await observer.close().catch(() => {});
@@ -235,7 +359,7 @@ async function storm(cluster: Cluster, fleet: ScaleFleet, plan: ScalePlan, log: 
 }
 
 export async function runScale(plan: ScalePlan, log: (line: string) => void): Promise<ScaleRun> {
-  log(`scale: ${plan.connections} sessions, ${plan.nodes} nodes on Redis, ${plan.loadProcesses} load processes, each behind its own HAProxy`);
+  log(`scale: ${plan.connections} sessions, ${plan.nodes} nodes on Redis, ${plan.loadProcesses} load processes, ${plan.balancers} HAProxies`);
   const world = await ENGINE_SETUPS.find((setup) => setup.name === 'redis')!.start();
   const closers: Array<() => Promise<unknown>> = [() => world.stop()];
   try {
@@ -247,14 +371,22 @@ export async function runScale(plan: ScalePlan, log: (line: string) => void): Pr
       config: { ws: {}, namespaces: {} },
     });
     closers.unshift(() => cluster.stop());
-    const perLoad = Math.ceil(plan.connections / plan.loadProcesses);
+    const perBalancer = Math.ceil(plan.connections / plan.balancers);
     const balancers: Balancer[] = [];
     closers.unshift(() => Promise.all(balancers.map((balancer) => balancer.stop())));
-    for (let i = 0; i < plan.loadProcesses; i++) {
-      // Room for the storm's reconnects and HAProxy's own sockets; the frontend takes global maxconn.
-      balancers.push(await startHaproxy(cluster.nodes, '1s', { maxconn: Math.ceil(perLoad * 1.1) + 100 }));
+    for (let i = 0; i < plan.balancers; i++) {
+      // The shipped template and check interval. Room for the storm's attempts (a ticket and a handshake each) above
+      // the sessions held; one thread (13 HAProxies share 2 cores) and no log line per connection.
+      // The server API's per-node bound is the shipped one's (64) shared among the HAProxies, as if one were in front.
+      const apiMaxconn = Math.max(4, Math.ceil(DEFAULTS.apiMaxconn / plan.balancers));
+      balancers.push(await startHaproxy(cluster.nodes, '2s', { maxconn: Math.ceil(perBalancer * 1.15) + 200, nbthread: 1, logNormal: false, apiMaxconn }));
     }
-    const workers = Array.from({ length: plan.loadProcesses }, () => forkTs(workerModule));
+    // WSGATE_BENCH_LOAD_FLAGS: Node flags of the load processes (`--cpu-prof --cpu-prof-dir=...` to profile the harness).
+    const loadFlags = (process.env.WSGATE_BENCH_LOAD_FLAGS ?? '').split(' ').filter(Boolean);
+    const workers = Array.from({ length: plan.loadProcesses }, () => forkTs(workerModule, [], loadFlags));
+    // WSGATE_BENCH_LOAD_NICE: the load's scheduling priority. 0 by default: at nice 10 (the load taking only what the
+    // servers leave) the starved load sent its requests too late (HAProxy 408) and the 100,000 storm did no better.
+    for (const worker of workers) setPriority(worker.pid!, plan.loadNice);
     const fleet = new ScaleFleet(workers);
     closers.unshift(() => fleet.close());
 
@@ -263,16 +395,16 @@ export async function runScale(plan: ScalePlan, log: (line: string) => void): Pr
     const redisUrl = world.redis!.url;
     const rss = (pids: number[]): number => sum(pids.map(readRssBytes));
     const [nodeRss0, haproxyRss0, loadRss0, redis0] = [rss(nodePids), rss(haproxyPids), rss(fleet.pids), await redisInfo(redisUrl)];
-    const cpu0 = [readCpuMsOf(nodePids), readCpuMsOf(haproxyPids)];
+    const cpu0 = [readCpuMsOf(nodePids), readCpuMsOf(haproxyPids), readCpuMsOf(fleet.pids)];
 
-    const specs: ConnectSpec[] = balancers.map((balancer) => ({
+    const spec: ConnectSpec = {
       kind: 'wsgate',
-      urls: [`ws://127.0.0.1:${balancer.port}`],
+      urls: balancers.map((balancer) => `ws://127.0.0.1:${balancer.port}`),
       channel: '',
       subscribe: false,
       ticketApiKey: API_KEY,
-    }));
-    const connecting = fleet.connect(specs, plan);
+    };
+    const connecting = fleet.connect(spec, plan);
     let connectDone = false;
     void connecting.finally(() => (connectDone = true));
     // Progress while connecting: sessions open so far and failed attempts, from the load processes.
@@ -287,7 +419,7 @@ export async function runScale(plan: ScalePlan, log: (line: string) => void): Pr
     const connected = await connecting;
     const opened = sum(connected.map((c) => c.opened));
     const connectMs = Math.max(...connected.map((c) => c.elapsedMs));
-    const [nodeCpu, haproxyCpu, redis1] = [readCpuMsOf(nodePids) - cpu0[0]!, readCpuMsOf(haproxyPids) - cpu0[1]!, await redisInfo(redisUrl)];
+    const [nodeCpu, haproxyCpu, loadCpu, redis1] = [readCpuMsOf(nodePids) - cpu0[0]!, readCpuMsOf(haproxyPids) - cpu0[1]!, readCpuMsOf(fleet.pids) - cpu0[2]!, await redisInfo(redisUrl)];
     log(`  scale: ${opened} sessions open in ${(connectMs / 1000).toFixed(1)} s (${Math.round(opened / (connectMs / 1000))} handshakes/s with tickets)`);
     await new Promise((resolve) => setTimeout(resolve, plan.holdMs));
     const held = await fleet.report();
@@ -304,17 +436,22 @@ export async function runScale(plan: ScalePlan, log: (line: string) => void): Pr
       haproxyRssBytesPerConnection: (haproxyRss1 - haproxyRss0) / opened,
       redisBytesPerSession: (redis2.usedMemory - redis0.usedMemory) / opened,
       loadRssBytesPerConnection: (held.rssBytes - loadRss0) / opened,
+      loadCpuUsPerHandshake: (loadCpu * 1000) / opened,
       nodeRssBytes: { before: nodeRss0, after: nodeRss1 },
       haproxyRssBytes: { before: haproxyRss0, after: haproxyRss1 },
       connectFailures: held.failures,
       sessionsByNode: held.byNode,
+      haproxyTerminations: {},
     };
     log(
       `  scale: RSS per session ${(run.nodeRssBytesPerConnection / 1024).toFixed(1)} KiB on the nodes, ` +
         `${(run.haproxyRssBytesPerConnection / 1024).toFixed(1)} KiB on HAProxy, Redis ${(run.redisBytesPerSession / 1024).toFixed(2)} KiB; ` +
         `by node ${JSON.stringify(held.byNode)}`,
     );
-    run.storm = await storm(cluster, fleet, plan, log);
+    run.storm = await storm(cluster, fleet, balancers, { nodes: nodePids, haproxy: haproxyPids, redisUrl }, plan, log);
+    run.haproxyTerminations = balancers.reduce((all, balancer) => addCounts(all, balancer.terminations()), {});
+    // What HAProxy logged (errors, timeouts and refusals only: the last lines of each), next to the nodes' logs.
+    balancers.forEach((balancer, i) => writeFileSync(join(logDir, `haproxy-${i + 1}.log`), balancer.output()));
     return run;
   } finally {
     for (const close of closers) await close().catch(() => {});
@@ -328,23 +465,32 @@ export function printScale(run: ScaleRun | undefined, log: (line: string) => voi
   if (!run) return;
   const { plan, storm: s } = run;
   const kib = (bytes: number): string => `${(bytes / 1024).toFixed(1)} KiB`;
-  log(`\nScale: ${plan.connections.toLocaleString('en-US')} sessions with tickets, ${plan.nodes} wsgate nodes on one Redis, ${plan.loadProcesses} load processes each behind its own HAProxy, lease ${plan.leaseMs} ms`);
+  log(`\nScale: ${plan.connections.toLocaleString('en-US')} sessions with tickets, ${plan.nodes} wsgate nodes on one Redis, ${plan.loadProcesses} load processes (nice ${plan.loadNice}) through ${plan.balancers} HAProxies, lease ${plan.leaseMs} ms`);
   log(`  open:              ${run.opened.toLocaleString('en-US')} in ${(run.connectMs / 1000).toFixed(1)} s = ${Math.round(run.handshakesPerSec).toLocaleString('en-US')} handshakes/s (ticket + upgrade + welcome, ${plan.concurrency} in flight per load process)`);
-  log(`  CPU per handshake: nodes ${run.nodeCpuUsPerHandshake.toFixed(0)} µs, HAProxy ${run.haproxyCpuUsPerHandshake.toFixed(0)} µs, Redis ${run.redisCpuUsPerHandshake.toFixed(0)} µs`);
+  log(`  CPU per handshake: nodes ${run.nodeCpuUsPerHandshake.toFixed(0)} µs, HAProxy ${run.haproxyCpuUsPerHandshake.toFixed(0)} µs, Redis ${run.redisCpuUsPerHandshake.toFixed(0)} µs, load ${run.loadCpuUsPerHandshake.toFixed(0)} µs`);
   log(`  memory per session: nodes ${kib(run.nodeRssBytesPerConnection)} RSS, HAProxy ${kib(run.haproxyRssBytesPerConnection)} RSS, Redis ${kib(run.redisBytesPerSession)}, load ${kib(run.loadRssBytesPerConnection)}`);
   log(`  sessions by node:  ${counts(run.sessionsByNode)}`);
-  log(`  failed attempts while connecting: ${counts(run.connectFailures)}`);
+  log(`  failed attempts while connecting: ${counts(run.connectFailures)}; HAProxy's own answers and cuts over the run: ${counts(run.haproxyTerminations)}`);
   if (!s) return;
   log(`  storm: SIGKILL ${s.killedNode} with ${s.sessions.toLocaleString('en-US')} sessions; back on other nodes: ${s.back.toLocaleString('en-US')}, 50% after ${ms(s.p50Ms)}, 99% after ${ms(s.p99Ms)}, all after ${ms(s.allMs)}`);
-  log(`  storm: failed attempts ${counts(s.failures)}; other sessions dropped: ${s.otherDrops}`);
+  log(`  storm: ${s.attempts.toLocaleString('en-US')} attempts; failed ${counts(s.failures)}; other sessions dropped: ${s.otherDrops}`);
+  log(`  storm: drops as the load saw them ${counts(s.dropReasons)}; closed by the surviving nodes ${counts(s.nodeDisconnects)}; handshakes they refused ${counts(s.nodeHandshakeFailures)}`);
+  log(`  storm: HAProxy's own answers and cuts: ${counts(s.haproxyTerminations)}`);
+  log(`  storm: worst event-loop lag: nodes ${Math.round(s.nodeLoopLagMaxMs)} ms, load ${Math.round(s.loadLoopDelayMaxMs)} ms; HAProxy marked a surviving node down ${s.survivorsMarkedDown} times, ${s.haproxyRetries} retries, ${s.haproxyRedispatches} redispatches`);
+  const perBack = (cpuMs: number): string => `${Math.round((cpuMs * 1000) / Math.max(1, s.back)).toLocaleString('en-US')} µs`;
+  log(`  storm: ${(s.stormMs / 1000).toFixed(1)} s, CPU ${((s.cpuMs.nodes + s.cpuMs.haproxy + s.cpuMs.redis + s.cpuMs.load) / 1000).toFixed(1)} s (nodes ${(s.cpuMs.nodes / 1000).toFixed(1)}, HAProxy ${(s.cpuMs.haproxy / 1000).toFixed(1)}, Redis ${(s.cpuMs.redis / 1000).toFixed(1)}, load ${(s.cpuMs.load / 1000).toFixed(1)}); per session back: nodes ${perBack(s.cpuMs.nodes)}, HAProxy ${perBack(s.cpuMs.haproxy)}, Redis ${perBack(s.cpuMs.redis)}, load ${perBack(s.cpuMs.load)}`);
+  log(`  storm: load processes at the end ${(s.loadRssBytes / 2 ** 20).toFixed(0)} MB RSS, ${(s.loadHeapUsedBytes / 2 ** 20).toFixed(0)} MB heap in use`);
   log(`  storm: registry clean of ${s.killedNode} after ${ms(s.registryCleanMs)} (limit 1.5 x lease = ${ms(plan.leaseMs * 1.5)}), ${s.registryLeft} sessions left`);
   log(`  storm: sessions by node after: ${counts(s.sessionsByNode)}`);
   // Refused: an HTTP answer other than 200/101 (a limit, a node or HAProxy saying no). The rest are transport errors,
-  // e.g. a request that reached the killed node's accept queue as it died (HAProxy cannot resend a POST).
+  // e.g. a request that reached the killed node's accept queue as it died (HAProxy cannot resend a POST). The one
+  // documented limit is the server API's queue in HAProxy: a ticket request that waited `timeout queue` gets 503 (its
+  // log line says `sQ--`), and the client retries with backoff.
   const all = addCounts({ ...run.connectFailures }, s.failures);
   const refused = sum(Object.entries(all).filter(([reason]) => / HTTP \d+$/.test(reason)).map(([, n]) => n));
+  const shed = Math.min(all['ticket HTTP 503'] ?? 0, run.haproxyTerminations['503 sQ--'] ?? 0);
   const verdict = (met: boolean): string => (met ? 'yes' : 'NO');
-  log(`  checks: every session opened: ${verdict(run.opened === plan.connections)}; refused handshakes or tickets = 0 (no limit is configured): ${verdict(refused === 0)} (${refused}; transport errors ${sum(Object.values(all)) - refused}); ` +
+  log(`  checks: every session opened: ${verdict(run.opened === plan.connections)}; refused beyond the documented limit = 0: ${verdict(refused - shed === 0)} (${refused - shed}; shed by the server API's queue ${shed}; transport errors ${sum(Object.values(all)) - refused}); ` +
     `99% back: ${verdict(Number.isFinite(s.p99Ms))}; no other session dropped: ${verdict(s.otherDrops === 0)}; ` +
     `registry clean within 1.5 x lease: ${verdict(s.registryCleanMs <= plan.leaseMs * 1.5 && s.registryLeft === 0)}`);
 }

@@ -1,5 +1,5 @@
 export declare const TEMPLATE_PATH: string;
-export declare const DEFAULTS: Readonly<{ bind: string; statsBind: string; adminSocket: string; checkInterval: string; maxconn: number; connRateLimit: number; tlsCert: string; sendProxy: boolean; denyWebSocketPaths: string }>;
+export declare const DEFAULTS: Readonly<{ bind: string; statsBind: string; adminSocket: string; checkInterval: string; maxconn: number; connRateLimit: number; tlsCert: string; sendProxy: boolean; denyWebSocketPaths: string; apiMaxconn: number; nbthread: number; logNormal: boolean }>;
 export interface RenderOptions {
   /** `host:port` of each wsgate node, named node1, node2, ... in order. */
   nodes: string[];
@@ -16,5 +16,11 @@ export interface RenderOptions {
   sendProxy?: boolean;
   /** A file of paths to which WebSocket upgrades are refused with 403 (a proxy that blocks them); changed live with `add acl` / `del acl`. */
   denyWebSocketPaths?: string;
+  /** Server API calls (`/api/`, `/auth/`) each node serves at once; more wait in HAProxy's queue (5 s). Default 64. */
+  apiMaxconn?: number;
+  /** `nbthread`; 0 (default): HAProxy's own, one thread per CPU. */
+  nbthread?: number;
+  /** false: `option dontlog-normal`, only errors, timeouts and refusals are logged. Default true. */
+  logNormal?: boolean;
 }
 export declare function renderHaproxyConfig(options: RenderOptions): string;

@@ -1,5 +1,6 @@
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
+import { once } from 'node:events';
 import { connectAs } from '../helpers/client.js';
 import { startGateway, type RunningGateway } from '../helpers/gateway.js';
 
@@ -157,5 +158,22 @@ describe('liveness', () => {
     assert.equal(watcher.ws.readyState, watcher.ws.OPEN, 'a session that answers pings stays');
     await watcher.close();
     await gw.stop();
+  });
+
+  test('a pong that arrived while the process was busy is read before the ping timeout is judged', async (t) => {
+    const gw = await startGateway({ ws: { pingIntervalMs: 100, pingTimeoutMs: 200 } });
+    t.after(() => gw.stop());
+    const client = await connectAs(gw, 'busy');
+    // The client answers the ping at once (autoPong), then the process is blocked past the timeout: the pong waits
+    // unread in the node's socket when the liveness timer comes due, before the loop reads sockets again.
+    const pinged = once(client.ws, 'ping');
+    client.ws.once('ping', () => {
+      const until = Date.now() + 500;
+      while (Date.now() < until);
+    });
+    await pinged;
+    const outcome = await Promise.race([once(client.ws, 'ping').then(() => 'pinged again'), client.closed.then(({ code }) => `closed ${code}`)]);
+    assert.equal(outcome, 'pinged again');
+    await client.close();
   });
 });

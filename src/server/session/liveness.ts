@@ -21,9 +21,20 @@ export class LivenessMonitor {
   }
 
   private check(now: number): void {
+    let overdue: Session[] | undefined;
     for (const session of this.sessions.values()) {
       if (session.closing) continue;
-      if (!session.heartbeat(now, this.intervalMs, this.timeoutMs)) session.terminate(Disconnects.PING_TIMEOUT);
+      if (!session.heartbeat(now, this.intervalMs, this.timeoutMs)) (overdue ??= []).push(session);
+    }
+    // Timers run before the event loop reads sockets: after a stall (a busy or starved process), pongs that arrived in
+    // time may still sit unread. Judge again once the loop has read what is waiting (setImmediate runs after that).
+    if (overdue) setImmediate(() => this.expire(overdue));
+  }
+
+  private expire(overdue: Session[]): void {
+    const now = Date.now();
+    for (const session of overdue) {
+      if (!session.closing && !session.heartbeat(now, this.intervalMs, this.timeoutMs)) session.terminate(Disconnects.PING_TIMEOUT);
     }
   }
 

@@ -22,11 +22,15 @@ export interface Balancer {
   readonly denyFile: string;
   /** Server states by name (node1, node2, ...): UP, DOWN, MAINT, DRAIN, ... from the stats CSV. */
   states(): Promise<Record<string, string>>;
+  /** Every column of the stats CSV for each server of the nodes' backend (`chkdown`, `wretr`, `wredis`, `econ`, ...). */
+  serverStats(): Promise<Record<string, Record<string, string>>>;
   /** Sends a runtime API command (`set server wsgate_nodes/node1 state drain`). */
   admin(command: string): Promise<string>;
   /** The HAProxy server name of a node (`node1` for the first node given). */
   serverOf(node: Pick<NodeProcess, 'port'>): string;
   output(): string;
+  /** Logged requests by status and termination state (`503 sQ--`: timed out in the queue), since start. */
+  terminations(): Record<string, number>;
   stop(): Promise<void>;
 }
 
@@ -43,6 +47,12 @@ export interface HaproxyOptions {
   maxconn?: number;
   /** Paths to which WebSocket upgrades are refused at first; `admin('del acl <denyFile> /ws')` lets them through. */
   denyWebSocketPaths?: string[];
+  /** Server API calls each node serves at once through this HAProxy (default 64). */
+  apiMaxconn?: number;
+  /** HAProxy threads (default: one per CPU). */
+  nbthread?: number;
+  /** false: only errors and timeouts are logged, not every connection (many thousands of sessions). */
+  logNormal?: boolean;
 }
 
 export async function startHaproxy(nodes: ReadonlyArray<Pick<NodeProcess, 'port'>>, checkInterval = '300ms', options: HaproxyOptions = {}): Promise<Balancer> {
@@ -62,6 +72,9 @@ export async function startHaproxy(nodes: ReadonlyArray<Pick<NodeProcess, 'port'
     tlsCert: options.tlsCert,
     sendProxy: options.sendProxy,
     denyWebSocketPaths: options.denyWebSocketPaths ? denyFile : undefined,
+    apiMaxconn: options.apiMaxconn,
+    nbthread: options.nbthread,
+    logNormal: options.logNormal,
   });
   const file = join(dir, 'haproxy.cfg');
   await writeFile(file, config);
@@ -70,7 +83,13 @@ export async function startHaproxy(nodes: ReadonlyArray<Pick<NodeProcess, 'port'
   const child = spawn(HAPROXY_PATH, ['-db', '-f', file], { stdio: ['ignore', 'pipe', 'pipe'] });
   track(child);
   const tail = new OutputTail(100);
-  child.stdout!.setEncoding('utf8').on('data', (chunk: string) => tail.push(chunk));
+  const terminations: Record<string, number> = {};
+  // An httplog line: `... <status> <bytes> <req cookie> <resp cookie> <termination state> ...`.
+  const countTermination = (line: string): void => {
+    const match = / (\d{3}) \d+ \S+ \S+ ([A-Za-z-]{4}) /.exec(line);
+    if (match) terminations[`${match[1]} ${match[2]}`] = (terminations[`${match[1]} ${match[2]}`] ?? 0) + 1;
+  };
+  child.stdout!.setEncoding('utf8').on('data', (chunk: string) => tail.push(chunk, countTermination));
   child.stderr!.setEncoding('utf8').on('data', (chunk: string) => tail.push(chunk));
   const done = exited(child);
 
@@ -82,11 +101,16 @@ export async function startHaproxy(nodes: ReadonlyArray<Pick<NodeProcess, 'port'
     wsUrl: `${options.tlsCert ? 'wss' : 'ws'}://127.0.0.1:${port}/ws`,
     denyFile,
     async states() {
+      return Object.fromEntries(Object.entries(await balancer.serverStats()).map(([server, row]) => [server, row.status!]));
+    },
+    async serverStats() {
       const csv = await (await fetch(statsUrl)).text();
       const [header, ...rows] = csv.replace(/^# /, '').trim().split('\n').map((line) => line.split(','));
-      const column = (name: string) => header!.indexOf(name);
-      const out: Record<string, string> = {};
-      for (const row of rows) if (row[column('pxname')] === 'wsgate_nodes' && row[column('svname')] !== 'BACKEND') out[row[column('svname')]!] = row[column('status')]!;
+      const out: Record<string, Record<string, string>> = {};
+      for (const row of rows) {
+        const named = Object.fromEntries(header!.map((name, i) => [name, row[i] ?? '']));
+        if (named.pxname === 'wsgate_nodes' && named.svname !== 'BACKEND') out[named.svname!] = named;
+      }
       return out;
     },
     admin: (command) =>
@@ -105,6 +129,7 @@ export async function startHaproxy(nodes: ReadonlyArray<Pick<NodeProcess, 'port'
       return `node${index + 1}`;
     },
     output: () => tail.toString(),
+    terminations: () => ({ ...terminations }),
     async stop() {
       if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
       await done;
