@@ -9,7 +9,7 @@ const POOL_BYTES = 4096;
 const pool = Buffer.allocUnsafe(POOL_BYTES);
 let used = POOL_BYTES;
 
-/** Fills the next `bytes` of the pool (refilled when short) and returns where they start. */
+/** Reserves the next `bytes` of the pool (refilled when short) and returns where they start; see `read`. */
 function take(bytes: number): number {
   if (bytes > POOL_BYTES) throw new RangeError(`at most ${POOL_BYTES} random bytes at a time`);
   if (used + bytes > POOL_BYTES) {
@@ -27,12 +27,18 @@ function take(bytes: number): number {
  * its CPU.
  */
 export function randomBase64url(bytes: number): string {
-  const start = take(bytes);
-  return pool.toString('base64url', start, start + bytes);
+  return read(bytes, 'base64url');
 }
 
 /** `bytes` random bytes as hex; see `randomBase64url`. */
 export function randomHex(bytes: number): string {
+  return read(bytes, 'hex');
+}
+
+/** The bytes handed out are zeroed in the pool: a ticket is a credential, and the pool would otherwise keep it. */
+function read(bytes: number, encoding: 'base64url' | 'hex'): string {
   const start = take(bytes);
-  return pool.toString('hex', start, start + bytes);
+  const text = pool.toString(encoding, start, start + bytes);
+  pool.fill(0, start, start + bytes);
+  return text;
 }
