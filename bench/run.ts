@@ -30,14 +30,16 @@ import { socketIoRedisTarget } from './targets/socketio-redis.js';
 import { socketIoTarget } from './targets/socketio.js';
 import { wsBroadcastTarget } from './targets/ws-broadcast.js';
 import { uwsTarget } from './targets/uws.js';
-import { wsgateClusterTarget, wsgateCompareTarget, wsgateNatsTarget, wsgateRedisTarget, wsgateTarget } from './targets/wsgate.js';
+import { wsgateClusterTarget, wsgateCompareRedisTarget, wsgateCompareTarget, wsgateNatsTarget, wsgateRedisTarget, wsgateTarget } from './targets/wsgate.js';
 
 /**
  * Single-node targets, compared in every run. Cross-node ones (three nodes each, plus redis-server/nats-server) are
- * opt-in: `--targets wsgate,wsgate+redis,wsgate+nats,socket.io+redis`.
+ * opt-in: `--targets wsgate,wsgate+redis,wsgate+nats,socket.io+redis` (and `wsgate-b+redis` with WSGATE_BENCH_COMPARE_CLI).
  */
 const SINGLE_NODE: Target[] = [wsgateTarget, ...(wsgateCompareTarget ? [wsgateCompareTarget] : []), wsBroadcastTarget, socketIoTarget, uwsTarget];
-const ALL_TARGETS: Target[] = [...SINGLE_NODE, wsgateRedisTarget, wsgateNatsTarget, socketIoRedisTarget];
+const ALL_TARGETS: Target[] = [
+  ...SINGLE_NODE, wsgateRedisTarget, ...(wsgateCompareRedisTarget ? [wsgateCompareRedisTarget] : []), wsgateNatsTarget, socketIoRedisTarget,
+];
 
 const { values } = parseArgs({
   options: {

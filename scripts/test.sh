@@ -15,7 +15,7 @@ bash scripts/install-system-deps.sh
 node --run typecheck
 # The layers import only downward, the folders have no cycles, and each folder says what it owns (scripts/import-graph.mjs).
 LAYERS=server,server/api,server/admin,server/transport,server/node,server/cluster,server/channels,server/rpc,server/webhooks
-LAYERS=$LAYERS,server/hub,server/session,server/auth,server/pusher,server/limits,server/engine,server/codec,server/config,server/time,protocol
+LAYERS=$LAYERS,server/hub,server/session,server/auth,server/pusher,server/limits,server/engine,server/codec,server/config,server/time,server/random,protocol
 if ! node scripts/import-graph.mjs --check --order "$LAYERS" > /dev/null; then
   node scripts/import-graph.mjs --order "$LAYERS"
   exit 1

@@ -237,4 +237,11 @@ export function wsgateClusterTarget(
 }
 
 export const wsgateRedisTarget = wsgateClusterTarget('redis');
+/**
+ * The `WSGATE_BENCH_COMPARE_CLI` build as three nodes on their own Redis (target `wsgate-b+redis`), with the same
+ * settings, for before/after comparisons of cross-node costs in one run (`--targets wsgate+redis,wsgate-b+redis`).
+ */
+export const wsgateCompareRedisTarget: Target | undefined = process.env.WSGATE_BENCH_COMPARE_CLI
+  ? wsgateClusterTarget('redis', 'wsgate-b+redis', process.env.WSGATE_BENCH_COMPARE_CLI)
+  : undefined;
 export const wsgateNatsTarget = wsgateClusterTarget('nats');

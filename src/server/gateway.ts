@@ -58,6 +58,7 @@ import { TlsFiles } from './transport/tls-files.js';
 import { WebSocketListeners, WebSocketTransport } from './transport/websocket-transport.js';
 import { HttpStreamTransport, streamHeaders, type StreamFraming } from './transport/http-stream-transport.js';
 import { newEmulationSecret } from './node/emulation-secret.js';
+import { randomBase64url } from './random/random-token.js';
 import type { ClientFramePosts } from './node/client-frame-posts.js';
 import { DEFAULT_SUBPROTOCOL } from '../protocol/subprotocol.js';
 import { Webhooks } from './webhooks/webhooks.js';
@@ -336,7 +337,7 @@ export class Gateway implements GatewayContext {
 
 /** A session id, unique across the cluster: 96 random bits. */
 function newSessionId(): string {
-  return randomBytes(12).toString('base64url');
+  return randomBase64url(12);
 }
 
 /** The verifier of connection and subscription JWTs: HMAC secrets, a JWKS file and a JWKS URL, as configured. */

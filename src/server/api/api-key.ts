@@ -1,13 +1,16 @@
-import { createHash, timingSafeEqual } from 'node:crypto';
+import { hash, timingSafeEqual } from 'node:crypto';
 import { WsgateError } from '../../protocol/errors.js';
 import { bearerToken } from '../auth/authenticator.js';
 
 /** Checks `Authorization: Bearer <key>` against the configured keys in constant time. */
 export class ApiKeyCheck {
   private readonly digests: Buffer[];
+  /** Each key's id, made once rather than per call. */
+  private readonly ids: string[];
 
   constructor(keys: readonly string[]) {
     this.digests = keys.map(digest);
+    this.ids = this.digests.map(idOf);
   }
 
   /** Returns the key's id (see `apiKeyId`); throws UNAUTHORIZED. */
@@ -16,10 +19,10 @@ export class ApiKeyCheck {
     if (key === null) throw new WsgateError('UNAUTHORIZED');
     const candidate = digest(key);
     // Compare against every key so the time taken does not tell which one (or whether any) matched.
-    let matched = false;
-    for (const known of this.digests) matched = timingSafeEqual(known, candidate) || matched;
-    if (!matched) throw new WsgateError('UNAUTHORIZED');
-    return idOf(candidate);
+    let matched = -1;
+    for (let i = 0; i < this.digests.length; i++) if (timingSafeEqual(this.digests[i]!, candidate)) matched = i;
+    if (matched === -1) throw new WsgateError('UNAUTHORIZED');
+    return this.ids[matched]!;
   }
 }
 
@@ -36,5 +39,5 @@ function idOf(keyDigest: Buffer): string {
 }
 
 function digest(key: string): Buffer {
-  return createHash('sha256').update(key).digest();
+  return hash('sha256', key, 'buffer');
 }

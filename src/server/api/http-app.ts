@@ -65,7 +65,11 @@ export async function createHttpApp(context: GatewayContext): Promise<FastifyIns
     });
   }
   app.setValidatorCompiler(validatorCompiler);
-  app.addHook('onRequest', async (request, reply) => watchBody(app, request.raw, reply.raw, timeouts.bodyTimeoutMs));
+  // Hooks on every request take `done` rather than being async: no promise per hook per request.
+  app.addHook('onRequest', (request, reply, done) => {
+    watchBody(app, request.raw, reply.raw, timeouts.bodyTimeoutMs);
+    done();
+  });
   // `curl -X POST -H 'content-type: application/json'` without a body is a request without a body, not an error.
   const parseJson = app.getDefaultJsonParser('error', 'error');
   app.addContentTypeParser('application/json', { parseAs: 'string' }, (request, body, done) => {
@@ -77,11 +81,12 @@ export async function createHttpApp(context: GatewayContext): Promise<FastifyIns
   });
 
   // Calls by route pattern (never the raw URL: ids in paths would explode the label set).
-  app.addHook('onResponse', async (request, reply) => {
+  app.addHook('onResponse', (request, reply, done) => {
     const route = request.routeOptions.url ?? 'unmatched';
     const method = request.method;
     context.metrics.apiRequests.inc({ route, method, status: String(reply.statusCode) });
     context.metrics.apiLatency.observe({ route, method }, reply.elapsedTime / 1000);
+    done();
   });
 
   app.setErrorHandler((error: FastifyError | WsgateError, request, reply) => {

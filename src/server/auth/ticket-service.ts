@@ -1,5 +1,6 @@
-import { createHash, randomBytes } from 'node:crypto';
+import { hash } from 'node:crypto';
 import { WsgateError } from '../../protocol/errors.js';
+import { randomBase64url } from '../random/random-token.js';
 import type { TicketStore } from '../engine/tickets/tickets.js';
 import { claimsOrNone, type Identity } from './identity.js';
 
@@ -32,7 +33,7 @@ export class TicketService {
   async mint(user: string | null, claims: Record<string, unknown>, options: MintOptions = {}): Promise<MintedTicket> {
     const ttl = Math.min(options.ttlSeconds ?? this.limits.ttlSeconds, this.limits.maxTtlSeconds);
     const sessionTtlSeconds = options.sessionTtlSeconds ?? this.limits.sessionTtlSeconds;
-    const ticket = randomBytes(32).toString('base64url');
+    const ticket = randomBase64url(32);
     const expiresAt = Date.now() + ttl * 1000;
     await this.store.put(hashTicket(ticket), { user, claims, expiresAt, ...(sessionTtlSeconds > 0 ? { sessionTtlSeconds } : {}) }, ttl * 1000);
     return { ticket, expiresAt: new Date(expiresAt) };
@@ -50,5 +51,5 @@ export class TicketService {
 }
 
 function hashTicket(ticket: string): string {
-  return createHash('sha256').update(ticket).digest('base64url');
+  return hash('sha256', ticket, 'base64url');
 }

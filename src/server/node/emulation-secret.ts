@@ -1,8 +1,9 @@
-import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
+import { createHash, timingSafeEqual } from 'node:crypto';
+import { randomBase64url } from '../random/random-token.js';
 
 /** A fresh secret for a streaming session's `POST /emulation` requests: 128 random bits, base64url. */
 export function newEmulationSecret(): string {
-  return randomBytes(16).toString('base64url');
+  return randomBase64url(16);
 }
 
 /** What the registry keeps of a secret: its SHA-256, so a registry read reveals nothing a POST could use. */

@@ -35,6 +35,14 @@ export function endSpan(span: Span, error?: unknown): void {
   span.end();
 }
 
+/**
+ * False for the API's no-op span outside any trace (no tracer provider registered, no `traceparent` received): such a
+ * span records nothing and gives its children nothing to continue, so neither it nor its context need keeping.
+ */
+export function isTraced(span: Span): boolean {
+  return span.isRecording() || trace.isSpanContextValid(span.spanContext());
+}
+
 /** Runs `fn` with `span` active, so the spans and trace headers it makes are the span's children. */
 export function withSpan<T>(span: Span, fn: () => T): T {
   return context.with(trace.setSpan(context.active(), span), fn);

@@ -22,7 +22,7 @@ import { pusherError } from '../codec/pusher-v7/codec.js';
 import { PusherApps } from '../pusher/apps.js';
 import type { ClientAddresses } from './client-address.js';
 import { errorResponse, writeErrorResponse } from './error-response.js';
-import { parseRequestTarget } from './request-target.js';
+import { parseRequestTarget, type RequestTarget } from './request-target.js';
 import { closeReason } from './websocket-transport.js';
 
 export interface AcceptedConnection {
@@ -126,10 +126,10 @@ export class HandshakeHandler {
    * connection (`/app/{key}`) is refused after the upgrade instead, with the close code pusher-js acts on.
    */
   private admit(req: IncomingMessage, socket: Socket, span: Span): PendingHandshake {
-    const pathname = parseRequestTarget(req.url).pathname;
-    const pusherKey = this.pusherApps.size > 0 ? pusherAppKey(pathname) : null;
-    const path = pusherKey === null ? this.config.ws.path : pathname;
-    const { query, client, refusal } = this.admitRequest(req, socket, { path, deferRefusal: pusherKey !== null });
+    const target = parseRequestTarget(req.url);
+    const pusherKey = this.pusherApps.size > 0 ? pusherAppKey(target.pathname) : null;
+    const path = pusherKey === null ? this.config.ws.path : target.pathname;
+    const { query, client, refusal } = this.admitRequest(req, socket, { path, deferRefusal: pusherKey !== null, target });
     assertWebSocketRequest(req);
     if (pusherKey !== null) return this.admitPusher(pusherKey, query, refusal, client, span);
     const protocol = offeredProtocol(req.headers['sec-websocket-protocol']);
@@ -143,11 +143,12 @@ export class HandshakeHandler {
    * rate and open connections per client address, Origin. `closes` emits `close` once when the connection ends (the
    * TCP socket of a WebSocket, the response of a stream), releasing its place in the per-address count. With
    * `deferRefusal` the node's refusal is returned rather than thrown (a Pusher connection is told after the upgrade).
+   * `target` is the request's target when the caller has parsed it already.
    */
   private admitRequest(
-    req: IncomingMessage, closes: NodeJS.EventEmitter, admission: { path: string; deferRefusal?: boolean },
+    req: IncomingMessage, closes: NodeJS.EventEmitter, admission: { path: string; deferRefusal?: boolean; target?: RequestTarget },
   ): { query: URLSearchParams; client: ClientInfo; refusal: ErrorCode | null } {
-    const url = parseRequestTarget(req.url);
+    const url = admission.target ?? parseRequestTarget(req.url);
     if (url.pathname !== admission.path) throw new WsgateError('NOT_FOUND');
     const refusal = this.gate.refusal();
     if (refusal && !admission.deferRefusal) throw new WsgateError(refusal);
@@ -360,7 +361,10 @@ const TOKEN = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/;
  * A list that is not a list of distinct tokens is refused (as ws would).
  */
 export function offeredProtocol(header: string | undefined): SubprotocolName | null {
-  if (header === undefined || header.trim() === '') return DEFAULT_SUBPROTOCOL;
+  if (header === undefined) return DEFAULT_SUBPROTOCOL;
+  // The common case, one supported name as it is: nothing to split or check.
+  if ((SUPPORTED_SUBPROTOCOLS as readonly string[]).includes(header)) return header as SubprotocolName;
+  if (header.trim() === '') return DEFAULT_SUBPROTOCOL;
   const names = header.split(',').map((name) => name.trim());
   if (names.some((name) => !TOKEN.test(name)) || new Set(names).size !== names.length) {
     throw new WsgateError('HANDSHAKE_INVALID', 'Sec-WebSocket-Protocol is not a list of distinct protocol names');

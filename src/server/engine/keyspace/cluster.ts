@@ -53,6 +53,11 @@ export class ClusterKeyspace implements RedisKeyspace {
     return this.cluster;
   }
 
+  /** Different tags hash to different slots: never one script. */
+  sameServer(): boolean {
+    return false;
+  }
+
   clients(): readonly Cluster[] {
     return [this.cluster];
   }

@@ -13,6 +13,11 @@ export interface RedisKeyspace {
   key(tag: string, suffix: string): string;
   /** The command client holding keys tagged `tag`. Every key of one tag is on this client (same shard, same slot). */
   client(tag: string): RedisClient;
+  /**
+   * True when the keys of all these tags live on one server, where one script may touch them all: one shard of
+   * several Redis instances. False in a Redis Cluster, where a script's keys must share a slot.
+   */
+  sameServer(tags: readonly string[]): boolean;
   /** Every distinct command client, for operations that span the keyspace. */
   clients(): readonly RedisClient[];
   /** Connects every client; resolves when all are ready, rejects naming the URL that failed. Idempotent. */

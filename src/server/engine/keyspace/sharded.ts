@@ -59,6 +59,12 @@ export class ShardedKeyspace implements RedisKeyspace {
     return this.shards[this.shardOf(tag)]!;
   }
 
+  sameServer(tags: readonly string[]): boolean {
+    if (this.shards.length === 1) return true;
+    const shard = this.shardOf(tags[0]!);
+    return tags.every((tag) => this.shardOf(tag) === shard);
+  }
+
   clients(): readonly Redis[] {
     return this.shards;
   }

@@ -1,4 +1,4 @@
-import { randomBytes } from 'node:crypto';
+import { randomHex } from '../../random/random-token.js';
 import { LuaScript } from './lua-script.js';
 import type { RedisClient } from './keyspace.js';
 import { TRANSITION_MEMORY_MS } from '../transition-counter.js';
@@ -31,7 +31,7 @@ end
 
 /** A token for one call that may decide a transition (see TRANSITION_FUNCTIONS). */
 export function callToken(): string {
-  return randomBytes(8).toString('hex');
+  return randomHex(8);
 }
 
 /**

@@ -6,15 +6,19 @@ import { callToken, takeMember, TRANSITION_FUNCTIONS } from '../keyspace/transit
 import type { AddSessionResult, NodeInfo, Registry, RemovedSession, SessionKey, SessionPolicy, SessionRecord, SessionRemoval, UserTransition } from './registry.js';
 
 /**
- * Decides the user's session policy and registers the session in one step on the user's shard (slot), and with it
- * whether this session made the user online.
+ * The user's session policy, decided and applied in one step on the user's shard (slot): the script of `addSession`.
  * KEYS[1] user hash (session -> record JSON), KEYS[2] the user's transition counter (see keyspace/transitions.ts).
  * ARGV: session, record JSON, max, onLimit, call token. Returns {0} when refused, else {1, online seq (0: the user was
- * online already), kicked record JSON...} oldest first.
+ * online already), kicked record JSON...} oldest first. `accepted` is Lua run wherever the session is accepted, after
+ * it is in the user hash: nothing for `ADD_SESSION`, the index writes for `REGISTER`.
  */
-const ADD_SESSION = new LuaScript(`${TRANSITION_FUNCTIONS}
-if redis.call('HEXISTS', KEYS[1], ARGV[1]) == 1 then
+const policyScript = (accepted: string) => new LuaScript(`${TRANSITION_FUNCTIONS}
+local function accept()
   redis.call('HSET', KEYS[1], ARGV[1], ARGV[2])
+  ${accepted}
+end
+if redis.call('HEXISTS', KEYS[1], ARGV[1]) == 1 then
+  accept()
   return {1, recall(KEYS[2], 'on', ARGV[5]) or 0}
 end
 local max = tonumber(ARGV[3])
@@ -35,13 +39,25 @@ if max > 0 and count >= max then
     redis.call('HDEL', KEYS[1], existing[i][1])
     result[#result + 1] = existing[i][2]
   end
-  redis.call('HSET', KEYS[1], ARGV[1], ARGV[2])
+  accept()
   return result
 end
-redis.call('HSET', KEYS[1], ARGV[1], ARGV[2])
+accept()
 if count > 0 then return {1, 0} end
 return {1, transition(KEYS[2], 'on', ARGV[5], false)}
 `);
+
+/** The policy alone: the session's index entries, on other shards, are written before it (see `RedisRegistry`). */
+const ADD_SESSION = policyScript('');
+
+/**
+ * The policy and the index entries together, for a session whose keys all live on the user's server (one Redis): one
+ * round trip instead of two, and a refused session leaves nothing to remove. KEYS[3] session lookup key, KEYS[4] the
+ * node's index, KEYS[5] the node directory; ARGV[6] the node id.
+ */
+const REGISTER = policyScript(`redis.call('SET', KEYS[3], ARGV[2])
+  redis.call('HSET', KEYS[4], ARGV[1], ARGV[2])
+  redis.call('SADD', KEYS[5], ARGV[6])`);
 
 /**
  * Takes a dead node's sessions: only while its lease is absent, and only once (the index is deleted in the same step).
@@ -75,8 +91,9 @@ const PURGE_TRIES = 5;
  * record, `{n:<node>}:sessions` hash session -> record (the inverted index), `{n:<node>}:lease` (PX expiry) and the
  * `{nodes}:directory` set of known node ids.
  *
- * Atomicity: the policy decision is one Lua script on the user's shard, so `max` holds cluster-wide. The session and
- * node-index keys live on other shards and are written before the decision (and removed on refusal), so a session a
+ * Atomicity: the policy decision is one Lua script on the user's shard, so `max` holds cluster-wide. Where the session
+ * and node-index keys live on the same server (one Redis), the same script writes them. Elsewhere (other shards, a
+ * cluster's other slots) they are written before the decision (and removed on refusal), so a session a
  * user hash lists always has its index entries; they are removed after the decision, and a removal whose index cleanup
  * fails still answers its transition (the cleanup is retried on its own; a stale index entry is skipped, the user hash
  * no longer lists it). Claims of a dead node are one Lua script on the node's shard.
@@ -129,19 +146,27 @@ export class RedisRegistry implements Registry {
 
   async addSession(record: SessionRecord, policy: SessionPolicy): Promise<AddSessionResult> {
     const json = JSON.stringify(record);
-    await this.index(record, json);
-    if (record.user === null) return { accepted: true, kicked: [], online: null };
-    const max = Math.max(0, Math.floor(policy.max));
-    const reply = (await ADD_SESSION.run(this.keyspace.client(RoutingTag.user(record.user)), [this.userKey(record.user), this.transitionsKey(record.user)], [
-      record.session,
-      json,
-      max,
-      policy.onLimit,
-      callToken(),
-    ])) as [number, number?, ...string[]];
-    if (reply[0] === 0) {
-      await this.unindex(record);
-      return { accepted: false, reason: 'session-limit' };
+    const user = record.user;
+    if (user === null) {
+      await this.index(record, json);
+      return { accepted: true, kicked: [], online: null };
+    }
+    const userTag = RoutingTag.user(user);
+    const keys = [this.userKey(user), this.transitionsKey(user)];
+    const args: Array<string | number> = [record.session, json, Math.max(0, Math.floor(policy.max)), policy.onLimit, callToken()];
+    const together = this.keyspace.sameServer([userTag, RoutingTag.session(record.session), RoutingTag.node(record.node), RoutingTag.nodeDirectory()]);
+    let reply: [number, number?, ...string[]];
+    if (together) {
+      keys.push(this.sessionKey(record.session), this.nodeIndexKey(record.node), this.directoryKey());
+      reply = (await REGISTER.run(this.keyspace.client(userTag), keys, [...args, record.node])) as typeof reply;
+      if (reply[0] === 0) return { accepted: false, reason: 'session-limit' };
+    } else {
+      await this.index(record, json);
+      reply = (await ADD_SESSION.run(this.keyspace.client(userTag), keys, args)) as typeof reply;
+      if (reply[0] === 0) {
+        await this.unindex(record);
+        return { accepted: false, reason: 'session-limit' };
+      }
     }
     const kicked = reply.slice(2).map((entry) => JSON.parse(entry as string) as SessionRecord);
     await Promise.all(kicked.map((old) => this.unindex(old)));
