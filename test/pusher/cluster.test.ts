@@ -55,6 +55,42 @@ describe('Pusher connections on two nodes sharing Redis', () => {
     assert.deepEqual(await removed, { id: 'frank', info: { role: 'admin' } });
   });
 
+  it('tells a presence subscriber of each member once: announcements that repeat its list are not sent again', async () => {
+    const [a, b] = nodes as [RunningGateway, RunningGateway];
+    const channelName = 'presence-hall';
+    const channel = toWsgateChannel(APP.id, channelName)!;
+    const watcher = client(a, { member: { user_id: 'watcher' } });
+    const { channel: watched } = await subscribed(watcher, channelName);
+    const seen: string[] = [];
+    watched.bind('pusher:member_added', ({ id }: { id: string }) => seen.push(`+${id}`));
+    watched.bind('pusher:member_removed', ({ id }: { id: string }) => seen.push(`-${id}`));
+    const marker = async (): Promise<void> => {
+      const arrived = nextEvent(watched, 'marker');
+      await b.gateway.channels.publishFromServer(channel, JSON.stringify({ event: 'marker', data: '{}' }));
+      await arrived;
+    };
+
+    const added = nextEvent(watched, 'pusher:member_added');
+    const ida = client(b, { member: { user_id: 'ida' } });
+    await subscribed(ida, channelName);
+    await added;
+    // Another node's announcements arriving late (a join that raced the subscriber's list, a leave of someone never
+    // listed) change nothing the subscriber was told, so they do not reach it.
+    await b.gateway.node.delivery.publishEvent(channel, { type: 'join', channel, user: 'ida', session: 'late' }, null);
+    await b.gateway.node.delivery.publishEvent(channel, { type: 'leave', channel, user: 'nobody', session: 'late' }, null);
+    await marker();
+    assert.deepEqual(seen, ['+ida']);
+
+    const removed = nextEvent(watched, 'pusher:member_removed');
+    ida.disconnect();
+    await removed;
+    await b.gateway.node.delivery.publishEvent(channel, { type: 'leave', channel, user: 'ida', session: 'late' }, null);
+    // A join after the leave is news again.
+    await b.gateway.node.delivery.publishEvent(channel, { type: 'join', channel, user: 'ida', session: 'again' }, null);
+    await marker();
+    assert.deepEqual(seen, ['+ida', '-ida', '+ida']);
+  });
+
   it('reaches a signed-in user\'s connections on both nodes exactly once each', async () => {
     const [a, b] = nodes as [RunningGateway, RunningGateway];
     const onA = client(a, { user: { id: 'grace' } });

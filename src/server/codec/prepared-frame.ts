@@ -31,6 +31,8 @@ export class PreparedFrame {
     readonly position: StreamPosition | null = null,
     /** What a `lost` frame announces; null for every other frame. */
     readonly lost: LostFrame | null = null,
+    /** The user a presence event (a member added or removed) is about, where the codec's session keeps a view of members. */
+    readonly member: string | null = null,
   ) {
     const parts = Sender.frame(payload, { fin: true, rsv1: false, opcode: 0x01, mask: false, readOnly: true });
     this.wire = parts.length === 1 ? parts[0]! : Buffer.concat(parts, parts[0]!.length + payload.length);

@@ -107,7 +107,11 @@ export class PusherRequests {
     // The answer goes out before any live event of the channel: subscription_succeeded (with the members, self
     // included, on a presence channel), then a cache channel's last event or cache_miss.
     const answer = async (floor: StreamPosition): Promise<PreparedFrame[]> => {
-      const frames = [subscriptionSucceeded(name, member ? withMember(await this.engine.presence.members(channel), member) : undefined)];
+      const members = member ? withMember(await this.engine.presence.members(channel), member) : undefined;
+      // From the list on, the session tracks who it was told of: member events that repeat it are not sent.
+      const state = session.subscriptions.get(channel);
+      if (members && state) state.members = new Set(members.map((listed) => listed.user));
+      const frames = [subscriptionSucceeded(name, members)];
       if (info.cache) frames.push(await this.cachedEvent(channel, name, floor));
       return frames;
     };

@@ -10,6 +10,7 @@ import type { ServerFrame, StreamPosition } from '../../protocol/frames.js';
 import type { ProtocolName } from '../../protocol/subprotocol.js';
 import type { Identity } from '../auth/identity.js';
 import type { SubscriptionGrant } from '../auth/subscription-tokens.js';
+import { FrameKinds } from '../codec/frame-kinds.js';
 import type { PreparedFrame } from '../codec/prepared-frame.js';
 import type { ProtocolCodec } from '../codec/protocol-codec.js';
 import type { ClientInfo } from '../engine/registry/registry.js';
@@ -30,6 +31,12 @@ export interface SubscriptionState {
   grant?: GrantedSubscription;
   /** Who the session is in the channel's presence (user, and info where given), when the namespace has presence. */
   presence?: { user: string; info?: unknown };
+  /**
+   * The members this session was told of, where its protocol lists them at subscribe (a Pusher presence channel): the
+   * list, then each member added or removed since. A join that raced the list's read (another node's announcement of
+   * a member the list already holds) or a leave of someone it never listed would tell the client twice, so neither goes out.
+   */
+  members?: Set<string>;
 }
 
 /** A subscription token's grant and the timer that warns before it expires and drops the subscription at expiry. */
@@ -345,6 +352,7 @@ export class Session {
       else subscription.pending.push(frame);
       return;
     }
+    if (frame.member !== null && subscription.members && !updateMembers(subscription.members, frame)) return;
     this.queueFrame(frame);
   }
 
@@ -360,6 +368,7 @@ export class Session {
     subscription.pending = null;
     let through = floor;
     for (const frame of pending) {
+      if (frame.member !== null && subscription.members && !updateMembers(subscription.members, frame)) continue;
       if (through) {
         const position = frame.position;
         const lost = frame.lost;
@@ -511,4 +520,15 @@ export class Session {
     this.queue = [];
     this.queuedBytes = 0;
   }
+}
+
+/** Applies a member added or removed to a session's view of members; false when it repeats what the view holds. */
+function updateMembers(members: Set<string>, frame: PreparedFrame): boolean {
+  const user = frame.member!;
+  if (frame.kind === FrameKinds.join) {
+    if (members.has(user)) return false;
+    members.add(user);
+    return true;
+  }
+  return members.delete(user);
 }

@@ -30,11 +30,20 @@ export interface PusherMember {
  * marks a client event on a presence channel with its sender.
  */
 export function pusherEvent(event: string, data: unknown, channel?: string, userId?: string, kind: FrameKind = FrameKinds.action): PreparedFrame {
+  return new PreparedFrame(pusherPayload(event, data, channel, userId), kind);
+}
+
+function pusherPayload(event: string, data: unknown, channel?: string, userId?: string): Buffer {
   const frame: Record<string, unknown> = { event };
   if (channel !== undefined) frame.channel = channel;
   frame.data = typeof data === 'string' ? data : JSON.stringify(data ?? {});
   if (userId !== undefined) frame.user_id = userId;
-  return new PreparedFrame(Buffer.from(JSON.stringify(frame), 'utf8'), kind);
+  return Buffer.from(JSON.stringify(frame), 'utf8');
+}
+
+/** `pusher_internal:member_added` / `member_removed`, marked with the member, whom the session's view of members tracks. */
+function memberEvent(event: string, data: { user_id?: string; user_info?: unknown }, channel: string, kind: FrameKind): PreparedFrame {
+  return new PreparedFrame(pusherPayload(event, data, channel), kind, null, null, data.user_id ?? null);
 }
 
 /** `pusher_internal:subscription_succeeded`; for a presence channel with its members (`{ids, hash, count}`). */
@@ -136,8 +145,8 @@ export class PusherV7Codec implements ProtocolCodec {
  */
 function channelEvent(frame: PreparedFrame, channel: string): PreparedFrame | null {
   const carried = JSON.parse(frame.payload.toString('utf8')) as { type: string; data?: unknown; user?: string; info?: unknown };
-  if (carried.type === 'join') return pusherEvent('pusher_internal:member_added', { user_id: carried.user, user_info: carried.info ?? null }, channel, undefined, FrameKinds.join);
-  if (carried.type === 'leave') return pusherEvent('pusher_internal:member_removed', { user_id: carried.user }, channel, undefined, FrameKinds.leave);
+  if (carried.type === 'join') return memberEvent('pusher_internal:member_added', { user_id: carried.user, user_info: carried.info ?? null }, channel, FrameKinds.join);
+  if (carried.type === 'leave') return memberEvent('pusher_internal:member_removed', { user_id: carried.user }, channel, FrameKinds.leave);
   if (carried.type !== 'message') return null;
   const data = carried.data as Partial<CarriedPusherEvent> | null;
   if (data && typeof data === 'object' && typeof data.event === 'string' && typeof data.data === 'string') {
