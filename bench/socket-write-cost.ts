@@ -7,15 +7,29 @@
  *   node --import tsx bench/socket-write-cost.ts [--connections 1000] [--rounds 300] [--gap-ms 25]
  *
  * Variants: `write` (socket.write of a shared buffer), `write+callback` (with a completion callback, as a write that
- * releases something does), `copy+write` (a fresh buffer copied per socket, as a batch built per session would be).
+ * releases something does), `copy+write` (a fresh buffer copied per socket, as a batch built per session would be),
+ * and `write, ws-upgraded` (the same write to the TCP sockets of WebSocket connections a `ws` server accepted from `ws`
+ * clients, as a server's sockets are: reading, with ws's listeners on them).
  */
 import { fork } from 'node:child_process';
 import { createConnection, createServer, type Socket } from 'node:net';
+import { createServer as createHttpServer } from 'node:http';
 import { parseArgs } from 'node:util';
+import WebSocket, { WebSocketServer } from 'ws';
 
 const FRAME_BYTES = 70;
 
-if (process.argv[2] === '--reader') {
+if (process.argv[2] === '--ws-reader') {
+  const [count, port] = [Number(process.argv[3]), Number(process.argv[4])];
+  let open = 0;
+  for (let i = 0; i < count; i++) {
+    const client = new WebSocket(`ws://127.0.0.1:${port}/`);
+    client.on('message', () => {});
+    client.on('open', () => {
+      if (++open === count) process.send?.('ready');
+    });
+  }
+} else if (process.argv[2] === '--reader') {
   // The reading side: every connection reads into one shared buffer and drops the bytes.
   const [count, port] = [Number(process.argv[3]), Number(process.argv[4])];
   const buffer = Buffer.alloc(64 * 1024);
@@ -60,18 +74,36 @@ if (process.argv[2] === '--reader') {
   };
 
   const results: string[] = [];
-  for (const [name, write] of Object.entries(variants)) {
-    for (let i = 0; i < 50; i++) for (const socket of sockets) write(socket);
+  const measure = async (name: string, targets: readonly Socket[], write: (socket: Socket) => void): Promise<void> => {
+    for (let i = 0; i < 50; i++) for (const socket of targets) write(socket);
     await new Promise((resolve) => setTimeout(resolve, 200));
     const before = process.cpuUsage();
     for (let round = 0; round < rounds; round++) {
-      for (const socket of sockets) write(socket);
+      for (const socket of targets) write(socket);
       await new Promise((resolve) => setTimeout(resolve, gapMs));
     }
     const used = process.cpuUsage(before);
-    const writes = rounds * connections;
-    results.push(`${name.padEnd(15)} user ${(used.user / writes).toFixed(2)} µs, system ${(used.system / writes).toFixed(2)} µs per write`);
-  }
+    const writes = rounds * targets.length;
+    results.push(`${name.padEnd(20)} user ${(used.user / writes).toFixed(2)} µs, system ${(used.system / writes).toFixed(2)} µs per write`);
+  };
+  for (const [name, write] of Object.entries(variants)) await measure(name, sockets, write);
+
+  // The same write to the sockets of WebSocket connections: a server frame (text, 64-byte payload) on each.
+  const upgraded: Socket[] = [];
+  const http = createHttpServer();
+  const wss = new WebSocketServer({ noServer: true });
+  http.on('upgrade', (req, socket, head) => wss.handleUpgrade(req, socket, head, (ws) => {
+    ws.on('message', () => {});
+    upgraded.push((ws as unknown as { _socket: Socket })._socket);
+  }));
+  await new Promise<void>((resolve) => http.listen(0, '127.0.0.1', resolve));
+  const wsReader = fork(new URL(import.meta.url).pathname, ['--ws-reader', String(connections), String((http.address() as { port: number }).port)], { execArgv: ['--import', 'tsx'] });
+  await new Promise((resolve) => wsReader.once('message', resolve));
+  const wsFrame = Buffer.concat([Buffer.from([0x81, FRAME_BYTES - 6]), Buffer.alloc(FRAME_BYTES - 6, 0x2e)]);
+  await measure('write, ws-upgraded', upgraded, (socket) => socket.write(wsFrame));
+  wsReader.kill();
+  for (const socket of upgraded) socket.destroy();
+  http.close();
   console.log(`${connections} connections, ${rounds} rounds ${gapMs} ms apart, ${FRAME_BYTES}-byte writes (${process.version}):`);
   for (const line of results) console.log(`  ${line}`);
   reader.kill();
