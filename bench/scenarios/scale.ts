@@ -485,12 +485,16 @@ export function printScale(run: ScaleRun | undefined, log: (line: string) => voi
   // Refused: an HTTP answer other than 200/101 (a limit, a node or HAProxy saying no). The rest are transport errors,
   // e.g. a request that reached the killed node's accept queue as it died (HAProxy cannot resend a POST). The one
   // documented limit is the server API's queue in HAProxy: a ticket request that waited `timeout queue` gets 503 (its
-  // log line says `sQ--`), and the client retries with backoff.
+  // log line says `sQ--`), and the client retries with backoff. The other is the nodes' bound on handshakes in
+  // progress (`limits.maxHandshakes`): 503 NODE_BUSY with Retry-After before the ticket is taken, and the client
+  // retries after it.
   const all = addCounts({ ...run.connectFailures }, s.failures);
-  const refused = sum(Object.entries(all).filter(([reason]) => / HTTP \d+$/.test(reason)).map(([, n]) => n));
-  const shed = Math.min(all['ticket HTTP 503'] ?? 0, run.haproxyTerminations['503 sQ--'] ?? 0);
+  const refused = sum(Object.entries(all).filter(([reason]) => / HTTP \d+( [A-Z_]+)?$/.test(reason)).map(([, n]) => n));
+  const queueShed = Math.min(all['ticket HTTP 503'] ?? 0, run.haproxyTerminations['503 sQ--'] ?? 0);
+  const busyShed = all['handshake: HTTP 503 NODE_BUSY'] ?? 0;
+  const shed = queueShed + busyShed;
   const verdict = (met: boolean): string => (met ? 'yes' : 'NO');
-  log(`  checks: every session opened: ${verdict(run.opened === plan.connections)}; refused beyond the documented limit = 0: ${verdict(refused - shed === 0)} (${refused - shed}; shed by the server API's queue ${shed}; transport errors ${sum(Object.values(all)) - refused}); ` +
+  log(`  checks: every session opened: ${verdict(run.opened === plan.connections)}; refused beyond the documented limit = 0: ${verdict(refused - shed === 0)} (${refused - shed}; documented shedding: by the server API's queue ${queueShed}, by the nodes' handshake bound ${busyShed}; transport errors ${sum(Object.values(all)) - refused}); ` +
     `99% back: ${verdict(Number.isFinite(s.p99Ms))}; no other session dropped: ${verdict(s.otherDrops === 0)}; ` +
     `registry clean within 1.5 x lease: ${verdict(s.registryCleanMs <= plan.leaseMs * 1.5 && s.registryLeft === 0)}`);
 }
