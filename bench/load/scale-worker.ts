@@ -42,7 +42,7 @@ const count = (into: Record<string, number>, key: string): void => {
 
 /** A short, countable reason: `ticket HTTP 429`, `handshake: HTTP 503`, `handshake tcp ECONNREFUSED`, ... */
 function reasonOf(error: unknown): string {
-  if (error instanceof TicketError) return error.message;
+  if (error instanceof TicketError || error instanceof HandshakeRefused) return error.message;
   const message = error instanceof Error ? error.message : String(error);
   const code = (error as { code?: string }).code;
   if (code) return `handshake tcp ${code}`;
