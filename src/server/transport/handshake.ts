@@ -57,8 +57,8 @@ export interface HandshakeGate {
 
 /**
  * The WebSocket handshake: path, admission (draining, node full), connection rate and open connections per client
- * address (the real one, behind trusted proxies), Origin, subprotocol, the request's WebSocket headers, and finally
- * authentication — which runs inside ws's own client verification, after ws has checked everything it checks. So a
+ * address (the real one, behind trusted proxies), Origin, subprotocol, the request's WebSocket headers, a place among
+ * the node's handshakes in progress (`limits.maxHandshakes`), and finally authentication — which runs inside ws's own client verification, after ws has checked everything it checks. So a
  * refused handshake, whatever it is refused for, never consumes a ticket. A handshake the connect hook decides is
  * upgraded first and asked about afterwards, so its refusal reaches the client as a close code with a reason (4503
  * refused, 1013 backend unavailable) — which browsers can read, unlike an HTTP status.
