@@ -1,6 +1,6 @@
 /**
  * wsgate benchmark suite: `npm run bench [-- --full] [-- --targets ws,socket.io] [-- --scenarios fanout,idle,tracing,cluster-state,publications]`.
- * `npm run bench -- --scenarios scale [--connections 100000] [--nodes 7] [--load-processes 8] [--lease-ms 5000]`: many
+ * `npm run bench -- --scenarios scale [--connections 100000] [--nodes 7] [--load-processes 8] [--lease-ms 5000] [--max-handshakes 64]`: many
  * ticketed sessions over several nodes on Redis behind HAProxy, and a reconnect storm after a SIGKILL (minutes).
  * `npm run bench -- --scenarios streaming`: CPU per delivery of SSE subscribers against WebSocket subscribers, one node.
  * `npm run bench -- --scenarios pusher`: CPU per delivery of Pusher-protocol subscribers against native ones, one node.
@@ -53,11 +53,12 @@ const { values } = parseArgs({
     /** The commit the publications scenario compares with (target `wsgate-b+redis`); tracing runs it as a third node. */
     baseline: { type: 'string' },
     rounds: { type: 'string' },
-    /** `--scenarios scale`: sessions, wsgate nodes, load processes (sharing the HAProxies), engine.leaseMs. */
+    /** `--scenarios scale`: sessions, wsgate nodes, load processes (sharing the HAProxies), engine.leaseMs, the nodes' limits.maxHandshakes. */
     connections: { type: 'string' },
     nodes: { type: 'string' },
     'load-processes': { type: 'string' },
     'lease-ms': { type: 'string' },
+    'max-handshakes': { type: 'string' },
   },
 });
 
@@ -192,7 +193,7 @@ async function main(): Promise<void> {
     const missing = await wsgateTarget.unavailableReason();
     if (missing) log(`scale: ${missing}`);
     else {
-      const scaleOptions = { connections: values.connections, nodes: values.nodes, loadProcesses: values['load-processes'], leaseMs: values['lease-ms'] };
+      const scaleOptions = { connections: values.connections, nodes: values.nodes, loadProcesses: values['load-processes'], leaseMs: values['lease-ms'], maxHandshakes: values['max-handshakes'] };
       scale = await runScale(scalePlan(scaleOptions), log).catch((error: unknown) => {
         log(`scale: failed: ${error instanceof Error ? error.message : String(error)}`);
         return undefined;

@@ -17,6 +17,7 @@ import { createHash, randomBytes, randomFillSync } from 'node:crypto';
 import { connect, type Socket } from 'node:net';
 import { clientFrame, FrameWalker, OP_CLOSE, OP_PING, OP_PONG, OP_TEXT, type FrameSink } from './frame-walker.js';
 import type { ConnectSpec } from './messages.js';
+import { retryAfterMs } from '../../src/client/socket.js';
 
 export interface RawClient {
   /** wsgate: the node that welcomed the session (`welcome.node`). */
@@ -89,6 +90,13 @@ function isWsgateMessage(payload: Buffer): boolean {
 }
 
 type Phase = 'upgrade' | 'protocol' | 'ready' | 'closed';
+
+/** A handshake answered with an HTTP status other than 101: `handshake: HTTP 503 NODE_BUSY`. */
+export class HandshakeRefused extends Error {
+  constructor(readonly status: number, readonly code: string | undefined, readonly retryAfterMs: number | undefined) {
+    super(`handshake: HTTP ${status}${code ? ` ${code}` : ''}`);
+  }
+}
 
 class Connection implements FrameSink, RawClient {
   private readonly socket: Socket;
@@ -167,7 +175,7 @@ class Connection implements FrameSink, RawClient {
     this.response = [];
     const problem = this.checkUpgrade(bytes.toString('latin1', 0, end));
     if (problem) {
-      this.fail(new Error(problem));
+      this.fail(typeof problem === 'string' ? new Error(problem) : problem);
       return false;
     }
     this.phase = 'protocol';
@@ -176,15 +184,21 @@ class Connection implements FrameSink, RawClient {
     return true;
   }
 
-  /** The 101 and its headers, as RFC 6455 §4.1 has the client check them; a message when they are wrong. */
-  private checkUpgrade(head: string): string | undefined {
+  /**
+   * The 101 and its headers, as RFC 6455 §4.1 has the client check them; a message when they are wrong, a
+   * HandshakeRefused for another status (with the gateway's code and `Retry-After`, as the SDK reads them in Node).
+   */
+  private checkUpgrade(head: string): string | HandshakeRefused | undefined {
     const lines = head.split('\r\n');
     const status = /^HTTP\/1\.1 (\d{3})/.exec(lines[0] ?? '');
-    if (status?.[1] !== '101') return `handshake: HTTP ${status?.[1] ?? lines[0]}`;
     const headers = new Map<string, string>();
     for (const line of lines.slice(1)) {
       const colon = line.indexOf(':');
       if (colon > 0) headers.set(line.slice(0, colon).trim().toLowerCase(), line.slice(colon + 1).trim());
+    }
+    if (status?.[1] !== '101') {
+      if (!status) return `handshake: HTTP ${lines[0]}`;
+      return new HandshakeRefused(Number(status[1]), headers.get('x-wsgate-error'), retryAfterMs(headers.get('retry-after'), Date.now()));
     }
     const accept = createHash('sha1').update(this.key + WS_GUID).digest('base64');
     if (headers.get('upgrade')?.toLowerCase() !== 'websocket') return 'handshake: no Upgrade: websocket';

@@ -10,7 +10,7 @@ import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { backoffDelay, DEFAULT_BACKOFF } from '../../src/client/backoff.js';
 import { monotonicUs } from '../metrics.js';
 import type { ConnectSpec, ScaleCommand, ScaleConnected, ScaleReport } from './messages.js';
-import { openRawClient, type RawClient } from './raw-client.js';
+import { HandshakeRefused, openRawClient, type RawClient } from './raw-client.js';
 import { requestTicket, TicketError } from './ticket-request.js';
 
 /** The client SDK's `connectTimeout`: one deadline over the ticket and the handshake, then the attempt is abandoned. */
@@ -42,7 +42,7 @@ const count = (into: Record<string, number>, key: string): void => {
 
 /** A short, countable reason: `ticket HTTP 429`, `handshake: HTTP 503`, `handshake tcp ECONNREFUSED`, ... */
 function reasonOf(error: unknown): string {
-  if (error instanceof TicketError) return error.message;
+  if (error instanceof TicketError || error instanceof HandshakeRefused) return error.message;
   const message = error instanceof Error ? error.message : String(error);
   const code = (error as { code?: string }).code;
   if (code) return `handshake tcp ${code}`;
@@ -62,10 +62,14 @@ async function attempt(session: Session): Promise<RawClient> {
   return openRawClient(spec!, session.index, false, { onDelivery() {}, onClose: (why) => dropped(session, why) }, { ticket, timeoutMs: left });
 }
 
-/** Opens `session` (again), retrying with backoff until it is welcomed or the process is closing. */
+/**
+ * Opens `session` (again), retrying with backoff until it is welcomed or the process is closing. A refusal's
+ * `Retry-After` (NODE_BUSY) is waited on top of the jittered backoff, as the SDK does.
+ */
 async function open(session: Session, firstDelay: boolean): Promise<void> {
+  let retryAfter = 0;
   for (let tries = 0; !closing; tries++) {
-    if (firstDelay || tries > 0) await sleep(backoffDelay(tries, DEFAULT_BACKOFF));
+    if (firstDelay || tries > 0) await sleep(backoffDelay(tries, DEFAULT_BACKOFF) + retryAfter);
     if (closing) return;
     try {
       const client = await attempt(session);
@@ -77,6 +81,7 @@ async function open(session: Session, firstDelay: boolean): Promise<void> {
       return;
     } catch (error) {
       count(failures, reasonOf(error));
+      retryAfter = error instanceof HandshakeRefused ? error.retryAfterMs ?? 0 : 0;
     }
   }
 }

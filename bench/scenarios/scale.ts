@@ -48,9 +48,11 @@ export interface ScalePlan {
   stormTimeoutMs: number;
   /** Scheduling priority (nice) of the load processes. */
   loadNice: number;
+  /** The nodes' `limits.maxHandshakes`; undefined: the node's default. */
+  maxHandshakes?: number;
 }
 
-export function scalePlan(options: { connections?: string; nodes?: string; loadProcesses?: string; leaseMs?: string }): ScalePlan {
+export function scalePlan(options: { connections?: string; nodes?: string; loadProcesses?: string; leaseMs?: string; maxHandshakes?: string }): ScalePlan {
   const connections = Number(options.connections ?? 100_000);
   const loadProcesses = Number(options.loadProcesses ?? Math.max(2, Math.ceil(connections / MAX_PER_LOAD)));
   // The survivors of one kill hold every session, with room for Redis connections, logs and the listener.
@@ -58,8 +60,13 @@ export function scalePlan(options: { connections?: string; nodes?: string; loadP
   if (![connections, loadProcesses, nodes].every((n) => Number.isInteger(n) && n > 0)) throw new Error('--connections, --nodes and --load-processes take positive integers');
   if (nodes < 2) throw new Error('--nodes must be at least 2: one is killed');
   if (connections / loadProcesses > MAX_PER_LOAD) throw new Error(`at most ${MAX_PER_LOAD} sessions per load process (its open files): use --load-processes ${Math.ceil(connections / MAX_PER_LOAD)} or more`);
+  const maxHandshakes = options.maxHandshakes === undefined ? undefined : Number(options.maxHandshakes);
+  if (maxHandshakes !== undefined && !(Number.isInteger(maxHandshakes) && maxHandshakes >= 0)) throw new Error('--max-handshakes takes an integer >= 0');
   const balancers = Math.ceil(connections / MAX_PER_BALANCER);
-  return { connections, nodes, loadProcesses, balancers, leaseMs: Number(options.leaseMs ?? 5000), concurrency: 32, holdMs: 3000, stormTimeoutMs: 180_000, loadNice: Number(process.env.WSGATE_BENCH_LOAD_NICE ?? 0) };
+  return {
+    connections, nodes, loadProcesses, balancers, leaseMs: Number(options.leaseMs ?? 5000), concurrency: 32, holdMs: 3000, stormTimeoutMs: 180_000,
+    loadNice: Number(process.env.WSGATE_BENCH_LOAD_NICE ?? 0), maxHandshakes,
+  };
 }
 
 export interface ScaleRun {
@@ -368,7 +375,7 @@ export async function runScale(plan: ScalePlan, log: (line: string) => void): Pr
       leaseMs: plan.leaseMs,
       readyTimeoutMs: 60_000,
       // Deployment defaults (ping every 25 s, no per-IP limits: every session arrives from HAProxy's address).
-      config: { ws: {}, namespaces: {} },
+      config: { ws: {}, namespaces: {}, ...(plan.maxHandshakes === undefined ? {} : { limits: { maxHandshakes: plan.maxHandshakes } }) },
     });
     closers.unshift(() => cluster.stop());
     const perBalancer = Math.ceil(plan.connections / plan.balancers);
@@ -465,7 +472,7 @@ export function printScale(run: ScaleRun | undefined, log: (line: string) => voi
   if (!run) return;
   const { plan, storm: s } = run;
   const kib = (bytes: number): string => `${(bytes / 1024).toFixed(1)} KiB`;
-  log(`\nScale: ${plan.connections.toLocaleString('en-US')} sessions with tickets, ${plan.nodes} wsgate nodes on one Redis, ${plan.loadProcesses} load processes (nice ${plan.loadNice}) through ${plan.balancers} HAProxies, lease ${plan.leaseMs} ms`);
+  log(`\nScale: ${plan.connections.toLocaleString('en-US')} sessions with tickets, ${plan.nodes} wsgate nodes on one Redis, ${plan.loadProcesses} load processes (nice ${plan.loadNice}) through ${plan.balancers} HAProxies, lease ${plan.leaseMs} ms, limits.maxHandshakes ${plan.maxHandshakes ?? 'default'}`);
   log(`  open:              ${run.opened.toLocaleString('en-US')} in ${(run.connectMs / 1000).toFixed(1)} s = ${Math.round(run.handshakesPerSec).toLocaleString('en-US')} handshakes/s (ticket + upgrade + welcome, ${plan.concurrency} in flight per load process)`);
   log(`  CPU per handshake: nodes ${run.nodeCpuUsPerHandshake.toFixed(0)} µs, HAProxy ${run.haproxyCpuUsPerHandshake.toFixed(0)} µs, Redis ${run.redisCpuUsPerHandshake.toFixed(0)} µs, load ${run.loadCpuUsPerHandshake.toFixed(0)} µs`);
   log(`  memory per session: nodes ${kib(run.nodeRssBytesPerConnection)} RSS, HAProxy ${kib(run.haproxyRssBytesPerConnection)} RSS, Redis ${kib(run.redisBytesPerSession)}, load ${kib(run.loadRssBytesPerConnection)}`);
@@ -485,12 +492,16 @@ export function printScale(run: ScaleRun | undefined, log: (line: string) => voi
   // Refused: an HTTP answer other than 200/101 (a limit, a node or HAProxy saying no). The rest are transport errors,
   // e.g. a request that reached the killed node's accept queue as it died (HAProxy cannot resend a POST). The one
   // documented limit is the server API's queue in HAProxy: a ticket request that waited `timeout queue` gets 503 (its
-  // log line says `sQ--`), and the client retries with backoff.
+  // log line says `sQ--`), and the client retries with backoff. The other is the nodes' bound on handshakes in
+  // progress (`limits.maxHandshakes`): 503 NODE_BUSY with Retry-After before the ticket is taken, and the client
+  // retries after it.
   const all = addCounts({ ...run.connectFailures }, s.failures);
-  const refused = sum(Object.entries(all).filter(([reason]) => / HTTP \d+$/.test(reason)).map(([, n]) => n));
-  const shed = Math.min(all['ticket HTTP 503'] ?? 0, run.haproxyTerminations['503 sQ--'] ?? 0);
+  const refused = sum(Object.entries(all).filter(([reason]) => / HTTP \d+( [A-Z_]+)?$/.test(reason)).map(([, n]) => n));
+  const queueShed = Math.min(all['ticket HTTP 503'] ?? 0, run.haproxyTerminations['503 sQ--'] ?? 0);
+  const busyShed = all['handshake: HTTP 503 NODE_BUSY'] ?? 0;
+  const shed = queueShed + busyShed;
   const verdict = (met: boolean): string => (met ? 'yes' : 'NO');
-  log(`  checks: every session opened: ${verdict(run.opened === plan.connections)}; refused beyond the documented limit = 0: ${verdict(refused - shed === 0)} (${refused - shed}; shed by the server API's queue ${shed}; transport errors ${sum(Object.values(all)) - refused}); ` +
+  log(`  checks: every session opened: ${verdict(run.opened === plan.connections)}; refused beyond the documented limit = 0: ${verdict(refused - shed === 0)} (${refused - shed}; documented shedding: by the server API's queue ${queueShed}, by the nodes' handshake bound ${busyShed}; transport errors ${sum(Object.values(all)) - refused}); ` +
     `99% back: ${verdict(Number.isFinite(s.p99Ms))}; no other session dropped: ${verdict(s.otherDrops === 0)}; ` +
     `registry clean within 1.5 x lease: ${verdict(s.registryCleanMs <= plan.leaseMs * 1.5 && s.registryLeft === 0)}`);
 }

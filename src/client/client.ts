@@ -28,7 +28,7 @@ import { CredentialRefresher, type CredentialStatus } from './credential-refresh
 import { Emitter, type Listener } from './emitter.js';
 import { LocalErrorCode, WsgateClientError } from './errors.js';
 import { RequestTable, type OutgoingRequest } from './requests.js';
-import { resolveGatewayUrl, resolveWebSocket, type WebSocketConstructor, type WebSocketLike } from './socket.js';
+import { onHandshakeRefusal, resolveGatewayUrl, resolveWebSocket, type WebSocketConstructor, type WebSocketLike } from './socket.js';
 import type { ClientStatus } from './status.js';
 import { EventSourceLink, FetchStreamLink, streamingBase, type TransportName } from './stream-link.js';
 import { Subscription, type SubscribeOptions, type SubscriptionHost } from './subscription.js';
@@ -180,6 +180,8 @@ export class WsgateClient {
   /** The `disconnect` frame the current socket received, read when it closes. */
   #disconnectFrame: DisconnectFrame | undefined;
   #lastSocketError: unknown;
+  /** The `Retry-After` of the current attempt's refused handshake (ms), where the WebSocket implementation shows it. */
+  #retryAfter: number | undefined;
   /** Bumped when a connection is welcomed and when it closes: refreshes belong to one connection. */
   #connection = 0;
 
@@ -362,12 +364,19 @@ export class WsgateClient {
     }
     this.#socket = socket;
     this.#lastSocketError = undefined;
+    this.#retryAfter = undefined;
+    onHandshakeRefusal(socket, (refusal) => {
+      if (this.#socket !== socket) return;
+      this.#retryAfter = refusal.retryAfter;
+      this.#lastSocketError = new Error(`Unexpected server response: ${refusal.status}${refusal.code ? ` ${refusal.code}` : ''}`);
+    });
     socket.addEventListener('message', (event) => {
       if (this.#socket === socket) this.#onFrame(event.data);
     });
     socket.addEventListener('error', (event) => {
-      // Browsers say nothing useful here; `ws` passes the reason (e.g. "Unexpected server response: 401").
-      if (this.#socket === socket) this.#lastSocketError = (event as { error?: unknown }).error ?? event;
+      // Browsers say nothing useful here; `ws` passes the reason (e.g. "Unexpected server response: 401"). The first
+      // error is kept: after a refusal read above, ws reports the abort of the handshake as well.
+      if (this.#socket === socket) this.#lastSocketError ??= (event as { error?: unknown }).error ?? event;
     });
     socket.addEventListener('close', (event) => {
       if (this.#socket === socket) this.#onClose(event.code, event.reason);
@@ -519,7 +528,11 @@ export class WsgateClient {
   #scheduleReconnect(after: number | undefined): void {
     this.#attempt++;
     const jittered = backoffDelay(this.#attempt - 1, this.#backoff, this.#random);
-    const delay = Math.max(jittered, after ?? 0);
+    // A refusal's Retry-After (NODE_BUSY, DRAINING, ...) is the same for every client it refused: the jitter goes on
+    // top of it, so they come back spread out rather than all at once when it ends.
+    const retryAfter = this.#retryAfter ?? 0;
+    this.#retryAfter = undefined;
+    const delay = Math.max(jittered, after ?? 0) + retryAfter;
     clearTimeout(this.#timer);
     this.#timer = setTimeout(() => void this.#dial(), delay);
     this.#setStatus({ type: 'reconnecting', attempt: this.#attempt, delay });

@@ -36,3 +36,53 @@ export function resolveWebSocket(option: WebSocketConstructor | undefined): WebS
     throw new TypeError('wsgate client: no global WebSocket; pass one, e.g. { WebSocket } from the "ws" package');
   return ctor;
 }
+
+/** A handshake the gateway answered with an HTTP status instead of the upgrade. */
+export interface HandshakeRefusal {
+  status: number;
+  /** The catalogue's code (`X-Wsgate-Error`), when the gateway sent one. */
+  code?: string;
+  /** `Retry-After` in ms, when sent: seconds, or an HTTP date. */
+  retryAfter?: number;
+}
+
+/** The part of the `ws` package's client the refusal is read from: browsers (and Node's global WebSocket) show none. */
+interface NodeWebSocketEvents {
+  on(event: 'unexpected-response', listener: (req: unknown, res: { statusCode?: number; headers: Record<string, string | string[] | undefined> }) => void): void;
+}
+
+/**
+ * Reports the status and `Retry-After` of a refused handshake where the WebSocket implementation exposes them (the
+ * `ws` package's `unexpected-response`), then aborts the attempt, which ends in `error` and `close` as any failed
+ * handshake does. Elsewhere it does nothing: a browser only sees a failed connection.
+ */
+export function onHandshakeRefusal(socket: WebSocketLike, listener: (refusal: HandshakeRefusal) => void, now: () => number = Date.now): void {
+  const events = socket as Partial<NodeWebSocketEvents>;
+  if (typeof events.on !== 'function') return;
+  events.on('unexpected-response', (_req, res) => {
+    const code = res.headers['x-wsgate-error'];
+    const retryAfter = retryAfterMs(res.headers['retry-after'], now());
+    listener({
+      status: res.statusCode ?? 0,
+      ...(typeof code === 'string' ? { code } : {}),
+      ...(retryAfter === undefined ? {} : { retryAfter }),
+    });
+    socket.close();
+  });
+}
+
+/** The longest wait a `Retry-After` may ask for; a larger one is taken as this. */
+const RETRY_AFTER_CAP_MS = 300_000;
+
+/** `Retry-After` (RFC 9110 10.2.3: whole seconds or an HTTP date) in ms from `now`; undefined when absent or malformed. */
+export function retryAfterMs(header: string | string[] | undefined, now: number): number | undefined {
+  const value = Array.isArray(header) ? header[0] : header;
+  if (value === undefined) return undefined;
+  const trimmed = value.trim();
+  if (/^\d+$/.test(trimmed)) return Math.min(RETRY_AFTER_CAP_MS, Number(trimmed) * 1000);
+  // An HTTP date starts with the day's name (IMF-fixdate, RFC 850 and asctime forms alike).
+  if (!/^[A-Za-z]{3}/.test(trimmed)) return undefined;
+  const date = Date.parse(trimmed);
+  if (Number.isNaN(date)) return undefined;
+  return Math.min(RETRY_AFTER_CAP_MS, Math.max(0, date - now));
+}

@@ -47,6 +47,7 @@ export const ErrorCatalogue = {
   NODE_FULL: { status: 503, message: 'node holds the maximum number of sessions', close: CloseCode.TRY_AGAIN_LATER },
   CONNECTION_RATE_LIMITED: { status: 429, message: 'too many connection attempts from this address' },
   CONNECTION_LIMIT: { status: 429, message: 'too many open connections from this address' },
+  NODE_BUSY: { status: 503, message: 'node has the maximum number of handshakes in progress; retry after Retry-After' },
   DRAINING: { status: 503, message: 'node is draining', close: CloseCode.SERVICE_RESTART },
   ENGINE_UNAVAILABLE: { status: 503, message: 'shared state engine is unavailable' },
 

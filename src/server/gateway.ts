@@ -53,6 +53,7 @@ import { FlushScheduler } from './session/flush-scheduler.js';
 import { LivenessMonitor } from './session/liveness.js';
 import { Session, type SessionEnvironment } from './session/session.js';
 import { HandshakeHandler, type AcceptedConnection } from './transport/handshake.js';
+import type { HandshakeSlot } from './limits/handshake-admission.js';
 import { ClientAddresses } from './transport/client-address.js';
 import { TlsFiles } from './transport/tls-files.js';
 import { WebSocketListeners, WebSocketTransport } from './transport/websocket-transport.js';
@@ -257,7 +258,7 @@ export class Gateway implements GatewayContext {
     return null;
   }
 
-  private accept({ ws, socket, identity, protocol, client, channels }: AcceptedConnection): void {
+  private accept({ ws, socket, identity, protocol, client, channels, slot }: AcceptedConnection): void {
     const transport = new WebSocketTransport(ws, socket, !this.config.ws.perMessageDeflate, this.scheduler.batches);
     // A Pusher connection's session id is its socket_id, which its channel and user signatures are bound to.
     const pusher = protocol === PUSHER_PROTOCOL;
@@ -265,7 +266,7 @@ export class Gateway implements GatewayContext {
       id: pusher ? newSocketId() : newSessionId(), identity, transport, codec: pusher ? this.pusherCodec : codecFor(protocol), client,
     }, this.sessionEnvironment);
     this.sockets.attach(ws, session);
-    this.start(session, channels);
+    this.start(session, channels, slot);
   }
 
   async openStream(req: IncomingMessage, res: ServerResponse, framing: StreamFraming, path: string): Promise<void> {
@@ -283,23 +284,28 @@ export class Gateway implements GatewayContext {
     transport.attach(session);
     this.openStreams++;
     res.once('close', () => this.openStreams--);
-    this.start(session, accepted.channels);
+    this.start(session, accepted.channels, accepted.slot);
   }
 
   get clientFramePosts(): ClientFramePosts {
     return this.node.posts;
   }
 
-  /** A session whose connection is open: turned away when a drain began meanwhile, else registered and welcomed. */
-  private start(session: Session, channels: string[] | undefined): void {
+  /**
+   * A session whose connection is open: turned away when a drain began meanwhile, else registered and welcomed. Its
+   * handshake's place is released once it is welcomed or refused (or its connection closed, which releases it too).
+   */
+  private start(session: Session, channels: string[] | undefined, slot: HandshakeSlot): void {
     if (this.drainState.isDraining) {
       // A handshake that was past the admission check when the drain began.
+      slot.release();
       this.drain.turnAway(session);
       return;
     }
     this.node.open(session, channels).then(
-      () => {},
+      slot.release,
       (error: unknown) => {
+        slot.release();
         const failure = classifyFailure(error, this.engine.isHealthy());
         this.logger[failure.code === 'INTERNAL' ? 'error' : 'warn']({ err: error, session: session.id }, 'session registration failed');
         this.node.disconnect(session, Disconnects.REGISTRATION_FAILED);

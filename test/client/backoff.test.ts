@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { backoffCeiling, backoffDelay, DEFAULT_BACKOFF, resolveBackoff } from '../../src/client/index.js';
+import { retryAfterMs } from '../../src/client/socket.js';
 
 describe('backoff', () => {
   const options = resolveBackoff({ minDelay: 100, maxDelay: 5_000, factor: 2 });
@@ -46,5 +47,20 @@ describe('backoff', () => {
     assert.throws(() => resolveBackoff({ minDelay: 100, maxDelay: 50 }), RangeError);
     assert.throws(() => resolveBackoff({ factor: 0.5 }), RangeError);
     assert.throws(() => resolveBackoff({ maxDelay: Number.NaN }), RangeError);
+  });
+});
+
+describe('Retry-After', () => {
+  const now = Date.parse('2026-12-01T12:00:00Z');
+  it('reads whole seconds and HTTP dates, caps long waits, ignores what is neither', () => {
+    assert.equal(retryAfterMs('2', now), 2_000);
+    assert.equal(retryAfterMs(' 0 ', now), 0);
+    assert.equal(retryAfterMs('Tue, 01 Dec 2026 12:00:05 GMT', now), 5_000);
+    assert.equal(retryAfterMs('Tue, 01 Dec 2026 11:00:00 GMT', now), 0, 'a date in the past: no wait');
+    assert.equal(retryAfterMs('86400', now), 300_000);
+    assert.equal(retryAfterMs(['3', '9'], now), 3_000);
+    assert.equal(retryAfterMs(undefined, now), undefined);
+    assert.equal(retryAfterMs('-1', now), undefined);
+    assert.equal(retryAfterMs('soon', now), undefined);
   });
 });

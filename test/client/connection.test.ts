@@ -142,6 +142,25 @@ describe('client connection lifecycle', () => {
     );
   });
 
+  it('after a 503 with Retry-After (NODE_BUSY) waits that long plus its jittered backoff, and says why', async () => {
+    await gateway.close();
+    let refusals = 1;
+    gateway = await ScriptedGateway.start({
+      refuse: () => (refusals-- > 0 ? { status: 503, headers: { 'Retry-After': '1', 'X-Wsgate-Error': 'NODE_BUSY' } } : undefined),
+    });
+    const { client } = track(createClient(gateway.url, { backoff: { minDelay: 50, maxDelay: 50 }, random: () => 0.5 }));
+    const errors: WsgateClientError[] = [];
+    client.on('error', (error) => errors.push(error));
+    const reconnecting = nextStatus(client, 'reconnecting');
+    client.connect();
+    assert.equal((await reconnecting).delay, 1_025, 'Retry-After, then the jittered backoff on top');
+    const session = await gateway.nextSession();
+    assert.ok(session.handshake.at - gateway.handshakes[0]!.at >= 1_000, 'the retry came after Retry-After');
+    session.welcome('s1');
+    await nextStatus(client, 'connected');
+    assert.equal((errors[0]?.cause as Error).message, 'Unexpected server response: 503 NODE_BUSY');
+  });
+
   it('counts a failing ticket callback as an attempt', async () => {
     let calls = 0;
     const { client, statuses } = track(

@@ -89,8 +89,8 @@ export class ScriptedSession {
 }
 
 export interface GatewayScript {
-  /** HTTP status to refuse the handshake with; undefined accepts it. */
-  refuse?: (handshake: Handshake) => number | undefined;
+  /** HTTP status (and headers) to refuse the handshake with; undefined accepts it. */
+  refuse?: (handshake: Handshake) => number | { status: number; headers: Record<string, string> } | undefined;
 }
 
 const handshakes = new WeakMap<IncomingMessage, Handshake>();
@@ -125,9 +125,10 @@ export class ScriptedGateway {
           const handshake = handshakeOf(info.req);
           handshakes.set(info.req, handshake);
           gateway!.handshakes.push(handshake);
-          const status = script.refuse?.(handshake);
-          if (status === undefined) done(true);
-          else done(false, status);
+          const refusal = script.refuse?.(handshake);
+          if (refusal === undefined) done(true);
+          else if (typeof refusal === 'number') done(false, refusal);
+          else done(false, refusal.status, '', refusal.headers);
         },
       });
       server.once('error', reject);

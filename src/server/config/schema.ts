@@ -355,6 +355,10 @@ export const ConfigSchema = Type.Object(
         /** Handshakes per client IP per second (token bucket; 0 = unlimited). */
         connectRate: Type.Number({ minimum: 0, default: 0 }),
         connectBurst: Type.Integer({ minimum: 1, default: 50 }),
+        /** Handshakes in progress on this node (request to welcome or refusal); beyond it 503 NODE_BUSY. 0 = unlimited. */
+        maxHandshakes: Type.Integer({ minimum: 0, default: 256 }),
+        /** A handshake still in progress after this long is ended (its client's deadline has passed). 0 = no bound. */
+        handshakeTimeoutMs: Type.Integer({ minimum: 0, maximum: 600_000, default: 10_000 }),
         /** Default per-session buckets; namespaces may override publish and subscribe. */
         rate: Type.Object(
           {

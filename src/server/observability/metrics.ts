@@ -25,6 +25,7 @@ export class Metrics {
   private hub: HubGauges = { channels: () => 0, deliveries: () => 0 };
   private historyBytes: () => number = () => 0;
   private engineHealthy: () => boolean = () => true;
+  private handshakes: () => number = () => 0;
 
   readonly sessions = new Gauge({ name: 'wsgate_sessions', help: 'Open sessions on this node', registers: [this.registry] });
   readonly channels: Gauge = new Gauge({
@@ -38,6 +39,10 @@ export class Metrics {
   readonly engineUp: Gauge = new Gauge({
     name: 'wsgate_engine_up', help: '1 while the engine (Redis, NATS) is reachable, 0 while it is unreachable', registers: [this.registry],
     collect: (): void => this.engineUp.set(this.engineHealthy() ? 1 : 0),
+  });
+  readonly handshakesInProgress: Gauge = new Gauge({
+    name: 'wsgate_handshakes_in_progress', help: 'Handshakes from the opening request to welcome or refusal (limits.maxHandshakes)', registers: [this.registry],
+    collect: (): void => this.handshakesInProgress.set(this.handshakes()),
   });
   readonly connections = new Counter({ name: 'wsgate_connections_total', help: 'Sessions accepted', labelNames: ['auth'], registers: [this.registry] });
   readonly handshakeFailures = new Counter({
@@ -101,6 +106,11 @@ export class Metrics {
   /** Where `wsgate_engine_up` is read from. */
   observeEngine(healthy: () => boolean): void {
     this.engineHealthy = healthy;
+  }
+
+  /** Where `wsgate_handshakes_in_progress` is read from. */
+  observeHandshakes(inProgress: () => number): void {
+    this.handshakes = inProgress;
   }
 }
 

@@ -13,6 +13,7 @@ import { classifyFailure } from '../engine/failure.js';
 import type { ClientInfo } from '../engine/registry/registry.js';
 import { ConnectRateLimiter } from '../limits/connect-rate-limiter.js';
 import { ConnectionsPerAddress } from '../limits/connections-per-address.js';
+import { HandshakeAdmission, type HandshakeSlot } from '../limits/handshake-admission.js';
 import type { Logger } from '../observability/logger.js';
 import type { Metrics } from '../observability/metrics.js';
 import { endSpan, SpanKind, SpanName, startSpan, withSpan, type Span } from '../observability/tracing.js';
@@ -33,6 +34,8 @@ export interface AcceptedConnection {
   client: ClientInfo;
   /** Channels the session joins at once (the connect hook's answer). */
   channels?: string[];
+  /** The handshake's place under `limits.maxHandshakes`: released once the session is welcomed or refused. */
+  slot: HandshakeSlot;
 }
 
 /** A streaming transport's opening request that passed admission and authentication. */
@@ -41,6 +44,8 @@ export interface AcceptedStream {
   client: ClientInfo;
   /** Channels the session joins at once (the connect hook's answer). */
   channels?: string[];
+  /** The handshake's place under `limits.maxHandshakes`: released once the session is welcomed or refused. */
+  slot: HandshakeSlot;
 }
 
 export interface HandshakeGate {
@@ -52,8 +57,8 @@ export interface HandshakeGate {
 
 /**
  * The WebSocket handshake: path, admission (draining, node full), connection rate and open connections per client
- * address (the real one, behind trusted proxies), Origin, subprotocol, the request's WebSocket headers, and finally
- * authentication — which runs inside ws's own client verification, after ws has checked everything it checks. So a
+ * address (the real one, behind trusted proxies), Origin, subprotocol, the request's WebSocket headers, a place among
+ * the node's handshakes in progress (`limits.maxHandshakes`), and finally authentication — which runs inside ws's own client verification, after ws has checked everything it checks. So a
  * refused handshake, whatever it is refused for, never consumes a ticket. A handshake the connect hook decides is
  * upgraded first and asked about afterwards, so its refusal reaches the client as a close code with a reason (4503
  * refused, 1013 backend unavailable) — which browsers can read, unlike an HTTP status.
@@ -62,6 +67,8 @@ export class HandshakeHandler {
   private readonly wss: WebSocketServer;
   private readonly connectLimiter: ConnectRateLimiter | null;
   private readonly perAddress: ConnectionsPerAddress | null;
+  /** Handshakes in progress, bounded by `limits.maxHandshakes` and aged out after `limits.handshakeTimeoutMs`. */
+  readonly admission: HandshakeAdmission;
   private readonly pusherApps: PusherApps;
   /** What the checks before authentication found, for ws's verification step and the accepted connection. */
   private readonly pending = new WeakMap<IncomingMessage, PendingHandshake>();
@@ -89,6 +96,8 @@ export class HandshakeHandler {
     this.connectLimiter = config.limits.connectRate > 0 ? new ConnectRateLimiter(config.limits.connectRate, config.limits.connectBurst) : null;
     this.perAddress = config.limits.maxConnectionsPerIp > 0 ? new ConnectionsPerAddress(config.limits.maxConnectionsPerIp) : null;
     this.pusherApps = new PusherApps(config.pusher.apps);
+    this.admission = new HandshakeAdmission(config.limits.maxHandshakes, config.limits.handshakeTimeoutMs);
+    metrics.observeHandshakes(() => this.admission.inProgress);
   }
 
   /** Shared by every socket, so a connection does not keep a closure of its own for it. */
@@ -105,18 +114,29 @@ export class HandshakeHandler {
       this.refuse(socket, this.failure(error, req), span);
       return;
     }
+    // The bound comes after the checks that cost nothing and before anything that does (ticket, registry, upgrade).
+    const slot = this.admission.enter(() => socket.destroy());
+    if (!slot) {
+      this.refuse(socket, new WsgateError('NODE_BUSY'), span);
+      return;
+    }
+    // A client that gives up mid-handshake frees its place at once; ws then drops the upgrade (it checks the socket).
+    socket.once('close', slot.release);
+    pending.slot = slot;
     this.pending.set(req, pending);
     this.wss.handleUpgrade(req, socket, head, (ws) => {
       // From here ws handles the socket's errors (and re-emits them on the WebSocket).
       socket.off('error', this.onSocketError);
       const { identity, protocol, client, hook, pusherRefusal } = this.pending.get(req)!;
       this.pending.delete(req);
-      if (pusherRefusal) this.refusePusher(ws, pusherRefusal, span);
-      else if (hook && protocol !== PUSHER_PROTOCOL) void this.admitThroughHook(req, ws, socket as Socket, protocol, client, span);
+      if (pusherRefusal) {
+        slot.release();
+        this.refusePusher(ws, pusherRefusal, span);
+      } else if (hook && protocol !== PUSHER_PROTOCOL) void this.admitThroughHook(req, ws, socket as Socket, protocol, client, span, slot);
       else {
         span.setAttribute('wsgate.auth.method', identity!.method);
         endSpan(span);
-        this.onAccepted({ ws, socket: socket as Socket, identity: identity!, protocol, client });
+        this.onAccepted({ ws, socket: socket as Socket, identity: identity!, protocol, client, slot });
       }
     });
   };
@@ -172,19 +192,24 @@ export class HandshakeHandler {
    */
   async admitStream(req: IncomingMessage, res: ServerResponse, path: string): Promise<AcceptedStream | null> {
     const span = startSpan(SpanName.handshake, SpanKind.SERVER);
+    let slot: HandshakeSlot | null = null;
     try {
       const { query, client } = this.admitRequest(req, res, { path });
+      slot = this.admission.enter(() => res.destroy());
+      if (!slot) throw new WsgateError('NODE_BUSY');
+      res.once('close', slot.release);
       if (this.authenticator.usesConnectHook(req, query)) {
         span.setAttribute('wsgate.auth.method', 'hook');
         const { identity, channels } = await withSpan(span, () => this.authenticator.admitThroughHook(req, client.ip ?? 'unknown'));
         endSpan(span);
-        return { identity, client, channels };
+        return { identity, client, channels, slot };
       }
       const identity = await this.authenticator.authenticate(req, query);
       span.setAttribute('wsgate.auth.method', identity.method);
       endSpan(span);
-      return { identity, client };
+      return { identity, client, slot };
     } catch (error) {
+      slot?.release();
       const failure = this.failure(error, req);
       this.metrics.handshakeFailures.inc({ reason: failure.code });
       endSpan(span, failure);
@@ -246,6 +271,7 @@ export class HandshakeHandler {
       },
       (error: unknown) => {
         this.pending.delete(req);
+        pending.slot?.release();
         const failure = this.failure(error, req);
         this.metrics.handshakeFailures.inc({ reason: failure.code });
         endSpan(pending.span, failure);
@@ -262,7 +288,9 @@ export class HandshakeHandler {
   }
 
   /** Holds the open socket's frames back while the connect hook decides, then admits or closes with the reason. */
-  private async admitThroughHook(req: IncomingMessage, ws: WebSocket, socket: Socket, protocol: SubprotocolName, client: ClientInfo, span: Span): Promise<void> {
+  private async admitThroughHook(
+    req: IncomingMessage, ws: WebSocket, socket: Socket, protocol: SubprotocolName, client: ClientInfo, span: Span, slot: HandshakeSlot,
+  ): Promise<void> {
     socket.pause();
     ws.on('error', this.onSocketError);
     span.setAttribute('wsgate.auth.method', 'hook');
@@ -272,8 +300,9 @@ export class HandshakeHandler {
       ws.off('error', this.onSocketError);
       socket.resume();
       if (ws.readyState !== ws.OPEN) return;
-      this.onAccepted({ ws, socket, identity, protocol, client, channels });
+      this.onAccepted({ ws, socket, identity, protocol, client, channels, slot });
     } catch (error) {
+      slot.release();
       const failure = this.failure(error, req);
       this.metrics.handshakeFailures.inc({ reason: failure.code });
       endSpan(span, failure);
@@ -303,6 +332,8 @@ interface PendingHandshake {
   client: ClientInfo;
   /** The handshake's span, ended when it is accepted or refused. */
   span: Span;
+  /** Its place under `limits.maxHandshakes`, taken once the checks before authentication passed. */
+  slot?: HandshakeSlot;
   identity?: Identity;
   /** Set when the connect hook decides, once the socket is open. */
   hook?: boolean;
@@ -346,10 +377,18 @@ function assertWebSocketRequest(req: IncomingMessage): void {
   if (version !== '13' && version !== '8') throw new WsgateError('HANDSHAKE_INVALID', 'Sec-WebSocket-Version must be 13');
 }
 
+/**
+ * How long a client refused with NODE_BUSY is asked to wait. Short, because the node frees places in milliseconds, and
+ * the SDK adds its jittered backoff on top, which spreads a storm's refused clients instead of bringing them back
+ * together.
+ */
+export const NODE_BUSY_RETRY_AFTER_SECONDS = 1;
+
 /** Headers that tell the client how to fix the request. */
 function refusalHeaders(error: WsgateError): Record<string, string> {
   if (error.code === 'METHOD_NOT_ALLOWED') return { Allow: 'GET' };
   if (error.code === 'HANDSHAKE_INVALID') return { 'Sec-WebSocket-Version': '13' };
+  if (error.code === 'NODE_BUSY') return { 'Retry-After': String(NODE_BUSY_RETRY_AFTER_SECONDS) };
   return {};
 }
 
