@@ -33,6 +33,11 @@ export interface AcceptedConnection {
   client: ClientInfo;
   /** Channels the session joins at once (the connect hook's answer). */
   channels?: string[];
+  /**
+   * The socket is corked with the 101 response in it: the session's first write uncorks it, so the 101 and the
+   * `welcome` leave in one write.
+   */
+  corked: boolean;
 }
 
 /** A streaming transport's opening request that passed admission and authentication. */
@@ -116,7 +121,7 @@ export class HandshakeHandler {
       else {
         span.setAttribute('wsgate.auth.method', identity!.method);
         endSpan(span);
-        this.onAccepted({ ws, socket: socket as Socket, identity: identity!, protocol, client });
+        this.onAccepted({ ws, socket: socket as Socket, identity: identity!, protocol, client, corked: true });
       }
     });
   };
@@ -231,7 +236,8 @@ export class HandshakeHandler {
     }
     // A Pusher connection: admitted by its app key (or refused after the upgrade); it signs in later, if at all.
     if (pending.protocol === PUSHER_PROTOCOL) {
-      done(true);
+      if (pending.identity) upgradeCorked(req, done);
+      else done(true);
       return;
     }
     if (this.authenticator.usesConnectHook(req, pending.query)) {
@@ -242,7 +248,7 @@ export class HandshakeHandler {
     this.authenticator.authenticate(req, pending.query).then(
       (identity) => {
         pending.identity = identity;
-        done(true);
+        upgradeCorked(req, done);
       },
       (error: unknown) => {
         this.pending.delete(req);
@@ -272,7 +278,7 @@ export class HandshakeHandler {
       ws.off('error', this.onSocketError);
       socket.resume();
       if (ws.readyState !== ws.OPEN) return;
-      this.onAccepted({ ws, socket, identity, protocol, client, channels });
+      this.onAccepted({ ws, socket, identity, protocol, client, channels, corked: false });
     } catch (error) {
       const failure = this.failure(error, req);
       this.metrics.handshakeFailures.inc({ reason: failure.code });
@@ -308,6 +314,19 @@ interface PendingHandshake {
   hook?: boolean;
   /** A Pusher connection to refuse once upgraded, with Pusher's close code. */
   pusherRefusal?: { code: number; reason: string };
+}
+
+/**
+ * Lets ws complete an accepted upgrade (it writes the 101 at once) with the socket corked, so the 101 waits for the
+ * session's first frames (the `welcome`) and both leave in one write: one system call fewer per connect. The session's
+ * transport uncorks it. Only for a connection accepted as it upgrades: a refused one (ws ends the socket, which
+ * uncorks it) or a destroyed one writes nothing more; the connect hook's and a refused Pusher connection's 101 go out
+ * at once, since what follows them waits for the hook or is a close.
+ */
+function upgradeCorked(req: IncomingMessage, done: (accept: boolean) => void): void {
+  // The upgrade's socket is the request's.
+  req.socket.cork();
+  done(true);
 }
 
 /** Pusher clients connect to `/app/{key}`. */
