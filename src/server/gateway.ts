@@ -258,8 +258,8 @@ export class Gateway implements GatewayContext {
     return null;
   }
 
-  private accept({ ws, socket, identity, protocol, client, channels, slot }: AcceptedConnection): void {
-    const transport = new WebSocketTransport(ws, socket, !this.config.ws.perMessageDeflate, this.scheduler.batches);
+  private accept({ ws, socket, identity, protocol, client, channels, slot, corked }: AcceptedConnection): void {
+    const transport = new WebSocketTransport(ws, socket, !this.config.ws.perMessageDeflate, this.scheduler.batches, corked);
     // A Pusher connection's session id is its socket_id, which its channel and user signatures are bound to.
     const pusher = protocol === PUSHER_PROTOCOL;
     const session = new Session({

@@ -3,6 +3,8 @@ import assert from 'node:assert/strict';
 import { writeFileSync, mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import type { IncomingMessage } from 'node:http';
+import type { Duplex } from 'node:stream';
 import { exportJWK, generateKeyPair, SignJWT } from 'jose';
 import { signToken } from '../../src/server/auth/token-verifier.js';
 import { connect, HandshakeRefused, open } from '../helpers/client.js';
@@ -189,6 +191,33 @@ describe('handshake', () => {
     const client = await connect(gw.wsUrl, { ticket });
     assert.equal(client.welcome!.user, 'alice', 'the corrected retry gets in with the same ticket');
     await client.close();
+  });
+
+  test('the 101 and the welcome leave the server in one write', async () => {
+    // Every write the upgraded socket makes, counted where the stream hands it to the kernel: chunks per write.
+    const writes: number[] = [];
+    const countWrites = (_req: IncomingMessage, socket: Duplex): void => {
+      const stream = socket as Duplex & { _writev(chunks: unknown[], cb: () => void): void };
+      const write = stream._write.bind(stream);
+      const writev = stream._writev.bind(stream);
+      stream._write = (chunk, encoding, cb) => {
+        writes.push(1);
+        write(chunk, encoding, cb);
+      };
+      stream._writev = (chunks, cb) => {
+        writes.push(chunks.length);
+        writev(chunks, cb);
+      };
+    };
+    const server = gw.gateway.http.server;
+    server.prependListener('upgrade', countWrites);
+    try {
+      const client = await connect(gw.wsUrl, { ticket: await mintTicket(gw, 'alice') });
+      assert.deepEqual(writes, [2], 'one write carrying two chunks: the 101 and the welcome');
+      await client.close();
+    } finally {
+      server.off('upgrade', countWrites);
+    }
   });
 
   test('a path other than /ws is not upgraded', async () => {

@@ -21,14 +21,21 @@ export class RevocationGuard {
   }
 
   find(credential: RevocableCredential): Promise<FoundRevocation | null> {
-    const targets: RevocationTarget[] = [];
-    if (credential.user !== null) targets.push({ kind: 'user', id: credential.user });
-    if (credential.tokenId !== undefined) targets.push({ kind: 'token', id: credential.tokenId });
+    const targets = revocationTargets(credential);
     return targets.length === 0 ? Promise.resolve(null) : this.store.find(targets);
   }
 }
 
-function revokedError(found: FoundRevocation): WsgateError {
+/** What a credential names that can be revoked, the user first. */
+export function revocationTargets(credential: RevocableCredential): RevocationTarget[] {
+  const targets: RevocationTarget[] = [];
+  if (credential.user !== null) targets.push({ kind: 'user', id: credential.user });
+  if (credential.tokenId !== undefined) targets.push({ kind: 'token', id: credential.tokenId });
+  return targets;
+}
+
+/** The refusal of a credential whose user or token id is revoked. */
+export function revokedError(found: FoundRevocation): WsgateError {
   const what = found.target.kind === 'user' ? 'the user is revoked' : 'the token is revoked';
   return new WsgateError('CREDENTIAL_REVOKED', `${what} until ${new Date(found.until).toISOString()}: ${found.reason}`);
 }

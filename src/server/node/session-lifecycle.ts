@@ -2,7 +2,7 @@ import { CloseCode, Disconnects, type Disconnect } from '../../protocol/close-co
 import { WsgateError, type ErrorCode } from '../../protocol/errors.js';
 import type { RefreshRequiredFrame, UnsubscribedFrame, WelcomeFrame } from '../../protocol/frames.js';
 import { sessionPolicyFor, type Identity } from '../auth/identity.js';
-import type { RevocationGuard } from '../auth/revocation-guard.js';
+import { revocationTargets, revokedError, type RevocationGuard } from '../auth/revocation-guard.js';
 import type { Config } from '../config/schema.js';
 import type { Engine } from '../engine/engine.js';
 import type { SessionRecord } from '../engine/registry/registry.js';
@@ -69,7 +69,7 @@ export class SessionLifecycle {
     this.hub.addSession(session);
     this.metrics.sessions.set(this.hub.sessions.size);
     const policy = sessionPolicyFor(session.identity, this.config.sessions);
-    const result = await this.engine.registry.addSession(this.recordOf(session), policy);
+    const result = await this.engine.registry.addSession(this.recordOf(session), policy, revocationTargets(session.identity));
     if (!result.accepted) {
       this.disconnect(session, Disconnects.SESSION_LIMIT);
       return false;
@@ -84,8 +84,9 @@ export class SessionLifecycle {
       ? this.disconnectSessions(result.kicked, Disconnects.KICKED)
       : Promise.resolve();
     // A revocation written while this handshake was past its own check missed the session in the registry: this
-    // check, made once the session is registered, closes that gap.
-    const revoked = await this.revokedNow(session);
+    // check, made once the session is registered (by the registry in the registering step itself, where it can),
+    // closes that gap.
+    const revoked = result.revoked === undefined ? await this.revokedNow(session) : result.revoked && revokedError(result.revoked);
     if (revoked) this.disconnect(session, { code: CloseCode.UNAUTHORIZED, reason: revoked.message });
     if (session.closing) {
       await Promise.all([kicks, this.cleanup(session)]);

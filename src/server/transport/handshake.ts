@@ -36,6 +36,11 @@ export interface AcceptedConnection {
   channels?: string[];
   /** The handshake's place under `limits.maxHandshakes`: released once the session is welcomed or refused. */
   slot: HandshakeSlot;
+  /**
+   * The socket is corked with the 101 response in it: the session's first write uncorks it, so the 101 and the
+   * `welcome` leave in one write.
+   */
+  corked: boolean;
 }
 
 /** A streaming transport's opening request that passed admission and authentication. */
@@ -136,7 +141,7 @@ export class HandshakeHandler {
       else {
         span.setAttribute('wsgate.auth.method', identity!.method);
         endSpan(span);
-        this.onAccepted({ ws, socket: socket as Socket, identity: identity!, protocol, client, slot });
+        this.onAccepted({ ws, socket: socket as Socket, identity: identity!, protocol, client, slot, corked: true });
       }
     });
   };
@@ -256,7 +261,8 @@ export class HandshakeHandler {
     }
     // A Pusher connection: admitted by its app key (or refused after the upgrade); it signs in later, if at all.
     if (pending.protocol === PUSHER_PROTOCOL) {
-      done(true);
+      if (pending.identity) upgradeCorked(req, done);
+      else done(true);
       return;
     }
     if (this.authenticator.usesConnectHook(req, pending.query)) {
@@ -267,7 +273,7 @@ export class HandshakeHandler {
     this.authenticator.authenticate(req, pending.query).then(
       (identity) => {
         pending.identity = identity;
-        done(true);
+        upgradeCorked(req, done);
       },
       (error: unknown) => {
         this.pending.delete(req);
@@ -300,7 +306,7 @@ export class HandshakeHandler {
       ws.off('error', this.onSocketError);
       socket.resume();
       if (ws.readyState !== ws.OPEN) return;
-      this.onAccepted({ ws, socket, identity, protocol, client, channels, slot });
+      this.onAccepted({ ws, socket, identity, protocol, client, channels, slot, corked: false });
     } catch (error) {
       slot.release();
       const failure = this.failure(error, req);
@@ -339,6 +345,19 @@ interface PendingHandshake {
   hook?: boolean;
   /** A Pusher connection to refuse once upgraded, with Pusher's close code. */
   pusherRefusal?: { code: number; reason: string };
+}
+
+/**
+ * Lets ws complete an accepted upgrade (it writes the 101 at once) with the socket corked, so the 101 waits for the
+ * session's first frames (the `welcome`) and both leave in one write: one system call fewer per connect. The session's
+ * transport uncorks it. Only for a connection accepted as it upgrades: a refused one (ws ends the socket, which
+ * uncorks it) or a destroyed one writes nothing more; the connect hook's and a refused Pusher connection's 101 go out
+ * at once, since what follows them waits for the hook or is a close.
+ */
+function upgradeCorked(req: IncomingMessage, done: (accept: boolean) => void): void {
+  // The upgrade's socket is the request's.
+  req.socket.cork();
+  done(true);
 }
 
 /** Pusher clients connect to `/app/{key}`. */

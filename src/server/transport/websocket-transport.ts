@@ -32,6 +32,8 @@ export class WebSocketTransport implements SessionTransport {
     private readonly rawWrites: boolean,
     /** The node's shared batches: sessions flushing the same frames in one turn write one buffer. */
     private readonly batches: FrameBatches,
+    /** The handshake left the socket corked with the 101 in it; the first write (or the close) uncorks it. */
+    private corked = false,
   ) {}
 
   get writable(): boolean {
@@ -52,6 +54,11 @@ export class WebSocketTransport implements SessionTransport {
   }
 
   write(queue: readonly PreparedFrame[], bytes: number, done?: () => void): void {
+    this.writeFrames(queue, bytes, done);
+    if (this.corked) this.uncork();
+  }
+
+  private writeFrames(queue: readonly PreparedFrame[], bytes: number, done?: () => void): void {
     if (this.rawWrites) {
       if (queue.length === 1) {
         this.socket.write(queue[0]!.wire, done);
@@ -79,7 +86,14 @@ export class WebSocketTransport implements SessionTransport {
     this.socket.once('drain', listener);
   }
 
+  /** Releases the handshake's cork: the 101 and whatever was written since leave in one write. */
+  private uncork(): void {
+    this.corked = false;
+    this.socket.uncork();
+  }
+
   close(code: number, reason: string): void {
+    if (this.corked) this.uncork();
     if (this.ws.readyState === this.ws.OPEN || this.ws.readyState === this.ws.CONNECTING) this.ws.close(code, closeReason(reason));
   }
 

@@ -3,6 +3,8 @@ import type { RedisKeyspace } from '../keyspace/keyspace.js';
 import { RoutingTag } from '../keyspace/tags.js';
 import { FollowUpWrites } from '../keyspace/follow-up-writes.js';
 import { callToken, takeMember, TRANSITION_FUNCTIONS } from '../keyspace/transitions.js';
+import { firstInForce, locateRevocation } from '../revocations/redis.js';
+import type { RevocationTarget } from '../revocations/revocations.js';
 import type { AddSessionResult, NodeInfo, Registry, RemovedSession, SessionKey, SessionPolicy, SessionRecord, SessionRemoval, UserTransition } from './registry.js';
 
 /**
@@ -12,14 +14,16 @@ import type { AddSessionResult, NodeInfo, Registry, RemovedSession, SessionKey, 
  * online already), kicked record JSON...} oldest first. `accepted` is Lua run wherever the session is accepted, after
  * it is in the user hash: nothing for `ADD_SESSION`, the index writes for `REGISTER`.
  */
-const policyScript = (accepted: string) => new LuaScript(`${TRANSITION_FUNCTIONS}
+const policyScript = (accepted: string, revocationsFrom: number) => new LuaScript(`${TRANSITION_FUNCTIONS}
 local function accept()
   redis.call('HSET', KEYS[1], ARGV[1], ARGV[2])
   ${accepted}
 end
+local revocations = {}
+for i = ${revocationsFrom}, #KEYS do revocations[#revocations + 1] = redis.call('GET', KEYS[i]) end
 if redis.call('HEXISTS', KEYS[1], ARGV[1]) == 1 then
   accept()
-  return {1, recall(KEYS[2], 'on', ARGV[5]) or 0}
+  return {1, recall(KEYS[2], 'on', ARGV[5]) or 0, unpack(revocations)}
 end
 local max = tonumber(ARGV[3])
 local count = redis.call('HLEN', KEYS[1])
@@ -34,7 +38,7 @@ if max > 0 and count >= max then
     if a[3] == b[3] then return a[1] < b[1] end
     return a[3] < b[3]
   end)
-  local result = {1, 0}
+  local result = {1, 0, unpack(revocations)}
   for i = 1, count - max + 1 do
     redis.call('HDEL', KEYS[1], existing[i][1])
     result[#result + 1] = existing[i][2]
@@ -43,21 +47,23 @@ if max > 0 and count >= max then
   return result
 end
 accept()
-if count > 0 then return {1, 0} end
-return {1, transition(KEYS[2], 'on', ARGV[5], false)}
+if count > 0 then return {1, 0, unpack(revocations)} end
+return {1, transition(KEYS[2], 'on', ARGV[5], false), unpack(revocations)}
 `);
 
 /** The policy alone: the session's index entries, on other shards, are written before it (see `RedisRegistry`). */
-const ADD_SESSION = policyScript('');
+const ADD_SESSION = policyScript('', 3);
 
 /**
  * The policy and the index entries together, for a session whose keys all live on the user's server (one Redis): one
  * round trip instead of two, and a refused session leaves nothing to remove. KEYS[3] session lookup key, KEYS[4] the
- * node's index, KEYS[5] the node directory; ARGV[6] the node id.
+ * node's index, KEYS[5] the node directory, KEYS[6...] the revocation keys of the session's credential (their values
+ * follow the online seq in the reply, false where absent: read in the step that registers the session, so a revocation
+ * is either seen here or written after the session is in the registry); ARGV[6] the node id.
  */
 const REGISTER = policyScript(`redis.call('SET', KEYS[3], ARGV[2])
   redis.call('HSET', KEYS[4], ARGV[1], ARGV[2])
-  redis.call('SADD', KEYS[5], ARGV[6])`);
+  redis.call('SADD', KEYS[5], ARGV[6])`, 6);
 
 /**
  * Takes a dead node's sessions: only while its lease is absent, and only once (the index is deleted in the same step).
@@ -144,7 +150,7 @@ export class RedisRegistry implements Registry {
     return deleted;
   }
 
-  async addSession(record: SessionRecord, policy: SessionPolicy): Promise<AddSessionResult> {
+  async addSession(record: SessionRecord, policy: SessionPolicy, revocations: readonly RevocationTarget[] = []): Promise<AddSessionResult> {
     const json = JSON.stringify(record);
     const user = record.user;
     if (user === null) {
@@ -154,12 +160,21 @@ export class RedisRegistry implements Registry {
     const userTag = RoutingTag.user(user);
     const keys = [this.userKey(user), this.transitionsKey(user)];
     const args: Array<string | number> = [record.session, json, Math.max(0, Math.floor(policy.max)), policy.onLimit, callToken()];
-    const together = this.keyspace.sameServer([userTag, RoutingTag.session(record.session), RoutingTag.node(record.node), RoutingTag.nodeDirectory()]);
-    let reply: [number, number?, ...string[]];
+    const located = revocations.map((target) => locateRevocation(this.keyspace, target));
+    const together = this.keyspace.sameServer([
+      userTag, RoutingTag.session(record.session), RoutingTag.node(record.node), RoutingTag.nodeDirectory(), ...located.map(([tag]) => tag),
+    ]);
+    // {accepted, online seq, revocation values..., kicked record JSON...}; {0} when refused.
+    let reply: [number, number?, ...Array<string | null>];
     if (together) {
-      keys.push(this.sessionKey(record.session), this.nodeIndexKey(record.node), this.directoryKey());
+      keys.push(this.sessionKey(record.session), this.nodeIndexKey(record.node), this.directoryKey(), ...located.map(([, key]) => key));
       reply = (await REGISTER.run(this.keyspace.client(userTag), keys, [...args, record.node])) as typeof reply;
       if (reply[0] === 0) return { accepted: false, reason: 'session-limit' };
+      const values = reply.slice(2) as Array<string | null>;
+      const kicked = await this.unindexKicked(values.slice(revocations.length));
+      const online = onlineOf(reply);
+      if (revocations.length === 0) return { accepted: true, kicked, online };
+      return { accepted: true, kicked, online, revoked: firstInForce(revocations, values.slice(0, revocations.length)) };
     } else {
       await this.index(record, json);
       reply = (await ADD_SESSION.run(this.keyspace.client(userTag), keys, args)) as typeof reply;
@@ -168,10 +183,14 @@ export class RedisRegistry implements Registry {
         return { accepted: false, reason: 'session-limit' };
       }
     }
-    const kicked = reply.slice(2).map((entry) => JSON.parse(entry as string) as SessionRecord);
+    return { accepted: true, kicked: await this.unindexKicked(reply.slice(2) as string[]), online: onlineOf(reply) };
+  }
+
+  /** The sessions the policy kicked (record JSON from the script), their index entries removed. */
+  private async unindexKicked(entries: ReadonlyArray<string | null>): Promise<SessionRecord[]> {
+    const kicked = entries.map((entry) => JSON.parse(entry!) as SessionRecord);
     await Promise.all(kicked.map((old) => this.unindex(old)));
-    const seq = Number(reply[1] ?? 0);
-    return { accepted: true, kicked, online: seq > 0 ? { seq } : null };
+    return kicked;
   }
 
   async removeSession(session: SessionKey): Promise<SessionRemoval | null> {
@@ -308,4 +327,10 @@ function oldestFirst(a: SessionRecord, b: SessionRecord): number {
 
 function delay(ms: number): Promise<void> {
   return new Promise((resolve) => setTimeout(resolve, ms));
+}
+
+/** The online transition a registration script answered (its seq, 0 when the user was online already). */
+function onlineOf(reply: readonly unknown[]): UserTransition | null {
+  const seq = Number(reply[1] ?? 0);
+  return seq > 0 ? { seq } : null;
 }

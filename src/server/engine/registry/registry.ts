@@ -1,3 +1,5 @@
+import type { FoundRevocation, RevocationTarget } from '../revocations/revocations.js';
+
 /**
  * Registry: who is connected where, across the cluster. Keeps `user -> {session -> node}`, the inverted index
  * `node -> sessions`, and node leases.
@@ -14,8 +16,11 @@ export interface Registry {
   /**
    * Registers a session, applying the user's policy. Anonymous sessions (user null) skip the policy.
    * With `kick-oldest`, the returned `kicked` sessions were removed from the registry and must be closed by their nodes.
+   * `revocations`: where the store can read them in the same atomic step (a Redis registry whose keys for this session
+   * all live on one server), an accepted result's `revoked` is the first of them in force at that step, or null;
+   * elsewhere `revoked` is absent and the caller reads them itself.
    */
-  addSession(session: SessionRecord, policy: SessionPolicy): Promise<AddSessionResult>;
+  addSession(session: SessionRecord, policy: SessionPolicy, revocations?: readonly RevocationTarget[]): Promise<AddSessionResult>;
   /**
    * Removes a session. Returns null when it was not registered (already removed, for example by a kick). Tried again
    * after a failure that left the outcome unknown (a store whose reply was lost), it answers the transition the first
@@ -74,7 +79,7 @@ export interface SessionPolicy {
 }
 
 export type AddSessionResult =
-  | { accepted: true; kicked: SessionRecord[]; online: UserTransition | null }
+  | { accepted: true; kicked: SessionRecord[]; online: UserTransition | null; revoked?: FoundRevocation | null }
   | { accepted: false; reason: 'session-limit' };
 
 /** A user's cluster-wide transition (online or offline) and its number in the user's sequence of transitions. */

@@ -21,14 +21,7 @@ export class RedisRevocationStore implements RevocationStore {
       const [tag, key] = this.locate(target);
       return this.keyspace.client(tag).get(key);
     }));
-    const now = Date.now();
-    for (const [index, raw] of values.entries()) {
-      if (raw === null) continue;
-      const revocation = JSON.parse(raw) as Revocation;
-      // The PX expiry and `until` can disagree by clock skew between nodes; the stricter wins.
-      if (revocation.until > now) return { ...revocation, target: { ...targets[index]! } };
-    }
-    return null;
+    return firstInForce(targets, values);
   }
 
   async lift(target: RevocationTarget): Promise<boolean> {
@@ -37,7 +30,24 @@ export class RedisRevocationStore implements RevocationStore {
   }
 
   private locate(target: RevocationTarget): [tag: string, key: string] {
-    const tag = target.kind === 'user' ? RoutingTag.user(target.id) : RoutingTag.token(target.id);
-    return [tag, this.keyspace.key(tag, 'revoked')];
+    return locateRevocation(this.keyspace, target);
   }
+}
+
+/** The routing tag and key of a target's revocation (the registry's registration script reads them too). */
+export function locateRevocation(keyspace: RedisKeyspace, target: RevocationTarget): [tag: string, key: string] {
+  const tag = target.kind === 'user' ? RoutingTag.user(target.id) : RoutingTag.token(target.id);
+  return [tag, keyspace.key(tag, 'revoked')];
+}
+
+/** The first revocation in force among the values of the targets' keys (null where a key is absent). */
+export function firstInForce(targets: readonly RevocationTarget[], values: ReadonlyArray<string | null>): FoundRevocation | null {
+  const now = Date.now();
+  for (const [index, raw] of values.entries()) {
+    if (raw === null) continue;
+    const revocation = JSON.parse(raw) as Revocation;
+    // The PX expiry and `until` can disagree by clock skew between nodes; the stricter wins.
+    if (revocation.until > now) return { ...revocation, target: { ...targets[index]! } };
+  }
+  return null;
 }
