@@ -6,10 +6,12 @@
  */
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
+import { EventEmitter } from 'node:events';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { describe, test } from 'node:test';
 import { promisify } from 'node:util';
+import { HandshakeAdmission } from '../../src/server/limits/handshake-admission.js';
 import { open } from '../helpers/client.js';
 import { mintTicket, startGateway, type RunningGateway } from '../helpers/gateway.js';
 import { rawConnection, rawExchange, statusOf, UPGRADE_HEADERS } from '../helpers/raw-http.js';
@@ -151,5 +153,41 @@ describe('handshakes in progress per node', () => {
       await running.stop();
       await redis.stop();
     }
+  });
+});
+
+describe('a handshake place and its connection', () => {
+  test('once released, the connection holds nothing of the place: no close listener, no timer that would end it', (t) => {
+    t.mock.timers.enable({ apis: ['setTimeout'] });
+    const admission = new HandshakeAdmission(2, 10_000);
+    let destroyed = 0;
+    const connection = Object.assign(new EventEmitter(), { destroy: () => void destroyed++ });
+    const slot = admission.enter(connection)!;
+    assert.equal(connection.listenerCount('close'), 1);
+    assert.equal(admission.inProgress, 1);
+    slot.release();
+    assert.equal(connection.listenerCount('close'), 0, 'a long-lived connection keeps no listener of its handshake');
+    t.mock.timers.tick(10_000);
+    assert.equal(destroyed, 0, 'the age bound no longer applies');
+    connection.emit('close');
+    assert.equal(admission.inProgress, 0, 'released once, not again at close');
+  });
+
+  test('a connection that closes mid-handshake frees its place; one that outlives the age bound is ended', (t) => {
+    t.mock.timers.enable({ apis: ['setTimeout'] });
+    const admission = new HandshakeAdmission(1, 10_000);
+    const connect = (): EventEmitter & { destroy(): void } => {
+      const connection = new EventEmitter() as EventEmitter & { destroy(): void };
+      connection.destroy = () => connection.emit('close');
+      return connection;
+    };
+    const left = connect();
+    assert.ok(admission.enter(left));
+    assert.equal(admission.enter(connect()), null, 'the bound holds');
+    left.emit('close');
+    const stuck = connect();
+    assert.ok(admission.enter(stuck), 'the place came back with the close');
+    t.mock.timers.tick(10_000);
+    assert.equal(admission.inProgress, 0, 'ended at the age bound, which released the place');
   });
 });

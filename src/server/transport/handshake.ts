@@ -120,13 +120,12 @@ export class HandshakeHandler {
       return;
     }
     // The bound comes after the checks that cost nothing and before anything that does (ticket, registry, upgrade).
-    const slot = this.admission.enter(() => socket.destroy());
+    const slot = this.admission.enter(socket as Socket);
     if (!slot) {
       this.refuse(socket, new WsgateError('NODE_BUSY'), span);
       return;
     }
-    // A client that gives up mid-handshake frees its place at once; ws then drops the upgrade (it checks the socket).
-    socket.once('close', slot.release);
+    // A client that gives up mid-handshake frees the place with its socket's close; ws then drops the upgrade.
     pending.slot = slot;
     this.pending.set(req, pending);
     this.wss.handleUpgrade(req, socket, head, (ws) => {
@@ -200,9 +199,8 @@ export class HandshakeHandler {
     let slot: HandshakeSlot | null = null;
     try {
       const { query, client } = this.admitRequest(req, res, { path });
-      slot = this.admission.enter(() => res.destroy());
+      slot = this.admission.enter(res);
       if (!slot) throw new WsgateError('NODE_BUSY');
-      res.once('close', slot.release);
       if (this.authenticator.usesConnectHook(req, query)) {
         span.setAttribute('wsgate.auth.method', 'hook');
         const { identity, channels } = await withSpan(span, () => this.authenticator.admitThroughHook(req, client.ip ?? 'unknown'));
