@@ -92,18 +92,17 @@ async function measure(
   const broker0 = await running.brokerCounters?.().catch(() => undefined);
   const loadPids = [...fleet.pids, publisher.pid ?? 0];
   const startMs = performance.now();
-  const cpu0 = [readCpuMsOf(running.serverPids), readCpuMsOf(running.helperPids), readCpuMsOf(loadPids)];
-  const system0 = readCpuSplitMsOf(running.serverPids).systemMs;
+  // The server's user and system time read once per edge of the window: the total and its kernel part come from it.
+  const server0 = readCpuSplitMsOf(running.serverPids);
+  const cpu0 = [readCpuMsOf(running.helperPids), readCpuMsOf(loadPids)];
   const published = await publisherCommand(publisher, command);
   const expected = published.sent * plan.subscribers;
   const report = await drain(fleet, expected);
   const wallMs = performance.now() - startMs;
-  const [serverCpuMs, helperCpuMs, loadCpuMs] = [
-    readCpuMsOf(running.serverPids) - cpu0[0],
-    readCpuMsOf(running.helperPids) - cpu0[1],
-    readCpuMsOf(loadPids) - cpu0[2],
-  ];
-  const serverSystemCpuMs = readCpuSplitMsOf(running.serverPids).systemMs - system0;
+  const server1 = readCpuSplitMsOf(running.serverPids);
+  const serverSystemCpuMs = server1.systemMs - server0.systemMs;
+  const serverCpuMs = server1.userMs - server0.userMs + serverSystemCpuMs;
+  const [helperCpuMs, loadCpuMs] = [readCpuMsOf(running.helperPids) - cpu0[0], readCpuMsOf(loadPids) - cpu0[1]];
   const broker1 = await running.brokerCounters?.().catch(() => undefined);
   const brokerMessagesPerPublication =
     broker0 && broker1 && published.sent > 0 ? (broker1.received - broker0.received) / published.sent : NaN;
