@@ -6,9 +6,8 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import type { StreamPosition } from '../../src/protocol/frames.js';
-import { encodeChannelEnvelope } from '../../src/server/codec/broker-envelope.js';
 import { MemoryEngine } from '../../src/server/engine/memory.js';
-import { encodeMessageFrame } from '../../src/server/codec/wsgate-v1/server-frames.js';
+import { arrive as arriveAt } from '../helpers/channel-arrivals.js';
 import { connectAs, type Frame, type TestClient } from '../helpers/client.js';
 import { startGateway, type RunningGateway } from '../helpers/gateway.js';
 import { deferred } from '../support/wait.js';
@@ -47,10 +46,7 @@ describe('ordered delivery on one node', () => {
   }
 
   /** The broker message of an appended publication arrives at this node. */
-  function arrive(channel: string, position: StreamPosition): void {
-    const frame = Buffer.from(encodeMessageFrame(channel, position.offset, position.epoch, '{}', 'null'));
-    running.gateway.node.onChannelMessage(channel, encodeChannelEnvelope(frame, null, position));
-  }
+  const arrive = (channel: string, position: StreamPosition) => arriveAt(running, channel, position);
 
   const stream = (client: TestClient, channel: string) => client.frames
     .filter((frame) => frame.channel === channel && (frame.type === 'message' || frame.type === 'lost'))
@@ -139,10 +135,7 @@ describe('the end of a burst the broker dropped', () => {
       { engine },
     );
     const append = (channel: string, size: number) => engine.history.append(channel, { dataJson: '{}', fromJson: 'null' }, { size, ttlMs: 60_000 });
-    const arrive = (channel: string, position: StreamPosition) => {
-      const frame = Buffer.from(encodeMessageFrame(channel, position.offset, position.epoch, '{}', 'null'));
-      running.gateway.node.onChannelMessage(channel, encodeChannelEnvelope(frame, null, position));
-    };
+    const arrive = (channel: string, position: StreamPosition) => arriveAt(running, channel, position);
     try {
       const client = await connectAs(running, 'tail-reader');
       for (const channel of ['chat:tail', 'ticks:tail']) {
@@ -191,8 +184,7 @@ describe('a subscription being set up while the node announces a loss', () => {
       await asked.promise;
       await append();
       const p3 = await append();
-      const frame = Buffer.from(encodeMessageFrame(channel, p3.offset, p3.epoch, '{}', 'null'));
-      running.gateway.node.onChannelMessage(channel, encodeChannelEnvelope(frame, null, p3));
+      arriveAt(running, channel, p3);
       await early.seen('message', (candidate) => candidate.offset === 3);
       answer.resolve();
       assert.equal((await reply).offset, 1);

@@ -66,17 +66,29 @@ export class PreparedFrame {
 export class FrameBatches {
   private frames: PreparedFrame[] = [];
   private buffer: Buffer | null = null;
+  /** The array the last batch was built from, and its length then: the sessions riding one channel run pass the same one. */
+  private source: readonly PreparedFrame[] | null = null;
+  private sourceLength = 0;
 
-  /** The frames' wire bytes in one buffer; `bytes` is the sum of their wire sizes. The buffer must not be modified. */
+  /**
+   * The frames' wire bytes in one buffer; `bytes` is the sum of their wire sizes. The buffer must not be modified. An
+   * array passed again may only have grown since (a channel run is append-only; a session's queue is replaced, never
+   * refilled).
+   */
   concat(frames: readonly PreparedFrame[], bytes: number): Buffer {
     const last = this.buffer;
-    if (last !== null && last.length === bytes && sameFrames(this.frames, frames)) return last;
+    if (last !== null && last.length === bytes) {
+      if (this.source === frames && this.sourceLength === frames.length) return last;
+      if (sameFrames(this.frames, frames)) return last;
+    }
     const out = Buffer.allocUnsafe(bytes);
     let at = 0;
     for (const frame of frames) at += frame.wire.copy(out, at);
     // A copy of the list: the caller's array may be reused once written.
     this.frames = frames.slice();
     this.buffer = out;
+    this.source = frames;
+    this.sourceLength = frames.length;
     return out;
   }
 
@@ -84,6 +96,7 @@ export class FrameBatches {
     if (this.buffer === null) return;
     this.frames = [];
     this.buffer = null;
+    this.source = null;
   }
 }
 

@@ -6,6 +6,7 @@ import type { Hub } from '../hub/hub.js';
 import type { Logger } from '../observability/logger.js';
 import type { Session } from '../session/session.js';
 import { PreparedFrame } from '../codec/prepared-frame.js';
+import { FrameRun } from '../session/frame-run.js';
 import {
   ChannelSequencer, SequencerStats, SYSTEM_TIMERS, type SequencerOptions, type SequencerTimers, type StreamReader,
 } from './channel-sequencer.js';
@@ -25,7 +26,12 @@ interface HeldChannel {
   active: boolean;
   /** Activity since the channel's last stream read: it is read once it has been quiet for a whole tail check. */
   owesCheck: boolean;
+  /** The frames fanned out in this turn that subscribers with nothing else queued share (FrameRun); null when none ride. */
+  run: FrameRun | null;
 }
+
+/** A run longer than this is left to its riders and a new one begins: a run lives for a turn, this bounds a long one. */
+const MAX_RUN_FRAMES = 1024;
 
 /** How the node keeps each channel in order: the store it anchors and fills from, its bounds, its clock. */
 export interface ChannelOrdering {
@@ -90,7 +96,7 @@ export class LocalSubscriptions {
    */
   private hold(channel: string, subscribers: ReadonlySet<Session>): HeldChannel {
     const local: HeldChannel = {
-      subscribers, ready: Promise.resolve(), sequencer: null as unknown as ChannelSequencer, floors: null, active: true, owesCheck: true,
+      subscribers, ready: Promise.resolve(), sequencer: null as unknown as ChannelSequencer, floors: null, active: true, owesCheck: true, run: null,
     };
     local.sequencer = new ChannelSequencer(
       channel,
@@ -179,6 +185,8 @@ export class LocalSubscriptions {
     const local = this.held.get(channel);
     if (!local) return;
     local.floors?.delete(session);
+    // A rider must not ride on: what it rode becomes its own, the channel's later frames are not its.
+    if (local.run !== null) session.leaveRunOf(local.run);
     const last = this.hub.removeSubscriber(channel, session);
     this.counted?.changed(channel);
     if (!last) return;
@@ -201,21 +209,55 @@ export class LocalSubscriptions {
     else this.fanOut(channel, local, new PreparedFrame(envelope.frame, envelope.kind), envelope.excludeSession);
   }
 
-  /** The fan-out: one prepared frame, the same bytes queued for every local subscriber not excluded or below its floor. */
+  /**
+   * The fan-out: one prepared frame, the same bytes for every local subscriber not excluded or below its floor. While
+   * every subscriber rides the channel's run of this turn, that is one append; otherwise each subscriber is visited,
+   * and those with nothing else queued join the run (the frame is appended after the visit, so a subscriber that
+   * joins now gets it, and one that left, excluded or below its floor, does not).
+   */
   private fanOut(channel: string, local: HeldChannel, frame: PreparedFrame, exclude: string | null): void {
     const position = frame.position;
     const floors = position ? local.floors : null;
+    let run = local.run;
+    if (
+      run !== null && run.riders > 0 && run.riders === local.subscribers.size && floors === null && run.frames.length < MAX_RUN_FRAMES &&
+      !this.excludesSubscriber(local, exclude)
+    ) {
+      run.append(frame);
+      this.countFanOut(local, run.riders);
+      return;
+    }
+    if (run === null || run.riders === 0 || run.frames.length >= MAX_RUN_FRAMES) run = local.run = new FrameRun();
     let delivered = 0;
     for (const session of local.subscribers) {
-      if (session.id === exclude) continue;
+      if (session.id === exclude) {
+        session.leaveRunOf(run);
+        continue;
+      }
       if (floors !== null) {
         const floor = floors.get(session);
-        if (floor && (floor.epoch !== position!.epoch || position!.offset <= floor.offset)) continue;
+        if (floor && (floor.epoch !== position!.epoch || position!.offset <= floor.offset)) {
+          session.leaveRunOf(run);
+          continue;
+        }
       }
-      session.deliver(channel, frame);
+      session.deliverWithRun(channel, frame, run);
       delivered++;
     }
+    if (run.riders > 0) run.append(frame);
+    else local.run = null;
     if (floors !== null) passFloors(local, position!.epoch, position!.offset);
+    this.countFanOut(local, delivered);
+  }
+
+  /** True when `exclude` (a client publication's sender) is one of the channel's local subscribers. */
+  private excludesSubscriber(local: HeldChannel, exclude: string | null): boolean {
+    if (exclude === null) return false;
+    const session = this.hub.sessions.get(exclude);
+    return session !== undefined && local.subscribers.has(session);
+  }
+
+  private countFanOut(local: HeldChannel, delivered: number): void {
     local.active = true;
     this.counters.publications++;
     this.counters.deliveries += delivered;

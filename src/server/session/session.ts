@@ -18,6 +18,7 @@ import { TokenBucket } from '../limits/token-bucket.js';
 import type { TrafficCounters } from '../observability/traffic.js';
 import type { ExpiryTimer } from './expiry-timer.js';
 import type { FlushScheduler } from './flush-scheduler.js';
+import type { FrameRun } from './frame-run.js';
 import type { SessionTransport } from './session-transport.js';
 
 export type ActionClass = 'publish' | 'subscribe' | 'send' | 'action';
@@ -132,6 +133,9 @@ export class Session {
   private readonly transport: SessionTransport;
   private queue: PreparedFrame[] = [];
   private queuedBytes = 0;
+  /** The channel run the session rides (its queue is empty meanwhile), and the run's first frame that is the session's. */
+  private run: FrameRun | null = null;
+  private runStart = 0;
   private dirty = false;
   /** The socket's buffer is over the watermark; the queue is flushed again on its `drain`. */
   private awaitingDrain = false;
@@ -260,7 +264,8 @@ export class Session {
   }
 
   describeConnection(): ConnectionDetails {
-    return { transport: this.transport.name, bufferedBytes: this.transport.writableLength + this.queuedBytes, lastSeen: this.lastSeenAt };
+    const riding = this.run === null ? 0 : this.run.bytesFrom(this.runStart);
+    return { transport: this.transport.name, bufferedBytes: this.transport.writableLength + this.queuedBytes + riding, lastSeen: this.lastSeenAt };
   }
 
   /** The session's channel subscriptions. */
@@ -279,6 +284,7 @@ export class Session {
 
   /** Queues a frame in the session's protocol already (one its codec encoded). */
   queueFrame(frame: PreparedFrame): void {
+    if (this.run !== null) this.leaveRun();
     if (this.ending) {
       this.traffic.framesDropped++;
       return;
@@ -320,6 +326,7 @@ export class Session {
       written();
       return 0;
     }
+    if (this.run !== null) this.leaveRun();
     // Whatever the session still holds when the connection ends is released with it (`transportClosed`).
     this.replies ??= new Map();
     this.replies.set(frame, written);
@@ -354,6 +361,70 @@ export class Session {
     }
     if (frame.member !== null && subscription.members && !updateMembers(subscription.members, frame)) return;
     this.queueFrame(frame);
+  }
+
+  /**
+   * `deliver` for a fan-out that shares `run`, the channel's frames of this turn: a session with nothing else queued
+   * (and a live subscription that takes the frame as it is) rides the run instead of queuing its own copy, and the
+   * fan-out appends the frame to the run once, after visiting every subscriber. A rider of `run` is left alone: the run
+   * carries the frame. Any other session gets it through `deliver`.
+   */
+  deliverWithRun(channel: string, carried: PreparedFrame, run: FrameRun): void {
+    if (this.run === run) return;
+    if (this.run === null && this.queue.length === 0 && !this.ending && !this.awaitingDrain) {
+      const subscription = this.subscriptionMap?.get(channel);
+      if (subscription && !subscription.pending && !subscription.members && this.codec.translate(carried, channel, this.user) === carried) {
+        this.run = run;
+        this.runStart = run.frames.length;
+        run.riders++;
+        this.scheduleFlush();
+        return;
+      }
+    }
+    this.deliver(channel, carried);
+  }
+
+  /** Stops riding `run`, if the session rides it: what it rode becomes its own queue (before anything sent later). */
+  leaveRunOf(run: FrameRun): void {
+    if (this.run === run) this.leaveRun();
+  }
+
+  private leaveRun(): void {
+    const run = this.run!;
+    this.run = null;
+    run.riders--;
+    const frames = run.frames;
+    for (let i = this.runStart; i < frames.length; i++) {
+      const frame = frames[i]!;
+      this.queue.push(frame);
+      this.queuedBytes += frame.wire.length;
+    }
+  }
+
+  /**
+   * Writes the whole run the session rides as its one batch, the same frames as every other rider's: true when it did
+   * (or evicted the session, whose run was over the slow-consumer bound). False leaves the run in place: the caller
+   * makes it the session's own queue and flushes that (a run joined late, or one over the socket's watermark).
+   */
+  private flushRun(all: boolean): boolean {
+    const run = this.run!;
+    if (!this.transport.writable) return false;
+    const bytes = run.bytesFrom(this.runStart);
+    // The bound `queueFrame` holds each frame to, for all of them at once: over it, nothing of the run goes out.
+    if (this.transport.writableLength - this.replyBytes + bytes > this.env.sendQueueBytes) {
+      this.run = null;
+      run.riders--;
+      this.traffic.framesDropped += run.frames.length - this.runStart;
+      this.evict();
+      return true;
+    }
+    if (this.runStart !== 0 || this.awaitingDrain) return false;
+    if (!all && bytes > SOCKET_WRITE_WATERMARK - this.transport.bufferedAmount) return false;
+    this.run = null;
+    run.riders--;
+    this.write(run.frames, bytes);
+    if (this.transport.needsDrain) this.awaitDrain();
+    return true;
   }
 
   /**
@@ -392,6 +463,7 @@ export class Session {
    */
   flush(all = false): void {
     this.dirty = false;
+    if (this.run !== null && !this.flushRun(all)) this.leaveRun();
     if (this.queue.length === 0 || (this.awaitingDrain && !all)) return;
     if (!this.transport.writable) {
       this.dropQueue();
@@ -481,6 +553,7 @@ export class Session {
     // evicted again by its own disconnect frame.
     this.ending = true;
     this.end ??= { code: disconnect.code, reason: disconnect.reason };
+    if (this.run !== null) this.leaveRun();
     if (this.evicted) this.dropQueue();
     const frame = this.codec.encodeDisconnect(disconnect, after);
     this.push(frame, frame.wire.length);
@@ -508,6 +581,7 @@ export class Session {
 
   private drop(): void {
     this.ending = true;
+    if (this.run !== null) this.leaveRun();
     this.queue = [];
     this.queuedBytes = 0;
     this.releaseReplies();
@@ -515,6 +589,7 @@ export class Session {
   }
 
   private dropQueue(): void {
+    if (this.run !== null) this.leaveRun();
     this.traffic.framesDropped += this.queue.length;
     this.releaseReplies(this.queue);
     this.queue = [];
