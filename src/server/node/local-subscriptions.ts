@@ -183,7 +183,8 @@ export class LocalSubscriptions {
   /** Removes a local subscriber; the last one ends the channel's sequencer and the node's broker subscription. */
   removeLocalSubscriber(channel: string, session: Session): void {
     const local = this.held.get(channel);
-    if (!local) return;
+    // Not a subscriber (a subscribe that failed before it was listed): nothing changed, nothing to count.
+    if (!local?.subscribers.has(session)) return;
     local.floors?.delete(session);
     // A rider must not ride on: what it rode becomes its own, the channel's later frames are not its.
     if (local.run !== null) session.leaveRunOf(local.run);
