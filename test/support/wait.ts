@@ -17,13 +17,16 @@ export function deferred<T = void>(): { promise: Promise<T>; resolve: (value: T)
   return { promise, resolve };
 }
 
-/** Rejects when `promise` has not settled within `timeoutMs`, naming what was awaited. */
-export function within<T>(promise: Promise<T>, timeoutMs: number, what: string): Promise<T> {
+/**
+ * Rejects when `promise` has not settled within `timeoutMs`, naming what was awaited (a function is asked when the
+ * time is up, so the message can tell what had happened by then).
+ */
+export function within<T>(promise: Promise<T>, timeoutMs: number, what: string | (() => string)): Promise<T> {
   let timer: NodeJS.Timeout;
   return Promise.race([
     promise.finally(() => clearTimeout(timer)),
     new Promise<never>((_, reject) => {
-      timer = setTimeout(() => reject(new Error(`timed out after ${timeoutMs} ms waiting for ${what}`)), timeoutMs);
+      timer = setTimeout(() => reject(new Error(`timed out after ${timeoutMs} ms waiting for ${typeof what === 'string' ? what : what()}`)), timeoutMs);
     }),
   ]);
 }

@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { createEngine } from '../../../src/server/engine/create.js';
 import type { Engine } from '../../../src/server/engine/engine.js';
-import { uniquePrefix } from '../../support/prefix.js';
+import { dropKeys, uniquePrefix } from '../../support/prefix.js';
 import { startNats, startRedis, startRedisCluster, type ServerProcess } from '../../support/servers.js';
 import { startNode, type NodeConfig, type NodeProcess } from './node.js';
 
@@ -86,7 +86,7 @@ export interface Cluster {
   readonly prefix: string;
   /** The engine config every node runs with (prefix and lease included). */
   readonly engineConfig: Record<string, unknown>;
-  /** Kills every node that is still running. */
+  /** Kills every node that is still running, then removes the prefix's keys from the Redis stores (they may be shared). */
   stop(): Promise<void>;
 }
 
@@ -96,8 +96,11 @@ export async function startCluster(world: EngineWorld, label: string, options: C
   const engineConfig = { ...world.engine, prefix, leaseMs: options.leaseMs ?? 3_000 };
   const tag = randomBytes(2).toString('hex');
   const nodes: NodeProcess[] = [];
+  // Killed nodes leave their keys; a store that outlives the cluster (the machine's shared Redis) is cleared of them.
+  const storeUrls = world.engine.kind === 'redis-cluster' ? [] : ((world.engine.redisUrls as string[] | undefined) ?? []);
   const stop = async () => {
     await Promise.all(nodes.map((node) => node.kill('SIGKILL')));
+    await Promise.all(storeUrls.map((url) => dropKeys(url, prefix)));
   };
   try {
     const started = await Promise.allSettled(

@@ -1,7 +1,15 @@
 import WebSocket from 'ws';
 import { WsgateClient } from '../../../src/client/index.js';
 import type { ClientStatus, WebSocketConstructor } from '../../../src/client/index.js';
+import { within } from '../../support/wait.js';
 import { API_KEY } from './node.js';
+
+/** How long a roamer's wait may take before it fails with what the roamer saw. */
+const WAIT_MS = 30_000;
+
+function describe(statuses: readonly ClientStatus[]): string {
+  return statuses.slice(-8).map((status) => ('node' in status && status.node ? `${status.type}@${String(status.node)}` : status.type)).join(' > ');
+}
 
 /** A client-SDK user that reaches the cluster only through the load balancer, and what it has seen. */
 export interface Roamer {
@@ -11,9 +19,9 @@ export interface Roamer {
   readonly statuses: ClientStatus[];
   /** `data.seq` of every message received in the channel, in arrival order (replays included). */
   readonly seqs: number[];
-  /** Resolves with the next `connected` status whose node is not `notOn` (any node when omitted). */
+  /** Resolves with the next `connected` status whose node is not `notOn` (any node when omitted); rejects after 30 s. */
   connectedElsewhere(notOn?: string): Promise<ClientStatus & { type: 'connected' }>;
-  /** Resolves once `seq` has arrived. */
+  /** Resolves once `seq` has arrived; rejects after 30 s, naming what did. */
   hasSeen(seq: number): Promise<void>;
 }
 
@@ -63,7 +71,7 @@ export function startRoamer(balancerHttpUrl: string, user: string, channel: stri
       const matches = (status: ClientStatus): status is ClientStatus & { type: 'connected' } => status.type === 'connected' && status.node !== notOn;
       const current = client.status;
       if (matches(current)) return Promise.resolve(current);
-      return new Promise((resolve) => {
+      const connected = new Promise<ClientStatus & { type: 'connected' }>((resolve) => {
         const waiter = (status: ClientStatus) => {
           if (!matches(status)) return;
           statusWaiters.splice(statusWaiters.indexOf(waiter), 1);
@@ -71,10 +79,11 @@ export function startRoamer(balancerHttpUrl: string, user: string, channel: stri
         };
         statusWaiters.push(waiter);
       });
+      return within(connected, WAIT_MS, () => `${user} connected elsewhere than ${notOn ?? 'nowhere'} (statuses: ${describe(statuses)})`);
     },
     hasSeen(seq) {
       if (seqs.includes(seq)) return Promise.resolve();
-      return new Promise((resolve) => {
+      const seen = new Promise<void>((resolve) => {
         const waiter = () => {
           if (!seqs.includes(seq)) return;
           seqWaiters.splice(seqWaiters.indexOf(waiter), 1);
@@ -82,6 +91,7 @@ export function startRoamer(balancerHttpUrl: string, user: string, channel: stri
         };
         seqWaiters.push(waiter);
       });
+      return within(seen, WAIT_MS, () => `${user} to see seq ${seq} (seen: ${seqs.join(',')}; statuses: ${describe(statuses)})`);
     },
   };
 }
