@@ -144,6 +144,59 @@ describe('publications of one turn shared by a channel\'s subscribers', () => {
     assert.deepEqual(without(stream(other.client)), [`${channel}:1`, `${channel}:2`, `${channel}:3`]);
   });
 
+  test('random turns of publications, exclusions, direct frames and unsubscribes match a model of what each session is owed', async () => {
+    const channels = ['chat:model-a', 'chat:model-b', 'chat:model-c'];
+    const readers = await Promise.all(Array.from({ length: 6 }, () => reader()));
+    const random = seeded(0x5eed);
+    const pick = <T>(items: readonly T[]): T => items[Math.floor(random() * items.length)]!;
+    /** Per reader: the channels it is subscribed to now, and everything it is owed, in the order it was sent. */
+    const subscribed = readers.map(() => new Set<string>());
+    const owed: string[][] = readers.map(() => []);
+    const subscribe = async (index: number, channel: string) => {
+      await readers[index]!.client.subscribe(channel);
+      subscribed[index]!.add(channel);
+    };
+    for (let index = 0; index < readers.length; index++) for (const channel of channels) if (random() < 0.7) await subscribe(index, channel);
+
+    for (let round = 0; round < 40; round++) {
+      // Between turns, some readers come back to channels they left.
+      for (let index = 0; index < readers.length; index++) {
+        for (const channel of channels) if (!subscribed[index]!.has(channel) && random() < 0.3) await subscribe(index, channel);
+      }
+      const publications = new Map<string, StreamPosition[]>();
+      for (const channel of channels) publications.set(channel, await positions(channel, 1 + Math.floor(random() * 6)));
+      // One turn: every channel's publications in order, interleaved at random with the rest.
+      const steps = [...publications].flatMap(([channel, list]) => list.map((position) => ({ channel, position })));
+      while (steps.length > 0) {
+        const roll = random();
+        if (roll < 0.1) {
+          const index = Math.floor(random() * readers.length);
+          const note = `r${round}-${++counter}`;
+          direct(readers[index]!.user, note);
+          owed[index]!.push(`direct:${note}`);
+        } else if (roll < 0.17) {
+          const index = Math.floor(random() * readers.length);
+          const channel = pick(channels);
+          if (!subscribed[index]!.delete(channel)) continue;
+          void running.gateway.node.channels.endSubscription(readers[index]!.session, channel);
+        } else {
+          // The next publication of a channel (offsets stay in order per channel); sometimes a reader is its sender.
+          const channel = pick([...new Set(steps.map((step) => step.channel))]);
+          const step = steps.splice(steps.findIndex((candidate) => candidate.channel === channel), 1)[0]!;
+          const excluded = random() < 0.2 ? Math.floor(random() * readers.length) : -1;
+          arrive(channel, step.position, excluded < 0 ? null : readers[excluded]!.session.id);
+          for (let index = 0; index < readers.length; index++) {
+            if (index !== excluded && subscribed[index]!.has(channel)) owed[index]!.push(`${channel}:${step.position.offset}`);
+          }
+        }
+      }
+      for (const { client, user } of readers) await settled(client, user);
+    }
+    for (let index = 0; index < readers.length; index++) {
+      assert.deepEqual(without(stream(readers[index]!.client)), owed[index], `reader ${index}: every frame it was owed, once, in order`);
+    }
+  });
+
   test('publications spread over turns, with a subscriber that joined between them, reach everyone once', async () => {
     const channel = 'chat:runs-turns';
     const early = await reader(channel);
@@ -162,3 +215,15 @@ describe('publications of one turn shared by a channel\'s subscribers', () => {
     assert.deepEqual(without(stream(late.client)), [`${channel}:3`, `${channel}:4`]);
   });
 });
+
+/** A small deterministic generator (mulberry32), so a failing sequence can be run again. */
+function seeded(seed: number): () => number {
+  let state = seed >>> 0;
+  return () => {
+    state = (state + 0x6d2b79f5) >>> 0;
+    let t = state;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
