@@ -191,8 +191,9 @@ export async function runFanout(target: Target, running: RunningTarget, plan: Fa
 }
 
 /**
- * `WSGATE_BENCH_PIN=server:0,load:1` pins the server processes (all their threads) to the listed CPUs and the load
- * processes to theirs (`taskset`), so the two stop competing for a core; other work on the machine is not pinned.
+ * `WSGATE_BENCH_PIN="server:0 load:1"` (CPU lists as `taskset` takes them, e.g. `server:0,1`) pins the server
+ * processes (all their threads) to the listed CPUs and the load processes to theirs, so the two stop competing for a
+ * core; other work on the machine is not pinned.
  * Used to tell the server's own latency from the time subscribers wait for a CPU.
  */
 function pinCpus(running: RunningTarget, loadPids: number[], log: (line: string) => void): void {
