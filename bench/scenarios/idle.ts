@@ -30,6 +30,8 @@ export interface IdleRun {
   /** RSS added per connection, both readings right after a memory-reducing collection (what the connections hold). */
   rssBytesPerConnection: number;
   heapBytesPerConnection: number;
+  /** Outside the heap but known to V8 (buffers' backing stores, native objects), same readings; NaN when not reported. */
+  externalBytesPerConnection: number;
   /** RSS added per connection as ordinary collections leave it, over the same reduced baseline: includes the young
    * generation V8 grew meanwhile and the old generation's free space. */
   rssAsLeftBytesPerConnection: number;
@@ -86,6 +88,7 @@ export async function runIdle(target: Target, running: RunningTarget, plan: Idle
       serverCpuUsPerConnect: (cpuMs * 1000) / opened,
       rssBytesPerConnection: (reducedAfter.rssBytes - reducedBefore.rssBytes) / opened,
       heapBytesPerConnection: (reducedAfter.heapUsedBytes - reducedBefore.heapUsedBytes) / opened,
+      externalBytesPerConnection: ((before.reduced?.externalBytes === undefined ? NaN : (after.reduced?.externalBytes ?? NaN) - before.reduced.externalBytes)) / opened,
       rssAsLeftBytesPerConnection: (after.rssBytes - reducedBefore.rssBytes) / opened,
       youngGenerationBytes: after.youngGenerationBytes ?? NaN,
       baselineRssBytes: reducedBefore.rssBytes,
@@ -94,7 +97,7 @@ export async function runIdle(target: Target, running: RunningTarget, plan: Idle
     log(
       `  ${run.target} idle ${run.opened}/${run.connections}: ${Math.round(run.connectsPerSec)} connects/s, ` +
         `${run.serverCpuUsPerConnect.toFixed(0)} µs CPU/connect, RSS ${(run.rssBytesPerConnection / 1024).toFixed(1)} KiB/conn, ` +
-        `heap ${(run.heapBytesPerConnection / 1024).toFixed(1)} KiB/conn; as left: RSS ${(run.rssAsLeftBytesPerConnection / 1024).toFixed(1)} KiB/conn, ` +
+        `heap ${(run.heapBytesPerConnection / 1024).toFixed(1)} KiB/conn, external ${(run.externalBytesPerConnection / 1024).toFixed(2)} KiB/conn; as left: RSS ${(run.rssAsLeftBytesPerConnection / 1024).toFixed(1)} KiB/conn, ` +
         `young generation ${(run.youngGenerationBytes / 2 ** 20).toFixed(0)} MB` +
         (run.failed ? `, ${run.failed} failed (${run.firstError})` : ''),
     );

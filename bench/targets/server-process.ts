@@ -40,7 +40,7 @@ function wrap(child: ChildProcess, port: number): ServerProcess {
         rssBytes: reply.asLeft.rss,
         heapUsedBytes: reply.asLeft.heapUsed,
         youngGenerationBytes: reply.asLeft.youngGeneration,
-        reduced: { rssBytes: reply.reduced.rss, heapUsedBytes: reply.reduced.heapUsed },
+        reduced: { rssBytes: reply.reduced.rss, heapUsedBytes: reply.reduced.heapUsed, externalBytes: reply.reduced.external },
       };
     },
     stop: () => stopChild(child),

@@ -9,7 +9,7 @@ export interface MemorySample {
   youngGenerationBytes?: number;
   /** Right after a memory-reducing collection (young generation shrunk, old generation compacted): what live objects
    * and native state hold. Single processes only. */
-  reduced?: { rssBytes: number; heapUsedBytes: number };
+  reduced?: { rssBytes: number; heapUsedBytes: number; /** Memory V8 knows of outside its heap: buffers' backing stores, native objects. */ externalBytes?: number };
 }
 
 /** A target whose server processes are up. */
