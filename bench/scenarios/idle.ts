@@ -88,7 +88,7 @@ export async function runIdle(target: Target, running: RunningTarget, plan: Idle
       serverCpuUsPerConnect: (cpuMs * 1000) / opened,
       rssBytesPerConnection: (reducedAfter.rssBytes - reducedBefore.rssBytes) / opened,
       heapBytesPerConnection: (reducedAfter.heapUsedBytes - reducedBefore.heapUsedBytes) / opened,
-      externalBytesPerConnection: ((before.reduced?.externalBytes === undefined ? NaN : (after.reduced?.externalBytes ?? NaN) - before.reduced.externalBytes)) / opened,
+      externalBytesPerConnection: ((after.reduced?.externalBytes ?? NaN) - (before.reduced?.externalBytes ?? NaN)) / opened,
       rssAsLeftBytesPerConnection: (after.rssBytes - reducedBefore.rssBytes) / opened,
       youngGenerationBytes: after.youngGenerationBytes ?? NaN,
       baselineRssBytes: reducedBefore.rssBytes,

@@ -1,10 +1,3 @@
-/**
- * Handshakes in progress on this node, bounded (`limits.maxHandshakes`), each for at most `limits.handshakeTimeoutMs`.
- * A handshake is in progress from its opening request until its session is welcomed, it is refused, or its connection
- * closes, whichever comes first. In a reconnect storm the node then serves handshakes at the rate it can finish them
- * and refuses the rest at once and cheaply (503 `NODE_BUSY`, before any ticket is taken), instead of taking every one
- * and finishing them after their clients have given up. `max` 0 = unlimited; `maxAgeMs` 0 = no age bound.
- */
 /** What a handshake runs on: the upgrade's socket, or a streaming transport's response. */
 export interface HandshakeConnection {
   once(event: 'close', listener: () => void): unknown;
@@ -12,6 +5,13 @@ export interface HandshakeConnection {
   destroy(): unknown;
 }
 
+/**
+ * Handshakes in progress on this node, bounded (`limits.maxHandshakes`), each for at most `limits.handshakeTimeoutMs`.
+ * A handshake is in progress from its opening request until its session is welcomed, it is refused, or its connection
+ * closes, whichever comes first. In a reconnect storm the node then serves handshakes at the rate it can finish them
+ * and refuses the rest at once and cheaply (503 `NODE_BUSY`, before any ticket is taken), instead of taking every one
+ * and finishing them after their clients have given up. `max` 0 = unlimited; `maxAgeMs` 0 = no age bound.
+ */
 export class HandshakeAdmission {
   private count = 0;
 
@@ -39,9 +39,10 @@ export class HandshakeAdmission {
   }
 }
 
+/** One handshake's place; `release` may be called any number of times, only the first counts. */
 export class HandshakeSlot {
-  private released = false;
   private timer: NodeJS.Timeout | undefined;
+  /** Null once released. */
   private connection: HandshakeConnection | null;
 
   constructor(private readonly admission: HandshakeAdmission, connection: HandshakeConnection) {
@@ -51,12 +52,11 @@ export class HandshakeSlot {
   }
 
   readonly release = (): void => {
-    if (this.released) return;
-    this.released = true;
+    if (this.connection === null) return;
     clearTimeout(this.timer);
     this.timer = undefined;
     // The connection outlives its handshake: it must not hold the slot and its timer for as long as it stays open.
-    this.connection?.removeListener('close', this.release);
+    this.connection.removeListener('close', this.release);
     this.connection = null;
     this.admission.leave();
   };

@@ -219,10 +219,12 @@ export class LocalSubscriptions {
   private fanOut(channel: string, local: HeldChannel, frame: PreparedFrame, exclude: string | null): void {
     const position = frame.position;
     const floors = position ? local.floors : null;
+    // The sender a client publication excludes, as this node's session: found once, compared by identity below.
+    const excluded = exclude === null ? undefined : this.hub.sessions.get(exclude);
     let run = local.run;
     if (
       run !== null && run.riders > 0 && run.riders === local.subscribers.size && floors === null && run.frames.length < MAX_RUN_FRAMES &&
-      !this.excludesSubscriber(local, exclude)
+      !(excluded !== undefined && local.subscribers.has(excluded))
     ) {
       run.append(frame);
       this.countFanOut(local, run.riders);
@@ -231,7 +233,7 @@ export class LocalSubscriptions {
     if (run === null || run.riders === 0 || run.frames.length >= MAX_RUN_FRAMES) run = local.run = new FrameRun();
     let delivered = 0;
     for (const session of local.subscribers) {
-      if (session.id === exclude) {
+      if (session === excluded) {
         session.leaveRunOf(run);
         continue;
       }
@@ -249,13 +251,6 @@ export class LocalSubscriptions {
     else local.run = null;
     if (floors !== null) passFloors(local, position!.epoch, position!.offset);
     this.countFanOut(local, delivered);
-  }
-
-  /** True when `exclude` (a client publication's sender) is one of the channel's local subscribers. */
-  private excludesSubscriber(local: HeldChannel, exclude: string | null): boolean {
-    if (exclude === null) return false;
-    const session = this.hub.sessions.get(exclude);
-    return session !== undefined && local.subscribers.has(session);
   }
 
   private countFanOut(local: HeldChannel, delivered: number): void {

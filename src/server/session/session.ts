@@ -389,11 +389,16 @@ export class Session {
     if (this.run === run) this.leaveRun();
   }
 
-  private leaveRun(): void {
+  /** The run the session rides, which it rides no more. */
+  private takeRun(): FrameRun {
     const run = this.run!;
     this.run = null;
     run.riders--;
-    const frames = run.frames;
+    return run;
+  }
+
+  private leaveRun(): void {
+    const frames = this.takeRun().frames;
     for (let i = this.runStart; i < frames.length; i++) {
       const frame = frames[i]!;
       this.queue.push(frame);
@@ -412,17 +417,14 @@ export class Session {
     const bytes = run.bytesFrom(this.runStart);
     // The bound `queueFrame` holds each frame to, for all of them at once: over it, nothing of the run goes out.
     if (this.transport.writableLength - this.replyBytes + bytes > this.env.sendQueueBytes) {
-      this.run = null;
-      run.riders--;
+      this.takeRun();
       this.traffic.framesDropped += run.frames.length - this.runStart;
       this.evict();
       return true;
     }
     if (this.runStart !== 0 || this.awaitingDrain) return false;
     if (!all && bytes > SOCKET_WRITE_WATERMARK - this.transport.bufferedAmount) return false;
-    this.run = null;
-    run.riders--;
-    this.write(run.frames, bytes);
+    this.write(this.takeRun().frames, bytes);
     if (this.transport.needsDrain) this.awaitDrain();
     return true;
   }
