@@ -1,6 +1,6 @@
 /**
  * wsgate benchmark suite: `npm run bench [-- --full] [-- --targets ws,socket.io] [-- --scenarios fanout,idle,tracing,cluster-state,publications]`.
- * `npm run bench -- --scenarios scale [--connections 100000] [--nodes 7] [--load-processes 8] [--lease-ms 5000] [--max-handshakes 64]`: many
+ * `npm run bench -- --scenarios scale [--connections 100000] [--nodes 7] [--load-processes 8] [--lease-ms 5000] [--max-handshakes 64] [--shared-source]`: many
  * ticketed sessions over several nodes on Redis behind HAProxy, and a reconnect storm after a SIGKILL (minutes).
  * `npm run bench -- --scenarios streaming`: CPU per delivery of SSE subscribers against WebSocket subscribers, one node.
  * `npm run bench -- --scenarios pusher`: CPU per delivery of Pusher-protocol subscribers against native ones, one node.
@@ -59,6 +59,7 @@ const { values } = parseArgs({
     'load-processes': { type: 'string' },
     'lease-ms': { type: 'string' },
     'max-handshakes': { type: 'string' },
+    'shared-source': { type: 'boolean' },
   },
 });
 
@@ -193,7 +194,7 @@ async function main(): Promise<void> {
     const missing = await wsgateTarget.unavailableReason();
     if (missing) log(`scale: ${missing}`);
     else {
-      const scaleOptions = { connections: values.connections, nodes: values.nodes, loadProcesses: values['load-processes'], leaseMs: values['lease-ms'], maxHandshakes: values['max-handshakes'] };
+      const scaleOptions = { connections: values.connections, nodes: values.nodes, loadProcesses: values['load-processes'], leaseMs: values['lease-ms'], maxHandshakes: values['max-handshakes'], sharedSource: values['shared-source'] };
       scale = await runScale(scalePlan(scaleOptions), log).catch((error: unknown) => {
         log(`scale: failed: ${error instanceof Error ? error.message : String(error)}`);
         return undefined;

@@ -50,9 +50,16 @@ export interface ScalePlan {
   loadNice: number;
   /** The nodes' `limits.maxHandshakes`; undefined: the node's default. */
   maxHandshakes?: number;
+  /**
+   * Whether every HAProxy connects to the nodes from 127.0.0.1 (`--shared-source`) instead of an address of its own
+   * (127.0.1.<n>), as HAProxies on separate hosts would. From one address, Linux gives connect() the ephemeral ports
+   * of one destination: past about half of them in use (the even ones, which it tries first), every connect scans the
+   * used ones (docs/deployment.md, "Ports between HAProxy and the nodes").
+   */
+  sharedSource: boolean;
 }
 
-export function scalePlan(options: { connections?: string; nodes?: string; loadProcesses?: string; leaseMs?: string; maxHandshakes?: string }): ScalePlan {
+export function scalePlan(options: { connections?: string; nodes?: string; loadProcesses?: string; leaseMs?: string; maxHandshakes?: string; sharedSource?: boolean }): ScalePlan {
   const connections = Number(options.connections ?? 100_000);
   const loadProcesses = Number(options.loadProcesses ?? Math.max(2, Math.ceil(connections / MAX_PER_LOAD)));
   // The survivors of one kill hold every session, with room for Redis connections, logs and the listener.
@@ -65,7 +72,7 @@ export function scalePlan(options: { connections?: string; nodes?: string; loadP
   const balancers = Math.ceil(connections / MAX_PER_BALANCER);
   return {
     connections, nodes, loadProcesses, balancers, leaseMs: Number(options.leaseMs ?? 5000), concurrency: 32, holdMs: 3000, stormTimeoutMs: 180_000,
-    loadNice: Number(process.env.WSGATE_BENCH_LOAD_NICE ?? 0), maxHandshakes,
+    loadNice: Number(process.env.WSGATE_BENCH_LOAD_NICE ?? 0), maxHandshakes, sharedSource: options.sharedSource ?? false,
   };
 }
 
@@ -386,7 +393,9 @@ export async function runScale(plan: ScalePlan, log: (line: string) => void): Pr
       // the sessions held; one thread (13 HAProxies share 2 cores) and no log line per connection.
       // The server API's per-node bound is the shipped one's (64) shared among the HAProxies, as if one were in front.
       const apiMaxconn = Math.max(4, Math.ceil(DEFAULTS.apiMaxconn / plan.balancers));
-      balancers.push(await startHaproxy(cluster.nodes, '2s', { maxconn: Math.ceil(perBalancer * 1.15) + 200, nbthread: 1, logNormal: false, apiMaxconn }));
+      const source = plan.sharedSource ? undefined : `127.0.1.${i + 1}`;
+      // Every error line kept for haproxy-N.log (a storm that goes well logs a few thousand over all HAProxies).
+      balancers.push(await startHaproxy(cluster.nodes, '2s', { maxconn: Math.ceil(perBalancer * 1.15) + 200, nbthread: 1, logNormal: false, apiMaxconn, source, logLines: 250_000 }));
     }
     // WSGATE_BENCH_LOAD_FLAGS: Node flags of the load processes (`--cpu-prof --cpu-prof-dir=...` to profile the harness).
     const loadFlags = (process.env.WSGATE_BENCH_LOAD_FLAGS ?? '').split(' ').filter(Boolean);
@@ -472,7 +481,7 @@ export function printScale(run: ScaleRun | undefined, log: (line: string) => voi
   if (!run) return;
   const { plan, storm: s } = run;
   const kib = (bytes: number): string => `${(bytes / 1024).toFixed(1)} KiB`;
-  log(`\nScale: ${plan.connections.toLocaleString('en-US')} sessions with tickets, ${plan.nodes} wsgate nodes on one Redis, ${plan.loadProcesses} load processes (nice ${plan.loadNice}) through ${plan.balancers} HAProxies, lease ${plan.leaseMs} ms, limits.maxHandshakes ${plan.maxHandshakes ?? 'default'}`);
+  log(`\nScale: ${plan.connections.toLocaleString('en-US')} sessions with tickets, ${plan.nodes} wsgate nodes on one Redis, ${plan.loadProcesses} load processes (nice ${plan.loadNice}) through ${plan.balancers} HAProxies, lease ${plan.leaseMs} ms, limits.maxHandshakes ${plan.maxHandshakes ?? 'default'}, ${plan.sharedSource ? 'every HAProxy connecting from 127.0.0.1' : 'each HAProxy connecting from an address of its own'}`);
   log(`  open:              ${run.opened.toLocaleString('en-US')} in ${(run.connectMs / 1000).toFixed(1)} s = ${Math.round(run.handshakesPerSec).toLocaleString('en-US')} handshakes/s (ticket + upgrade + welcome, ${plan.concurrency} in flight per load process)`);
   log(`  CPU per handshake: nodes ${run.nodeCpuUsPerHandshake.toFixed(0)} µs, HAProxy ${run.haproxyCpuUsPerHandshake.toFixed(0)} µs, Redis ${run.redisCpuUsPerHandshake.toFixed(0)} µs, load ${run.loadCpuUsPerHandshake.toFixed(0)} µs`);
   log(`  memory per session: nodes ${kib(run.nodeRssBytesPerConnection)} RSS, HAProxy ${kib(run.haproxyRssBytesPerConnection)} RSS, Redis ${kib(run.redisBytesPerSession)}, load ${kib(run.loadRssBytesPerConnection)}`);

@@ -1,5 +1,5 @@
 export declare const TEMPLATE_PATH: string;
-export declare const DEFAULTS: Readonly<{ bind: string; statsBind: string; adminSocket: string; checkInterval: string; maxconn: number; connRateLimit: number; tlsCert: string; sendProxy: boolean; denyWebSocketPaths: string; apiMaxconn: number; nbthread: number; logNormal: boolean }>;
+export declare const DEFAULTS: Readonly<{ bind: string; statsBind: string; adminSocket: string; checkInterval: string; maxconn: number; connRateLimit: number; tlsCert: string; sendProxy: boolean; denyWebSocketPaths: string; apiMaxconn: number; nbthread: number; logNormal: boolean; source: string }>;
 export interface RenderOptions {
   /** `host:port` of each wsgate node, named node1, node2, ... in order. */
   nodes: string[];
@@ -22,5 +22,7 @@ export interface RenderOptions {
   nbthread?: number;
   /** false: `option dontlog-normal`, only errors, timeouts and refusals are logged. Default true. */
   logNormal?: boolean;
+  /** The address HAProxy connects to the nodes from (`source` on every server); empty (default): the kernel's choice. */
+  source?: string;
 }
 export declare function renderHaproxyConfig(options: RenderOptions): string;

@@ -217,7 +217,7 @@ export class Gateway implements GatewayContext {
     this.app.server.on('upgrade', this.handshake.handleUpgrade);
     // fastify hands the options to net.Server#listen as they are; its type predates `reusePort` (Node 22.12).
     const listenOptions: FastifyListenOptions & Pick<ListenOptions, 'reusePort'> = {
-      port: this.config.port, host: this.config.host, reusePort: this.config.reusePort,
+      port: this.config.port, host: this.config.host, reusePort: this.config.reusePort, backlog: this.config.listenBacklog,
     };
     await this.app.listen(listenOptions);
     this.liveness.start();

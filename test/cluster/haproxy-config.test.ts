@@ -34,6 +34,12 @@ test('the rendered config balances by least connections on /readyz with WebSocke
   assert.doesNotMatch(config, /\{\{\w+\}\}/, 'every placeholder filled');
 });
 
+test('with a source address, HAProxy connects to the nodes from it in both backends', () => {
+  const config = renderHaproxyConfig({ nodes: EXAMPLE_NODES, source: '10.0.0.5' });
+  assert.equal(config.match(/^\s+default-server .* source 10\.0\.0\.5$/gm)?.length, 2);
+  assert.throws(() => renderHaproxyConfig({ nodes: EXAMPLE_NODES, source: '10.0.0.5 usesrc clientip' }), /not an address/);
+});
+
 test('rendering refuses an empty node list and malformed addresses', () => {
   assert.throws(() => renderHaproxyConfig({ nodes: [] }), /at least one node/);
   assert.throws(() => renderHaproxyConfig({ nodes: ['no-port'] }), /host:port/);

@@ -137,6 +137,12 @@ export const ConfigSchema = Type.Object(
      * Linux). They must share an engine: each process is a node of the cluster.
      */
     reusePort: Type.Boolean({ default: false }),
+    /**
+     * Connections the kernel completes and holds until the node accepts them (`listen()`'s backlog; Linux caps it at
+     * `net.core.somaxconn`). Node's own 511 overflows while a busy node's loop is late in a reconnect storm: the kernel
+     * then drops the connection attempts, the balancer's connect times out, and it marks a live node down.
+     */
+    listenBacklog: Type.Integer({ minimum: 1, maximum: 65535, default: 4096 }),
     /** Random per process when empty; must be unique in the cluster. */
     nodeId: Type.String({ default: '', pattern: '^[A-Za-z0-9_.-]{0,64}$' }),
     /** Origins allowed to open WebSockets. Empty = the gateway's own origin on localhost. `*` allows any. */

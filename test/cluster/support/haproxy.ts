@@ -53,6 +53,10 @@ export interface HaproxyOptions {
   nbthread?: number;
   /** false: only errors and timeouts are logged, not every connection (many thousands of sessions). */
   logNormal?: boolean;
+  /** The loopback address HAProxy connects to the nodes from (127.0.0.1 when left out). */
+  source?: string;
+  /** Lines of HAProxy's output kept for `output()` (default 100, the last ones). */
+  logLines?: number;
 }
 
 export async function startHaproxy(nodes: ReadonlyArray<Pick<NodeProcess, 'port'>>, checkInterval = '300ms', options: HaproxyOptions = {}): Promise<Balancer> {
@@ -75,6 +79,7 @@ export async function startHaproxy(nodes: ReadonlyArray<Pick<NodeProcess, 'port'
     apiMaxconn: options.apiMaxconn,
     nbthread: options.nbthread,
     logNormal: options.logNormal,
+    source: options.source,
   });
   const file = join(dir, 'haproxy.cfg');
   await writeFile(file, config);
@@ -82,7 +87,7 @@ export async function startHaproxy(nodes: ReadonlyArray<Pick<NodeProcess, 'port'
   // -db: stay in the foreground, so killing the child kills HAProxy.
   const child = spawn(HAPROXY_PATH, ['-db', '-f', file], { stdio: ['ignore', 'pipe', 'pipe'] });
   track(child);
-  const tail = new OutputTail(100);
+  const tail = new OutputTail(options.logLines ?? 100);
   const terminations: Record<string, number> = {};
   // An httplog line: `... <status> <bytes> <req cookie> <resp cookie> <termination state> ...`.
   const countTermination = (line: string): void => {
