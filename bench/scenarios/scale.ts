@@ -132,6 +132,8 @@ export interface StormRun {
   loadLoopDelayMaxMs: number;
   /** Summed over the HAProxies: UP→DOWN transitions of the surviving nodes, retries and redispatches. */
   survivorsMarkedDown: number;
+  /** The same in the server API's backend (its servers leave it on one refused or timed-out connection). */
+  survivorsMarkedDownForApi: number;
   haproxyRetries: number;
   haproxyRedispatches: number;
   /** Requests HAProxy answered or cut itself in the storm, by status and termination state (`503 sQ--`: shed by the
@@ -253,8 +255,11 @@ async function nodesCounters(nodes: ReadonlyArray<{ httpUrl: string }>): Promise
 }
 
 /** HAProxy's stats summed over the balancers: each server's UP→DOWN transitions (`chkdown`), retries, redispatches. */
-async function balancerCounters(balancers: Balancer[]): Promise<{ downs: Record<string, number>; retries: number; redispatches: number }> {
-  const out = { downs: {} as Record<string, number>, retries: 0, redispatches: 0 };
+async function balancerCounters(balancers: Balancer[]): Promise<{ downs: Record<string, number>; apiDowns: Record<string, number>; retries: number; redispatches: number }> {
+  const out = { downs: {} as Record<string, number>, apiDowns: {} as Record<string, number>, retries: 0, redispatches: 0 };
+  for (const stats of await Promise.all(balancers.map((balancer) => balancer.serverStats('wsgate_api').catch(() => ({}) as Record<string, Record<string, string>>)))) {
+    for (const [server, row] of Object.entries(stats)) out.apiDowns[server] = (out.apiDowns[server] ?? 0) + Number(row.chkdown || 0);
+  }
   for (const stats of await Promise.all(balancers.map((balancer) => balancer.serverStats().catch(() => ({}) as Record<string, Record<string, string>>)))) {
     for (const [server, row] of Object.entries(stats)) {
       out.downs[server] = (out.downs[server] ?? 0) + Number(row.chkdown || 0);
@@ -358,6 +363,7 @@ async function storm(cluster: Cluster, fleet: ScaleFleet, balancers: Balancer[],
       nodeLoopLagMaxMs: nodes1.loopLagMaxMs,
       loadLoopDelayMaxMs: report.loopDelayMaxMs,
       survivorsMarkedDown: sum(Object.entries(diffCounts(balancers1.downs, balancers0.downs)).filter(([server]) => server !== victimServer).map(([, n]) => n)),
+      survivorsMarkedDownForApi: sum(Object.entries(diffCounts(balancers1.apiDowns, balancers0.apiDowns)).filter(([server]) => server !== victimServer).map(([, n]) => n)),
       haproxyRetries: balancers1.retries - balancers0.retries,
       haproxyRedispatches: balancers1.redispatches - balancers0.redispatches,
       haproxyTerminations: diffCounts(terminations(), terminations0),
@@ -492,7 +498,7 @@ export function printScale(run: ScaleRun | undefined, log: (line: string) => voi
   log(`  storm: ${s.attempts.toLocaleString('en-US')} attempts; failed ${counts(s.failures)}; other sessions dropped: ${s.otherDrops}`);
   log(`  storm: drops as the load saw them ${counts(s.dropReasons)}; closed by the surviving nodes ${counts(s.nodeDisconnects)}; handshakes they refused ${counts(s.nodeHandshakeFailures)}`);
   log(`  storm: HAProxy's own answers and cuts: ${counts(s.haproxyTerminations)}`);
-  log(`  storm: worst event-loop lag: nodes ${Math.round(s.nodeLoopLagMaxMs)} ms, load ${Math.round(s.loadLoopDelayMaxMs)} ms; HAProxy marked a surviving node down ${s.survivorsMarkedDown} times, ${s.haproxyRetries} retries, ${s.haproxyRedispatches} redispatches`);
+  log(`  storm: worst event-loop lag: nodes ${Math.round(s.nodeLoopLagMaxMs)} ms, load ${Math.round(s.loadLoopDelayMaxMs)} ms; HAProxy marked a surviving node down ${s.survivorsMarkedDown} times (in the server API's backend ${s.survivorsMarkedDownForApi}), ${s.haproxyRetries} retries, ${s.haproxyRedispatches} redispatches`);
   const perBack = (cpuMs: number): string => `${Math.round((cpuMs * 1000) / Math.max(1, s.back)).toLocaleString('en-US')} µs`;
   log(`  storm: ${(s.stormMs / 1000).toFixed(1)} s, CPU ${((s.cpuMs.nodes + s.cpuMs.haproxy + s.cpuMs.redis + s.cpuMs.load) / 1000).toFixed(1)} s (nodes ${(s.cpuMs.nodes / 1000).toFixed(1)}, HAProxy ${(s.cpuMs.haproxy / 1000).toFixed(1)}, Redis ${(s.cpuMs.redis / 1000).toFixed(1)}, load ${(s.cpuMs.load / 1000).toFixed(1)}); per session back: nodes ${perBack(s.cpuMs.nodes)}, HAProxy ${perBack(s.cpuMs.haproxy)}, Redis ${perBack(s.cpuMs.redis)}, load ${perBack(s.cpuMs.load)}`);
   log(`  storm: load processes at the end ${(s.loadRssBytes / 2 ** 20).toFixed(0)} MB RSS, ${(s.loadHeapUsedBytes / 2 ** 20).toFixed(0)} MB heap in use`);
