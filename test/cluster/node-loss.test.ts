@@ -57,6 +57,8 @@ describe('node loss behind HAProxy', { timeout: 90_000 }, () => {
       const started = users.map((user) => startRoamer(balancer.httpUrl, user, FEED));
       roamers.push(...started);
       for (const roamer of started) assert.equal((await roamer.connectedElsewhere()).node, target.nodeId, `${roamer.user} landed on the target`);
+      // Connected comes before subscribed: a publication in between is not owed to the new subscription.
+      await Promise.all(started.map((roamer) => roamer.subscribed()));
       return started;
     } finally {
       for (const other of others) await balancer.admin(`set server wsgate_nodes/${balancer.serverOf(other)} state ready`);

@@ -23,6 +23,11 @@ export interface Roamer {
   connectedElsewhere(notOn?: string): Promise<ClientStatus & { type: 'connected' }>;
   /** Resolves once `seq` has arrived; rejects after 30 s, naming what did. */
   hasSeen(seq: number): Promise<void>;
+  /**
+   * Resolves once the channel's subscription is active (the gateway answered `subscribed`); rejects after 30 s.
+   * `connected` comes first: a publication sent between the two is not owed to a new subscription.
+   */
+  subscribed(): Promise<void>;
 }
 
 /**
@@ -49,6 +54,7 @@ export function startRoamer(balancerHttpUrl: string, user: string, channel: stri
   const seqs: number[] = [];
   const statusWaiters: Array<(status: ClientStatus) => void> = [];
   const seqWaiters: Array<() => void> = [];
+  const subscribedWaiters: Array<() => void> = [];
   client.on('status', (status) => {
     statuses.push(status);
     for (const waiter of [...statusWaiters]) waiter(status);
@@ -56,9 +62,13 @@ export function startRoamer(balancerHttpUrl: string, user: string, channel: stri
   client.on('error', () => {
     // Failed attempts while a node is gone are expected; the statuses tell the story.
   });
-  client.subscribe<{ seq: number }>(channel).on('message', ({ data }) => {
+  const subscription = client.subscribe<{ seq: number }>(channel);
+  subscription.on('message', ({ data }) => {
     seqs.push(data.seq);
     for (const waiter of [...seqWaiters]) waiter();
+  });
+  subscription.on('subscribed', () => {
+    for (const waiter of subscribedWaiters.splice(0)) waiter();
   });
   client.connect();
 
@@ -92,6 +102,11 @@ export function startRoamer(balancerHttpUrl: string, user: string, channel: stri
         seqWaiters.push(waiter);
       });
       return within(seen, WAIT_MS, () => `${user} to see seq ${seq} (seen: ${seqs.join(',')}; statuses: ${describe(statuses)})`);
+    },
+    subscribed() {
+      if (subscription.state === 'subscribed') return Promise.resolve();
+      const active = new Promise<void>((resolve) => subscribedWaiters.push(resolve));
+      return within(active, WAIT_MS, () => `${user}'s subscription to ${channel} (state ${subscription.state}; statuses: ${describe(statuses)})`);
     },
   };
 }
