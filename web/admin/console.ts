@@ -40,7 +40,7 @@ function openStream(): void {
   stream.addEventListener('lifecycle', (message) => {
     const event = JSON.parse((message as MessageEvent<string>).data) as LifecycleEvent;
     events.add(event);
-    if (event.type.startsWith('session.')) void users.refresh();
+    if (event.type.startsWith('session.')) void users.sessionEvent(event);
   });
   // The stream ends with the console session; EventSource reconnects, and a refused reconnect means log in again.
   stream.addEventListener('error', () => {

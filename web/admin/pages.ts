@@ -100,6 +100,10 @@ interface UserSessions {
   unansweredNodes: string[];
 }
 
+/** Looks after a session's end event while the registry still lists it: how often, and how far apart. */
+const ENDED_SESSION_CHECKS = 8;
+const ENDED_SESSION_RECHECK_MS = 250;
+
 /** A user's sessions by node, and disconnecting or revoking them. */
 export class UsersPage {
   private user: string | null = null;
@@ -112,16 +116,30 @@ export class UsersPage {
     });
   }
 
-  /** Looks the user up again (after an action, or when a lifecycle event names them). */
-  async refresh(): Promise<void> {
-    if (!this.user) return;
+  /**
+   * After a lifecycle event of a session: looks the user up again, and once more a little later (up to
+   * ENDED_SESSION_CHECKS times) while a session the event says ended is still listed. The node reports a session's
+   * end before it takes the session out of the registry, so the first look can still find it.
+   */
+  async sessionEvent(event: { type: string; data: Record<string, unknown> }): Promise<void> {
+    const ended = event.type === 'session.disconnected' ? String(event.data.session) : null;
+    for (let check = 0; check < ENDED_SESSION_CHECKS; check++) {
+      if (check > 0) await new Promise((resolve) => setTimeout(resolve, ENDED_SESSION_RECHECK_MS));
+      const listed = await this.refresh();
+      if (ended === null || !listed.includes(ended)) return;
+    }
+  }
+
+  /** Looks the user up again (after an action, or when a lifecycle event names them); resolves with the sessions listed. */
+  async refresh(): Promise<string[]> {
+    if (!this.user) return [];
     const result = $('[data-testid="user-result"]', this.root);
     let found: UserSessions;
     try {
       found = await this.api.get<UserSessions>(`/users/${encodeURIComponent(this.user)}`);
     } catch (error) {
       result.replaceChildren(el('p', { class: 'error' }, (error as Error).message));
-      return;
+      return [];
     }
     const user = found.user;
     const byNode = new Map<string, UserSessions['sessions']>();
@@ -152,6 +170,7 @@ export class UsersPage {
       el('p', { 'data-testid': 'user-summary' }, `${user}: ${found.online ? `online, ${found.sessions.length} session${found.sessions.length === 1 ? '' : 's'} on ${byNode.size} node${byNode.size === 1 ? '' : 's'}` : 'offline'}`),
       actions, ...groups,
     );
+    return found.sessions.map((session) => session.session);
   }
 
   private button(label: string, testId: string, kind: string, action: () => Promise<unknown>, confirmText?: string): HTMLElement {
