@@ -220,7 +220,15 @@ for (const setup of SETUPS) {
       await waitFor(async () => (await Promise.all(survivors.map((node) => node.api('GET', '/api/webhooks')))).every(({ body }) =>
         (body as { endpoints: Array<{ backlog: number }> }).endpoints[0]!.backlog === 0), PATIENCE_MS, 'the queue to be empty');
 
-      const summary = checkLedger(receiver, queued);
+      let summary: ReturnType<typeof checkLedger>;
+      try {
+        summary = checkLedger(receiver, queued);
+      } catch (error) {
+        // A violation says what the nodes did meanwhile (leases lost, partitions taken over, warnings) and the
+        // requests in the order the receiver got them, so one failed run is enough to tell why.
+        const requests = receiver.requests.map((request) => `${request.status} ${request.events.map((event) => `${event.type}:${String(event.data.user ?? event.data.channel)}#${String(event.data.seq)}`).join(',')}`);
+        throw new Error(`${(error as Error).message}\nnotable node lines:\n${notable.slice(-60).join('\n')}\nrequests:\n${requests.join('\n')}`, { cause: error });
+      }
       assert.ok(summary.queued > 150, `a real workload (${summary.queued} events)`);
       assert.ok(receiver.requests.some((request) => request.status === 500), 'some requests failed and were retried');
       console.log(`[webhooks ${setup.name}] ${summary.queued} events queued, ${summary.distinct} distinct delivered, ${summary.duplicates} duplicates (retries), ` +
