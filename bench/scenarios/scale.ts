@@ -257,15 +257,14 @@ async function nodesCounters(nodes: ReadonlyArray<{ httpUrl: string }>): Promise
 /** HAProxy's stats summed over the balancers: each server's UP→DOWN transitions (`chkdown`), retries, redispatches. */
 async function balancerCounters(balancers: Balancer[]): Promise<{ downs: Record<string, number>; apiDowns: Record<string, number>; retries: number; redispatches: number }> {
   const out = { downs: {} as Record<string, number>, apiDowns: {} as Record<string, number>, retries: 0, redispatches: 0 };
-  for (const stats of await Promise.all(balancers.map((balancer) => balancer.serverStats('wsgate_api').catch(() => ({}) as Record<string, Record<string, string>>)))) {
-    for (const [server, row] of Object.entries(stats)) out.apiDowns[server] = (out.apiDowns[server] ?? 0) + Number(row.chkdown || 0);
-  }
-  for (const stats of await Promise.all(balancers.map((balancer) => balancer.serverStats().catch(() => ({}) as Record<string, Record<string, string>>)))) {
-    for (const [server, row] of Object.entries(stats)) {
+  const none = { wsgate_nodes: {}, wsgate_api: {} };
+  for (const stats of await Promise.all(balancers.map((balancer) => balancer.backendStats().catch(() => none)))) {
+    for (const [server, row] of Object.entries(stats.wsgate_nodes)) {
       out.downs[server] = (out.downs[server] ?? 0) + Number(row.chkdown || 0);
       out.retries += Number(row.wretr || 0);
       out.redispatches += Number(row.wredis || 0);
     }
+    for (const [server, row] of Object.entries(stats.wsgate_api)) out.apiDowns[server] = (out.apiDowns[server] ?? 0) + Number(row.chkdown || 0);
   }
   return out;
 }

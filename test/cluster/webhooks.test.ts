@@ -15,7 +15,7 @@ import { testSecret, WebhookReceiver } from '../support/webhook-receiver.js';
 import { closeAll, connectUser } from './support/clients.js';
 import { ENGINE_SETUPS, openObserver, startCluster, type Cluster, type EngineSetup, type EngineWorld } from './support/cluster.js';
 import type { NodeProcess } from './support/node.js';
-import { checkLedger, isSettled, unsettled } from './support/webhook-ledger.js';
+import { checkLedger, describeRequests, isSettled, unsettled } from './support/webhook-ledger.js';
 
 const LEASE_MS = 2_000;
 /**
@@ -112,7 +112,7 @@ for (const setup of SETUPS) {
           console.log('notable node lines\n' + notable.join('\n'));
           const delivered = new Set(receiver.delivered().map((event) => event.id));
           console.log('undelivered', [...queued].filter((id) => !delivered.has(id)).length, 'of', queued.size);
-          console.log(receiver.requests.map((request) => `${request.status} ${request.events.map((event) => `${event.type}:${String(event.data.user ?? event.data.channel)}#${String(event.data.seq)}`).join(',')}`).join('\n'));
+          console.log(describeRequests(receiver).join('\n'));
           for (const node of cluster?.nodes ?? []) console.log(node.nodeId, node.output().split('\n').filter((line) => !line.includes('"level":10')).slice(-15).join('\n'));
         }
       } finally {
@@ -226,8 +226,7 @@ for (const setup of SETUPS) {
       } catch (error) {
         // A violation says what the nodes did meanwhile (leases lost, partitions taken over, warnings) and the
         // requests in the order the receiver got them, so one failed run is enough to tell why.
-        const requests = receiver.requests.map((request) => `${request.status} ${request.events.map((event) => `${event.type}:${String(event.data.user ?? event.data.channel)}#${String(event.data.seq)}`).join(',')}`);
-        throw new Error(`${(error as Error).message}\nnotable node lines:\n${notable.slice(-60).join('\n')}\nrequests:\n${requests.join('\n')}`, { cause: error });
+        throw new Error(`${(error as Error).message}\nnotable node lines:\n${notable.slice(-60).join('\n')}\nrequests:\n${describeRequests(receiver).join('\n')}`, { cause: error });
       }
       assert.ok(summary.queued > 150, `a real workload (${summary.queued} events)`);
       assert.ok(receiver.requests.some((request) => request.status === 500), 'some requests failed and were retried');

@@ -139,8 +139,8 @@ export const ConfigSchema = Type.Object(
     reusePort: Type.Boolean({ default: false }),
     /**
      * Connections the kernel completes and holds until the node accepts them (`listen()`'s backlog; Linux caps it at
-     * `net.core.somaxconn`). Node's own 511 overflows while a busy node's loop is late in a reconnect storm: the kernel
-     * then drops the connection attempts, the balancer's connect times out, and it marks a live node down.
+     * `net.core.somaxconn`). Node's own 511 can overflow while a busy node's loop is late in a reconnect storm: the kernel
+     * then drops connection attempts, the balancer's connect times out, and it may mark a live node down.
      */
     listenBacklog: Type.Integer({ minimum: 1, maximum: 65535, default: 4096 }),
     /** Random per process when empty; must be unique in the cluster. */

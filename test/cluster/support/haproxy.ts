@@ -22,8 +22,10 @@ export interface Balancer {
   readonly denyFile: string;
   /** Server states by name (node1, node2, ...): UP, DOWN, MAINT, DRAIN, ... from the stats CSV. */
   states(): Promise<Record<string, string>>;
-  /** Every column of the stats CSV for each server of a backend (`chkdown`, `wretr`, `wredis`, `econ`, ...), the nodes' by default. */
-  serverStats(backend?: 'wsgate_nodes' | 'wsgate_api'): Promise<Record<string, Record<string, string>>>;
+  /** Every column of the stats CSV for each server of the nodes' backend (`chkdown`, `wretr`, `wredis`, `econ`, ...). */
+  serverStats(): Promise<Record<string, Record<string, string>>>;
+  /** The same for both backends from one read of the stats: `wsgate_nodes` and `wsgate_api`, servers by name. */
+  backendStats(): Promise<Record<'wsgate_nodes' | 'wsgate_api', Record<string, Record<string, string>>>>;
   /** Sends a runtime API command (`set server wsgate_nodes/node1 state drain`). */
   admin(command: string): Promise<string>;
   /** The HAProxy server name of a node (`node1` for the first node given). */
@@ -108,13 +110,16 @@ export async function startHaproxy(nodes: ReadonlyArray<Pick<NodeProcess, 'port'
     async states() {
       return Object.fromEntries(Object.entries(await balancer.serverStats()).map(([server, row]) => [server, row.status!]));
     },
-    async serverStats(backend = 'wsgate_nodes') {
+    async serverStats() {
+      return (await balancer.backendStats()).wsgate_nodes;
+    },
+    async backendStats() {
       const csv = await (await fetch(statsUrl)).text();
       const [header, ...rows] = csv.replace(/^# /, '').trim().split('\n').map((line) => line.split(','));
-      const out: Record<string, Record<string, string>> = {};
+      const out: Record<'wsgate_nodes' | 'wsgate_api', Record<string, Record<string, string>>> = { wsgate_nodes: {}, wsgate_api: {} };
       for (const row of rows) {
         const named = Object.fromEntries(header!.map((name, i) => [name, row[i] ?? '']));
-        if (named.pxname === backend && named.svname !== 'BACKEND') out[named.svname!] = named;
+        if ((named.pxname === 'wsgate_nodes' || named.pxname === 'wsgate_api') && named.svname !== 'BACKEND') out[named.pxname][named.svname!] = named;
       }
       return out;
     },

@@ -116,3 +116,8 @@ export function unsettled(receiver: WebhookReceiver, queued: ReadonlySet<string>
     .filter(([, event]) => !(event.type.endsWith('offline') || event.type.endsWith('vacated') || event.type.endsWith('left')))
     .map(([key, event]) => `${key}: ${event.type}#${String(event.data.seq)}`);
 }
+
+/** Every request the receiver got, in order: its status and its events as `type:user-or-channel#seq`. */
+export function describeRequests(receiver: WebhookReceiver): string[] {
+  return receiver.requests.map((request) => `${request.status} ${request.events.map((event) => `${event.type}:${String(event.data.user ?? event.data.channel)}#${String(event.data.seq)}`).join(',')}`);
+}
